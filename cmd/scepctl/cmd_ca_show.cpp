@@ -1,0 +1,99 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "env.hpp"
+#include "show.hpp"
+
+namespace scepctl {
+
+void add_ca_create_command(CLI::App& parent, Env& env);
+void add_ca_import_command(CLI::App& parent, Env& env);
+
+namespace {
+
+nlohmann::json ca_json(const scep::CaBundle& ca, bool is_default) {
+  nlohmann::json j = cert_json(ca.cert);
+  j["name"] = ca.name;
+  j["default"] = is_default;
+  j["ra"] = ca.ra ? cert_json(*ca.ra) : nlohmann::json(nullptr);
+  j["chain"] = nlohmann::json::array();
+  for (const auto& c : ca.chain) j["chain"].push_back(cert_json(c));
+  return j;
+}
+
+struct Loaded {
+  store::Store store;
+  config::Config cfg;
+  std::string default_ca;
+};
+
+core::Result<Loaded> load(Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  auto def = st->default_ca(*cfg);
+  return Loaded{std::move(*st), std::move(*cfg), def ? *def : std::string()};
+}
+
+core::Result<void> run_ca_list(Env& env) {
+  auto l = load(env);
+  if (!l) return std::unexpected(l.error());
+  auto names = l->store.ca_names();
+  if (!names) return std::unexpected(names.error());
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& name : *names) {
+    auto ca = l->store.load_ca(name, l->cfg);
+    if (!ca) return std::unexpected(ca.error());
+    bool is_default = name == l->default_ca;
+    if (env.json) {
+      all.push_back(ca_json(*ca, is_default));
+    } else {
+      env.out << fmt::format("{}{}  {}  {}  until {}\n", name, is_default ? " (default)" : "", ca->ra ? "RA" : "--",
+                             ca->cert.subject(), crypto::format_time(ca->cert.not_after()));
+    }
+  }
+  if (env.json) env.out << all.dump(2) << "\n";
+  return {};
+}
+
+core::Result<void> run_ca_show(const std::string& name, Env& env) {
+  auto l = load(env);
+  if (!l) return std::unexpected(l.error());
+  auto ca = l->store.load_ca(name, l->cfg);
+  if (!ca) return std::unexpected(ca.error());
+  bool is_default = name == l->default_ca;
+  if (env.json) {
+    env.out << ca_json(*ca, is_default).dump(2) << "\n";
+    return {};
+  }
+  env.out << fmt::format("CA \"{}\"{}\n", name, is_default ? " (default)" : "");
+  print_cert(env.out, ca->cert, "  ");
+  if (ca->ra) {
+    env.out << "RA certificate\n";
+    print_cert(env.out, *ca->ra, "  ");
+  }
+  for (const auto& c : ca->chain) {
+    env.out << "chain certificate\n";
+    print_cert(env.out, c, "  ");
+  }
+  return {};
+}
+
+}  // namespace
+
+void add_ca_command(CLI::App& app, Env& env) {
+  auto* ca = app.add_subcommand("ca", "create, import, list and show CAs");
+  ca->require_subcommand(1);
+  add_ca_create_command(*ca, env);
+  add_ca_import_command(*ca, env);
+  ca->add_subcommand("list", "list the CAs of the store")->callback([&env] {
+    env.command = [&env] { return run_ca_list(env); };
+  });
+  auto name = std::make_shared<std::string>();
+  auto* show = ca->add_subcommand("show", "show a CA with the fingerprints of its certificates");
+  show->add_option("name", *name, "store name of the CA")->required();
+  show->callback([name, &env] { env.command = [name, &env] { return run_ca_show(*name, env); }; });
+}
+
+}  // namespace scepctl

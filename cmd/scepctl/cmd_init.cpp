@@ -1,0 +1,20 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "env.hpp"
+
+namespace scepctl {
+
+core::Result<void> run_init(Env& env) {
+  auto store = env.open_store(store::OpenMode::create);
+  if (!store) return std::unexpected(store.error());
+  env.out << fmt::format("store ready at {}\n", store->root().string());
+  return {};
+}
+
+void add_init_command(CLI::App& app, Env& env) {
+  auto* cmd = app.add_subcommand("init", "create the store directory with a commented scep.toml");
+  cmd->callback([&env] { env.command = [&env] { return run_init(env); }; });
+}
+
+}  // namespace scepctl

@@ -1,0 +1,58 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "ca/authority.hpp"
+#include "env.hpp"
+#include "show.hpp"
+
+namespace scepctl {
+
+struct RaCreateOptions {
+  std::string ca;
+  std::string subject;
+  int key_bits = 2048;
+  int days = 730;
+  bool replace = false;
+};
+
+core::Result<void> run_ra_create(const RaCreateOptions& opt, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  auto ca = st->load_ca(opt.ca, *cfg);
+  if (!ca) return std::unexpected(ca.error());
+  if (ca->ra && !opt.replace)
+    return core::fail(core::Errc::already_exists, fmt::format("CA \"{}\" already has an RA certificate (use --replace)", opt.ca));
+  auto ca_key = st->load_key(opt.ca, scep::KeyRole::ca);
+  if (!ca_key) return std::unexpected(ca_key.error());
+  ca::RaSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP RA", opt.ca) : opt.subject, opt.key_bits, opt.days};
+  auto ra = ca::create_ra(spec, ca->cert, *ca_key, env.clock, env.rng);
+  if (!ra) return std::unexpected(ra.error());
+  auto r = st->set_ra(opt.ca, ra->cert, ra->key, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no);
+  if (!r) return r;
+  if (env.json) {
+    auto j = cert_json(ra->cert);
+    j["ca"] = opt.ca;
+    env.out << j.dump(2) << "\n";
+  } else {
+    env.out << fmt::format("RA certificate for CA \"{}\" created; the CA now works in RA mode\n", opt.ca);
+    print_cert(env.out, ra->cert, "  ");
+  }
+  return {};
+}
+
+void add_ra_command(CLI::App& app, Env& env) {
+  auto* ra = app.add_subcommand("ra", "manage RA certificates");
+  ra->require_subcommand(1);
+  auto opt = std::make_shared<RaCreateOptions>();
+  auto* create = ra->add_subcommand("create", "create an RSA RA certificate signed by the CA (switches on RA mode)");
+  create->add_option("ca", opt->ca, "store name of the CA")->required();
+  create->add_option("--subject", opt->subject, "subject DN (default: CN=CA SCEP RA)");
+  create->add_option("--key-bits", opt->key_bits, "RSA key size")->check(CLI::IsMember({2048, 3072, 4096}));
+  create->add_option("--days", opt->days, "validity in days, capped at the CA's (default 730)")->check(CLI::Range(1, 36500));
+  create->add_flag("--replace", opt->replace, "replace an existing RA certificate");
+  create->callback([opt, &env] { env.command = [opt, &env] { return run_ra_create(*opt, env); }; });
+}
+
+}  // namespace scepctl

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "store/store.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace scepctl {
+
+/// What every subcommand gets: streams, the store location, output mode,
+/// clock and randomness. Tests build one over string streams.
+struct Env {
+  std::ostream& out;
+  std::ostream& err;
+  const core::Clock& clock;
+  core::Rng& rng;
+  std::string store_path;  ///< --store, else $SCEP_STORE, else /var/lib/scep
+  bool json = false;
+  /// The chosen subcommand, run after the whole command line is parsed.
+  std::function<core::Result<void>()> command;
+
+  core::Result<store::Store> open_store(store::OpenMode mode) const {
+    return store::Store::open(store_path, mode);
+  }
+};
+
+void add_init_command(CLI::App& app, Env& env);
+void add_ca_command(CLI::App& app, Env& env);
+void add_ra_command(CLI::App& app, Env& env);
+void add_export_command(CLI::App& app, Env& env);
+void add_serve_command(CLI::App& app, Env& env);
+
+/// Runs scepctl with `args` (without argv[0]); returns the exit status.
+int run(std::vector<std::string> args, Env& env);
+
+/// Exit status for an error (never 100-127, which CLI11 uses).
+int exit_code(core::Errc code);
+
+}  // namespace scepctl

@@ -1,0 +1,18 @@
+#include <cstdlib>
+#include <iostream>
+
+#include "crypto/rng.hpp"
+#include "env.hpp"
+
+int main(int argc, char** argv) {
+  core::SystemClock clock;
+  crypto::SystemRng rng;
+  const char* store = std::getenv("SCEP_STORE");
+  scepctl::Env env{std::cout, std::cerr, clock, rng, store && *store ? store : "/var/lib/scep", false, {}};
+  try {
+    return scepctl::run(std::vector<std::string>(argv + 1, argv + argc), env);
+  } catch (const std::exception& e) {
+    std::cerr << "scepctl: error: " << e.what() << "\n";
+    return 1;
+  }
+}

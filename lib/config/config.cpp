@@ -1,0 +1,161 @@
+#include "config/config.hpp"
+
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/names.hpp"
+
+namespace config {
+
+using core::Errc;
+
+const CaOptions& Config::options_for(std::string_view ca) const {
+  static const CaOptions defaults;
+  auto it = cas.find(ca);
+  return it == cas.end() ? defaults : it->second;
+}
+
+namespace {
+
+template <class T>
+core::Result<void> read(const toml::table& t, std::string_view key, T& out, std::string_view where) {
+  const toml::node* node = t.get(key);
+  if (!node) return {};
+  auto v = node->value<T>();
+  if (!v) return core::fail(Errc::config_invalid, fmt::format("{}.{} has the wrong type", where, key));
+  out = *v;
+  return {};
+}
+
+core::Result<void> check_keys(const toml::table& t, std::initializer_list<std::string_view> known, std::string_view where) {
+  for (auto&& [k, v] : t) {
+    bool ok = false;
+    for (auto name : known) ok = ok || k.str() == name;
+    if (!ok) return core::fail(Errc::config_invalid, fmt::format("unknown setting {}.{}", where, k.str()));
+  }
+  return {};
+}
+
+core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
+  if (auto r = check_keys(t, {"listen", "path", "default_ca"}, "server"); !r) return r;
+  if (auto r = read(t, "listen", s.listen, "server"); !r) return r;
+  if (auto r = read(t, "path", s.path, "server"); !r) return r;
+  if (auto r = read(t, "default_ca", s.default_ca, "server"); !r) return r;
+  if (s.path.empty() || s.path.front() != '/') return core::fail(Errc::config_invalid, "server.path must start with '/'");
+  if (!s.default_ca.empty() && !core::is_valid_name(s.default_ca))
+    return core::fail(Errc::config_invalid, "server.default_ca is not a valid CA name");
+  return {};
+}
+
+core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptions& o) {
+  std::string where = fmt::format("ca.{}", name);
+  if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
+  if (auto r = check_keys(t, {"include_root"}, where); !r) return r;
+  return read(t, "include_root", o.include_root, where);
+}
+
+}  // namespace
+
+core::Result<Config> parse_config(std::string_view text) {
+  toml::table root;
+  try {
+    root = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return core::fail(Errc::config_invalid, fmt::format("scep.toml line {}: {}", e.source().begin.line, e.description()));
+  }
+  Config cfg;
+  if (auto r = check_keys(root, {"format", "server", "ca"}, "scep.toml"); !r) return std::unexpected(r.error());
+  if (auto f = root["format"].value<int64_t>(); f && *f != format_version)
+    return core::fail(Errc::config_invalid, fmt::format("scep.toml format {} is not supported (this is format {})", *f, format_version));
+  if (const toml::table* s = root["server"].as_table())
+    if (auto r = parse_server(*s, cfg.server); !r) return std::unexpected(r.error());
+  if (const toml::table* cas = root["ca"].as_table()) {
+    for (auto&& [name, node] : *cas) {
+      const toml::table* t = node.as_table();
+      if (!t) return core::fail(Errc::config_invalid, fmt::format("ca.{} must be a table", name.str()));
+      if (auto r = parse_ca(name.str(), *t, cfg.cas[std::string(name.str())]); !r) return std::unexpected(r.error());
+    }
+  }
+  return cfg;
+}
+
+std::string default_config_text() {
+  return R"(# scep store configuration; see scep.toml(5).
+format = 1
+
+[server]
+# Address and port `scepctl serve` listens on.
+listen = "0.0.0.0:8080"
+# URL path of the SCEP endpoint; /scep/NAME selects the CA called NAME.
+path = "/scep"
+# The CA used when a request names none. Empty: the only CA, if there is one.
+default_ca = ""
+
+# Per-CA options, one table per CA store name:
+# [ca.NAME]
+# include_root = true     # send the root certificate in GetCACert replies
+)";
+}
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+namespace {
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+std::string set_value(std::string_view text, std::string_view section, std::string_view key,
+                      std::string_view value_literal) {
+  std::vector<std::string> lines = split_lines(text);
+  std::string header = fmt::format("[{}]", section);
+  std::string assignment = fmt::format("{} = {}", key, value_literal);
+  std::size_t i = 0;
+  while (i < lines.size() && trim(lines[i]) != header) ++i;
+  if (i == lines.size()) {
+    if (!lines.empty() && !trim(lines.back()).empty()) lines.emplace_back();
+    lines.push_back(header);
+    lines.push_back(assignment);
+  } else {
+    std::size_t insert_at = i + 1;
+    for (std::size_t j = i + 1; j < lines.size(); ++j) {
+      std::string t = trim(lines[j]);
+      if (!t.empty() && t.front() == '[') break;
+      if (!t.empty() && t.front() != '#') insert_at = j + 1;
+      auto eq = t.find('=');
+      if (eq != std::string::npos && t.front() != '#' && trim(t.substr(0, eq)) == key) {
+        lines[j] = assignment;
+        insert_at = 0;
+        break;
+      }
+    }
+    if (insert_at != 0) lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(insert_at), assignment);
+  }
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+}  // namespace config

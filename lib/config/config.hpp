@@ -1,0 +1,45 @@
+#pragma once
+// scep.toml: server settings and per-CA options. Parsing is separate from
+// editing: `scepctl` changes single values in place so operators' comments stay.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace config {
+
+inline constexpr int format_version = 1;
+
+struct CaOptions {
+  bool include_root = true;  ///< put the root certificate into GetCACert replies
+};
+
+struct ServerConfig {
+  std::string listen = "0.0.0.0:8080";
+  std::string path = "/scep";
+  std::string default_ca;  ///< empty: the only CA, if there is exactly one
+};
+
+struct Config {
+  ServerConfig server;
+  std::map<std::string, CaOptions, std::less<>> cas;
+
+  const CaOptions& options_for(std::string_view ca) const;
+};
+
+core::Result<Config> parse_config(std::string_view text);
+
+/// The commented file `scepctl init` writes.
+std::string default_config_text();
+
+/// Sets `key = value_literal` in `[section]`, keeping every other line; adds
+/// the key (and the section) when missing. `value_literal` is TOML ("\"x\"", "true").
+std::string set_value(std::string_view text, std::string_view section, std::string_view key,
+                      std::string_view value_literal);
+
+/// A TOML basic string literal for `s`.
+std::string quote(std::string_view s);
+
+}  // namespace config

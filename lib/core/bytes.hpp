@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace core {
+
+using Bytes = std::vector<std::uint8_t>;
+using ByteView = std::span<const std::uint8_t>;
+
+inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+inline std::string to_string(ByteView b) { return std::string(b.begin(), b.end()); }
+
+/// Lower-case hex, optionally with a separator between bytes ("ab:cd").
+std::string to_hex(ByteView data, char separator = '\0', bool upper = false);
+
+/// Strict hex decoding (even length, hex digits only); nullopt-like empty on error.
+bool from_hex(std::string_view hex, Bytes& out);
+
+/// Compares two byte strings in time that depends only on their lengths.
+bool equal_constant_time(ByteView a, ByteView b);
+
+}  // namespace core

@@ -1,0 +1,51 @@
+#pragma once
+// One error vocabulary for the whole library. Each front end maps an Errc to
+// its own face (failInfo, HTTP status, exit code) with an exhaustive switch.
+
+#include <expected>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+namespace core {
+
+enum class Errc {
+  // The request cannot be answered with a signed CertRep: HTTP 4xx.
+  malformed_request,
+  unknown_ca,
+  decrypt_failed,
+  too_large,
+  // A signed CertRep FAILURE with a failInfo.
+  unsupported_algorithm,
+  bad_message_check,
+  bad_time,
+  unknown_certificate,
+  policy_rejected,
+  challenge_invalid,
+  // Local trouble: operator input, the store, the configuration.
+  invalid_argument,
+  not_found,
+  already_exists,
+  store_io,
+  store_busy,
+  config_invalid,
+  internal,
+};
+
+struct Error {
+  Errc code;
+  std::string detail;  ///< for logs and stderr; never shown to a client verbatim unless safe
+};
+
+template <class T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> fail(Errc code, std::string detail) {
+  return std::unexpected(Error{code, std::move(detail)});
+}
+
+/// A short stable name, used in logs and JSON output.
+std::string_view errc_name(Errc code);
+std::ostream& operator<<(std::ostream& os, Errc code);
+
+}  // namespace core

@@ -1,0 +1,110 @@
+#include "crypto/cert_builder.hpp"
+
+#include <algorithm>
+
+#include "crypto/name.hpp"
+#include "crypto/ossl_error.hpp"
+
+namespace crypto {
+
+using core::Errc;
+
+core::Result<core::Bytes> subject_der_from_text(std::string_view text) {
+  auto name = parse_dn(text);
+  if (!name) return std::unexpected(name.error());
+  unsigned char* buf = nullptr;
+  int n = i2d_X509_NAME(name->get(), &buf);
+  if (n <= 0) return ossl_fail(Errc::internal, "encoding subject");
+  core::Bytes out(buf, buf + n);
+  OPENSSL_free(buf);
+  return out;
+}
+
+core::Result<std::string> subject_text_from_der(core::ByteView der) {
+  const unsigned char* p = der.data();
+  X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));
+  if (!name) return ossl_fail(Errc::malformed_request, "bad Name");
+  return format_dn(name.get());
+}
+
+namespace {
+
+std::string key_usage_text(unsigned mask) {
+  static constexpr std::pair<unsigned, const char*> names[] = {
+      {ku_digital_signature, "digitalSignature"}, {ku_non_repudiation, "nonRepudiation"},
+      {ku_key_encipherment, "keyEncipherment"},   {ku_data_encipherment, "dataEncipherment"},
+      {ku_key_agreement, "keyAgreement"},         {ku_key_cert_sign, "keyCertSign"},
+      {ku_crl_sign, "cRLSign"}};
+  std::string out = "critical";
+  for (auto [bit, name] : names)
+    if (mask & bit) out += std::string(",") + name;
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+core::Result<void> add_ext(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
+  X509ExtPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
+  if (!ext) return ossl_fail(Errc::invalid_argument, std::string("bad ") + OBJ_nid2ln(nid) + " value \"" + value + "\"");
+  if (X509_add_ext(cert, ext.get(), -1) != 1) return ossl_fail(Errc::internal, "adding extension");
+  return {};
+}
+
+core::Result<void> set_validity(X509* cert, const CertSpec& spec) {
+  Asn1TimePtr nb(ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_before)));
+  Asn1TimePtr na(ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_after)));
+  if (!nb || !na || X509_set1_notBefore(cert, nb.get()) != 1 || X509_set1_notAfter(cert, na.get()) != 1)
+    return ossl_fail(Errc::internal, "setting validity");
+  return {};
+}
+
+core::Result<void> add_extensions(X509* cert, const CertSpec& spec, X509* issuer_cert) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer_cert, cert, nullptr, nullptr, 0);
+  core::Result<void> r = add_ext(cert, &ctx, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  if (r && spec.key_usage != 0) r = add_ext(cert, &ctx, NID_key_usage, key_usage_text(spec.key_usage));
+  if (r && !spec.extended_key_usage.empty()) r = add_ext(cert, &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
+  if (r && !spec.subject_alt_names.empty()) r = add_ext(cert, &ctx, NID_subject_alt_name, join(spec.subject_alt_names));
+  if (r) r = add_ext(cert, &ctx, NID_subject_key_identifier, "hash");
+  if (r) r = add_ext(cert, &ctx, NID_authority_key_identifier, "keyid:always");
+  return r;
+}
+
+}  // namespace
+
+core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKey& subject_key,
+                                            const Certificate* issuer, const PrivateKey& signing_key) {
+  if (spec.serial.empty() || (spec.serial[0] & 0x80) || std::all_of(spec.serial.begin(), spec.serial.end(), [](auto b) { return b == 0; }))
+    return core::fail(Errc::internal, "serial must be positive");
+  X509Ptr cert(X509_new());
+  const unsigned char* p = spec.subject.data();
+  X509NamePtr subject(d2i_X509_NAME(nullptr, &p, static_cast<long>(spec.subject.size())));
+  if (!subject) return ossl_fail(Errc::malformed_request, "bad subject Name");
+  BignumPtr bn(BN_bin2bn(spec.serial.data(), static_cast<int>(spec.serial.size()), nullptr));
+  Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+  X509* issuer_cert = issuer ? issuer->native() : cert.get();
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 || X509_set_serialNumber(cert.get(), serial.get()) != 1 ||
+      X509_set_subject_name(cert.get(), subject.get()) != 1 ||
+      X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer->native()) : subject.get()) != 1 ||
+      X509_set_pubkey(cert.get(), subject_key.native()) != 1)
+    return ossl_fail(Errc::internal, "filling certificate");
+  if (auto r = set_validity(cert.get(), spec); !r) return std::unexpected(r.error());
+  if (auto r = add_extensions(cert.get(), spec, issuer_cert); !r) return std::unexpected(r.error());
+  if (X509_sign(cert.get(), signing_key.native(), EVP_sha256()) <= 0) return ossl_fail(Errc::internal, "signing certificate");
+  return Certificate(std::move(cert));
+}
+
+core::Bytes random_serial(core::Rng& rng, std::size_t bytes) {
+  core::Bytes serial(bytes);
+  do {
+    rng.fill(serial);
+    serial[0] &= 0x7f;
+  } while (serial[0] == 0);  // keep the full length: no leading zero octet, never zero
+  return serial;
+}
+
+}  // namespace crypto

@@ -1,0 +1,131 @@
+#include "crypto/certificate.hpp"
+
+#include <ctime>
+#include <utility>
+
+#include <openssl/pem.h>
+
+#include <fmt/format.h>
+
+#include "crypto/der.hpp"
+#include "crypto/name.hpp"
+#include "crypto/ossl_error.hpp"
+
+namespace crypto {
+
+using core::Errc;
+
+core::Result<Certificate> Certificate::from_der(core::ByteView der) {
+  const unsigned char* p = der.data();
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert) return ossl_fail(Errc::malformed_request, "not a DER certificate");
+  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after certificate");
+  return Certificate(std::move(cert));
+}
+
+core::Result<std::vector<Certificate>> Certificate::load_all(core::ByteView data) {
+  std::vector<Certificate> out;
+  if (!looks_like_pem(data)) {
+    auto cert = from_der(data);
+    if (!cert) return core::fail(Errc::invalid_argument, "neither PEM nor a DER certificate");
+    out.push_back(std::move(*cert));
+    return out;
+  }
+  BioPtr bio = memory_bio(data);
+  while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(X509Ptr(raw));
+  clear_ossl_errors();  // the loop ends on "no start line"
+  if (out.empty()) return core::fail(Errc::invalid_argument, "no PEM certificate found");
+  return out;
+}
+
+Certificate::Certificate(const Certificate& other) : m_cert(other.m_cert.get()) {
+  X509_up_ref(m_cert.get());
+}
+
+Certificate& Certificate::operator=(const Certificate& other) {
+  if (this != &other) {
+    X509_up_ref(other.m_cert.get());
+    m_cert.reset(other.m_cert.get());
+  }
+  return *this;
+}
+
+core::Bytes Certificate::der() const {
+  unsigned char* buf = nullptr;
+  int n = i2d_X509(m_cert.get(), &buf);
+  if (n <= 0) return {};
+  core::Bytes out(buf, buf + n);
+  OPENSSL_free(buf);
+  return out;
+}
+
+std::string Certificate::pem() const { return pem_encode("CERTIFICATE", der()); }
+std::string Certificate::subject() const { return format_dn(X509_get_subject_name(m_cert.get())); }
+std::string Certificate::issuer() const { return format_dn(X509_get_issuer_name(m_cert.get())); }
+
+std::string Certificate::serial_hex() const {
+  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(m_cert.get()), nullptr));
+  char* hex = BN_bn2hex(bn.get());
+  std::string out = hex ? hex : "";
+  OPENSSL_free(hex);
+  return out;
+}
+
+static core::TimePoint to_time_point(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+core::TimePoint Certificate::not_before() const { return to_time_point(X509_get0_notBefore(m_cert.get())); }
+core::TimePoint Certificate::not_after() const { return to_time_point(X509_get0_notAfter(m_cert.get())); }
+
+PublicKey Certificate::public_key() const { return PublicKey(EvpPkeyPtr(X509_get_pubkey(m_cert.get()))); }
+
+unsigned Certificate::key_usage() const {
+  uint32_t ku = X509_get_key_usage(m_cert.get());
+  if (ku == UINT32_MAX) return 0x7fu;  // no extension: every use allowed
+  static constexpr std::pair<uint32_t, unsigned> map[] = {
+      {KU_DIGITAL_SIGNATURE, ku_digital_signature}, {KU_NON_REPUDIATION, ku_non_repudiation},
+      {KU_KEY_ENCIPHERMENT, ku_key_encipherment},   {KU_DATA_ENCIPHERMENT, ku_data_encipherment},
+      {KU_KEY_AGREEMENT, ku_key_agreement},         {KU_KEY_CERT_SIGN, ku_key_cert_sign},
+      {KU_CRL_SIGN, ku_crl_sign}};
+  unsigned out = 0;
+  for (auto [ossl, ours] : map)
+    if (ku & ossl) out |= ours;
+  return out;
+}
+
+bool Certificate::is_ca() const { return X509_check_ca(m_cert.get()) != 0; }
+
+bool Certificate::is_self_issued() const {
+  return X509_NAME_cmp(X509_get_subject_name(m_cert.get()), X509_get_issuer_name(m_cert.get())) == 0;
+}
+
+bool Certificate::issued(const Certificate& child) const {
+  if (X509_NAME_cmp(X509_get_subject_name(m_cert.get()), X509_get_issuer_name(child.native())) != 0) return false;
+  EVP_PKEY* key = X509_get0_pubkey(m_cert.get());
+  bool ok = key != nullptr && X509_verify(child.native(), key) == 1;
+  clear_ossl_errors();
+  return ok;
+}
+
+bool Certificate::matches(const PrivateKey& key) const {
+  bool ok = X509_check_private_key(m_cert.get(), key.native()) == 1;
+  clear_ossl_errors();
+  return ok;
+}
+
+bool Certificate::operator==(const Certificate& other) const {
+  return X509_cmp(m_cert.get(), other.m_cert.get()) == 0;
+}
+
+std::string format_time(core::TimePoint t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+}  // namespace crypto

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "crypto/digest.hpp"
+#include "crypto/keys.hpp"
+#include "crypto/ossl_ptr.hpp"
+
+namespace crypto {
+
+/// Key usage bits as in RFC 5280 (digitalSignature = bit 0 ...), as a mask.
+enum KeyUsageBit : unsigned {
+  ku_digital_signature = 1u << 0,
+  ku_non_repudiation = 1u << 1,
+  ku_key_encipherment = 1u << 2,
+  ku_data_encipherment = 1u << 3,
+  ku_key_agreement = 1u << 4,
+  ku_key_cert_sign = 1u << 5,
+  ku_crl_sign = 1u << 6,
+};
+
+/// An immutable X.509 certificate. Copies share the underlying object.
+class Certificate {
+ public:
+  static core::Result<Certificate> from_der(core::ByteView der);
+  /// Every certificate in a PEM bundle, or the one certificate of a DER file.
+  static core::Result<std::vector<Certificate>> load_all(core::ByteView data);
+  explicit Certificate(X509Ptr cert) : m_cert(std::move(cert)) {}
+  Certificate(const Certificate& other);
+  Certificate& operator=(const Certificate& other);
+  Certificate(Certificate&&) noexcept = default;
+  Certificate& operator=(Certificate&&) noexcept = default;
+
+  core::Bytes der() const;
+  std::string pem() const;
+  std::string subject() const;
+  std::string issuer() const;
+  /// Upper-case hex of the serial number's magnitude, no separators.
+  std::string serial_hex() const;
+  core::TimePoint not_before() const;
+  core::TimePoint not_after() const;
+  core::Bytes fingerprint(DigestAlg alg) const { return digest(alg, der()); }
+  PublicKey public_key() const;
+  /// Key usage mask; all bits set when the extension is absent.
+  unsigned key_usage() const;
+  bool is_ca() const;
+  bool is_self_issued() const;
+  /// True when `child` names this certificate's subject as issuer and its
+  /// signature verifies with this certificate's key.
+  bool issued(const Certificate& child) const;
+  bool matches(const PrivateKey& key) const;
+  bool operator==(const Certificate& other) const;
+
+  X509* native() const { return m_cert.get(); }
+
+ private:
+  X509Ptr m_cert;
+};
+
+/// Formats a time as "2026-11-24T05:00:00Z".
+std::string format_time(core::TimePoint t);
+
+}  // namespace crypto

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string_view>
+
+#include "core/bytes.hpp"
+
+namespace crypto {
+
+enum class DigestAlg { md5, sha1, sha224, sha256, sha384, sha512 };
+
+core::Bytes digest(DigestAlg alg, core::ByteView data);
+std::string_view digest_name(DigestAlg alg);
+
+/// The three fingerprints operators compare out of band.
+struct Fingerprints {
+  core::Bytes md5, sha1, sha256;
+};
+Fingerprints fingerprints(core::ByteView der);
+
+/// "AB:CD:..." — the spelling devices and Cisco-style consoles show.
+std::string colon_hex(core::ByteView fp);
+
+}  // namespace crypto

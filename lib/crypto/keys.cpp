@@ -1,0 +1,89 @@
+#include "crypto/keys.hpp"
+
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <fmt/format.h>
+
+#include "crypto/der.hpp"
+#include "crypto/ossl_error.hpp"
+
+namespace crypto {
+
+using core::Errc;
+
+core::Result<PublicKey> PublicKey::from_spki_der(core::ByteView der) {
+  const unsigned char* p = der.data();
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key) return ossl_fail(Errc::malformed_request, "bad public key");
+  return PublicKey(std::move(key));
+}
+
+PublicKey::PublicKey(const PublicKey& other) : m_key(other.m_key.get()) {
+  EVP_PKEY_up_ref(m_key.get());
+}
+
+PublicKey& PublicKey::operator=(const PublicKey& other) {
+  if (this != &other) {
+    EVP_PKEY_up_ref(other.m_key.get());
+    m_key.reset(other.m_key.get());
+  }
+  return *this;
+}
+
+core::Bytes PublicKey::spki_der() const {
+  unsigned char* buf = nullptr;
+  int n = i2d_PUBKEY(m_key.get(), &buf);
+  if (n <= 0) return {};
+  core::Bytes out(buf, buf + n);
+  OPENSSL_free(buf);
+  return out;
+}
+
+int PublicKey::bits() const { return EVP_PKEY_get_bits(m_key.get()); }
+bool PublicKey::is_rsa() const { return EVP_PKEY_get_base_id(m_key.get()) == EVP_PKEY_RSA; }
+
+std::string PublicKey::description() const {
+  const char* type = OBJ_nid2sn(EVP_PKEY_get_base_id(m_key.get()));
+  if (is_rsa()) type = "RSA";
+  else if (EVP_PKEY_get_base_id(m_key.get()) == EVP_PKEY_EC) type = "EC";
+  return fmt::format("{} {}", type ? type : "unknown", bits());
+}
+
+bool PublicKey::operator==(const PublicKey& other) const {
+  return EVP_PKEY_eq(m_key.get(), other.m_key.get()) == 1;
+}
+
+core::Result<PrivateKey> PrivateKey::generate_rsa(int bits) {
+  EvpPkeyPtr key(EVP_RSA_gen(static_cast<unsigned>(bits)));
+  if (!key) return ossl_fail(Errc::internal, "RSA key generation failed");
+  return PrivateKey(std::move(key));
+}
+
+core::Result<PrivateKey> PrivateKey::load(core::ByteView data) {
+  BioPtr bio = memory_bio(data);
+  EvpPkeyPtr key;
+  if (looks_like_pem(data)) {
+    key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, const_cast<char*>("")));
+  } else {
+    key.reset(d2i_PrivateKey_bio(bio.get(), nullptr));
+  }
+  if (!key) return ossl_fail(Errc::invalid_argument, "not an unencrypted private key (PEM or DER)");
+  return PrivateKey(std::move(key));
+}
+
+std::string PrivateKey::to_pem() const {
+  BioPtr bio = new_memory_bio();
+  PEM_write_bio_PrivateKey(bio.get(), m_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  return core::to_string(bio_contents(bio.get()));
+}
+
+PublicKey PrivateKey::public_key() const {
+  EVP_PKEY_up_ref(m_key.get());
+  return PublicKey(EvpPkeyPtr(m_key.get()));
+}
+
+int PrivateKey::bits() const { return EVP_PKEY_get_bits(m_key.get()); }
+bool PrivateKey::is_rsa() const { return EVP_PKEY_get_base_id(m_key.get()) == EVP_PKEY_RSA; }
+
+}  // namespace crypto

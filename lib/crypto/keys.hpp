@@ -1,0 +1,52 @@
+#pragma once
+
+#include <string>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "crypto/ossl_ptr.hpp"
+
+namespace crypto {
+
+class PublicKey {
+ public:
+  static core::Result<PublicKey> from_spki_der(core::ByteView der);
+  explicit PublicKey(EvpPkeyPtr key) : m_key(std::move(key)) {}
+  PublicKey(const PublicKey& other);
+  PublicKey& operator=(const PublicKey& other);
+  PublicKey(PublicKey&&) noexcept = default;
+  PublicKey& operator=(PublicKey&&) noexcept = default;
+
+  core::Bytes spki_der() const;
+  int bits() const;
+  bool is_rsa() const;
+  /// "RSA 2048", "EC 256"
+  std::string description() const;
+  bool operator==(const PublicKey& other) const;
+
+  EVP_PKEY* native() const { return m_key.get(); }
+
+ private:
+  EvpPkeyPtr m_key;
+};
+
+class PrivateKey {
+ public:
+  static core::Result<PrivateKey> generate_rsa(int bits);
+  /// PEM (PKCS#8 or traditional) or DER (PKCS#8); unencrypted.
+  static core::Result<PrivateKey> load(core::ByteView data);
+  explicit PrivateKey(EvpPkeyPtr key) : m_key(std::move(key)) {}
+
+  /// Unencrypted PKCS#8 PEM.
+  std::string to_pem() const;
+  PublicKey public_key() const;
+  int bits() const;
+  bool is_rsa() const;
+
+  EVP_PKEY* native() const { return m_key.get(); }
+
+ private:
+  EvpPkeyPtr m_key;
+};
+
+}  // namespace crypto

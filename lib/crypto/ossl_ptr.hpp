@@ -1,0 +1,44 @@
+#pragma once
+// Owning handles for OpenSSL objects. Results of new/get1/d2i go straight in here.
+
+#include <memory>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+namespace crypto {
+
+template <auto FreeFn>
+struct OsslDeleter {
+  template <class T>
+  void operator()(T* p) const noexcept { FreeFn(p); }
+};
+template <class T, auto FreeFn>
+using OsslPtr = std::unique_ptr<T, OsslDeleter<FreeFn>>;
+
+using X509Ptr = OsslPtr<X509, X509_free>;
+using X509ReqPtr = OsslPtr<X509_REQ, X509_REQ_free>;
+using X509NamePtr = OsslPtr<X509_NAME, X509_NAME_free>;
+using X509CrlPtr = OsslPtr<X509_CRL, X509_CRL_free>;
+using X509ExtPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
+using EvpPkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
+using EvpPkeyCtxPtr = OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using EvpMdCtxPtr = OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using BioPtr = OsslPtr<BIO, BIO_free_all>;
+using BignumPtr = OsslPtr<BIGNUM, BN_free>;
+using Asn1IntegerPtr = OsslPtr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using Asn1TimePtr = OsslPtr<ASN1_TIME, ASN1_TIME_free>;
+using Asn1ObjectPtr = OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
+using CmsPtr = OsslPtr<CMS_ContentInfo, CMS_ContentInfo_free>;
+using Pkcs7Ptr = OsslPtr<PKCS7, PKCS7_free>;
+
+inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
+using X509StackPtr = OsslPtr<STACK_OF(X509), free_x509_stack>;
+
+}  // namespace crypto

@@ -1,0 +1,41 @@
+#include "scep/service.hpp"
+
+#include "crypto/pkcs7.hpp"
+
+namespace scep {
+
+std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
+  std::vector<crypto::Certificate> certs;
+  if (ca.ra) certs.push_back(*ca.ra);
+  certs.push_back(ca.cert);
+  for (const auto& c : ca.chain) certs.push_back(c);
+  // Only a root above the issuing CA may be left out; a self-signed issuing CA
+  // is what clients verify against and always goes out.
+  if (!ca.options.include_root && !ca.chain.empty() && certs.back().is_self_issued()) certs.pop_back();
+  return certs;
+}
+
+core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
+  auto bundle = m_repo.find_ca(ca);
+  if (!bundle) return std::unexpected(bundle.error());
+  // Only what is implemented: no PKIOperation yet, so no algorithm keywords.
+  return std::string();
+}
+
+core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {
+  auto bundle = m_repo.find_ca(ca);
+  if (!bundle) return std::unexpected(bundle.error());
+  auto certs = ca_cert_list(*bundle);
+  if (certs.size() == 1 && !bundle->ra) return CaCertReply{CaCertKind::single, certs.front().der()};
+  auto p7 = crypto::degenerate_pkcs7(certs);
+  if (!p7) return std::unexpected(p7.error());
+  return CaCertReply{CaCertKind::bundle, std::move(*p7)};
+}
+
+core::Result<core::Bytes> Service::get_ca_chain(std::string_view ca) {
+  auto bundle = m_repo.find_ca(ca);
+  if (!bundle) return std::unexpected(bundle.error());
+  return crypto::degenerate_pkcs7(ca_cert_list(*bundle));
+}
+
+}  // namespace scep

@@ -1,0 +1,115 @@
+#include "store/atomic_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace store {
+
+namespace fs = std::filesystem;
+using core::Errc;
+
+static std::unexpected<core::Error> io_error(std::string_view what, const fs::path& p, int err = errno) {
+  return core::fail(Errc::store_io, fmt::format("{} {}: {}", what, p.string(), std::strerror(err)));
+}
+
+core::Result<AtomicFile> AtomicFile::create(fs::path target, unsigned mode) {
+  std::string temp = (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) return io_error("cannot create a file in", target.parent_path());
+  if (fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return io_error("cannot set the mode of", temp, err);
+  }
+  return AtomicFile(std::move(target), fs::path(temp), fd);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : m_target(std::move(other.m_target)), m_temp(std::move(other.m_temp)), m_fd(other.m_fd) {
+  other.m_fd = -1;
+}
+
+AtomicFile::~AtomicFile() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    ::unlink(m_temp.c_str());
+  }
+}
+
+core::Result<void> AtomicFile::write(core::ByteView data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(m_fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_error("cannot write", m_temp);
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+core::Result<void> AtomicFile::commit(Replace replace) {
+  if (::fsync(m_fd) != 0) return io_error("cannot sync", m_temp);
+  ::close(m_fd);
+  m_fd = -1;
+  int rc = replace == Replace::yes ? ::rename(m_temp.c_str(), m_target.c_str())
+                                   : ::link(m_temp.c_str(), m_target.c_str());
+  int err = errno;
+  if (replace == Replace::no || rc != 0) ::unlink(m_temp.c_str());
+  if (rc != 0 && err == EEXIST) return core::fail(Errc::already_exists, m_target.string() + " already exists");
+  if (rc != 0) return io_error("cannot create", m_target, err);
+  return sync_directory(m_target.parent_path());
+}
+
+core::Result<void> write_file_atomic(const fs::path& target, core::ByteView data, unsigned mode,
+                                     AtomicFile::Replace replace) {
+  auto file = AtomicFile::create(target, mode);
+  if (!file) return std::unexpected(file.error());
+  if (auto r = file->write(data); !r) return r;
+  return file->commit(replace);
+}
+
+core::Result<core::Bytes> read_file(const fs::path& path, std::size_t max_size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return core::fail(Errc::not_found, path.string() + " does not exist");
+    return io_error("cannot open", path);
+  }
+  core::Bytes out;
+  std::uint8_t buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return io_error("cannot read", path, err);
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+    if (out.size() > max_size) {
+      ::close(fd);
+      return core::fail(Errc::store_io, path.string() + " is too large");
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+core::Result<void> sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open directory", dir);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) return io_error("cannot sync directory", dir, err);
+  return {};
+}
+
+}  // namespace store

@@ -1,0 +1,203 @@
+#include "store/store.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/names.hpp"
+#include "store/atomic_file.hpp"
+
+namespace store {
+
+namespace fs = std::filesystem;
+using core::Errc;
+
+namespace {
+
+core::Result<void> make_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST) return {};
+  return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
+}
+
+std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
+  std::string out;
+  for (const auto& c : certs) out += c.pem();
+  return out;
+}
+
+core::Result<std::vector<crypto::Certificate>> read_certs(const fs::path& p) {
+  auto bytes = read_file(p);
+  if (!bytes) return std::unexpected(bytes.error());
+  auto certs = crypto::Certificate::load_all(*bytes);
+  if (!certs) return core::fail(Errc::store_io, fmt::format("{}: {}", p.string(), certs.error().detail));
+  return certs;
+}
+
+}  // namespace
+
+core::Result<Store> Store::open(fs::path root, OpenMode mode) {
+  fs::path format_file = root / "FORMAT";
+  auto format = read_file(format_file, 4096);
+  if (format) {
+    std::string line = core::to_string(*format);
+    line = line.substr(0, line.find('\n'));
+    if (line != format_line)
+      return core::fail(Errc::store_io, fmt::format("{}: unsupported store format \"{}\" (this program reads \"{}\")",
+                                                    root.string(), line, format_line));
+    return Store(std::move(root));
+  }
+  if (format.error().code != Errc::not_found) return std::unexpected(format.error());
+  if (mode == OpenMode::existing)
+    return core::fail(Errc::not_found, fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
+  if (auto r = make_dir(root); !r) return std::unexpected(r.error());
+  if (auto r = make_dir(root / "ca"); !r) return std::unexpected(r.error());
+  auto cfg = write_file_atomic(root / "scep.toml", config::default_config_text(), 0640, AtomicFile::Replace::no);
+  if (!cfg && cfg.error().code != Errc::already_exists) return std::unexpected(cfg.error());
+  // FORMAT last: its presence says the store is complete.
+  auto r = write_file_atomic(format_file, std::string(format_line) + "\n", 0640, AtomicFile::Replace::no);
+  if (!r && r.error().code != Errc::already_exists) return std::unexpected(r.error());
+  return Store(std::move(root));
+}
+
+core::Result<config::Config> Store::load_config() const {
+  auto text = read_file(config_path(), 1u << 20);
+  if (!text) return std::unexpected(text.error());
+  auto cfg = config::parse_config(core::to_string(*text));
+  if (!cfg) return core::fail(Errc::config_invalid, fmt::format("{}: {}", config_path().string(), cfg.error().detail));
+  return cfg;
+}
+
+core::Result<void> Store::set_default_ca(std::string_view name) {
+  auto text = read_file(config_path(), 1u << 20);
+  if (!text) return std::unexpected(text.error());
+  std::string updated = config::set_value(core::to_string(*text), "server", "default_ca", config::quote(name));
+  if (auto cfg = config::parse_config(updated); !cfg) return std::unexpected(cfg.error());
+  return write_file_atomic(config_path(), updated, 0640);
+}
+
+core::Result<void> Store::check_ca_name(std::string_view name) const {
+  if (!core::is_valid_name(name))
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("\"{}\" is not a valid CA name ([A-Za-z0-9][A-Za-z0-9._-]{{0,63}})", name));
+  return {};
+}
+
+core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
+  if (auto r = check_ca_name(name); !r) return r;
+  fs::path target = ca_dir(name);
+  if (::access(target.c_str(), F_OK) == 0) return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already exists", name));
+  // Build the CA in a private directory, then rename it into place in one step.
+  std::string temp = (m_root / "ca" / fmt::format(".{}.new-XXXXXX", name)).string();
+  if (::mkdtemp(temp.data()) == nullptr)
+    return core::fail(Errc::store_io, fmt::format("cannot create a directory in {}: {}", (m_root / "ca").string(), std::strerror(errno)));
+  ::chmod(temp.c_str(), 0750);
+  fs::path dir(temp);
+  auto r = write_file_atomic(dir / "key.pem", ca.key.to_pem(), 0600);
+  if (r) r = write_file_atomic(dir / "cert.pem", ca.cert.pem(), 0640);
+  if (r && !ca.chain.empty()) r = write_file_atomic(dir / "chain.pem", pem_bundle(ca.chain), 0640);
+  if (r && ::rename(dir.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    r = (err == EEXIST || err == ENOTEMPTY)
+            ? core::fail(Errc::already_exists, fmt::format("CA \"{}\" already exists", name))
+            : core::fail(Errc::store_io, fmt::format("cannot create {}: {}", target.string(), std::strerror(err)));
+  }
+  if (!r) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return r;
+  }
+  return sync_directory(m_root / "ca");
+}
+
+core::Result<std::vector<std::string>> Store::ca_names() const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(m_root / "ca", ec)) {
+    std::string n = entry.path().filename().string();
+    if (core::is_valid_name(n) && entry.is_directory()) names.push_back(n);
+  }
+  if (ec) return core::fail(Errc::store_io, fmt::format("cannot list {}: {}", (m_root / "ca").string(), ec.message()));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config::Config& cfg) const {
+  if (auto r = check_ca_name(name); !r) return std::unexpected(r.error());
+  fs::path dir = ca_dir(name);
+  auto certs = read_certs(dir / "cert.pem");
+  if (!certs) {
+    if (certs.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", name));
+    return std::unexpected(certs.error());
+  }
+  scep::CaBundle ca{std::string(name), certs->front(), {}, std::nullopt, cfg.options_for(name)};
+  if (auto chain = read_certs(dir / "chain.pem")) ca.chain = std::move(*chain);
+  else if (chain.error().code != Errc::not_found) return std::unexpected(chain.error());
+  if (auto ra = read_certs(dir / "ra.pem")) ca.ra = ra->front();
+  else if (ra.error().code != Errc::not_found) return std::unexpected(ra.error());
+  return ca;
+}
+
+core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
+  if (auto r = check_ca_name(name); !r) return std::unexpected(r.error());
+  fs::path p = ca_dir(name) / (role == scep::KeyRole::ca ? "key.pem" : "ra-key.pem");
+  auto bytes = read_file(p, 1u << 20);
+  if (!bytes) return std::unexpected(bytes.error());
+  auto key = crypto::PrivateKey::load(*bytes);
+  if (!key) return core::fail(Errc::store_io, fmt::format("{}: {}", p.string(), key.error().detail));
+  return key;
+}
+
+core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificate& cert, const crypto::PrivateKey& key,
+                                 Replace replace) {
+  if (auto r = check_ca_name(name); !r) return r;
+  fs::path dir = ca_dir(name);
+  if (replace == Replace::no && ::access((dir / "ra.pem").c_str(), F_OK) == 0)
+    return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
+  // The key goes first: ra.pem is what switches RA mode on.
+  auto r = write_file_atomic(dir / "ra-key.pem", key.to_pem(), 0600);
+  if (r) r = write_file_atomic(dir / "ra.pem", cert.pem(), 0640);
+  return r;
+}
+
+core::Result<std::string> Store::default_ca(const config::Config& cfg) const {
+  if (!cfg.server.default_ca.empty()) return cfg.server.default_ca;
+  auto names = ca_names();
+  if (!names) return std::unexpected(names.error());
+  if (names->size() == 1) return names->front();
+  return core::fail(Errc::unknown_ca, names->empty() ? "the store has no CA" : "no default CA is configured");
+}
+
+core::Result<const config::Config*> Repository::config() {
+  if (!m_config) {
+    auto cfg = m_store.load_config();
+    if (!cfg) return std::unexpected(cfg.error());
+    m_config = std::move(*cfg);
+  }
+  return &*m_config;
+}
+
+core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
+  auto cfg = config();
+  if (!cfg) return std::unexpected(cfg.error());
+  std::string resolved(name);
+  if (resolved.empty()) {
+    auto d = m_store.default_ca(**cfg);
+    if (!d) return std::unexpected(d.error());
+    resolved = *d;
+  }
+  if (!core::is_valid_name(resolved)) return core::fail(Errc::unknown_ca, "no such CA");
+  auto ca = m_store.load_ca(resolved, **cfg);
+  if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", resolved));
+  return ca;
+}
+
+core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep::KeyRole role) {
+  return m_store.load_key(ca, role);
+}
+
+}  // namespace store

@@ -1,0 +1,126 @@
+#include "web/dispatch.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "web/query.hpp"
+
+namespace web {
+
+using core::Errc;
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+/// HTTP face of a library error that prevented a CertRep.
+int http_status(Errc code) {
+  switch (code) {
+    case Errc::malformed_request: return 400;
+    case Errc::decrypt_failed: return 400;
+    case Errc::unsupported_algorithm: return 400;
+    case Errc::bad_message_check: return 400;
+    case Errc::bad_time: return 400;
+    case Errc::unknown_certificate: return 400;
+    case Errc::policy_rejected: return 400;
+    case Errc::challenge_invalid: return 400;
+    case Errc::invalid_argument: return 400;
+    case Errc::unknown_ca: return 404;
+    case Errc::not_found: return 404;
+    case Errc::too_large: return 413;
+    case Errc::already_exists: return 409;
+    case Errc::store_busy: return 503;
+    case Errc::store_io: return 500;
+    case Errc::config_invalid: return 500;
+    case Errc::internal: return 500;
+  }
+  return 500;
+}
+
+Response error_response(const core::Error& e) {
+  int status = http_status(e.code);
+  // Server-side trouble is logged by the front end; the client gets no internals.
+  if (status >= 500) {
+    Response r = Response::text(status, status == 503 ? "service busy, retry later" : "internal error");
+    r.log = e.detail;
+    return r;
+  }
+  return Response::text(status, e.detail);
+}
+
+Response binary(std::string content_type, core::Bytes body) {
+  Response r;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+/// The CA a request names: by path first (set by the administrator in the
+/// enrollment URL), else by `message=`, else the default.
+std::string requested_ca(const Request& req, const Query& q) {
+  std::string by_path = ca_from_path(req.path);
+  if (!by_path.empty()) return by_path;
+  return q.message ? percent_decode(*q.message, true) : std::string();
+}
+
+Response get_ca_cert(scep::Service& svc, const std::string& ca) {
+  auto reply = svc.get_ca_cert(ca);
+  if (!reply) return error_response(reply.error());
+  return binary(reply->kind == scep::CaCertKind::single ? "application/x-x509-ca-cert" : "application/x-x509-ca-ra-cert",
+                std::move(reply->body));
+}
+
+}  // namespace
+
+std::string ca_from_path(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  std::string_view first = path.substr(0, path.find('/'));
+  if (first.empty() || iequals(first, "pkiclient.exe")) return {};
+  return percent_decode(first, false);
+}
+
+Response dispatch(const Request& req, scep::Service& svc) {
+  if (req.query.size() > max_query_bytes) return Response::text(414, "query string too long");
+  if (req.body.size() > max_body_bytes) return Response::text(413, "request body too large");
+  Query q = parse_query(req.query);
+  std::string ca = requested_ca(req, q);
+
+  if (req.method == Method::other) {
+    Response r = Response::text(405, "method not allowed");
+    r.allow = "GET, HEAD, POST";
+    return r;
+  }
+  if (req.method == Method::post) {
+    if (!q.operation.empty() && !iequals(q.operation, "PKIOperation")) {
+      Response r = Response::text(405, fmt::format("{} needs GET", q.operation));
+      r.allow = "GET, HEAD";
+      return r;
+    }
+    return Response::text(501, "PKIOperation is not implemented yet");
+  }
+  const std::string& op = q.operation;
+  if (op.empty()) return Response::text(400, "missing operation parameter");
+  if (iequals(op, "GetCACaps")) {
+    auto caps = svc.get_ca_caps(ca);
+    if (!caps) return error_response(caps.error());
+    Response r = binary("text/plain", core::to_bytes(*caps));
+    return r;
+  }
+  if (iequals(op, "GetCACert")) return get_ca_cert(svc, ca);
+  if (iequals(op, "GetCACertChain") || iequals(op, "GetCAChain")) {
+    auto chain = svc.get_ca_chain(ca);
+    if (!chain) return error_response(chain.error());
+    return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
+  }
+  if (iequals(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");
+  if (iequals(op, "PKIOperation")) return Response::text(501, "PKIOperation is not implemented yet");
+  return Response::text(400, "unknown operation");
+}
+
+}  // namespace web

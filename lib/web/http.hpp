@@ -1,0 +1,40 @@
+#pragma once
+// The transport-independent request and response every front end converts to.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/bytes.hpp"
+
+namespace web {
+
+/// Limits on what a client controls (documented in scep.cgi(8)).
+inline constexpr std::size_t max_body_bytes = 256 * 1024;
+inline constexpr std::size_t max_query_bytes = 128 * 1024;
+
+enum class Method { get, head, post, other };
+
+Method parse_method(std::string_view m);
+
+struct Request {
+  Method method = Method::get;
+  std::string path;   ///< below the SCEP mount point: "" or "/NAME/pkiclient.exe"
+  std::string query;  ///< raw, still percent-encoded
+  core::Bytes body;
+  std::string remote_addr;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  core::Bytes body;
+  std::string allow;  ///< the Allow header of a 405, else empty
+  std::string log;    ///< for the server's error log (5xx details); never sent
+
+  static Response text(int status, std::string_view message);
+};
+
+std::string_view status_text(int status);
+
+}  // namespace web

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+
+namespace web {
+
+/// RFC 3986 percent-decoding; with `plus_is_space`, '+' becomes ' ' (forms).
+/// A '%' not followed by two hex digits is kept as it is.
+std::string percent_decode(std::string_view text, bool plus_is_space);
+
+struct Query {
+  std::string operation;               ///< decoded; empty when absent
+  std::optional<std::string> message;  ///< still raw (percent-encoded)
+};
+
+/// Reads `operation` and `message` (names matched case-insensitively, the first
+/// occurrence wins); other parameters are ignored.
+Query parse_query(std::string_view raw);
+
+/// Decodes a GET PKIOperation `message` the way real clients send it:
+/// percent-decoding, '+' that arrived as ' ', line breaks, the URL-safe
+/// alphabet and missing padding are all repaired; then strict base64.
+core::Result<core::Bytes> decode_message(std::string_view raw);
+
+}  // namespace web
