@@ -40,6 +40,8 @@ int run(std::vector<std::string> args, Env& env) {
   add_ca_command(app, env);
   add_ra_command(app, env);
   add_export_command(app, env);
+  add_policy_command(app, env);
+  add_secret_command(app, env);
   add_serve_command(app, env);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {

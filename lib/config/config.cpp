@@ -53,7 +53,8 @@ core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
 core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptions& o) {
   std::string where = fmt::format("ca.{}", name);
   if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
-  if (auto r = check_keys(t, {"include_root"}, where); !r) return r;
+  if (auto r = check_keys(t, {"include_root", "legacy_algorithms"}, where); !r) return r;
+  if (auto r = read(t, "legacy_algorithms", o.legacy_algorithms, where); !r) return r;
   return read(t, "include_root", o.include_root, where);
 }
 
@@ -96,7 +97,8 @@ default_ca = ""
 
 # Per-CA options, one table per CA store name:
 # [ca.NAME]
-# include_root = true     # send the root certificate in GetCACert replies
+# include_root = true         # send the root certificate in GetCACert replies
+# legacy_algorithms = false   # accept DES-CBC and MD5 (old Cisco, micromdm scepclient)
 )";
 }
 

@@ -13,7 +13,8 @@ namespace config {
 inline constexpr int format_version = 1;
 
 struct CaOptions {
-  bool include_root = true;  ///< put the root certificate into GetCACert replies
+  bool include_root = true;        ///< put the root certificate into GetCACert replies
+  bool legacy_algorithms = false;  ///< accept DES-CBC and MD5 (old Cisco, micromdm's client)
 };
 
 struct ServerConfig {

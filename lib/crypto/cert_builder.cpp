@@ -69,6 +69,15 @@ core::Result<void> add_extensions(X509* cert, const CertSpec& spec, X509* issuer
   if (r && spec.key_usage != 0) r = add_ext(cert, &ctx, NID_key_usage, key_usage_text(spec.key_usage));
   if (r && !spec.extended_key_usage.empty()) r = add_ext(cert, &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
   if (r && !spec.subject_alt_names.empty()) r = add_ext(cert, &ctx, NID_subject_alt_name, join(spec.subject_alt_names));
+  for (const auto& raw : spec.copied_extensions) {
+    if (!r) break;
+    Asn1ObjectPtr obj(OBJ_txt2obj(raw.oid.c_str(), 1));
+    OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
+    if (!obj || !value || ASN1_OCTET_STRING_set(value.get(), raw.value.data(), static_cast<int>(raw.value.size())) != 1)
+      return ossl_fail(Errc::internal, "copying extension " + raw.oid);
+    X509ExtPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical ? 1 : 0, value.get()));
+    if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return ossl_fail(Errc::internal, "copying extension " + raw.oid);
+  }
   if (r) r = add_ext(cert, &ctx, NID_subject_key_identifier, "hash");
   if (r) r = add_ext(cert, &ctx, NID_authority_key_identifier, "keyid:always");
   return r;

@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
+#include "crypto/csr.hpp"
 #include "crypto/keys.hpp"
 
 namespace crypto {
@@ -22,6 +23,7 @@ struct CertSpec {
   unsigned key_usage = 0;                        ///< KeyUsageBit mask; 0 = no extension
   std::vector<std::string> extended_key_usage;  ///< short names ("clientAuth") or dotted OIDs
   std::vector<std::string> subject_alt_names;   ///< "DNS:host", "IP:1.2.3.4", "email:a@b", "URI:..."
+  std::vector<RawExtension> copied_extensions;   ///< verbatim from the request
 };
 
 /// Encodes a typed subject ("CN=a,O=b" or "/CN=a/O=b") as DER.

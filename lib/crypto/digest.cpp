@@ -1,12 +1,16 @@
 #include "crypto/digest.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
+#include <string>
 
 namespace crypto {
 
-static const EVP_MD* evp_md(DigestAlg alg) {
+const EVP_MD* evp_md(DigestAlg alg) {
   switch (alg) {
     case DigestAlg::md5: return EVP_md5();
     case DigestAlg::sha1: return EVP_sha1();
@@ -16,6 +20,31 @@ static const EVP_MD* evp_md(DigestAlg alg) {
     case DigestAlg::sha512: return EVP_sha512();
   }
   return EVP_sha256();
+}
+
+std::optional<DigestAlg> digest_from_nid(int nid) {
+  switch (nid) {
+    case NID_md5: return DigestAlg::md5;
+    case NID_sha1: return DigestAlg::sha1;
+    case NID_sha224: return DigestAlg::sha224;
+    case NID_sha256: return DigestAlg::sha256;
+    case NID_sha384: return DigestAlg::sha384;
+    case NID_sha512: return DigestAlg::sha512;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<DigestAlg> digest_from_name(std::string_view name) {
+  std::string n;
+  for (char c : name)
+    if (c != '-') n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto alg : {DigestAlg::md5, DigestAlg::sha1, DigestAlg::sha224, DigestAlg::sha256, DigestAlg::sha384, DigestAlg::sha512}) {
+    std::string candidate;
+    for (char c : digest_name(alg))
+      if (c != '-') candidate += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (candidate == n) return alg;
+  }
+  return std::nullopt;
 }
 
 std::string_view digest_name(DigestAlg alg) {

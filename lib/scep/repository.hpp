@@ -11,6 +11,8 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/keys.hpp"
+#include "policy/policy.hpp"
+#include "policy/secret.hpp"
 
 namespace scep {
 
@@ -26,13 +28,57 @@ struct CaBundle {
 
 enum class KeyRole { ca, ra };
 
+/// One enrollment transaction: (CA, transactionID) -> its outcome.
+struct Transaction {
+  enum class State { issued, pending, rejected };
+  std::string ca;
+  std::string transaction_id;
+  State state = State::issued;
+  core::Bytes key_id;  ///< SHA-256 of the requested public key (SPKI DER)
+  std::string serial;  ///< issued: the certificate's serial (hex)
+  std::string secret_id;
+  std::string policy;
+  std::string reason;  ///< rejected: why
+  core::TimePoint created{};
+};
+
+/// One line of the audit log: one decision.
+struct AuditEvent {
+  core::TimePoint time{};
+  std::string ca, remote, operation, transaction_id, subject, secret_id, policy;
+  std::string outcome;   ///< "issued", "reissued", "pending", "rejected", "failure"
+  std::string serial;
+  std::string fail_info;
+  std::string detail;
+};
+
 class Repository {
  public:
   virtual ~Repository() = default;
   /// The CA a client asked for by store name; empty `name` means the default CA.
   /// Errc::unknown_ca when there is no such CA.
   virtual core::Result<CaBundle> find_ca(std::string_view name) = 0;
+  virtual core::Result<std::vector<std::string>> ca_names() = 0;
   virtual core::Result<crypto::PrivateKey> load_key(std::string_view ca, KeyRole role) = 0;
+
+  virtual core::Result<policy::Policy> load_policy(std::string_view name) = 0;
+  /// The secret with this hash, if any (whatever its state).
+  virtual core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) = 0;
+  /// Takes one use of the secret atomically; false when none was left.
+  virtual core::Result<bool> consume_secret(const policy::SecretRecord& secret) = 0;
+  /// How many uses a secret has left.
+  virtual core::Result<int> secret_uses_left(const policy::SecretRecord& secret) = 0;
+
+  virtual core::Result<std::optional<Transaction>> find_transaction(std::string_view ca, std::string_view transaction_id) = 0;
+  /// Records a new transaction; already_exists when a concurrent twin got there first.
+  virtual core::Result<void> add_transaction(const Transaction& t) = 0;
+
+  /// Stores an issued certificate under its serial; already_exists when the
+  /// serial is taken (the caller picks a new one).
+  virtual core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert) = 0;
+  virtual core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) = 0;
+
+  virtual void audit(const AuditEvent& event) = 0;
 };
 
 }  // namespace scep

@@ -18,8 +18,9 @@ std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
 core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   auto bundle = m_repo.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
-  // Only what is implemented: no PKIOperation yet, so no algorithm keywords.
-  return std::string();
+  // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
+  // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
+  return std::string("POSTPKIOperation\nAES\nDES3\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n");
 }
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {

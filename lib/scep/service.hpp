@@ -1,6 +1,7 @@
 #pragma once
 // The SCEP protocol service. It knows nothing of HTTP or files: operations in,
-// bytes and typed errors out.
+// bytes and typed errors out. Errors mean "no CertRep possible" (HTTP 4xx/5xx);
+// everything that can be answered is answered with a signed CertRep.
 
 #include <string>
 #include <string_view>
@@ -8,6 +9,8 @@
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "crypto/cms.hpp"
+#include "scep/message.hpp"
 #include "scep/repository.hpp"
 
 namespace scep {
@@ -23,6 +26,20 @@ struct CaCertReply {
   core::Bytes body;
 };
 
+/// A request as received, parsed and checked once; every later step reads it.
+struct InboundMessage {
+  crypto::SignedDataInfo signed_data;
+  Header header;
+  std::optional<Failure> failure;  ///< a check failed: the answer is this FAILURE
+  crypto::DigestAlg reply_digest = crypto::DigestAlg::sha256;
+  crypto::ContentCipher cipher = crypto::ContentCipher::aes128_cbc;
+  crypto::KeyTransport key_transport;
+  core::Bytes message_data;  ///< the decrypted pkcsPKIEnvelope
+  std::string remote;
+};
+
+class CaContext;
+
 class Service {
  public:
   Service(Repository& repo, const core::Clock& clock, core::Rng& rng)
@@ -33,11 +50,22 @@ class Service {
   core::Result<CaCertReply> get_ca_cert(std::string_view ca);
   /// certmonger's GetCAChain / EJBCA's GetCACertChain: always the bundle.
   core::Result<core::Bytes> get_ca_chain(std::string_view ca);
+  /// A pkiMessage in, a CertRep out. `ca` is the CA named by the URL path
+  /// (empty: find it by the envelope's recipient, else the default CA).
+  core::Result<core::Bytes> pki_operation(std::string_view ca, core::ByteView der, std::string_view remote);
 
  private:
+  core::Result<CaBundle> select_ca(std::string_view hint, const crypto::Envelope* env);
+  void open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env);
+  core::Result<CertRep> process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  core::Result<CertRep> enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  core::Result<CertRep> poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
+  core::Result<crypto::Certificate> issue(CaContext& ctx, crypto::CertSpec spec, const crypto::PublicKey& key);
+
   Repository& m_repo;
-  [[maybe_unused]] const core::Clock& m_clock;
-  [[maybe_unused]] core::Rng& m_rng;
+  const core::Clock& m_clock;
+  core::Rng& m_rng;
 };
 
 /// The certificates GetCACert sends, in order: RA (if any), the CA, its chain

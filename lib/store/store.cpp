@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <sys/stat.h>
@@ -194,6 +195,11 @@ core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
   auto ca = m_store.load_ca(resolved, **cfg);
   if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", resolved));
   return ca;
+}
+
+void Repository::audit(const scep::AuditEvent& e) {
+  // A decision already made stands; a lost audit line is reported, not fatal.
+  if (auto r = m_store.append_audit(e); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
 }
 
 core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep::KeyRole role) {

@@ -7,6 +7,12 @@
 //   ca/NAME/chain.pem      optional: issuers above the CA, nearest first
 //   ca/NAME/ra.pem         optional: RA certificate (its presence = RA mode)
 //   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem
+//   ca/NAME/certs/SERIAL.pem  issued certificates; the file name claims the serial
+//   ca/NAME/tx/H.json      transaction records, H = SHA-256(transactionID) hex
+//   policies/NAME.toml     issuance policies
+//   secrets/H.json         secret records, H = hash of the secret (hex)
+//   secrets/H.use-K        one token per remaining use; a use is an unlink
+//   audit.log              JSON lines, appended with O_APPEND
 
 #include <filesystem>
 #include <optional>
@@ -17,6 +23,8 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/keys.hpp"
+#include "policy/policy.hpp"
+#include "policy/secret.hpp"
 #include "scep/repository.hpp"
 
 namespace store {
@@ -55,22 +63,63 @@ class Store {
   /// Name of the default CA: server.default_ca, else the only CA.
   core::Result<std::string> default_ca(const config::Config& cfg) const;
 
+  // Policies
+  core::Result<void> save_policy(const policy::Policy& p, Replace replace);
+  core::Result<policy::Policy> load_policy(std::string_view name) const;
+  core::Result<std::vector<std::string>> policy_names() const;
+
+  // Secrets
+  core::Result<void> add_secret(const policy::SecretRecord& r);
+  core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) const;
+  core::Result<std::vector<policy::SecretRecord>> list_secrets() const;
+  core::Result<void> revoke_secret(std::string_view id);
+  core::Result<bool> consume_secret(const policy::SecretRecord& r);
+  int secret_uses_left(const policy::SecretRecord& r) const;
+
+  // Issued certificates and transactions
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert);
+  core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const;
+  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const;
+  core::Result<void> add_transaction(const scep::Transaction& t);
+
+  /// Appends one JSON line; errors go to stderr of the caller's choosing.
+  core::Result<void> append_audit(const scep::AuditEvent& e);
+
  private:
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
   core::Result<void> check_ca_name(std::string_view name) const;
+  std::filesystem::path secret_path(core::ByteView hash, std::string_view suffix) const;
   std::filesystem::path m_root;
 };
 
 /// scep::Repository over a Store. Reads scep.toml once, CA files on demand.
 class Repository final : public scep::Repository {
  public:
-  explicit Repository(const Store& store) : m_store(store) {}
+  explicit Repository(Store& store) : m_store(store) {}
   core::Result<scep::CaBundle> find_ca(std::string_view name) override;
+  core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
+  core::Result<policy::Policy> load_policy(std::string_view name) override { return m_store.load_policy(name); }
+  core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override {
+    return m_store.find_secret(hash);
+  }
+  core::Result<bool> consume_secret(const policy::SecretRecord& s) override { return m_store.consume_secret(s); }
+  core::Result<int> secret_uses_left(const policy::SecretRecord& s) override { return m_store.secret_uses_left(s); }
+  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override {
+    return m_store.find_transaction(ca, tid);
+  }
+  core::Result<void> add_transaction(const scep::Transaction& t) override { return m_store.add_transaction(t); }
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& c) override {
+    return m_store.add_certificate(ca, c);
+  }
+  core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override {
+    return m_store.load_certificate(ca, serial);
+  }
+  void audit(const scep::AuditEvent& e) override;
 
  private:
   core::Result<const config::Config*> config();
-  const Store& m_store;
+  Store& m_store;
   std::optional<config::Config> m_config;
 };
 

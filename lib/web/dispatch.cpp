@@ -69,6 +69,13 @@ std::string requested_ca(const Request& req, const Query& q) {
   return q.message ? percent_decode(*q.message, true) : std::string();
 }
 
+Response pki_operation(scep::Service& svc, const Request& req, core::ByteView der) {
+  // PKIOperation finds its CA by path, else by recipient; never by message=.
+  auto reply = svc.pki_operation(ca_from_path(req.path), der, req.remote_addr);
+  if (!reply) return error_response(reply.error());
+  return binary("application/x-pki-message", std::move(*reply));
+}
+
 Response get_ca_cert(scep::Service& svc, const std::string& ca) {
   auto reply = svc.get_ca_cert(ca);
   if (!reply) return error_response(reply.error());
@@ -102,7 +109,8 @@ Response dispatch(const Request& req, scep::Service& svc) {
       r.allow = "GET, HEAD";
       return r;
     }
-    return Response::text(501, "PKIOperation is not implemented yet");
+    if (req.body.empty()) return Response::text(400, "empty PKIOperation body");
+    return pki_operation(svc, req, req.body);
   }
   const std::string& op = q.operation;
   if (op.empty()) return Response::text(400, "missing operation parameter");
@@ -119,7 +127,13 @@ Response dispatch(const Request& req, scep::Service& svc) {
     return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
   }
   if (iequals(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");
-  if (iequals(op, "PKIOperation")) return Response::text(501, "PKIOperation is not implemented yet");
+  if (iequals(op, "PKIOperation")) {
+    if (!q.message || q.message->empty()) return Response::text(400, "PKIOperation needs a message");
+    auto der = decode_message(*q.message);
+    if (!der) return error_response(der.error());
+    if (der->size() > max_body_bytes) return Response::text(413, "message too large");
+    return pki_operation(svc, req, *der);
+  }
   return Response::text(400, "unknown operation");
 }
 

@@ -2,26 +2,10 @@
 
 #include "crypto/pkcs7.hpp"
 #include "scep/service.hpp"
+#include "support/memory_repository.hpp"
 #include "support/test_pki.hpp"
 
-namespace {
-
-/// In-memory twin of the store for protocol tests.
-class MemoryRepository final : public scep::Repository {
- public:
-  std::vector<scep::CaBundle> cas;
-  core::Result<scep::CaBundle> find_ca(std::string_view name) override {
-    if (name.empty() && !cas.empty()) return cas.front();
-    for (const auto& c : cas)
-      if (c.name == name) return c;
-    return core::fail(core::Errc::unknown_ca, "no such CA");
-  }
-  core::Result<crypto::PrivateKey> load_key(std::string_view, scep::KeyRole) override {
-    return core::fail(core::Errc::not_found, "no keys here");
-  }
-};
-
-}  // namespace
+using testing::MemoryRepository;
 
 BOOST_AUTO_TEST_SUITE(scep_service)
 

@@ -1,0 +1,136 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "env.hpp"
+
+namespace scepctl {
+
+struct PolicyOptions {
+  std::string name;
+  int days = 365;
+  std::vector<std::string> key_usage{"digitalSignature", "keyEncipherment"};
+  std::vector<std::string> eku{"clientAuth"};
+  std::string subject_regex;
+  std::vector<std::string> required;
+  std::string san = "copy";
+  std::string san_regex;
+  int min_rsa_bits = 2048;
+  std::vector<std::string> digests{"SHA-1", "SHA-256", "SHA-384", "SHA-512"};
+  std::vector<std::string> copy_ext;
+  bool replace = false;
+};
+
+/// Builds the policy through its own parser, so the CLI and the file accept the same.
+static core::Result<policy::Policy> to_policy(const PolicyOptions& o) {
+  policy::Policy p;
+  p.name = o.name;
+  p.validity_days = o.days;
+  auto ku = policy::parse_key_usage(o.key_usage);
+  if (!ku) return std::unexpected(ku.error());
+  p.key_usage = *ku;
+  p.extended_key_usage = o.eku;
+  p.subject_regex = o.subject_regex;
+  p.required_attributes = o.required;
+  p.san_mode = o.san == "drop" ? policy::SanMode::drop : o.san == "match" ? policy::SanMode::match : policy::SanMode::copy;
+  p.san_regex = o.san_regex;
+  p.min_rsa_bits = o.min_rsa_bits;
+  p.allowed_digests.clear();
+  for (const auto& d : o.digests) {
+    auto alg = crypto::digest_from_name(d);
+    if (!alg) return core::fail(core::Errc::invalid_argument, fmt::format("unknown digest \"{}\"", d));
+    p.allowed_digests.push_back(*alg);
+  }
+  p.copy_extensions = o.copy_ext;
+  auto checked = policy::parse_policy(p.name, policy::render_policy(p));
+  if (!checked) return core::fail(core::Errc::invalid_argument, checked.error().detail);
+  return checked;
+}
+
+static nlohmann::json policy_json(const policy::Policy& p) {
+  std::vector<std::string> digests;
+  for (auto d : p.allowed_digests) digests.emplace_back(crypto::digest_name(d));
+  return {{"name", p.name},
+          {"validity_days", p.validity_days},
+          {"key_usage", policy::key_usage_names(p.key_usage)},
+          {"extended_key_usage", p.extended_key_usage},
+          {"subject_regex", p.subject_regex},
+          {"required_attributes", p.required_attributes},
+          {"san", p.san_mode == policy::SanMode::copy ? "copy" : p.san_mode == policy::SanMode::match ? "match" : "drop"},
+          {"san_regex", p.san_regex},
+          {"min_rsa_bits", p.min_rsa_bits},
+          {"allowed_digests", digests},
+          {"copy_extensions", p.copy_extensions}};
+}
+
+static void print_policy(Env& env, const policy::Policy& p) {
+  if (env.json) {
+    env.out << policy_json(p).dump(2) << "\n";
+  } else {
+    env.out << policy::render_policy(p);
+  }
+}
+
+core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
+  auto p = to_policy(opt);
+  if (!p) return std::unexpected(p.error());
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  if (auto r = st->save_policy(*p, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no); !r) return r;
+  print_policy(env, *p);
+  return {};
+}
+
+core::Result<void> run_policy_show(const std::string& name, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto p = st->load_policy(name);
+  if (!p) return std::unexpected(p.error());
+  print_policy(env, *p);
+  return {};
+}
+
+core::Result<void> run_policy_list(Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto names = st->policy_names();
+  if (!names) return std::unexpected(names.error());
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& n : *names) {
+    auto p = st->load_policy(n);
+    if (!p) return std::unexpected(p.error());
+    if (env.json) all.push_back(policy_json(*p));
+    else env.out << fmt::format("{}  {} days  {}\n", n, p->validity_days, fmt::join(p->extended_key_usage, ","));
+  }
+  if (env.json) env.out << all.dump(2) << "\n";
+  return {};
+}
+
+void add_policy_command(CLI::App& app, Env& env) {
+  auto* cmd = app.add_subcommand("policy", "manage issuance policies");
+  cmd->require_subcommand(1);
+  auto opt = std::make_shared<PolicyOptions>();
+  auto* create = cmd->add_subcommand("create", "create (or with --replace, change) an issuance policy");
+  create->add_option("name", opt->name, "policy name")->required();
+  create->add_option("--days", opt->days, "validity of issued certificates in days (capped at the CA's)")->check(CLI::Range(1, 36500));
+  create->add_option("--key-usage", opt->key_usage, "key usages, comma-separated")->delimiter(',');
+  create->add_option("--eku", opt->eku, "extended key usages (serverAuth, clientAuth, ... or OIDs)")->delimiter(',');
+  create->add_option("--subject-regex", opt->subject_regex, "regex the whole requested subject (\"CN=x,O=y\") must match");
+  create->add_option("--require-attr", opt->required, "subject attributes that must be present, e.g. CN")->delimiter(',');
+  create->add_option("--san", opt->san, "subjectAltNames: copy, match (keep those matching --san-regex) or drop")
+      ->check(CLI::IsMember({"copy", "match", "drop"}));
+  create->add_option("--san-regex", opt->san_regex, "regex for --san match, on \"DNS:name\", \"IP:addr\", ...");
+  create->add_option("--min-rsa-bits", opt->min_rsa_bits, "smallest RSA key accepted (default 2048)");
+  create->add_option("--digests", opt->digests, "PKCS#10 signature digests accepted")->delimiter(',');
+  create->add_option("--copy-ext", opt->copy_ext, "dotted OIDs of request extensions copied verbatim")->delimiter(',');
+  create->add_flag("--replace", opt->replace, "replace an existing policy");
+  create->callback([opt, &env] { env.command = [opt, &env] { return run_policy_create(*opt, env); }; });
+  cmd->add_subcommand("list", "list policies")->callback([&env] { env.command = [&env] { return run_policy_list(env); }; });
+  auto name = std::make_shared<std::string>();
+  auto* show = cmd->add_subcommand("show", "show a policy");
+  show->add_option("name", *name, "policy name")->required();
+  show->callback([name, &env] { env.command = [name, &env] { return run_policy_show(*name, env); }; });
+}
+
+}  // namespace scepctl

@@ -1,0 +1,116 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <regex>
+
+#include "crypto/certificate.hpp"
+#include "env.hpp"
+
+namespace scepctl {
+
+struct SecretOptions {
+  std::string ca, policy, cn, subject_regex, expires = "7d";
+  int uses = 1;
+};
+
+core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
+  auto lifetime = policy::parse_duration(opt.expires);
+  if (!lifetime) return std::unexpected(lifetime.error());
+  if (!opt.subject_regex.empty()) {
+    try {
+      std::regex re(opt.subject_regex);
+    } catch (const std::regex_error& e) {
+      return core::fail(core::Errc::invalid_argument, fmt::format("bad --subject-regex: {}", e.what()));
+    }
+  }
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  if (auto ca = st->load_ca(opt.ca, *cfg); !ca) return std::unexpected(ca.error());
+  if (auto p = st->load_policy(opt.policy); !p) return std::unexpected(p.error());
+
+  std::string secret = policy::generate_secret(env.rng);
+  policy::SecretRecord r;
+  r.id = policy::generate_secret_id(env.rng);
+  r.hash = policy::secret_hash(secret);
+  r.ca = opt.ca;
+  r.policy = opt.policy;
+  if (!opt.cn.empty()) r.common_name = opt.cn;
+  if (!opt.subject_regex.empty()) r.subject_regex = opt.subject_regex;
+  r.uses = opt.uses;
+  r.created = env.clock.now();
+  r.expires = r.created + *lifetime;
+  if (auto w = st->add_secret(r); !w) return w;
+  std::string expires = crypto::format_time(r.expires);
+  if (env.json) {
+    env.out << nlohmann::json{{"id", r.id}, {"secret", secret}, {"ca", r.ca}, {"policy", r.policy},
+                              {"expires", expires}, {"uses", r.uses}}.dump() << "\n";
+  } else {
+    env.out << fmt::format("secret:  {}\nid:      {}\nca:      {}\npolicy:  {}\nuses:    {}\nexpires: {}\n", secret, r.id,
+                           r.ca, r.policy, r.uses, expires);
+  }
+  return {};
+}
+
+static std::string state_of(const policy::SecretRecord& r, int left, core::TimePoint now) {
+  if (r.revoked) return "revoked";
+  if (left == 0) return "used";
+  if (now >= r.expires) return "expired";
+  return "active";
+}
+
+core::Result<void> run_secret_list(Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto all = st->list_secrets();
+  if (!all) return std::unexpected(all.error());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : *all) {
+    int left = st->secret_uses_left(r);
+    std::string state = state_of(r, left, env.clock.now());
+    if (env.json) {
+      list.push_back({{"id", r.id}, {"ca", r.ca}, {"policy", r.policy}, {"uses", r.uses}, {"uses_left", left},
+                      {"created", crypto::format_time(r.created)}, {"expires", crypto::format_time(r.expires)},
+                      {"state", state}, {"cn", r.common_name.value_or("")}, {"subject_regex", r.subject_regex.value_or("")}});
+    } else {
+      env.out << fmt::format("{}  {:<8} {}/{}  ca={} policy={} expires={}{}\n", r.id, state, left, r.uses, r.ca, r.policy,
+                             crypto::format_time(r.expires), r.common_name ? " cn=" + *r.common_name : "");
+    }
+  }
+  if (env.json) env.out << list.dump(2) << "\n";
+  return {};
+}
+
+core::Result<void> run_secret_revoke(const std::string& id, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  if (auto r = st->revoke_secret(id); !r) return r;
+  if (!env.json) env.out << fmt::format("secret {} revoked\n", id);
+  else env.out << nlohmann::json{{"id", id}, {"state", "revoked"}}.dump() << "\n";
+  return {};
+}
+
+void add_secret_command(CLI::App& app, Env& env) {
+  auto* cmd = app.add_subcommand("secret", "one-time challenge secrets for enrollment");
+  cmd->require_subcommand(1);
+  auto opt = std::make_shared<SecretOptions>();
+  auto* create = cmd->add_subcommand("create", "create a secret and print it once");
+  create->add_option("--ca", opt->ca, "the CA the secret enrolls with")->required();
+  create->add_option("--policy", opt->policy, "the issuance policy it grants")->required();
+  auto* cn = create->add_option("--cn", opt->cn, "the only subject CN the secret may be used for");
+  create->add_option("--subject-regex", opt->subject_regex, "a regex the requested subject must match")->excludes(cn);
+  create->add_option("--uses", opt->uses, "how many enrollments it allows (default 1)")->check(CLI::Range(1, 1000));
+  create->add_option("--expires", opt->expires, "lifetime: 30d, 12h, 90m, 3600s (default 7d)");
+  create->callback([opt, &env] { env.command = [opt, &env] { return run_secret_create(*opt, env); }; });
+  cmd->add_subcommand("list", "list secrets (never the secrets themselves)")->callback([&env] {
+    env.command = [&env] { return run_secret_list(env); };
+  });
+  auto id = std::make_shared<std::string>();
+  auto* revoke = cmd->add_subcommand("revoke", "revoke a secret by id");
+  revoke->add_option("id", *id, "the secret's id (from `secret list`)")->required();
+  revoke->callback([id, &env] { env.command = [id, &env] { return run_secret_revoke(*id, env); }; });
+}
+
+}  // namespace scepctl

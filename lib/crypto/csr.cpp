@@ -1,0 +1,167 @@
+#include "crypto/csr.hpp"
+
+#include <arpa/inet.h>
+
+#include <openssl/pem.h>
+
+#include "crypto/der.hpp"
+#include "crypto/name.hpp"
+#include "crypto/ossl_error.hpp"
+
+namespace crypto {
+
+using core::Errc;
+
+std::string oid_text(const ASN1_OBJECT* obj) {
+  char buf[128];
+  int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
+  return n > 0 ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1)) : std::string();
+}
+
+core::Result<Csr> Csr::from_der(core::ByteView der) {
+  const unsigned char* p = der.data();
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (!req) return ossl_fail(Errc::malformed_request, "not a PKCS#10 request");
+  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
+  return Csr(std::move(req), core::Bytes(der.begin(), der.end()));
+}
+
+core::Result<Csr> Csr::load(core::ByteView data) {
+  if (!looks_like_pem(data)) return from_der(data);
+  BioPtr bio = memory_bio(data);
+  X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!req) return ossl_fail(Errc::invalid_argument, "no PEM certificate request found");
+  unsigned char* buf = nullptr;
+  int n = i2d_X509_REQ(req.get(), &buf);
+  if (n <= 0) return ossl_fail(Errc::invalid_argument, "encoding request");
+  core::Bytes der(buf, buf + n);
+  OPENSSL_free(buf);
+  return Csr(std::move(req), std::move(der));
+}
+
+bool Csr::signature_valid() const {
+  EVP_PKEY* key = X509_REQ_get0_pubkey(m_req.get());
+  bool ok = key != nullptr && X509_REQ_verify(m_req.get(), key) == 1;
+  clear_ossl_errors();
+  return ok;
+}
+
+std::optional<DigestAlg> Csr::signature_digest() const {
+  int md_nid = NID_undef, pk_nid = NID_undef;
+  if (OBJ_find_sigid_algs(X509_REQ_get_signature_nid(m_req.get()), &md_nid, &pk_nid) != 1) return std::nullopt;
+  switch (md_nid) {
+    case NID_md5: return DigestAlg::md5;
+    case NID_sha1: return DigestAlg::sha1;
+    case NID_sha224: return DigestAlg::sha224;
+    case NID_sha256: return DigestAlg::sha256;
+    case NID_sha384: return DigestAlg::sha384;
+    case NID_sha512: return DigestAlg::sha512;
+    default: return std::nullopt;
+  }
+}
+
+PublicKey Csr::public_key() const { return PublicKey(EvpPkeyPtr(X509_REQ_get_pubkey(m_req.get()))); }
+
+core::Bytes Csr::subject_der() const {
+  unsigned char* buf = nullptr;
+  int n = i2d_X509_NAME(X509_REQ_get_subject_name(m_req.get()), &buf);
+  if (n <= 0) return {};
+  core::Bytes out(buf, buf + n);
+  OPENSSL_free(buf);
+  return out;
+}
+
+std::string Csr::subject() const { return format_dn(X509_REQ_get_subject_name(m_req.get())); }
+
+static std::string asn1_string_utf8(const ASN1_STRING* s) {
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, s);
+  if (n < 0) return {};
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::vector<std::string> Csr::subject_values(std::string_view short_name) const {
+  std::vector<std::string> out;
+  int nid = OBJ_sn2nid(std::string(short_name).c_str());
+  if (nid == NID_undef) return out;
+  const X509_NAME* name = X509_REQ_get_subject_name(m_req.get());
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0; i = X509_NAME_get_index_by_NID(name, nid, i))
+    out.push_back(asn1_string_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))));
+  return out;
+}
+
+std::optional<std::string> Csr::challenge_password() const {
+  int idx = X509_REQ_get_attr_by_NID(m_req.get(), NID_pkcs9_challengePassword, -1);
+  if (idx < 0) return std::nullopt;
+  X509_ATTRIBUTE* attr = X509_REQ_get_attr(m_req.get(), idx);
+  if (X509_ATTRIBUTE_count(attr) != 1) return std::nullopt;
+  ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attr, 0);
+  switch (value ? value->type : -1) {
+    case V_ASN1_PRINTABLESTRING: case V_ASN1_UTF8STRING: case V_ASN1_IA5STRING:
+    case V_ASN1_T61STRING: case V_ASN1_BMPSTRING: case V_ASN1_UNIVERSALSTRING:
+      return asn1_string_utf8(value->value.asn1_string);
+    default:
+      return std::nullopt;
+  }
+}
+
+/// X509_REQ_get_extensions knows PKCS#9 extensionRequest and the old Microsoft
+/// OID; the Verisign one (2.16.840.1.113733.1.9.8) that sscep uses is read here.
+static STACK_OF(X509_EXTENSION) * request_extensions(X509_REQ* req) {
+  if (STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req)) return exts;
+  clear_ossl_errors();
+  Asn1ObjectPtr verisign(OBJ_txt2obj("2.16.840.1.113733.1.9.8", 1));
+  int idx = X509_REQ_get_attr_by_OBJ(req, verisign.get(), -1);
+  if (idx < 0) return nullptr;
+  ASN1_TYPE* t = X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, idx), 0);
+  if (!t || t->type != V_ASN1_SEQUENCE) return nullptr;
+  const unsigned char* p = t->value.sequence->data;
+  return reinterpret_cast<STACK_OF(X509_EXTENSION)*>(
+      ASN1_item_d2i(nullptr, &p, t->value.sequence->length, ASN1_ITEM_rptr(X509_EXTENSIONS)));
+}
+
+static void free_extensions(STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+using ExtStackPtr = OsslPtr<STACK_OF(X509_EXTENSION), free_extensions>;
+
+std::vector<RawExtension> Csr::extensions() const {
+  std::vector<RawExtension> out;
+  ExtStackPtr exts(request_extensions(m_req.get()));
+  for (int i = 0; exts && i < sk_X509_EXTENSION_num(exts.get()); ++i) {
+    X509_EXTENSION* e = sk_X509_EXTENSION_value(exts.get(), i);
+    const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(e);
+    out.push_back({oid_text(X509_EXTENSION_get_object(e)), X509_EXTENSION_get_critical(e) != 0,
+                   core::Bytes(v->data, v->data + v->length)});
+  }
+  return out;
+}
+
+std::vector<std::string> Csr::subject_alt_names() const {
+  std::vector<std::string> out;
+  ExtStackPtr exts(request_extensions(m_req.get()));
+  if (!exts) return out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    switch (gn->type) {
+      case GEN_DNS: out.push_back("DNS:" + asn1_string_utf8(gn->d.dNSName)); break;
+      case GEN_EMAIL: out.push_back("email:" + asn1_string_utf8(gn->d.rfc822Name)); break;
+      case GEN_URI: out.push_back("URI:" + asn1_string_utf8(gn->d.uniformResourceIdentifier)); break;
+      case GEN_IPADD: {
+        const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
+        char text[INET6_ADDRSTRLEN] = {};
+        int family = ip->length == 4 ? AF_INET : ip->length == 16 ? AF_INET6 : 0;
+        if (family != 0 && inet_ntop(family, ip->data, text, sizeof text)) out.push_back(std::string("IP:") + text);
+        else out.push_back("IP:invalid");
+        break;
+      }
+      default: out.push_back("othername:unsupported"); break;
+    }
+  }
+  GENERAL_NAMES_free(names);
+  clear_ossl_errors();
+  return out;
+}
+
+}  // namespace crypto

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "crypto/digest.hpp"
+#include "crypto/keys.hpp"
+#include "crypto/ossl_ptr.hpp"
+
+namespace crypto {
+
+/// A DER extension copied verbatim from a CSR into a certificate.
+struct RawExtension {
+  std::string oid;
+  bool critical = false;
+  core::Bytes value;  ///< the extnValue contents
+};
+
+/// An immutable PKCS#10 CertificationRequest. Keeps the exact bytes it was
+/// parsed from: fingerprints are taken over them.
+class Csr {
+ public:
+  static core::Result<Csr> from_der(core::ByteView der);
+  /// PEM ("CERTIFICATE REQUEST" / "NEW CERTIFICATE REQUEST") or DER.
+  static core::Result<Csr> load(core::ByteView data);
+
+  const core::Bytes& der() const { return m_der; }
+  bool signature_valid() const;
+  /// The digest of the CSR's own signature, if it is a known one.
+  std::optional<DigestAlg> signature_digest() const;
+  PublicKey public_key() const;
+  core::Bytes subject_der() const;
+  std::string subject() const;
+  /// Values of one subject attribute type given by short name ("CN").
+  std::vector<std::string> subject_values(std::string_view short_name) const;
+  /// The challengePassword in UTF-8, whatever DirectoryString type carried it.
+  std::optional<std::string> challenge_password() const;
+  /// "DNS:host", "IP:10.0.0.1", "email:a@b", "URI:..." from the extension request.
+  std::vector<std::string> subject_alt_names() const;
+  /// Every requested extension (from extensionRequest, PKCS#9 or Verisign OID).
+  std::vector<RawExtension> extensions() const;
+
+ private:
+  Csr(X509ReqPtr req, core::Bytes der) : m_req(std::move(req)), m_der(std::move(der)) {}
+  std::shared_ptr<X509_REQ> m_req;
+  core::Bytes m_der;
+};
+
+/// Short names and dotted OIDs for extensions and digests used in policies.
+std::string oid_text(const ASN1_OBJECT* obj);
+
+}  // namespace crypto

@@ -1,0 +1,259 @@
+#include "policy/policy.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <variant>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "config/config.hpp"
+
+namespace policy {
+
+using core::Errc;
+
+namespace {
+
+constexpr std::pair<unsigned, const char*> ku_table[] = {
+    {crypto::ku_digital_signature, "digitalSignature"}, {crypto::ku_non_repudiation, "nonRepudiation"},
+    {crypto::ku_key_encipherment, "keyEncipherment"},   {crypto::ku_data_encipherment, "dataEncipherment"},
+    {crypto::ku_key_agreement, "keyAgreement"},         {crypto::ku_key_cert_sign, "keyCertSign"},
+    {crypto::ku_crl_sign, "cRLSign"}};
+
+/// Regexes run on client-controlled text: keep the input bounded (std::regex recurses).
+constexpr std::size_t max_regex_input = 1024;
+
+bool regex_ok(const std::string& pattern, std::string& error) {
+  try {
+    std::regex re(pattern, std::regex::ECMAScript);
+    return true;
+  } catch (const std::regex_error& e) {
+    error = e.what();
+    return false;
+  }
+}
+
+bool full_match(const std::string& pattern, const std::string& text) {
+  if (text.size() > max_regex_input) return false;
+  try {
+    return std::regex_match(text, std::regex(pattern, std::regex::ECMAScript));
+  } catch (const std::regex_error&) {
+    return false;
+  }
+}
+
+core::Result<std::vector<std::string>> string_list(const toml::table& t, std::string_view key, std::string_view where) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get(key);
+  if (!n) return out;
+  const toml::array* arr = n->as_array();
+  if (!arr) return core::fail(Errc::config_invalid, fmt::format("{}: {} must be a list of strings", where, key));
+  for (const auto& item : *arr) {
+    auto v = item.value<std::string>();
+    if (!v) return core::fail(Errc::config_invalid, fmt::format("{}: {} must be a list of strings", where, key));
+    out.push_back(*v);
+  }
+  return out;
+}
+
+core::Result<void> apply_lists(const toml::table& t, Policy& p, const std::string& where) {
+  if (t.get("key_usage")) {
+    auto names = string_list(t, "key_usage", where);
+    if (!names) return std::unexpected(names.error());
+    auto mask = parse_key_usage(*names);
+    if (!mask) return core::fail(Errc::config_invalid, fmt::format("{}: {}", where, mask.error().detail));
+    p.key_usage = *mask;
+  }
+  if (t.get("extended_key_usage")) {
+    auto eku = string_list(t, "extended_key_usage", where);
+    if (!eku) return std::unexpected(eku.error());
+    p.extended_key_usage = *eku;
+  }
+  auto req = string_list(t, "required_attributes", where);
+  auto copy = string_list(t, "copy_extensions", where);
+  if (!req) return std::unexpected(req.error());
+  if (!copy) return std::unexpected(copy.error());
+  p.required_attributes = *req;
+  p.copy_extensions = *copy;
+  if (t.get("allowed_digests")) {
+    auto digests = string_list(t, "allowed_digests", where);
+    if (!digests) return std::unexpected(digests.error());
+    p.allowed_digests.clear();
+    for (const auto& d : *digests) {
+      auto alg = crypto::digest_from_name(d);
+      if (!alg) return core::fail(Errc::config_invalid, fmt::format("{}: unknown digest \"{}\"", where, d));
+      p.allowed_digests.push_back(*alg);
+    }
+  }
+  return {};
+}
+
+core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::string& where) {
+  if (auto v = t["validity_days"].value<int64_t>()) p.validity_days = static_cast<int>(*v);
+  if (auto v = t["min_rsa_bits"].value<int64_t>()) p.min_rsa_bits = static_cast<int>(*v);
+  if (auto v = t["subject_regex"].value<std::string>()) p.subject_regex = *v;
+  if (auto v = t["san_regex"].value<std::string>()) p.san_regex = *v;
+  if (auto v = t["san"].value<std::string>()) {
+    if (*v == "copy") p.san_mode = SanMode::copy;
+    else if (*v == "match") p.san_mode = SanMode::match;
+    else if (*v == "drop") p.san_mode = SanMode::drop;
+    else return core::fail(Errc::config_invalid, fmt::format("{}: san must be copy, match or drop", where));
+  }
+  if (p.validity_days < 1 || p.validity_days > 36500)
+    return core::fail(Errc::config_invalid, fmt::format("{}: validity_days must be 1..36500", where));
+  if (p.min_rsa_bits < 1024 || p.min_rsa_bits > 16384)
+    return core::fail(Errc::config_invalid, fmt::format("{}: min_rsa_bits must be 1024..16384", where));
+  std::string err;
+  if (!p.subject_regex.empty() && !regex_ok(p.subject_regex, err))
+    return core::fail(Errc::config_invalid, fmt::format("{}: bad subject_regex: {}", where, err));
+  if (p.san_mode == SanMode::match && (p.san_regex.empty() || !regex_ok(p.san_regex, err)))
+    return core::fail(Errc::config_invalid, fmt::format("{}: san = \"match\" needs a valid san_regex {}", where, err));
+  return {};
+}
+
+}  // namespace
+
+core::Result<unsigned> parse_key_usage(const std::vector<std::string>& names) {
+  unsigned mask = 0;
+  for (const auto& n : names) {
+    auto it = std::find_if(std::begin(ku_table), std::end(ku_table), [&](auto& e) { return n == e.second; });
+    if (it == std::end(ku_table)) return core::fail(Errc::invalid_argument, fmt::format("unknown key usage \"{}\"", n));
+    mask |= it->first;
+  }
+  return mask;
+}
+
+std::vector<std::string> key_usage_names(unsigned mask) {
+  std::vector<std::string> out;
+  for (auto [bit, name] : ku_table)
+    if (mask & bit) out.emplace_back(name);
+  return out;
+}
+
+core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_text) {
+  std::string where = fmt::format("policy {}", name);
+  toml::table t;
+  try {
+    t = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    return core::fail(Errc::config_invalid, fmt::format("{} line {}: {}", where, e.source().begin.line, e.description()));
+  }
+  static constexpr std::string_view known[] = {"format", "validity_days", "key_usage", "extended_key_usage",
+                                               "subject_regex", "required_attributes", "san", "san_regex",
+                                               "min_rsa_bits", "allowed_digests", "copy_extensions"};
+  for (auto&& [k, v] : t)
+    if (std::find(std::begin(known), std::end(known), k.str()) == std::end(known))
+      return core::fail(Errc::config_invalid, fmt::format("{}: unknown setting {}", where, k.str()));
+  if (auto f = t["format"].value<int64_t>(); !f || *f != format_version)
+    return core::fail(Errc::config_invalid, fmt::format("{}: missing or unsupported format (want {})", where, format_version));
+  Policy p;
+  p.name = std::string(name);
+  if (auto r = apply_lists(t, p, where); !r) return std::unexpected(r.error());
+  if (auto r = apply_scalars(t, p, where); !r) return std::unexpected(r.error());
+  return p;
+}
+
+static std::string toml_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + config::quote(items[i]);
+  return out + "]";
+}
+
+std::string render_policy(const Policy& p) {
+  std::vector<std::string> digests;
+  for (auto d : p.allowed_digests) digests.emplace_back(crypto::digest_name(d));
+  const char* san = p.san_mode == SanMode::copy ? "copy" : p.san_mode == SanMode::match ? "match" : "drop";
+  std::string out = fmt::format("# issuance policy \"{}\"; see scep.toml(5)\nformat = {}\n", p.name, format_version);
+  out += fmt::format("validity_days = {}\n", p.validity_days);
+  out += fmt::format("key_usage = {}\n", toml_list(key_usage_names(p.key_usage)));
+  out += fmt::format("extended_key_usage = {}\n", toml_list(p.extended_key_usage));
+  out += fmt::format("subject_regex = {}\n", config::quote(p.subject_regex));
+  out += fmt::format("required_attributes = {}\n", toml_list(p.required_attributes));
+  out += fmt::format("san = \"{}\"\n", san);
+  out += fmt::format("san_regex = {}\n", config::quote(p.san_regex));
+  out += fmt::format("min_rsa_bits = {}\n", p.min_rsa_bits);
+  out += fmt::format("allowed_digests = {}\n", toml_list(digests));
+  out += fmt::format("copy_extensions = {}\n", toml_list(p.copy_extensions));
+  return out;
+}
+
+namespace {
+
+Decision refuse(Refusal r, std::string detail) {
+  Decision d;
+  d.refusal = r;
+  d.detail = std::move(detail);
+  return d;
+}
+
+std::optional<Decision> check_key_and_signature(const Policy& p, const crypto::Csr& csr) {
+  if (!csr.signature_valid()) return refuse(Refusal::bad_message_check, "the PKCS#10 signature does not verify");
+  auto digest = csr.signature_digest();
+  if (!digest || std::find(p.allowed_digests.begin(), p.allowed_digests.end(), *digest) == p.allowed_digests.end())
+    return refuse(Refusal::bad_alg, "the PKCS#10 signature digest is not allowed by the policy");
+  auto key = csr.public_key();
+  if (!key.is_rsa()) return refuse(Refusal::bad_alg, fmt::format("key type {} is not allowed (RSA only)", key.description()));
+  if (key.bits() < p.min_rsa_bits)
+    return refuse(Refusal::bad_request, fmt::format("RSA key of {} bits is below the policy minimum of {}", key.bits(), p.min_rsa_bits));
+  return std::nullopt;
+}
+
+std::optional<Decision> check_subject(const Policy& p, const crypto::Csr& csr, const SecretConstraints& limits) {
+  std::string subject = csr.subject();
+  if (subject.size() > max_regex_input) return refuse(Refusal::bad_request, "the subject is too long");
+  for (const auto& attr : p.required_attributes)
+    if (csr.subject_values(attr).empty()) return refuse(Refusal::bad_request, fmt::format("the subject has no {}", attr));
+  if (!p.subject_regex.empty() && !full_match(p.subject_regex, subject))
+    return refuse(Refusal::bad_request, fmt::format("subject \"{}\" is not allowed by the policy", subject));
+  if (limits.subject_regex && !full_match(*limits.subject_regex, subject))
+    return refuse(Refusal::bad_request, fmt::format("subject \"{}\" is not allowed for this challenge password", subject));
+  if (limits.common_name) {
+    auto cns = csr.subject_values("CN");
+    if (cns.size() != 1 || cns.front() != *limits.common_name)
+      return refuse(Refusal::bad_request, "the subject CN is not the one this challenge password was issued for");
+  }
+  return std::nullopt;
+}
+
+/// SANs to issue, or a refusal.
+std::variant<std::vector<std::string>, Decision> select_sans(const Policy& p, const crypto::Csr& csr) {
+  constexpr std::size_t max_sans = 100;
+  auto sans = csr.subject_alt_names();
+  if (p.san_mode == SanMode::drop) return std::vector<std::string>{};
+  if (sans.size() > max_sans) return refuse(Refusal::bad_request, fmt::format("too many subjectAltNames (limit {})", max_sans));
+  std::vector<std::string> out;
+  for (const auto& s : sans) {
+    if (s == "othername:unsupported" || s == "IP:invalid")
+      return refuse(Refusal::bad_request, "a subjectAltName has an unsupported form");
+    if (p.san_mode == SanMode::match && !full_match(p.san_regex, s)) continue;
+    if (s.find(',') != std::string::npos) return refuse(Refusal::bad_request, "a subjectAltName contains a comma");
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+Decision evaluate(const Policy& p, const crypto::Csr& csr, const SecretConstraints& limits,
+                  const crypto::Certificate& ca_cert, core::TimePoint now) {
+  if (auto r = check_key_and_signature(p, csr)) return *r;
+  if (auto r = check_subject(p, csr, limits)) return *r;
+  auto sans = select_sans(p, csr);
+  if (auto* refusal = std::get_if<Decision>(&sans)) return *refusal;
+  Decision d;
+  d.issue = true;
+  d.spec.subject = csr.subject_der();
+  d.spec.not_before = now - std::chrono::minutes(5);
+  d.spec.not_after = std::min(now + std::chrono::days(p.validity_days), ca_cert.not_after());
+  d.spec.key_usage = p.key_usage;
+  d.spec.extended_key_usage = p.extended_key_usage;
+  d.spec.subject_alt_names = std::get<std::vector<std::string>>(sans);
+  for (const auto& ext : csr.extensions())
+    if (std::find(p.copy_extensions.begin(), p.copy_extensions.end(), ext.oid) != p.copy_extensions.end())
+      d.spec.copied_extensions.push_back(ext);
+  if (d.spec.not_after <= d.spec.not_before) return refuse(Refusal::bad_request, "the CA certificate has expired");
+  return d;
+}
+
+}  // namespace policy

@@ -1,0 +1,37 @@
+#pragma once
+// Internal to the service: one CA for the length of a request.
+
+#include <optional>
+
+#include "scep/repository.hpp"
+
+namespace scep {
+
+/// One CA for the length of a request; keys are loaded on first use.
+class CaContext {
+ public:
+  CaContext(Repository& repo, CaBundle bundle) : m_repo(repo), m_bundle(std::move(bundle)) {}
+  const CaBundle& bundle() const { return m_bundle; }
+  const std::string& name() const { return m_bundle.name; }
+  bool legacy() const { return m_bundle.options.legacy_algorithms; }
+
+  core::Result<const crypto::PrivateKey*> key(KeyRole role) {
+    auto& slot = role == KeyRole::ca ? m_ca_key : m_ra_key;
+    if (!slot) {
+      auto k = m_repo.load_key(m_bundle.name, role);
+      if (!k) return std::unexpected(k.error());
+      slot.emplace(std::move(*k));
+    }
+    return &*slot;
+  }
+  /// The certificate that signs CertReps: the RA's in RA mode.
+  const crypto::Certificate& signer_cert() const { return m_bundle.ra ? *m_bundle.ra : m_bundle.cert; }
+  KeyRole signer_role() const { return m_bundle.ra ? KeyRole::ra : KeyRole::ca; }
+
+ private:
+  Repository& m_repo;
+  CaBundle m_bundle;
+  std::optional<crypto::PrivateKey> m_ca_key, m_ra_key;
+};
+
+}  // namespace scep

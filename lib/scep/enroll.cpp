@@ -1,0 +1,90 @@
+// PKCSReq with a one-time challenge secret bound to an issuance policy.
+#include <fmt/format.h>
+
+#include "crypto/csr.hpp"
+#include "crypto/digest.hpp"
+#include "scep/ca_context.hpp"
+#include "scep/service.hpp"
+
+namespace scep {
+
+using core::Errc;
+
+namespace {
+
+FailInfo to_fail_info(policy::Refusal r) {
+  switch (r) {
+    case policy::Refusal::bad_request: return FailInfo::bad_request;
+    case policy::Refusal::bad_alg: return FailInfo::bad_alg;
+    case policy::Refusal::bad_message_check: return FailInfo::bad_message_check;
+  }
+  return FailInfo::bad_request;
+}
+
+/// Why a secret cannot be used now, or empty when it can.
+std::string secret_problem(const policy::SecretRecord& s, std::string_view ca, core::TimePoint now, int uses_left) {
+  if (s.ca != ca) return "the challenge password is not valid for this CA";
+  if (s.revoked) return "the challenge password has been revoked";
+  if (now >= s.expires) return "the challenge password has expired";
+  if (uses_left <= 0) return "the challenge password has already been used";
+  return {};
+}
+
+}  // namespace
+
+core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
+  auto csr = crypto::Csr::from_der(in.message_data);
+  if (!csr) return CertRep::fail(FailInfo::bad_request, "the message does not hold a valid PKCS#10 request");
+  ev.subject = csr->subject();
+  const crypto::Certificate& signer = *in.signed_data.signer;
+  auto csr_key = csr->public_key();
+  if (signer.is_self_issued() && !(signer.public_key() == csr_key))
+    return CertRep::fail(FailInfo::bad_message_check, "the message is not signed with the key of the PKCS#10 request");
+  core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
+
+  auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  if (!tx) return std::unexpected(tx.error());
+  if (*tx) return answer_existing(ctx, **tx, kid, ev);
+
+  auto challenge = csr->challenge_password();
+  if (!challenge || challenge->empty()) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
+  auto secret = m_repo.find_secret(policy::secret_hash(*challenge));
+  if (!secret) return std::unexpected(secret.error());
+  if (!*secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
+  const policy::SecretRecord& s = **secret;
+  ev.secret_id = s.id;
+  ev.policy = s.policy;
+  auto uses_left = m_repo.secret_uses_left(s);
+  if (!uses_left) return std::unexpected(uses_left.error());
+  if (auto problem = secret_problem(s, ctx.name(), m_clock.now(), *uses_left); !problem.empty())
+    return CertRep::fail(FailInfo::bad_request, problem);
+
+  auto pol = m_repo.load_policy(s.policy);
+  if (!pol) return std::unexpected(pol.error());
+  policy::Decision d = policy::evaluate(*pol, *csr, {s.common_name, s.subject_regex}, ctx.bundle().cert, m_clock.now());
+  if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
+
+  // Only a request that passed every check spends a use.
+  auto consumed = m_repo.consume_secret(s);
+  if (!consumed) return std::unexpected(consumed.error());
+  if (!*consumed) {
+    auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+    if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
+    return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
+  }
+  auto cert = issue(ctx, std::move(d.spec), csr_key);
+  if (!cert) return std::unexpected(cert.error());
+  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
+                s.id, s.policy, {}, m_clock.now()};
+  if (auto r = m_repo.add_transaction(t); !r) {
+    if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
+    auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+    if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
+    return std::unexpected(r.error());
+  }
+  ev.outcome = "issued";
+  ev.serial = cert->serial_hex();
+  return CertRep::success({*cert, ctx.bundle().cert});
+}
+
+}  // namespace scep

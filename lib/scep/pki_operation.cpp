@@ -1,0 +1,163 @@
+// PKIOperation: open the message once, decide, answer with a signed CertRep.
+#include <fmt/format.h>
+
+#include "crypto/cert_builder.hpp"
+#include "crypto/csr.hpp"
+#include "crypto/digest.hpp"
+#include "scep/ca_context.hpp"
+#include "scep/service.hpp"
+
+namespace scep {
+
+using core::Errc;
+
+namespace {
+
+core::Bytes key_id(const crypto::PublicKey& key) { return crypto::digest(crypto::DigestAlg::sha256, key.spki_der()); }
+
+std::vector<crypto::Certificate> recipient_candidates(const CaBundle& ca) {
+  std::vector<crypto::Certificate> c;
+  if (ca.ra) c.push_back(*ca.ra);
+  c.push_back(ca.cert);
+  return c;
+}
+
+}  // namespace
+
+core::Result<CaBundle> Service::select_ca(std::string_view hint, const crypto::Envelope* env) {
+  if (!hint.empty() || !env) return m_repo.find_ca(hint);
+  auto fallback = m_repo.find_ca("");
+  if (fallback && env->recipient_index(recipient_candidates(*fallback))) return fallback;
+  auto names = m_repo.ca_names();
+  if (!names) return std::unexpected(names.error());
+  for (const auto& name : *names) {
+    if (fallback && name == fallback->name) continue;
+    auto ca = m_repo.find_ca(name);
+    if (ca && env->recipient_index(recipient_candidates(*ca))) return ca;
+  }
+  return fallback;
+}
+
+void Service::open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env) {
+  const auto& sd = in.signed_data;
+  auto failed = [&in](FailInfo f, std::string text) { in.failure = Failure{f, std::move(text)}; };
+  if (sd.digest && (*sd.digest != crypto::DigestAlg::md5 || ctx.legacy())) in.reply_digest = *sd.digest;
+  if (!sd.signature_valid) return failed(FailInfo::bad_message_check, "the message signature does not verify");
+  if (!sd.digest) return failed(FailInfo::bad_alg, fmt::format("digest algorithm {} is not supported", sd.digest_oid));
+  if (*sd.digest == crypto::DigestAlg::md5 && !ctx.legacy()) return failed(FailInfo::bad_alg, "MD5 is not allowed by this CA");
+  if (!in.header.type) return failed(FailInfo::bad_request, fmt::format("messageType {} is not supported", in.header.type_text));
+  if (!env) return failed(FailInfo::bad_request, "the message content is not an EnvelopedData");
+  if (!env->cipher()) return failed(FailInfo::bad_alg, "the content cipher is not supported");
+  if (*env->cipher() == crypto::ContentCipher::des_cbc && !ctx.legacy())
+    return failed(FailInfo::bad_alg, "DES is not allowed by this CA");
+  in.cipher = *env->cipher();
+  auto candidates = recipient_candidates(ctx.bundle());
+  auto idx = env->recipient_index(candidates);
+  if (!idx) return failed(FailInfo::bad_message_check, "the message is not encrypted to this CA");
+  KeyRole role = ctx.bundle().ra && *idx == 0 ? KeyRole::ra : KeyRole::ca;
+  auto key = ctx.key(role);
+  if (!key) return failed(FailInfo::bad_request, "the CA cannot decrypt right now");
+  in.key_transport = env->key_transport(candidates[*idx]);
+  auto plain = env->decrypt(candidates[*idx], **key);
+  if (!plain) return failed(FailInfo::bad_message_check, "the envelope cannot be decrypted");
+  in.message_data = std::move(*plain);
+}
+
+core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core::ByteView der, std::string_view remote) {
+  auto sd = crypto::parse_signed_data(der);
+  if (!sd) return std::unexpected(sd.error());
+  auto header = read_header(*sd);
+  if (!header) return std::unexpected(header.error());
+  auto env = crypto::Envelope::parse(sd->content);
+  auto bundle = select_ca(ca_hint, env ? &*env : nullptr);
+  if (!bundle) return std::unexpected(bundle.error());
+  CaContext ctx(m_repo, std::move(*bundle));
+  if (ctx.legacy()) crypto::enable_legacy_algorithms();
+
+  InboundMessage in{std::move(*sd), std::move(*header), std::nullopt, crypto::DigestAlg::sha256,
+                    crypto::ContentCipher::aes128_cbc, {}, {}, std::string(remote)};
+  open_envelope(ctx, in, env);
+
+  AuditEvent ev;
+  ev.time = m_clock.now();
+  ev.ca = ctx.name();
+  ev.remote = in.remote;
+  ev.operation = in.header.type ? std::string(message_type_name(*in.header.type)) : in.header.type_text;
+  ev.transaction_id = core::to_string(in.header.transaction_id.value);
+  auto rep = in.failure ? core::Result<CertRep>(CertRep::fail(in.failure->info, in.failure->text)) : process(ctx, in, ev);
+  if (!rep) {
+    ev.outcome = "error";
+    ev.detail = rep.error().detail;
+    m_repo.audit(ev);
+    return std::unexpected(rep.error());
+  }
+  if (rep->status == PkiStatus::failure) {
+    ev.outcome = "failure";
+    ev.fail_info = fail_info_name(rep->failure.info);
+    ev.detail = rep->failure.text;
+  }
+  m_repo.audit(ev);
+
+  auto signer_key = ctx.key(ctx.signer_role());
+  if (!signer_key) return std::unexpected(signer_key.error());
+  const crypto::Certificate* recipient = in.signed_data.signer ? &*in.signed_data.signer : nullptr;
+  ReplyCrypto rc{ctx.signer_cert(), **signer_key, in.reply_digest, recipient, in.cipher, in.key_transport};
+  return build_cert_rep(*rep, in.header, rc, m_rng);
+}
+
+core::Result<CertRep> Service::process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
+  switch (*in.header.type) {
+    case MessageType::pkcs_req: return enroll(ctx, in, ev);
+    case MessageType::cert_poll: return poll(ctx, in, ev);
+    case MessageType::renewal_req:
+    case MessageType::get_cert:
+    case MessageType::get_crl:
+    case MessageType::cert_rep:
+      return CertRep::fail(FailInfo::bad_request, fmt::format("{} is not supported", message_type_name(*in.header.type)));
+  }
+  return CertRep::fail(FailInfo::bad_request, "unsupported messageType");
+}
+
+core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView kid, AuditEvent& ev) {
+  if (!core::equal_constant_time(tx.key_id, kid))
+    return CertRep::fail(FailInfo::bad_request, "this transactionID belongs to a request with another key");
+  ev.secret_id = tx.secret_id;
+  ev.policy = tx.policy;
+  switch (tx.state) {
+    case Transaction::State::pending:
+      ev.outcome = "pending";
+      return CertRep::pending();
+    case Transaction::State::rejected:
+      return CertRep::fail(FailInfo::bad_request, tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
+    case Transaction::State::issued: break;
+  }
+  auto cert = m_repo.load_certificate(ctx.name(), tx.serial);
+  if (!cert) return std::unexpected(cert.error());
+  ev.outcome = "reissued";
+  ev.serial = tx.serial;
+  ev.subject = cert->subject();
+  return CertRep::success({*cert, ctx.bundle().cert});
+}
+
+core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
+  auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  if (!tx) return std::unexpected(tx.error());
+  if (!*tx) return CertRep::fail(FailInfo::bad_cert_id, "no request with this transactionID");
+  return answer_existing(ctx, **tx, key_id(in.signed_data.signer->public_key()), ev);
+}
+
+core::Result<crypto::Certificate> Service::issue(CaContext& ctx, crypto::CertSpec spec, const crypto::PublicKey& key) {
+  auto ca_key = ctx.key(KeyRole::ca);
+  if (!ca_key) return std::unexpected(ca_key.error());
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    spec.serial = crypto::random_serial(m_rng);
+    auto cert = crypto::build_certificate(spec, key, &ctx.bundle().cert, **ca_key);
+    if (!cert) return std::unexpected(cert.error());
+    auto stored = m_repo.add_certificate(ctx.name(), *cert);
+    if (stored) return cert;
+    if (stored.error().code != Errc::already_exists) return std::unexpected(stored.error());
+  }
+  return core::fail(Errc::internal, "no free serial number after 4 attempts");
+}
+
+}  // namespace scep

@@ -1,0 +1,229 @@
+// Policies, secrets, issued certificates, transactions and the audit log.
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/names.hpp"
+#include "crypto/certificate.hpp"
+#include "crypto/digest.hpp"
+#include "store/atomic_file.hpp"
+#include "store/store.hpp"
+
+namespace store {
+
+namespace fs = std::filesystem;
+using core::Errc;
+using nlohmann::json;
+
+namespace {
+
+core::Result<void> ensure_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST) return {};
+  return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
+}
+
+std::int64_t unix_seconds(core::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+/// Serials are upper-case hex: anything else never becomes a path.
+bool is_serial(std::string_view s) {
+  return !s.empty() && s.size() <= 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+std::string_view state_name(scep::Transaction::State s) {
+  switch (s) {
+    case scep::Transaction::State::issued: return "issued";
+    case scep::Transaction::State::pending: return "pending";
+    case scep::Transaction::State::rejected: return "rejected";
+  }
+  return "issued";
+}
+
+}  // namespace
+
+core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) {
+  if (!core::is_valid_name(p.name)) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
+  if (auto r = ensure_dir(m_root / "policies"); !r) return r;
+  auto r = write_file_atomic(m_root / "policies" / (p.name + ".toml"), policy::render_policy(p), 0640,
+                             replace == Replace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
+  if (!r && r.error().code == Errc::already_exists)
+    return core::fail(Errc::already_exists, fmt::format("policy \"{}\" already exists (use --replace)", p.name));
+  return r;
+}
+
+core::Result<policy::Policy> Store::load_policy(std::string_view name) const {
+  if (!core::is_valid_name(name)) return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
+  auto text = read_file(m_root / "policies" / (std::string(name) + ".toml"), 1u << 20);
+  if (!text) {
+    if (text.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
+    return std::unexpected(text.error());
+  }
+  return policy::parse_policy(name, core::to_string(*text));
+}
+
+core::Result<std::vector<std::string>> Store::policy_names() const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(m_root / "policies", ec)) {
+    if (e.path().extension() != ".toml") continue;
+    std::string n = e.path().stem().string();
+    if (core::is_valid_name(n)) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+fs::path Store::secret_path(core::ByteView hash, std::string_view suffix) const {
+  return m_root / "secrets" / (core::to_hex(hash) + std::string(suffix));
+}
+
+core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
+  if (auto d = ensure_dir(m_root / "secrets"); !d) return d;
+  // Tokens first: the record is what makes the secret exist.
+  for (int k = 1; k <= r.uses; ++k)
+    if (auto t = write_file_atomic(secret_path(r.hash, fmt::format(".use-{}", k)), "", 0640); !t) return t;
+  return write_file_atomic(secret_path(r.hash, ".json"), policy::render_secret(r), 0640, AtomicFile::Replace::no);
+}
+
+core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteView hash) const {
+  auto text = read_file(secret_path(hash, ".json"), 64 * 1024);
+  if (!text) {
+    if (text.error().code == Errc::not_found) return std::optional<policy::SecretRecord>();
+    return std::unexpected(text.error());
+  }
+  auto rec = policy::parse_secret(core::to_string(*text));
+  if (!rec) return std::unexpected(rec.error());
+  // The file name found it; the stored hash must agree, compared in constant time.
+  if (!core::equal_constant_time(rec->hash, hash)) return std::optional<policy::SecretRecord>();
+  return std::optional<policy::SecretRecord>(std::move(*rec));
+}
+
+core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
+  std::vector<policy::SecretRecord> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(m_root / "secrets", ec)) {
+    if (e.path().extension() != ".json" || e.path().filename().string().front() == '.') continue;
+    auto text = read_file(e.path(), 64 * 1024);
+    if (!text) continue;
+    if (auto rec = policy::parse_secret(core::to_string(*text))) out.push_back(std::move(*rec));
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created < b.created; });
+  return out;
+}
+
+core::Result<void> Store::revoke_secret(std::string_view id) {
+  auto all = list_secrets();
+  if (!all) return std::unexpected(all.error());
+  for (auto& rec : *all) {
+    if (rec.id != id) continue;
+    rec.revoked = true;
+    if (auto r = write_file_atomic(secret_path(rec.hash, ".json"), policy::render_secret(rec), 0640); !r) return r;
+    for (int k = 1; k <= rec.uses; ++k) ::unlink(secret_path(rec.hash, fmt::format(".use-{}", k)).c_str());
+    return {};
+  }
+  return core::fail(Errc::not_found, fmt::format("no secret with id \"{}\"", id));
+}
+
+core::Result<bool> Store::consume_secret(const policy::SecretRecord& r) {
+  // unlink is atomic: of many concurrent callers exactly one removes a token.
+  for (int k = 1; k <= r.uses; ++k) {
+    if (::unlink(secret_path(r.hash, fmt::format(".use-{}", k)).c_str()) == 0) return true;
+    if (errno != ENOENT) return core::fail(Errc::store_io, fmt::format("cannot use secret {}: {}", r.id, std::strerror(errno)));
+  }
+  return false;
+}
+
+int Store::secret_uses_left(const policy::SecretRecord& r) const {
+  int left = 0;
+  for (int k = 1; k <= r.uses; ++k)
+    if (::access(secret_path(r.hash, fmt::format(".use-{}", k)).c_str(), F_OK) == 0) ++left;
+  return left;
+}
+
+core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Certificate& cert) {
+  if (auto r = check_ca_name(ca); !r) return r;
+  fs::path dir = ca_dir(ca) / "certs";
+  if (auto r = ensure_dir(dir); !r) return r;
+  return write_file_atomic(dir / (cert.serial_hex() + ".pem"), cert.pem(), 0640, AtomicFile::Replace::no);
+}
+
+core::Result<crypto::Certificate> Store::load_certificate(std::string_view ca, std::string_view serial_hex) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  if (!is_serial(serial_hex)) return core::fail(Errc::not_found, "no such certificate");
+  auto bytes = read_file(ca_dir(ca) / "certs" / (std::string(serial_hex) + ".pem"), 1u << 20);
+  if (!bytes) return std::unexpected(bytes.error());
+  auto certs = crypto::Certificate::load_all(*bytes);
+  if (!certs) return core::fail(Errc::store_io, fmt::format("certificate {}: {}", serial_hex, certs.error().detail));
+  return certs->front();
+}
+
+static fs::path tx_path(const fs::path& ca_dir, std::string_view tid) {
+  auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));
+  return ca_dir / "tx" / (core::to_hex(h) + ".json");
+}
+
+core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca, std::string_view tid) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  auto text = read_file(tx_path(ca_dir(ca), tid), 1u << 20);
+  if (!text) {
+    if (text.error().code == Errc::not_found) return std::optional<scep::Transaction>();
+    return std::unexpected(text.error());
+  }
+  try {
+    json j = json::parse(core::to_string(*text));
+    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported transaction record format");
+    scep::Transaction t;
+    t.ca = j.at("ca").get<std::string>();
+    t.transaction_id = j.at("transaction_id").get<std::string>();
+    if (t.transaction_id != tid) return std::optional<scep::Transaction>();  // a hash collision, however unlikely
+    std::string state = j.at("state").get<std::string>();
+    t.state = state == "pending" ? scep::Transaction::State::pending
+              : state == "rejected" ? scep::Transaction::State::rejected : scep::Transaction::State::issued;
+    if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id)) return core::fail(Errc::store_io, "bad transaction key id");
+    t.serial = j.value("serial", "");
+    t.secret_id = j.value("secret_id", "");
+    t.policy = j.value("policy", "");
+    t.reason = j.value("reason", "");
+    t.created = core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0})));
+    return std::optional<scep::Transaction>(std::move(t));
+  } catch (const json::exception& e) {
+    return core::fail(Errc::store_io, fmt::format("bad transaction record: {}", e.what()));
+  }
+}
+
+core::Result<void> Store::add_transaction(const scep::Transaction& t) {
+  if (auto r = check_ca_name(t.ca); !r) return r;
+  if (auto r = ensure_dir(ca_dir(t.ca) / "tx"); !r) return r;
+  json j = {{"format", 1},          {"ca", t.ca},           {"transaction_id", t.transaction_id},
+            {"state", state_name(t.state)}, {"key_id", core::to_hex(t.key_id)}, {"serial", t.serial},
+            {"secret_id", t.secret_id}, {"policy", t.policy}, {"reason", t.reason},
+            {"created", unix_seconds(t.created)}};
+  return write_file_atomic(tx_path(ca_dir(t.ca), t.transaction_id), j.dump() + "\n", 0640, AtomicFile::Replace::no);
+}
+
+core::Result<void> Store::append_audit(const scep::AuditEvent& e) {
+  json j = {{"time", crypto::format_time(e.time)}, {"ca", e.ca},        {"remote", e.remote},
+            {"operation", e.operation},            {"transaction_id", e.transaction_id},
+            {"subject", e.subject},                {"secret_id", e.secret_id}, {"policy", e.policy},
+            {"outcome", e.outcome},                {"serial", e.serial},  {"fail_info", e.fail_info},
+            {"detail", e.detail}};
+  std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  int fd = ::open((m_root / "audit.log").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return core::fail(Errc::store_io, fmt::format("cannot open audit.log: {}", std::strerror(errno)));
+  // One write per line: O_APPEND keeps concurrent writers' lines whole.
+  ssize_t n = ::write(fd, line.data(), line.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size())) return core::fail(Errc::store_io, fmt::format("cannot append to audit.log: {}", std::strerror(err)));
+  return {};
+}
+
+}  // namespace store

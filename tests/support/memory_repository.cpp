@@ -1,0 +1,102 @@
+#include "support/memory_repository.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+namespace testing {
+
+using core::Errc;
+
+static crypto::PrivateKey copy_key(const crypto::PrivateKey& k) {
+  EVP_PKEY_up_ref(k.native());
+  return crypto::PrivateKey(crypto::EvpPkeyPtr(k.native()));
+}
+
+void MemoryRepository::add_ca(scep::CaBundle bundle, const crypto::PrivateKey& ca_key, const crypto::PrivateKey* ra_key) {
+  keys.insert_or_assign(bundle.name + "/ca", copy_key(ca_key));
+  if (ra_key) keys.insert_or_assign(bundle.name + "/ra", copy_key(*ra_key));
+  cas.push_back(std::move(bundle));
+}
+
+void MemoryRepository::add_secret(const policy::SecretRecord& r) {
+  secrets[core::to_hex(r.hash)] = r;
+  uses_left[core::to_hex(r.hash)] = r.uses;
+}
+
+core::Result<scep::CaBundle> MemoryRepository::find_ca(std::string_view name) {
+  if (name.empty() && !cas.empty()) return cas.front();
+  for (const auto& c : cas)
+    if (c.name == name) return c;
+  return core::fail(Errc::unknown_ca, "no such CA");
+}
+
+core::Result<std::vector<std::string>> MemoryRepository::ca_names() {
+  std::vector<std::string> out;
+  for (const auto& c : cas) out.push_back(c.name);
+  return out;
+}
+
+core::Result<crypto::PrivateKey> MemoryRepository::load_key(std::string_view ca, scep::KeyRole role) {
+  auto it = keys.find(std::string(ca) + (role == scep::KeyRole::ca ? "/ca" : "/ra"));
+  if (it == keys.end()) return core::fail(Errc::not_found, "no key");
+  return copy_key(it->second);
+}
+
+core::Result<policy::Policy> MemoryRepository::load_policy(std::string_view name) {
+  auto it = policies.find(std::string(name));
+  if (it == policies.end()) return core::fail(Errc::not_found, "no policy");
+  return it->second;
+}
+
+core::Result<std::optional<policy::SecretRecord>> MemoryRepository::find_secret(core::ByteView hash) {
+  auto it = secrets.find(core::to_hex(hash));
+  if (it == secrets.end()) return std::optional<policy::SecretRecord>();
+  return std::optional<policy::SecretRecord>(it->second);
+}
+
+core::Result<bool> MemoryRepository::consume_secret(const policy::SecretRecord& s) {
+  std::lock_guard lock(m_mutex);
+  int& left = uses_left[core::to_hex(s.hash)];
+  if (left <= 0) return false;
+  --left;
+  return true;
+}
+
+core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s) {
+  std::lock_guard lock(m_mutex);
+  return uses_left[core::to_hex(s.hash)];
+}
+
+core::Result<std::optional<scep::Transaction>> MemoryRepository::find_transaction(std::string_view ca, std::string_view tid) {
+  std::lock_guard lock(m_mutex);
+  auto it = transactions.find(std::string(ca) + "/" + std::string(tid));
+  if (it == transactions.end()) return std::optional<scep::Transaction>();
+  return std::optional<scep::Transaction>(it->second);
+}
+
+core::Result<void> MemoryRepository::add_transaction(const scep::Transaction& t) {
+  std::lock_guard lock(m_mutex);
+  if (!transactions.emplace(t.ca + "/" + t.transaction_id, t).second) return core::fail(Errc::already_exists, "transaction exists");
+  return {};
+}
+
+core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const crypto::Certificate& cert) {
+  std::lock_guard lock(m_mutex);
+  if (!certificates.emplace(std::string(ca) + "/" + cert.serial_hex(), cert).second)
+    return core::fail(Errc::already_exists, "serial taken");
+  return {};
+}
+
+core::Result<crypto::Certificate> MemoryRepository::load_certificate(std::string_view ca, std::string_view serial) {
+  std::lock_guard lock(m_mutex);
+  auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
+  if (it == certificates.end()) return core::fail(Errc::not_found, "no certificate");
+  return it->second;
+}
+
+void MemoryRepository::audit(const scep::AuditEvent& e) {
+  std::lock_guard lock(m_mutex);
+  audit_log.push_back(e);
+}
+
+}  // namespace testing

@@ -1,0 +1,43 @@
+#pragma once
+// In-memory twin of store::Repository for protocol tests: same contract
+// (atomic secret uses, serial and transaction claims), no files.
+
+#include <map>
+#include <mutex>
+
+#include "scep/repository.hpp"
+
+namespace testing {
+
+class MemoryRepository final : public scep::Repository {
+ public:
+  std::vector<scep::CaBundle> cas;
+  std::map<std::string, crypto::PrivateKey> keys;  ///< "CA/ca" or "CA/ra"
+  std::map<std::string, policy::Policy> policies;
+  std::map<std::string, policy::SecretRecord> secrets;  ///< by hex hash
+  std::map<std::string, int> uses_left;                 ///< by hex hash
+  std::map<std::string, scep::Transaction> transactions;  ///< by "CA/tid"
+  std::map<std::string, crypto::Certificate> certificates;  ///< by "CA/serial"
+  std::vector<scep::AuditEvent> audit_log;
+
+  void add_ca(scep::CaBundle bundle, const crypto::PrivateKey& ca_key, const crypto::PrivateKey* ra_key = nullptr);
+  void add_secret(const policy::SecretRecord& r);
+
+  core::Result<scep::CaBundle> find_ca(std::string_view name) override;
+  core::Result<std::vector<std::string>> ca_names() override;
+  core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
+  core::Result<policy::Policy> load_policy(std::string_view name) override;
+  core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override;
+  core::Result<bool> consume_secret(const policy::SecretRecord& s) override;
+  core::Result<int> secret_uses_left(const policy::SecretRecord& s) override;
+  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override;
+  core::Result<void> add_transaction(const scep::Transaction& t) override;
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert) override;
+  core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override;
+  void audit(const scep::AuditEvent& e) override;
+
+ private:
+  std::mutex m_mutex;
+};
+
+}  // namespace testing
