@@ -1,0 +1,104 @@
+#!/bin/bash
+# scep.cgi behind Apache httpd 2.4, mounted with share/apache/scep.conf.
+#
+# Running as root: Apache refuses "User root" (AH00526: "Apache has not been
+# designed to serve pages while running as root", unless rebuilt with
+# -DBIG_SECURITY_HOLE); without a User directive it tries uid -1
+# (AH02155 getpwuid alert) and keeps running as root only by accident. So,
+# as in a real deployment, the CGI program runs as an unprivileged user
+# (nobody:nogroup) that owns the store, and scep.cgi is copied to a place
+# that user can reach. When the test itself runs unprivileged, Apache keeps
+# the current user and no chown is needed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+require_cmd apache2 curl openssl "$PYTHON"
+
+SNIPPET="$SCEP_SOURCE/share/apache/scep.conf"
+[[ -f $SNIPPET ]] || fail "missing $SNIPPET"
+MODULES=/usr/lib/apache2/modules
+for m in mpm_prefork cgi alias env authz_core; do
+  [[ -f $MODULES/mod_$m.so ]] || fail "missing $MODULES/mod_$m.so"
+done
+
+STORE="$WORK/store"
+make_store "$STORE"
+mkdir -p "$WORK/libexec" "$WORK/run"
+install -m 0755 "$SCEP_CGI_BIN" "$WORK/libexec/scep.cgi"
+
+USER_LINES=""
+if [[ $(id -u) == 0 ]]; then
+  USER_LINES=$'User nobody\nGroup nogroup'
+  chmod 0711 "$WORK"
+  chown -R nobody:nogroup "$STORE"
+  runuser -u nobody -- test -r "$STORE/ca/beta/ra.pem" ||
+    fail "user nobody cannot read $STORE (a parent of $WORK not searchable by others? set TMPDIR)"
+  runuser -u nobody -- test -x "$WORK/libexec/scep.cgi" || fail "user nobody cannot run $WORK/libexec/scep.cgi"
+fi
+
+# A minimal server config around the snippet.
+write_conf() { # FILE PORT EXTRA-LINES
+  cat >"$1" <<EOF
+ServerRoot "$WORK"
+ServerName 127.0.0.1
+DefaultRuntimeDir "$WORK/run"
+PidFile "$WORK/run/httpd.pid"
+ErrorLog "$WORK/apache-error.log"
+LogLevel info
+Listen 127.0.0.1:$2
+LoadModule mpm_prefork_module $MODULES/mod_mpm_prefork.so
+LoadModule authz_core_module $MODULES/mod_authz_core.so
+LoadModule alias_module $MODULES/mod_alias.so
+LoadModule cgi_module $MODULES/mod_cgi.so
+LoadModule env_module $MODULES/mod_env.so
+$USER_LINES
+CustomLog "$WORK/apache-access.log" "%h \"%r\" %>s %B"
+<Directory />
+  Require all denied
+</Directory>
+# A global charset default must not leak into scep's Content-Types.
+AddDefaultCharset UTF-8
+$3
+EOF
+}
+
+# 1. The snippet as shipped parses with its documented defaults.
+write_conf "$WORK/defaults.conf" "$(free_port)" "Include \"$SNIPPET\""
+apache2 -t -f "$WORK/defaults.conf" >"$WORK/defaults.out" 2>&1 ||
+  fail "apache2 rejects the shipped snippet: $(cat "$WORK/defaults.out")"
+apache2 -t -D DUMP_RUN_CFG -f "$WORK/defaults.conf" >"$WORK/defaults.dump" 2>&1 || true
+grep -q 'Define: SCEP_CGI=/usr/local/libexec/scep/scep.cgi' "$WORK/defaults.dump" ||
+  fail "the snippet does not default SCEP_CGI to /usr/local/libexec/scep/scep.cgi: $(cat "$WORK/defaults.dump")"
+grep -q 'Define: SCEP_STORE=/var/lib/scep' "$WORK/defaults.dump" ||
+  fail "the snippet does not default SCEP_STORE to /var/lib/scep"
+
+# 2. The test's paths, Define'd before the Include; the long-request advice
+# from the snippet's header applied.
+PORT=$(free_port)
+write_conf "$WORK/httpd.conf" "$PORT" "LimitRequestLine 65536
+Define SCEP_CGI \"$WORK/libexec/scep.cgi\"
+Define SCEP_STORE \"$STORE\"
+Include \"$SNIPPET\""
+apache2 -t -f "$WORK/httpd.conf" >"$WORK/t.out" 2>&1 || fail "apache2 -t: $(cat "$WORK/t.out")"
+
+# -X: one process in the foreground, stops on SIGTERM.
+start_bg "$WORK/apache.log" apache2 -X -f "$WORK/httpd.conf"
+APACHE_PID=$BG_PID
+wait_for_port "$PORT" "$APACHE_PID"
+
+BASE="http://127.0.0.1:$PORT/scep"
+check_scep_endpoint "$BASE"
+check_long_query "$BASE" 60000
+
+# HTTP/1.0 (Cisco): still Content-Length, not a connection-close body.
+http GET "$BASE?operation=GetCACert&message=beta" -0
+expect_ra_p7 beta
+
+# /scepx is not the endpoint (Alias matches whole path segments): Apache's
+# own answer (403 here, from "Require all denied" on /), not scep's.
+http GET "http://127.0.0.1:$PORT/scepx?operation=GetCACert"
+[[ $HTTP_STATUS == 403 || $HTTP_STATUS == 404 ]] || fail "$LAST_REQUEST: status $HTTP_STATUS, want Apache's 403/404"
+
+grep -q '"GET /scep/beta/pkiclient.exe?operation=GetCACert HTTP/1.1" 200' "$WORK/apache-access.log" ||
+  fail "Apache's access log does not show the requests"
+
+log "ok"
