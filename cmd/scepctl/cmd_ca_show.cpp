@@ -8,6 +8,7 @@ namespace scepctl {
 
 void add_ca_create_command(CLI::App& parent, Env& env);
 void add_ca_import_command(CLI::App& parent, Env& env);
+void add_ca_set_command(CLI::App& parent, Env& env);
 
 namespace {
 
@@ -87,6 +88,7 @@ void add_ca_command(CLI::App& app, Env& env) {
   ca->require_subcommand(1);
   add_ca_create_command(*ca, env);
   add_ca_import_command(*ca, env);
+  add_ca_set_command(*ca, env);
   ca->add_subcommand("list", "list the CAs of the store")->callback([&env] {
     env.command = [&env] { return run_ca_list(env); };
   });

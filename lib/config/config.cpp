@@ -129,13 +129,36 @@ std::vector<std::string> split_lines(std::string_view text) {
 
 }  // namespace
 
+static std::string set_value_in(std::string_view text, const std::vector<std::string>& sections, std::string_view key,
+                                std::string_view value_literal);
+
 std::string set_value(std::string_view text, std::string_view section, std::string_view key,
                       std::string_view value_literal) {
+  return set_value_in(text, {std::string(section)}, key, value_literal);
+}
+
+std::string ca_section(std::string_view ca) {
+  return ca.find('.') == std::string_view::npos ? fmt::format("ca.{}", ca) : fmt::format("ca.{}", quote(ca));
+}
+
+std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key, std::string_view value_literal) {
+  return set_value_in(text, {ca_section(ca), fmt::format("ca.{}", quote(ca))}, key, value_literal);
+}
+
+/// `sections` are equivalent spellings of one table header; the first is used
+/// when the table has to be added.
+static std::string set_value_in(std::string_view text, const std::vector<std::string>& sections, std::string_view key,
+                                std::string_view value_literal) {
   std::vector<std::string> lines = split_lines(text);
-  std::string header = fmt::format("[{}]", section);
+  std::string header = fmt::format("[{}]", sections.front());
   std::string assignment = fmt::format("{} = {}", key, value_literal);
   std::size_t i = 0;
-  while (i < lines.size() && trim(lines[i]) != header) ++i;
+  auto is_header = [&](const std::string& line) {
+    for (const auto& sec : sections)
+      if (trim(line) == fmt::format("[{}]", sec)) return true;
+    return false;
+  };
+  while (i < lines.size() && !is_header(lines[i])) ++i;
   if (i == lines.size()) {
     if (!lines.empty() && !trim(lines.back()).empty()) lines.emplace_back();
     lines.push_back(header);

@@ -40,6 +40,11 @@ std::string default_config_text();
 std::string set_value(std::string_view text, std::string_view section, std::string_view key,
                       std::string_view value_literal);
 
+/// The table header of a CA's options: ca.NAME, or ca."NAME" when NAME has a dot.
+std::string ca_section(std::string_view ca);
+/// Sets one per-CA option, matching the CA's table however it was spelled.
+std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key, std::string_view value_literal);
+
 /// A TOML basic string literal for `s`.
 std::string quote(std::string_view s);
 

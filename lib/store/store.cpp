@@ -81,6 +81,15 @@ core::Result<void> Store::set_default_ca(std::string_view name) {
   return write_file_atomic(config_path(), updated, 0640);
 }
 
+core::Result<void> Store::set_ca_option(std::string_view name, std::string_view key, std::string_view value_literal) {
+  if (auto r = check_ca_name(name); !r) return r;
+  auto text = read_file(config_path(), 1u << 20);
+  if (!text) return std::unexpected(text.error());
+  std::string updated = config::set_ca_value(core::to_string(*text), name, key, value_literal);
+  if (auto cfg = config::parse_config(updated); !cfg) return std::unexpected(cfg.error());
+  return write_file_atomic(config_path(), updated, 0640);
+}
+
 core::Result<void> Store::check_ca_name(std::string_view name) const {
   if (!core::is_valid_name(name))
     return core::fail(Errc::invalid_argument,

@@ -50,6 +50,8 @@ class Store {
 
   core::Result<config::Config> load_config() const;
   core::Result<void> set_default_ca(std::string_view name);
+  /// Sets `[ca.NAME] key = value_literal` in scep.toml, keeping comments.
+  core::Result<void> set_ca_option(std::string_view name, std::string_view key, std::string_view value_literal);
 
   core::Result<void> add_ca(std::string_view name, const NewCa& ca);
   core::Result<std::vector<std::string>> ca_names() const;
