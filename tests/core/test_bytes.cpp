@@ -36,4 +36,48 @@ BOOST_AUTO_TEST_CASE(names_are_single_safe_path_components) {
   BOOST_TEST(!core::is_valid_name("a b"));
 }
 
+BOOST_AUTO_TEST_CASE(hex_of_empty_input_and_separators) {
+  BOOST_TEST(core::to_hex({}) == "");
+  BOOST_TEST(core::to_hex(core::Bytes{0x0a}, ':') == "0a");
+  BOOST_TEST(core::to_hex(core::Bytes{0x0a, 0xb0, 0xc1}, '-') == "0a-b0-c1");
+  core::Bytes out{1, 2, 3};
+  BOOST_TEST(core::from_hex("", out));
+  BOOST_TEST(out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(from_hex_rejects_separators_signs_and_spaces) {
+  core::Bytes out;
+  BOOST_TEST(!core::from_hex("ab:cd", out));
+  BOOST_TEST(!core::from_hex(" abc", out));
+  BOOST_TEST(!core::from_hex("0x12", out));
+  BOOST_TEST(!core::from_hex("g0", out));
+  BOOST_TEST(!core::from_hex("0G", out));
+}
+
+BOOST_AUTO_TEST_CASE(string_and_bytes_convert_both_ways_with_nul_bytes) {
+  std::string s("a\0b\xff", 4);
+  core::Bytes b = core::to_bytes(s);
+  BOOST_TEST(b.size() == 4u);
+  BOOST_TEST(b[3] == 0xffu);
+  BOOST_TEST(core::to_string(b) == s);
+}
+
+BOOST_AUTO_TEST_CASE(constant_time_equality_of_empty_strings) {
+  BOOST_TEST(core::equal_constant_time(core::Bytes{}, core::Bytes{}));
+  BOOST_TEST(!core::equal_constant_time(core::Bytes{}, core::Bytes{0}));
+  BOOST_TEST(!core::equal_constant_time(core::Bytes{0x80}, core::Bytes{0x00}));
+}
+
+BOOST_AUTO_TEST_CASE(name_rules_at_the_edges) {
+  BOOST_TEST(core::is_valid_name("a"));
+  BOOST_TEST(core::is_valid_name("0"));
+  BOOST_TEST(core::is_valid_name("a.."));
+  BOOST_TEST(!core::is_valid_name("_a"));
+  BOOST_TEST(!core::is_valid_name("."));
+  BOOST_TEST(!core::is_valid_name("a\\b"));
+  BOOST_TEST(!core::is_valid_name("a%2Fb"));
+  BOOST_TEST(!core::is_valid_name(std::string("a\0b", 3)));
+  BOOST_TEST(!core::is_valid_name("caf\xc3\xa9"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

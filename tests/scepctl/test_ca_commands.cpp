@@ -1,11 +1,68 @@
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "crypto/pkcs7.hpp"
 #include "env.hpp"
+#include "store/atomic_file.hpp"
+#include "store/store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Runs scepctl in-process against a store in a fresh temp directory.
+struct Cli {
+  testing::TempDir dir;
+  fs::path store = dir.path() / "store";
+  core::FixedClock clock{testing::fixed_time()};
+  testing::CountingRng rng;
+  std::string out, err;
+
+  int run(std::vector<std::string> args) {
+    std::ostringstream o, e;
+    scepctl::Env env{o, e, clock, rng, store.string(), false, {}};
+    int rc = scepctl::run(std::move(args), env);
+    out = o.str();
+    err = e.str();
+    return rc;
+  }
+  nlohmann::json json(std::vector<std::string> args) {
+    int rc = run(std::move(args));
+    BOOST_REQUIRE_MESSAGE(rc == 0, "exit " << rc << ": " << err);
+    return nlohmann::json::parse(out);
+  }
+  /// The error of a failed run: exactly one "scepctl: error: ..." line.
+  std::string error_line() const {
+    BOOST_TEST(err.starts_with("scepctl: error: "), err);
+    BOOST_TEST(std::count(err.begin(), err.end(), '\n') == 1, err);
+    BOOST_TEST(err.ends_with("\n"), err);
+    return err;
+  }
+};
+
+[[maybe_unused]] crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
+  auto copy = crypto::PrivateKey::load(core::to_bytes(key.to_pem()));
+  BOOST_REQUIRE(copy);
+  return std::move(*copy);
+}
+
+[[maybe_unused]] store::Store seeded_store(const fs::path& root) {
+  auto st = store::Store::open(root, store::OpenMode::create);
+  BOOST_REQUIRE(st);
+  return std::move(*st);
+}
+
+[[maybe_unused]] bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
 BOOST_AUTO_TEST_SUITE(scepctl_ca)
 
 BOOST_AUTO_TEST_CASE(duplicate_ca_is_refused_with_one_line_and_exit_status) {
@@ -19,6 +76,143 @@ BOOST_AUTO_TEST_CASE(duplicate_ca_is_refused_with_one_line_and_exit_status) {
   int rc = scepctl::run({"ca", "create", "main"}, env2);
   BOOST_TEST(rc == 4);
   BOOST_TEST(err.str() == "scepctl: error: CA \"main\" already exists\n");
+}
+
+BOOST_AUTO_TEST_CASE(ca_create_json_describes_the_new_ca_and_makes_the_first_one_default) {
+  Cli cli;
+  auto j = cli.json({"--json", "ca", "create", "main", "--key-bits", "2048"});
+  BOOST_TEST(j["name"] == "main");
+  BOOST_TEST(j["subject"] == "CN=main SCEP CA");
+  BOOST_TEST(j["issuer"] == "CN=main SCEP CA");
+  BOOST_TEST(j["key"] == "RSA 2048");
+  BOOST_TEST(j["not_before"] == "2025-12-31T23:55:00Z");  // backdated five minutes
+  BOOST_TEST(j["not_after"] == crypto::format_time(testing::fixed_time() + std::chrono::days(3650)));
+
+  auto st = store::Store::open(cli.store, store::OpenMode::existing);
+  BOOST_REQUIRE(st);
+  auto cfg = st->load_config();
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->server.default_ca == "main");
+  auto ca = st->load_ca("main", *cfg);
+  BOOST_REQUIRE(ca);
+  BOOST_TEST(j["md5"] == crypto::colon_hex(ca->cert.fingerprint(crypto::DigestAlg::md5)));
+  BOOST_TEST(j["sha1"] == crypto::colon_hex(ca->cert.fingerprint(crypto::DigestAlg::sha1)));
+  BOOST_TEST(j["sha256"] == crypto::colon_hex(ca->cert.fingerprint(crypto::DigestAlg::sha256)));
+  BOOST_TEST(j["serial"] == ca->cert.serial_hex());
+  BOOST_TEST(j["md5"].get<std::string>().size() == 16u * 3 - 1);
+  BOOST_TEST(j["sha256"].get<std::string>().size() == 32u * 3 - 1);
+  BOOST_TEST(ca->cert.is_ca());
+  auto key = st->load_key("main", scep::KeyRole::ca);
+  BOOST_REQUIRE(key);
+  BOOST_TEST(ca->cert.matches(*key));
+}
+
+BOOST_AUTO_TEST_CASE(later_cas_become_default_only_when_asked) {
+  Cli cli;
+  BOOST_REQUIRE(cli.run({"ca", "create", "first"}) == 0);
+  BOOST_TEST(contains(cli.out, "CA \"first\" created"));
+  BOOST_TEST(contains(cli.out, "sha256:"));
+  auto j = cli.json({"ca", "create", "second", "--subject", "CN=Second,O=Example", "--days", "10", "--json"});
+  BOOST_TEST(j["subject"] == "CN=Second,O=Example");
+  BOOST_TEST(j["not_after"] == crypto::format_time(testing::fixed_time() + std::chrono::days(10)));
+  BOOST_TEST(cli.json({"--json", "ca", "show", "first"})["default"] == true);
+  BOOST_TEST(cli.json({"--json", "ca", "show", "second"})["default"] == false);
+  BOOST_REQUIRE(cli.run({"ca", "create", "third", "--default"}) == 0);
+  BOOST_TEST(cli.json({"--json", "ca", "show", "third"})["default"] == true);
+  BOOST_TEST(cli.json({"--json", "ca", "show", "first"})["default"] == false);
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_ca_name_is_exit_2_with_one_line) {
+  Cli cli;
+  int rc = cli.run({"ca", "create", "../x"});
+  BOOST_TEST(rc == 2);
+  BOOST_TEST(contains(cli.error_line(), "../x"));
+  BOOST_TEST(cli.out == "");
+  BOOST_TEST(!fs::exists(cli.dir.path() / "x"));
+  BOOST_TEST(!fs::exists(cli.store / "ca" / ".." / "x"));
+  if (fs::exists(cli.store / "ca")) BOOST_TEST(fs::is_empty(cli.store / "ca"));
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_subject_is_exit_2) {
+  Cli cli;
+  BOOST_TEST(cli.run({"ca", "create", "main", "--subject", "CN="}) == 2);
+  cli.error_line();
+}
+
+BOOST_AUTO_TEST_CASE(option_values_are_checked_by_the_parser) {
+  Cli cli;
+  BOOST_TEST(cli.run({"ca", "create", "main", "--key-bits", "1024"}) != 0);
+  BOOST_TEST(cli.run({"ca", "create", "main", "--days", "0"}) != 0);
+  BOOST_TEST(!fs::exists(cli.store / "ca" / "main"));
+}
+
+BOOST_AUTO_TEST_CASE(ca_list_and_show_json_describe_certs_chain_ra_and_default) {
+  const auto& pki = testing::test_pki();
+  Cli cli;
+  {
+    auto st = seeded_store(cli.store);
+    BOOST_REQUIRE(st.add_ca("sub", store::NewCa{pki.inter.cert, copy_key(pki.inter.key), {pki.root.cert}}));
+    BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
+    BOOST_REQUIRE(st.set_ra("main", pki.ra.cert, pki.ra.key, store::Store::Replace::no));
+    BOOST_REQUIRE(st.set_default_ca("main"));
+  }
+  auto list = cli.json({"ca", "list", "--json"});
+  BOOST_REQUIRE(list.is_array());
+  BOOST_REQUIRE(list.size() == 2u);
+  BOOST_TEST(list[0]["name"] == "main");  // sorted by name
+  BOOST_TEST(list[1]["name"] == "sub");
+  BOOST_TEST(list[0]["default"] == true);
+  BOOST_TEST(list[1]["default"] == false);
+  BOOST_TEST(list[0]["subject"] == "CN=Test Root CA");
+  BOOST_TEST(list[0]["sha256"] == crypto::colon_hex(pki.root.cert.fingerprint(crypto::DigestAlg::sha256)));
+  BOOST_TEST(list[0]["ra"]["subject"] == "CN=Test RA");
+  BOOST_TEST(list[0]["ra"]["sha1"] == crypto::colon_hex(pki.ra.cert.fingerprint(crypto::DigestAlg::sha1)));
+  BOOST_TEST(list[0]["chain"].empty());
+  BOOST_TEST(list[1]["ra"].is_null());
+  BOOST_REQUIRE(list[1]["chain"].size() == 1u);
+  BOOST_TEST(list[1]["chain"][0]["md5"] == crypto::colon_hex(pki.root.cert.fingerprint(crypto::DigestAlg::md5)));
+
+  auto show = cli.json({"--json", "ca", "show", "sub"});
+  BOOST_TEST(show == list[1]);
+}
+
+BOOST_AUTO_TEST_CASE(ca_list_text_marks_the_default_and_ra_mode) {
+  const auto& pki = testing::test_pki();
+  Cli cli;
+  {
+    auto st = seeded_store(cli.store);
+    BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
+    BOOST_REQUIRE(st.add_ca("sub", store::NewCa{pki.inter.cert, copy_key(pki.inter.key), {pki.root.cert}}));
+    BOOST_REQUIRE(st.set_ra("sub", pki.ra.cert, pki.ra.key, store::Store::Replace::no));
+    BOOST_REQUIRE(st.set_default_ca("sub"));
+  }
+  BOOST_REQUIRE(cli.run({"ca", "list"}) == 0);
+  BOOST_TEST(contains(cli.out, "main  --  CN=Test Root CA  until "));
+  BOOST_TEST(contains(cli.out, "sub (default)  RA  CN=Test Intermediate CA  until "));
+  BOOST_TEST(cli.out.find("main") < cli.out.find("sub"));
+}
+
+BOOST_AUTO_TEST_CASE(ca_list_of_an_empty_store_is_an_empty_array) {
+  Cli cli;
+  BOOST_REQUIRE(cli.run({"init"}) == 0);
+  auto list = cli.json({"--json", "ca", "list"});
+  BOOST_TEST(list.is_array());
+  BOOST_TEST(list.empty());
+}
+
+BOOST_AUTO_TEST_CASE(ca_show_of_an_unknown_ca_is_exit_3) {
+  Cli cli;
+  BOOST_REQUIRE(cli.run({"init"}) == 0);
+  BOOST_TEST(cli.run({"ca", "show", "nope"}) == 3);
+  BOOST_TEST(contains(cli.error_line(), "nope"));
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_configuration_is_exit_6) {
+  Cli cli;
+  BOOST_REQUIRE(cli.run({"init"}) == 0);
+  BOOST_REQUIRE(store::write_file_atomic(cli.store / "scep.toml", "[server]\nnonsense = 1\n"));
+  BOOST_TEST(cli.run({"ca", "list"}) == 6);
+  BOOST_TEST(contains(cli.error_line(), "nonsense"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,328 @@
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "crypto/pkcs7.hpp"
+#include "scep/service.hpp"
+#include "store/atomic_file.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
+#include "web/dispatch.hpp"
+
+namespace {
+
+crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
+  auto copy = crypto::PrivateKey::load(core::to_bytes(key.to_pem()));
+  BOOST_REQUIRE(copy);
+  return std::move(*copy);
+}
+
+store::Store open_store(const std::filesystem::path& root) {
+  auto st = store::Store::open(root, store::OpenMode::create);
+  BOOST_REQUIRE_MESSAGE(st, (st ? "" : st.error().detail));
+  return std::move(*st);
+}
+
+/// A store with three CAs:
+///   main: the test root alone (GetCACert: one DER certificate)
+///   sub:  the intermediate with the root as chain (a bundle)
+///   rama: the test root with the test RA
+/// `default_ca` goes into scep.toml unless empty.
+struct Site {
+  testing::TempDir dir;
+  store::Store st;
+  store::Repository repo;
+  core::FixedClock clock{testing::fixed_time()};
+  testing::CountingRng rng;
+  scep::Service svc;
+
+  explicit Site(std::string_view default_ca = "sub", bool three_cas = true)
+      : st(open_store(dir.path() / "store")), repo(st), svc(repo, clock, rng) {
+    const auto& pki = testing::test_pki();
+    BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
+    if (three_cas) {
+      BOOST_REQUIRE(st.add_ca("sub", store::NewCa{pki.inter.cert, copy_key(pki.inter.key), {pki.root.cert}}));
+      BOOST_REQUIRE(st.add_ca("rama", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
+      BOOST_REQUIRE(st.set_ra("rama", pki.ra.cert, pki.ra.key, store::Store::Replace::no));
+    }
+    if (!default_ca.empty()) BOOST_REQUIRE(st.set_default_ca(default_ca));
+  }
+
+  web::Response get(std::string path, std::string query, web::Method method = web::Method::get) {
+    web::Request req;
+    req.method = method;
+    req.path = std::move(path);
+    req.query = std::move(query);
+    req.remote_addr = "192.0.2.1";
+    return web::dispatch(req, svc);
+  }
+};
+
+std::string body_text(const web::Response& r) { return core::to_string(r.body); }
+
+std::vector<crypto::Certificate> bundle(const web::Response& r) {
+  auto certs = crypto::certificates_of_pkcs7(r.body);
+  BOOST_REQUIRE_MESSAGE(certs, (certs ? "" : certs.error().detail));
+  return *certs;
+}
+
+/// Which of the test CAs a GetCACert answer came from.
+std::string which_ca(const web::Response& r) {
+  const auto& pki = testing::test_pki();
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.status << " " << body_text(r));
+  if (r.content_type == "application/x-x509-ca-cert") {
+    if (r.body == pki.root.cert.der()) return "main";
+    if (r.body == pki.inter.cert.der()) return "sub";
+    return "?";
+  }
+  auto certs = bundle(r);
+  if (certs.size() == 2 && certs[0] == pki.inter.cert && certs[1] == pki.root.cert) return "sub";
+  if (certs.size() == 2 && certs[0] == pki.ra.cert && certs[1] == pki.root.cert) return "rama";
+  return "?";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(web_dispatch)
+
+BOOST_AUTO_TEST_CASE(get_ca_caps_is_text_plain) {
+  Site site;
+  auto r = site.get("/pkiclient.exe", "operation=GetCACaps&message=main");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.content_type == "text/plain");
+}
+
+BOOST_AUTO_TEST_CASE(get_ca_cert_of_a_lone_ca_is_its_der) {
+  Site site;
+  auto r = site.get("", "operation=GetCACert&message=main");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.content_type == "application/x-x509-ca-cert");
+  BOOST_TEST((r.body == testing::test_pki().root.cert.der()));
+}
+
+BOOST_AUTO_TEST_CASE(get_ca_cert_with_ra_is_a_ca_ra_bundle_ra_first) {
+  Site site;
+  auto r = site.get("", "operation=GetCACert&message=rama");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert");
+  auto certs = bundle(r);
+  BOOST_REQUIRE(certs.size() == 2u);
+  BOOST_TEST((certs[0] == testing::test_pki().ra.cert));
+  BOOST_TEST((certs[1] == testing::test_pki().root.cert));
+}
+
+BOOST_AUTO_TEST_CASE(get_ca_cert_of_an_intermediate_is_a_bundle) {
+  Site site;
+  auto r = site.get("", "operation=GetCACert&message=sub");
+  BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert");
+  BOOST_TEST(which_ca(r) == "sub");
+}
+
+BOOST_AUTO_TEST_CASE(the_ca_in_the_path_beats_message) {
+  Site site;
+  BOOST_TEST(which_ca(site.get("/main/pkiclient.exe", "operation=GetCACert&message=sub")) == "main");
+  BOOST_TEST(which_ca(site.get("/rama/pkiclient.exe", "operation=GetCACert&message=main")) == "rama");
+  BOOST_TEST(which_ca(site.get("/main", "operation=GetCACert&message=sub")) == "main");
+  BOOST_TEST(which_ca(site.get("/main/", "operation=GetCACert")) == "main");
+}
+
+BOOST_AUTO_TEST_CASE(pkiclient_exe_alone_means_the_default_ca) {
+  Site site("sub");
+  BOOST_TEST(which_ca(site.get("/pkiclient.exe", "operation=GetCACert")) == "sub");
+  BOOST_TEST(which_ca(site.get("/PKIClient.exe", "operation=GetCACert")) == "sub");
+  BOOST_TEST(which_ca(site.get("", "operation=GetCACert")) == "sub");
+  BOOST_TEST(which_ca(site.get("/", "operation=GetCACert")) == "sub");
+}
+
+BOOST_AUTO_TEST_CASE(pkiclient_exe_alone_falls_back_to_message) {
+  Site site("sub");
+  BOOST_TEST(which_ca(site.get("/pkiclient.exe", "operation=GetCACert&message=main")) == "main");
+}
+
+BOOST_AUTO_TEST_CASE(message_names_the_ca_percent_decoded) {
+  Site site("main");
+  BOOST_TEST(which_ca(site.get("", "operation=GetCACert&message=rama")) == "rama");
+  BOOST_TEST(which_ca(site.get("", "operation=GetCACert&message=s%75b")) == "sub");
+  BOOST_TEST(which_ca(site.get("", "message=sub&operation=GetCACert")) == "sub");
+}
+
+BOOST_AUTO_TEST_CASE(the_only_ca_is_used_when_no_default_is_configured) {
+  Site site("", false);
+  BOOST_TEST(which_ca(site.get("/pkiclient.exe", "operation=GetCACert")) == "main");
+}
+
+BOOST_AUTO_TEST_CASE(no_default_among_several_cas_is_404) {
+  Site site("");
+  auto r = site.get("/pkiclient.exe", "operation=GetCACert");
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(r.content_type == "text/plain");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_ca_is_404) {
+  Site site;
+  for (auto [path, query] : std::vector<std::pair<std::string, std::string>>{
+           {"/nope/pkiclient.exe", "operation=GetCACert"},
+           {"", "operation=GetCACert&message=nope"},
+           {"/nope/pkiclient.exe", "operation=GetCACaps"},
+           {"", "operation=GetCAChain&message=nope"},
+           {"/%2E%2E/pkiclient.exe", "operation=GetCACert"},
+           {"/..%2Fstore/pkiclient.exe", "operation=GetCACert"},
+           {"", "operation=GetCACert&message=..%2Fstore"},
+           {"", "operation=GetCACert&message=%2E%2E"}}) {
+    auto r = site.get(path, query);
+    BOOST_TEST(r.status == 404, path << "?" << query << " -> " << r.status);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_operation_is_400) {
+  Site site;
+  auto r = site.get("", "operation=GetCRL&message=main");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(r.content_type == "text/plain");
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_operation_is_400) {
+  Site site;
+  for (std::string query : {"", "message=main", "operation=", "Operation", "op=GetCACert"}) {
+    auto r = site.get("/pkiclient.exe", query);
+    BOOST_TEST(r.status == 400, "\"" << query << "\"");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(operation_names_are_case_insensitive) {
+  Site site;
+  BOOST_TEST(site.get("", "operation=getcacaps&message=main").status == 200);
+  BOOST_TEST(which_ca(site.get("", "OPERATION=GETCACERT&message=main")) == "main");
+}
+
+BOOST_AUTO_TEST_CASE(other_methods_are_405_with_allow) {
+  Site site;
+  auto r = site.get("/pkiclient.exe", "operation=GetCACert", web::Method::other);
+  BOOST_TEST(r.status == 405);
+  for (std::string_view m : {"GET", "HEAD", "POST"}) BOOST_TEST(r.allow.find(m) != std::string::npos, r.allow);
+}
+
+BOOST_AUTO_TEST_CASE(successful_and_client_error_responses_have_no_allow_header) {
+  Site site;
+  BOOST_TEST(site.get("", "operation=GetCACert&message=main").allow == "");
+  BOOST_TEST(site.get("", "operation=Nope").allow == "");
+}
+
+BOOST_AUTO_TEST_CASE(head_is_answered_like_get) {
+  Site site;
+  auto get = site.get("", "operation=GetCACert&message=main");
+  auto head = site.get("", "operation=GetCACert&message=main", web::Method::head);
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(head.content_type == get.content_type);
+  BOOST_TEST(head.body.size() == get.body.size());  // the adapter drops the body, not dispatch
+}
+
+BOOST_AUTO_TEST_CASE(a_query_longer_than_the_limit_is_414) {
+  Site site;
+  std::string base = "operation=GetCACaps&message=main&pad=";
+  std::string at_limit = base + std::string(web::max_query_bytes - base.size(), 'a');
+  BOOST_TEST(site.get("", at_limit).status == 200);
+  auto r = site.get("", at_limit + "a");
+  BOOST_TEST(r.status == 414);
+  BOOST_TEST(r.content_type == "text/plain");
+}
+
+BOOST_AUTO_TEST_CASE(a_body_longer_than_the_limit_is_413) {
+  Site site;
+  web::Request req;
+  req.query = "operation=GetCACaps&message=main";
+  req.body.assign(web::max_body_bytes, 'x');
+  BOOST_TEST(web::dispatch(req, site.svc).status == 200);
+  req.body.push_back('x');
+  auto r = web::dispatch(req, site.svc);
+  BOOST_TEST(r.status == 413);
+}
+
+BOOST_AUTO_TEST_CASE(get_next_ca_cert_is_403) {
+  Site site;
+  BOOST_TEST(site.get("", "operation=GetNextCACert&message=main").status == 403);
+}
+
+BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_cert_chain_bundle) {
+  Site site;
+  for (std::string op : {"GetCAChain", "GetCACertChain", "getcachain"}) {
+    auto r = site.get("/sub/pkiclient.exe", "operation=" + op);
+    BOOST_TEST(r.status == 200, op);
+    BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert-chain", op);
+    auto certs = bundle(r);
+    BOOST_REQUIRE(certs.size() == 2u);
+    BOOST_TEST((certs[0] == testing::test_pki().inter.cert));
+    BOOST_TEST((certs[1] == testing::test_pki().root.cert));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_bundle_even_for_a_lone_ca) {
+  Site site;
+  auto r = site.get("/main/pkiclient.exe", "operation=GetCAChain");
+  BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert-chain");
+  auto certs = bundle(r);
+  BOOST_REQUIRE(certs.size() == 1u);
+  BOOST_TEST((certs[0] == testing::test_pki().root.cert));
+}
+
+BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) {
+  Site site;
+  BOOST_REQUIRE(store::write_file_atomic(site.st.config_path(), "[server]\nsecret_setting = 1\n"));
+  store::Repository repo(site.st);  // a fresh one reads the broken scep.toml
+  scep::Service svc(repo, site.clock, site.rng);
+  web::Request req;
+  req.query = "operation=GetCACert&message=main";
+  auto r = web::dispatch(req, svc);
+  BOOST_TEST(r.status == 500);
+  BOOST_TEST(body_text(r).find("secret_setting") == std::string::npos);
+  BOOST_TEST(body_text(r).find("scep.toml") == std::string::npos);
+  BOOST_TEST(r.log.find("secret_setting") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(client_errors_carry_no_log) {
+  Site site;
+  auto r = site.get("", "operation=GetCACert&message=nope");
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(r.log == "");
+}
+
+BOOST_AUTO_TEST_CASE(text_responses_end_with_a_newline) {
+  Site site;
+  auto r = site.get("", "operation=Nope");
+  BOOST_REQUIRE(!r.body.empty());
+  BOOST_TEST(r.body.back() == '\n');
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(web_ca_from_path)
+
+BOOST_AUTO_TEST_CASE(the_first_segment_names_the_ca) {
+  BOOST_TEST(web::ca_from_path("/main/pkiclient.exe") == "main");
+  BOOST_TEST(web::ca_from_path("/main") == "main");
+  BOOST_TEST(web::ca_from_path("/main/") == "main");
+  BOOST_TEST(web::ca_from_path("main/pkiclient.exe") == "main");
+  BOOST_TEST(web::ca_from_path("//main//pkiclient.exe") == "main");
+  BOOST_TEST(web::ca_from_path("/a/b/c") == "a");
+}
+
+BOOST_AUTO_TEST_CASE(no_segment_or_the_client_suffix_names_none) {
+  BOOST_TEST(web::ca_from_path("") == "");
+  BOOST_TEST(web::ca_from_path("/") == "");
+  BOOST_TEST(web::ca_from_path("///") == "");
+  BOOST_TEST(web::ca_from_path("/pkiclient.exe") == "");
+  BOOST_TEST(web::ca_from_path("/PKICLIENT.EXE") == "");
+  BOOST_TEST(web::ca_from_path("pkiclient.exe") == "");
+}
+
+BOOST_AUTO_TEST_CASE(the_segment_is_percent_decoded_without_plus_as_space) {
+  BOOST_TEST(web::ca_from_path("/my%2Dca/pkiclient.exe") == "my-ca");
+  BOOST_TEST(web::ca_from_path("/a+b/pkiclient.exe") == "a+b");
+  BOOST_TEST(web::ca_from_path("/%2E%2E/pkiclient.exe") == "..");
+  // An encoded slash does not split the segment.
+  BOOST_TEST(web::ca_from_path("/a%2Fb/pkiclient.exe") == "a/b");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
