@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "ca/authority.hpp"
+#include "core/names.hpp"
 #include "env.hpp"
 #include "show.hpp"
 
@@ -18,10 +19,10 @@ struct CaCreateOptions {
 /// Installs a new CA and makes it the default when asked or when it is the first.
 core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
                               bool make_default) {
-  auto cfg = st.load_config();
-  if (!cfg) return std::unexpected(cfg.error());
+  auto existing = st.ca_names();
+  if (!existing) return std::unexpected(existing.error());
   if (auto r = st.add_ca(name, ca); !r) return r;
-  if (make_default || cfg->server.default_ca.empty()) {
+  if (make_default || existing->empty()) {
     if (auto r = st.set_default_ca(name); !r) return r;
   }
   if (env.json) {
@@ -36,6 +37,9 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
 }
 
 core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
+  if (!core::is_valid_name(opt.name))
+    return core::fail(core::Errc::invalid_argument,
+                      fmt::format("\"{}\" is not a valid CA name ([A-Za-z0-9][A-Za-z0-9._-]{{0,63}})", opt.name));
   auto st = env.open_store(store::OpenMode::create);
   if (!st) return std::unexpected(st.error());
   if (auto names = st->ca_names(); names && std::find(names->begin(), names->end(), opt.name) != names->end())

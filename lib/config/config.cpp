@@ -53,9 +53,22 @@ core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
 core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptions& o) {
   std::string where = fmt::format("ca.{}", name);
   if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
-  if (auto r = check_keys(t, {"include_root", "legacy_algorithms"}, where); !r) return r;
-  if (auto r = read(t, "legacy_algorithms", o.legacy_algorithms, where); !r) return r;
-  return read(t, "include_root", o.include_root, where);
+  if (auto r = check_keys(t, {"include_root", "legacy_algorithms", "manual_enrollment", "max_pending", "pending_days",
+                               "manual_policy"}, where);
+      !r)
+    return r;
+  int64_t max_pending = o.max_pending, pending_days = o.pending_days;
+  for (auto r : {read(t, "legacy_algorithms", o.legacy_algorithms, where), read(t, "include_root", o.include_root, where),
+                 read(t, "manual_enrollment", o.manual_enrollment, where), read(t, "max_pending", max_pending, where),
+                 read(t, "pending_days", pending_days, where), read(t, "manual_policy", o.manual_policy, where)})
+    if (!r) return r;
+  if (max_pending < 0 || max_pending > 10'000'000) return core::fail(Errc::config_invalid, fmt::format("{}.max_pending is out of range", where));
+  if (pending_days < 1 || pending_days > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.pending_days must be 1..3650", where));
+  if (!o.manual_policy.empty() && !core::is_valid_name(o.manual_policy))
+    return core::fail(Errc::config_invalid, fmt::format("{}.manual_policy is not a valid policy name", where));
+  o.max_pending = static_cast<int>(max_pending);
+  o.pending_days = static_cast<int>(pending_days);
+  return {};
 }
 
 }  // namespace
@@ -69,8 +82,15 @@ core::Result<Config> parse_config(std::string_view text) {
   }
   Config cfg;
   if (auto r = check_keys(root, {"format", "server", "ca"}, "scep.toml"); !r) return std::unexpected(r.error());
-  if (auto f = root["format"].value<int64_t>(); f && *f != format_version)
-    return core::fail(Errc::config_invalid, fmt::format("scep.toml format {} is not supported (this is format {})", *f, format_version));
+  if (root.contains("format")) {
+    auto f = root["format"].value_exact<int64_t>();
+    if (!f) return core::fail(Errc::config_invalid, "scep.toml format must be an integer");
+    if (*f != format_version)
+      return core::fail(Errc::config_invalid, fmt::format("scep.toml format {} is not supported (this program reads format {})", *f, format_version));
+  }
+  for (const char* table : {"server", "ca"})
+    if (root.contains(table) && !root[table].is_table())
+      return core::fail(Errc::config_invalid, fmt::format("scep.toml: {} must be a table ([{}])", table, table));
   if (const toml::table* s = root["server"].as_table())
     if (auto r = parse_server(*s, cfg.server); !r) return std::unexpected(r.error());
   if (const toml::table* cas = root["ca"].as_table()) {
@@ -99,6 +119,10 @@ default_ca = ""
 # [ca.NAME]
 # include_root = true         # send the root certificate in GetCACert replies
 # legacy_algorithms = false   # accept DES-CBC and MD5 (old Cisco, micromdm scepclient)
+# manual_enrollment = true     # park requests without a challenge password for approval
+# max_pending = 10000          # refuse new pending requests past this many
+# pending_days = 7             # unapproved requests expire after this many days
+# manual_policy = ""           # policy used by `scepctl approve` without --policy
 )";
 }
 
@@ -154,8 +178,11 @@ static std::string set_value_in(std::string_view text, const std::vector<std::st
   std::string assignment = fmt::format("{} = {}", key, value_literal);
   std::size_t i = 0;
   auto is_header = [&](const std::string& line) {
+    std::string t = trim(line);
+    auto close = t.find(']');
+    if (close != std::string::npos && t.find('#', close) != std::string::npos) t = trim(t.substr(0, t.find('#', close)));
     for (const auto& sec : sections)
-      if (trim(line) == fmt::format("[{}]", sec)) return true;
+      if (t == fmt::format("[{}]", sec)) return true;
     return false;
   };
   while (i < lines.size() && !is_header(lines[i])) ++i;

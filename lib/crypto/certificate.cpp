@@ -3,6 +3,7 @@
 #include <ctime>
 #include <utility>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <fmt/format.h>
@@ -33,7 +34,12 @@ core::Result<std::vector<Certificate>> Certificate::load_all(core::ByteView data
   }
   BioPtr bio = memory_bio(data);
   while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(X509Ptr(raw));
-  clear_ossl_errors();  // the loop ends on "no start line"
+  // The loop ends on "no start line" at the end of the input; anything else
+  // is a damaged certificate, which must not shorten a chain silently.
+  unsigned long err = ERR_peek_last_error();
+  bool clean_end = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+  clear_ossl_errors();
+  if (!clean_end) return core::fail(Errc::invalid_argument, "a PEM certificate in the input is damaged");
   if (out.empty()) return core::fail(Errc::invalid_argument, "no PEM certificate found");
   return out;
 }

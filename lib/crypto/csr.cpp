@@ -49,15 +49,7 @@ bool Csr::signature_valid() const {
 std::optional<DigestAlg> Csr::signature_digest() const {
   int md_nid = NID_undef, pk_nid = NID_undef;
   if (OBJ_find_sigid_algs(X509_REQ_get_signature_nid(m_req.get()), &md_nid, &pk_nid) != 1) return std::nullopt;
-  switch (md_nid) {
-    case NID_md5: return DigestAlg::md5;
-    case NID_sha1: return DigestAlg::sha1;
-    case NID_sha224: return DigestAlg::sha224;
-    case NID_sha256: return DigestAlg::sha256;
-    case NID_sha384: return DigestAlg::sha384;
-    case NID_sha512: return DigestAlg::sha512;
-    default: return std::nullopt;
-  }
+  return digest_from_nid(md_nid);
 }
 
 PublicKey Csr::public_key() const { return PublicKey(EvpPkeyPtr(X509_REQ_get_pubkey(m_req.get()))); }

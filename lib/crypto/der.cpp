@@ -57,11 +57,10 @@ core::Bytes bio_contents(BIO* bio) {
 }
 
 bool looks_like_pem(core::ByteView data) {
-  std::size_t i = 0;
-  while (i < data.size() && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) ++i;
-  static constexpr std::string_view begin = "-----BEGIN";
-  return data.size() - i >= begin.size() &&
-         std::equal(begin.begin(), begin.end(), data.begin() + static_cast<std::ptrdiff_t>(i));
+  // DER always starts with a SEQUENCE; PEM may follow explanatory text (RFC 7468 §2).
+  if (data.empty() || data[0] == 0x30) return false;
+  static constexpr std::string_view begin = "-----BEGIN ";
+  return std::search(data.begin(), data.end(), begin.begin(), begin.end()) != data.end();
 }
 
 std::string pem_encode(std::string_view label, core::ByteView der) {

@@ -21,7 +21,7 @@ BioPtr memory_bio(core::ByteView data);
 BioPtr new_memory_bio();
 core::Bytes bio_contents(BIO* bio);
 
-/// True when the bytes look like PEM ("-----BEGIN" after optional whitespace).
+/// True when the bytes hold PEM armour (possibly after explanatory text), not DER.
 bool looks_like_pem(core::ByteView data);
 
 /// PEM armour of DER with a label (e.g. "CERTIFICATE").

@@ -30,6 +30,7 @@ core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der)
   const unsigned char* p = der.data();
   Pkcs7Ptr p7(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())));
   if (!p7 || !PKCS7_type_is_signed(p7.get())) return ossl_fail(Errc::malformed_request, "not a PKCS#7 SignedData");
+  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#7");
   std::vector<Certificate> out;
   STACK_OF(X509)* certs = p7->d.sign->cert;
   for (int i = 0; certs && i < sk_X509_num(certs); ++i) {

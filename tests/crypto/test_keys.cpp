@@ -70,10 +70,10 @@ BOOST_AUTO_TEST_CASE(load_reads_pem_after_leading_whitespace) {
   require_loads_as(core::to_bytes("\n  \r\n\n" + key.to_pem()), key);
 }
 
-// BUG: same cause as load_all: a PEM key file with text before "-----BEGIN"
+// Regression (was a bug): same cause as load_all: a PEM key file with text before "-----BEGIN"
 // (e.g. "Bag Attributes" from `openssl pkcs12 -nocerts -nodes`) is taken for
 // DER and refused, although PEM_read_bio_PrivateKey would skip the text.
-BOOST_AUTO_TEST_CASE(load_reads_pem_after_explanatory_text, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(load_reads_pem_after_explanatory_text) {
   const auto& key = testing::test_pki().ra.key;
   require_loads_as(core::to_bytes("Bag Attributes\n    localKeyID: 01\nKey Attributes: <No Attributes>\n" + key.to_pem()), key);
 }
