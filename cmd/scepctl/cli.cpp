@@ -42,6 +42,8 @@ int run(std::vector<std::string> args, Env& env) {
   add_export_command(app, env);
   add_policy_command(app, env);
   add_secret_command(app, env);
+  add_pending_command(app, env);
+  add_approve_command(app, env);
   add_serve_command(app, env);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {

@@ -38,6 +38,8 @@ void add_export_command(CLI::App& app, Env& env);
 void add_serve_command(CLI::App& app, Env& env);
 void add_policy_command(CLI::App& app, Env& env);
 void add_secret_command(CLI::App& app, Env& env);
+void add_pending_command(CLI::App& app, Env& env);
+void add_approve_command(CLI::App& app, Env& env);
 
 /// Runs scepctl with `args` (without argv[0]); returns the exit status.
 int run(std::vector<std::string> args, Env& env);

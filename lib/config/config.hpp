@@ -15,6 +15,10 @@ inline constexpr int format_version = 1;
 struct CaOptions {
   bool include_root = true;        ///< put the root certificate into GetCACert replies
   bool legacy_algorithms = false;  ///< accept DES-CBC and MD5 (old Cisco, micromdm's client)
+  bool manual_enrollment = true;   ///< park requests without a challenge password for approval
+  int max_pending = 10000;         ///< past this many waiting requests, new ones are refused
+  int pending_days = 7;            ///< unapproved requests expire after this many days
+  std::string manual_policy;       ///< policy for approvals without --policy (empty: built-in default)
 };
 
 struct ServerConfig {

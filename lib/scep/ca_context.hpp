@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "crypto/cert_builder.hpp"
 #include "scep/repository.hpp"
 
 namespace scep {
@@ -27,6 +28,10 @@ class CaContext {
   /// The certificate that signs CertReps: the RA's in RA mode.
   const crypto::Certificate& signer_cert() const { return m_bundle.ra ? *m_bundle.ra : m_bundle.cert; }
   KeyRole signer_role() const { return m_bundle.ra ? KeyRole::ra : KeyRole::ca; }
+
+  /// Signs and stores a certificate under a fresh random serial; a taken
+  /// serial (the store's O_EXCL claim fails) just means another draw.
+  core::Result<crypto::Certificate> issue(crypto::CertSpec spec, const crypto::PublicKey& key, core::Rng& rng);
 
  private:
   Repository& m_repo;

@@ -47,7 +47,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (*tx) return answer_existing(ctx, **tx, kid, ev);
 
   auto challenge = csr->challenge_password();
-  if (!challenge || challenge->empty()) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
+  if (!challenge || challenge->empty()) return park(ctx, in, *csr, kid, ev);
   auto secret = m_repo.find_secret(policy::secret_hash(*challenge));
   if (!secret) return std::unexpected(secret.error());
   if (!*secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
@@ -72,7 +72,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
     return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
   }
-  auto cert = issue(ctx, std::move(d.spec), csr_key);
+  auto cert = ctx.issue(std::move(d.spec), csr_key, m_rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
                 s.id, s.policy, {}, m_clock.now()};
@@ -85,6 +85,34 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   ev.outcome = "issued";
   ev.serial = cert->serial_hex();
   return CertRep::success({*cert, ctx.bundle().cert});
+}
+
+/// Manual authentication: the request waits for an operator, who compares its
+/// fingerprint with the one the device owner reads out. A wrong secret never
+/// gets here: only a request without one.
+core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView kid,
+                                    AuditEvent& ev) {
+  const auto& opt = ctx.bundle().options;
+  if (!opt.manual_enrollment) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
+  auto waiting = m_repo.count_pending(ctx.name());
+  if (!waiting) return std::unexpected(waiting.error());
+  if (*waiting >= static_cast<std::size_t>(opt.max_pending))
+    return CertRep::fail(FailInfo::bad_request, "too many pending requests");
+  PendingRequest p{ctx.name(), ev.transaction_id, in.remote, csr.der(), m_clock.now()};
+  if (auto r = m_repo.add_pending(p); !r) {
+    if (r.error().code == Errc::already_exists)
+      return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");
+    return std::unexpected(r.error());
+  }
+  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()), {}, {}, {}, {}, m_clock.now()};
+  if (auto r = m_repo.add_transaction(t); !r) {
+    if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
+    auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+    if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
+    return std::unexpected(r.error());
+  }
+  ev.outcome = "pending";
+  return CertRep::pending();
 }
 
 }  // namespace scep

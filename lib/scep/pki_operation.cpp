@@ -125,6 +125,8 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
   ev.policy = tx.policy;
   switch (tx.state) {
     case Transaction::State::pending:
+      if (m_clock.now() > tx.created + std::chrono::days(ctx.bundle().options.pending_days))
+        return CertRep::fail(FailInfo::bad_request, "the request expired without approval");
       ev.outcome = "pending";
       return CertRep::pending();
     case Transaction::State::rejected:
@@ -146,14 +148,14 @@ core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, Au
   return answer_existing(ctx, **tx, key_id(in.signed_data.signer->public_key()), ev);
 }
 
-core::Result<crypto::Certificate> Service::issue(CaContext& ctx, crypto::CertSpec spec, const crypto::PublicKey& key) {
-  auto ca_key = ctx.key(KeyRole::ca);
+core::Result<crypto::Certificate> CaContext::issue(crypto::CertSpec spec, const crypto::PublicKey& key, core::Rng& rng) {
+  auto ca_key = this->key(KeyRole::ca);
   if (!ca_key) return std::unexpected(ca_key.error());
   for (int attempt = 0; attempt < 4; ++attempt) {
-    spec.serial = crypto::random_serial(m_rng);
-    auto cert = crypto::build_certificate(spec, key, &ctx.bundle().cert, **ca_key);
+    spec.serial = crypto::random_serial(rng);
+    auto cert = crypto::build_certificate(spec, key, &m_bundle.cert, **ca_key);
     if (!cert) return std::unexpected(cert.error());
-    auto stored = m_repo.add_certificate(ctx.name(), *cert);
+    auto stored = m_repo.add_certificate(m_bundle.name, *cert);
     if (stored) return cert;
     if (stored.error().code != Errc::already_exists) return std::unexpected(stored.error());
   }

@@ -42,6 +42,15 @@ struct Transaction {
   core::TimePoint created{};
 };
 
+/// A request waiting for an operator (manual authentication).
+struct PendingRequest {
+  std::string ca;
+  std::string transaction_id;
+  std::string remote;
+  core::Bytes csr_der;  ///< the whole PKCS#10: its hashes are the fingerprints read over the phone
+  core::TimePoint created{};
+};
+
 /// One line of the audit log: one decision.
 struct AuditEvent {
   core::TimePoint time{};
@@ -72,6 +81,12 @@ class Repository {
   virtual core::Result<std::optional<Transaction>> find_transaction(std::string_view ca, std::string_view transaction_id) = 0;
   /// Records a new transaction; already_exists when a concurrent twin got there first.
   virtual core::Result<void> add_transaction(const Transaction& t) = 0;
+  /// Replaces a transaction's record (approval, rejection).
+  virtual core::Result<void> update_transaction(const Transaction& t) = 0;
+
+  /// Parks a request; already_exists when the same PKCS#10 is already waiting.
+  virtual core::Result<void> add_pending(const PendingRequest& p) = 0;
+  virtual core::Result<std::size_t> count_pending(std::string_view ca) = 0;
 
   /// Stores an issued certificate under its serial; already_exists when the
   /// serial is taken (the caller picks a new one).

@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "crypto/cms.hpp"
+#include "crypto/csr.hpp"
 #include "scep/message.hpp"
 #include "scep/repository.hpp"
 
@@ -61,7 +62,8 @@ class Service {
   core::Result<CertRep> enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
-  core::Result<crypto::Certificate> issue(CaContext& ctx, crypto::CertSpec spec, const crypto::PublicKey& key);
+  core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
+                             AuditEvent& ev);
 
   Repository& m_repo;
   const core::Clock& m_clock;

@@ -11,6 +11,7 @@
 
 #include "core/names.hpp"
 #include "crypto/certificate.hpp"
+#include "crypto/der.hpp"
 #include "crypto/digest.hpp"
 #include "store/atomic_file.hpp"
 #include "store/store.hpp"
@@ -199,14 +200,85 @@ core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::stri
   }
 }
 
-core::Result<void> Store::add_transaction(const scep::Transaction& t) {
+core::Result<void> Store::add_transaction(const scep::Transaction& t) { return write_transaction(t, AtomicReplace::no); }
+core::Result<void> Store::update_transaction(const scep::Transaction& t) { return write_transaction(t, AtomicReplace::yes); }
+
+core::Result<void> Store::write_transaction(const scep::Transaction& t, AtomicReplace replace) {
   if (auto r = check_ca_name(t.ca); !r) return r;
   if (auto r = ensure_dir(ca_dir(t.ca) / "tx"); !r) return r;
   json j = {{"format", 1},          {"ca", t.ca},           {"transaction_id", t.transaction_id},
             {"state", state_name(t.state)}, {"key_id", core::to_hex(t.key_id)}, {"serial", t.serial},
             {"secret_id", t.secret_id}, {"policy", t.policy}, {"reason", t.reason},
             {"created", unix_seconds(t.created)}};
-  return write_file_atomic(tx_path(ca_dir(t.ca), t.transaction_id), j.dump() + "\n", 0640, AtomicFile::Replace::no);
+  return write_file_atomic(tx_path(ca_dir(t.ca), t.transaction_id), j.dump() + "\n", 0640,
+                           replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
+}
+
+fs::path Store::pending_path(const scep::PendingRequest& p) const {
+  return ca_dir(p.ca) / "pending" / (core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)) + ".json");
+}
+
+core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
+  if (auto r = check_ca_name(p.ca); !r) return r;
+  if (auto r = ensure_dir(ca_dir(p.ca) / "pending"); !r) return r;
+  json j = {{"format", 1}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", p.remote},
+            {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
+  return write_file_atomic(pending_path(p), j.dump() + "\n", 0640, AtomicFile::Replace::no);
+}
+
+static core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
+  try {
+    json j = json::parse(text);
+    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported pending record format");
+    auto csr = crypto::base64_decode(j.at("csr").get<std::string>());
+    if (!csr) return core::fail(Errc::store_io, "bad CSR in pending record");
+    return scep::PendingRequest{j.at("ca").get<std::string>(), j.at("transaction_id").get<std::string>(),
+                                j.value("remote", ""), std::move(*csr),
+                                core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0})))};
+  } catch (const json::exception& e) {
+    return core::fail(Errc::store_io, fmt::format("bad pending record: {}", e.what()));
+  }
+}
+
+core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_view ca) const {
+  std::vector<scep::PendingRequest> out;
+  std::vector<std::string> cas;
+  if (!ca.empty()) {
+    if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+    cas.emplace_back(ca);
+  } else {
+    auto names = ca_names();
+    if (!names) return std::unexpected(names.error());
+    cas = std::move(*names);
+  }
+  for (const auto& name : cas) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(ca_dir(name) / "pending", ec)) {
+      if (e.path().extension() != ".json" || e.path().filename().string().front() == '.') continue;
+      auto text = read_file(e.path(), 1u << 20);
+      if (!text) continue;  // taken by an approver meanwhile
+      auto p = parse_pending(core::to_string(*text));
+      if (!p) return std::unexpected(core::Error{Errc::store_io, e.path().string() + ": " + p.error().detail});
+      out.push_back(std::move(*p));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created < b.created; });
+  return out;
+}
+
+core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(ca_dir(ca) / "pending", ec))
+    if (e.path().extension() == ".json") ++n;
+  return n;
+}
+
+core::Result<bool> Store::claim_pending(const scep::PendingRequest& p) {
+  if (::unlink(pending_path(p).c_str()) == 0) return true;
+  if (errno == ENOENT) return false;
+  return core::fail(Errc::store_io, fmt::format("cannot take pending request: {}", std::strerror(errno)));
 }
 
 core::Result<void> Store::append_audit(const scep::AuditEvent& e) {

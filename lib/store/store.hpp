@@ -9,6 +9,7 @@
 //   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem
 //   ca/NAME/certs/SERIAL.pem  issued certificates; the file name claims the serial
 //   ca/NAME/tx/H.json      transaction records, H = SHA-256(transactionID) hex
+//   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex)
 //   policies/NAME.toml     issuance policies
 //   secrets/H.json         secret records, H = hash of the secret (hex)
 //   secrets/H.use-K        one token per remaining use; a use is an unlink
@@ -32,6 +33,7 @@ namespace store {
 inline constexpr std::string_view format_line = "scep-store 1";
 
 enum class OpenMode { existing, create };
+enum class AtomicReplace { yes, no };
 
 struct NewCa {
   crypto::Certificate cert;
@@ -83,6 +85,15 @@ class Store {
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const;
   core::Result<void> add_transaction(const scep::Transaction& t);
+  core::Result<void> update_transaction(const scep::Transaction& t);
+
+  // Pending requests
+  core::Result<void> add_pending(const scep::PendingRequest& p);
+  core::Result<std::vector<scep::PendingRequest>> list_pending(std::string_view ca) const;
+  core::Result<std::size_t> count_pending(std::string_view ca) const;
+  /// Takes a pending request out of the waiting set; false when another
+  /// operator (or expiry) took it first.
+  core::Result<bool> claim_pending(const scep::PendingRequest& p);
 
   /// Appends one JSON line; errors go to stderr of the caller's choosing.
   core::Result<void> append_audit(const scep::AuditEvent& e);
@@ -91,6 +102,8 @@ class Store {
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
   core::Result<void> check_ca_name(std::string_view name) const;
   std::filesystem::path secret_path(core::ByteView hash, std::string_view suffix) const;
+  std::filesystem::path pending_path(const scep::PendingRequest& p) const;
+  core::Result<void> write_transaction(const scep::Transaction& t, AtomicReplace replace);
   std::filesystem::path m_root;
 };
 
@@ -111,6 +124,9 @@ class Repository final : public scep::Repository {
     return m_store.find_transaction(ca, tid);
   }
   core::Result<void> add_transaction(const scep::Transaction& t) override { return m_store.add_transaction(t); }
+  core::Result<void> update_transaction(const scep::Transaction& t) override { return m_store.update_transaction(t); }
+  core::Result<void> add_pending(const scep::PendingRequest& p) override { return m_store.add_pending(p); }
+  core::Result<std::size_t> count_pending(std::string_view ca) override { return m_store.count_pending(ca); }
   core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& c) override {
     return m_store.add_certificate(ca, c);
   }

@@ -1,5 +1,7 @@
 #include "support/memory_repository.hpp"
 
+#include <algorithm>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -78,6 +80,25 @@ core::Result<void> MemoryRepository::add_transaction(const scep::Transaction& t)
   std::lock_guard lock(m_mutex);
   if (!transactions.emplace(t.ca + "/" + t.transaction_id, t).second) return core::fail(Errc::already_exists, "transaction exists");
   return {};
+}
+
+core::Result<void> MemoryRepository::update_transaction(const scep::Transaction& t) {
+  std::lock_guard lock(m_mutex);
+  transactions.insert_or_assign(t.ca + "/" + t.transaction_id, t);
+  return {};
+}
+
+core::Result<void> MemoryRepository::add_pending(const scep::PendingRequest& p) {
+  std::lock_guard lock(m_mutex);
+  for (const auto& q : pending)
+    if (q.ca == p.ca && q.csr_der == p.csr_der) return core::fail(Errc::already_exists, "already pending");
+  pending.push_back(p);
+  return {};
+}
+
+core::Result<std::size_t> MemoryRepository::count_pending(std::string_view ca) {
+  std::lock_guard lock(m_mutex);
+  return static_cast<std::size_t>(std::count_if(pending.begin(), pending.end(), [&](auto& p) { return p.ca == ca; }));
 }
 
 core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const crypto::Certificate& cert) {

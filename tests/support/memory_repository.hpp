@@ -18,6 +18,7 @@ class MemoryRepository final : public scep::Repository {
   std::map<std::string, int> uses_left;                 ///< by hex hash
   std::map<std::string, scep::Transaction> transactions;  ///< by "CA/tid"
   std::map<std::string, crypto::Certificate> certificates;  ///< by "CA/serial"
+  std::vector<scep::PendingRequest> pending;
   std::vector<scep::AuditEvent> audit_log;
 
   void add_ca(scep::CaBundle bundle, const crypto::PrivateKey& ca_key, const crypto::PrivateKey* ra_key = nullptr);
@@ -32,6 +33,9 @@ class MemoryRepository final : public scep::Repository {
   core::Result<int> secret_uses_left(const policy::SecretRecord& s) override;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override;
   core::Result<void> add_transaction(const scep::Transaction& t) override;
+  core::Result<void> update_transaction(const scep::Transaction& t) override;
+  core::Result<void> add_pending(const scep::PendingRequest& p) override;
+  core::Result<std::size_t> count_pending(std::string_view ca) override;
   core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert) override;
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override;
   void audit(const scep::AuditEvent& e) override;

@@ -1,0 +1,110 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "env.hpp"
+#include "scep/manual.hpp"
+#include "show.hpp"
+
+namespace scepctl {
+
+struct DecideOptions {
+  std::string fingerprint;
+  std::string ca;
+  std::string policy;
+  std::string reason;
+};
+
+/// The one pending request a fingerprint names; ambiguity lists candidates.
+static core::Result<scep::PendingRequest> find_one(store::Store& st, const DecideOptions& opt, Env& env) {
+  auto all = st.list_pending(opt.ca);
+  if (!all) return std::unexpected(all.error());
+  auto matches = scep::match_fingerprint(*all, opt.fingerprint);
+  if (!matches) return std::unexpected(matches.error());
+  if (matches->empty())
+    return core::fail(core::Errc::not_found, fmt::format("no pending request has fingerprint {}", opt.fingerprint));
+  if (matches->size() > 1) {
+    for (const auto* p : *matches)
+      env.err << fmt::format("  {} ca={} transactionID={}\n", crypto::colon_hex(scep::pending_fingerprints(*p).sha256),
+                             p->ca, p->transaction_id);
+    return core::fail(core::Errc::invalid_argument,
+                      fmt::format("{} pending requests match {}; give more digits", matches->size(), opt.fingerprint));
+  }
+  return *matches->front();
+}
+
+static core::Result<policy::Policy> approval_policy(store::Store& st, const DecideOptions& opt, const scep::PendingRequest& p) {
+  auto cfg = st.load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  std::string name = !opt.policy.empty() ? opt.policy : cfg->options_for(p.ca).manual_policy;
+  if (name.empty()) {
+    policy::Policy builtin;
+    builtin.name = "manual-default";
+    return builtin;
+  }
+  return st.load_policy(name);
+}
+
+core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto p = find_one(*st, opt, env);
+  if (!p) return std::unexpected(p.error());
+  auto pol = approval_policy(*st, opt, *p);
+  if (!pol) return std::unexpected(pol.error());
+  auto claimed = st->claim_pending(*p);
+  if (!claimed) return std::unexpected(claimed.error());
+  if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
+  store::Repository repo(*st);
+  auto cert = scep::approve_pending(repo, env.clock, env.rng, *p, *pol);
+  if (!cert) {
+    (void)st->add_pending(*p);  // put it back: nothing was decided
+    return std::unexpected(cert.error());
+  }
+  if (env.json) {
+    auto j = cert_json(*cert);
+    j["ca"] = p->ca;
+    j["transaction_id"] = p->transaction_id;
+    j["policy"] = pol->name;
+    env.out << j.dump(2) << "\n";
+  } else {
+    env.out << fmt::format("approved: certificate {} issued under policy \"{}\"; the device gets it on its next poll\n",
+                           cert->serial_hex(), pol->name);
+  }
+  return {};
+}
+
+core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto p = find_one(*st, opt, env);
+  if (!p) return std::unexpected(p.error());
+  auto claimed = st->claim_pending(*p);
+  if (!claimed) return std::unexpected(claimed.error());
+  if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
+  store::Repository repo(*st);
+  if (auto r = scep::reject_pending(repo, env.clock, *p, opt.reason); !r) {
+    (void)st->add_pending(*p);
+    return r;
+  }
+  if (env.json) env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump() << "\n";
+  else env.out << fmt::format("rejected: transactionID {}\n", p->transaction_id);
+  return {};
+}
+
+void add_approve_command(CLI::App& app, Env& env) {
+  auto opt = std::make_shared<DecideOptions>();
+  auto* approve = app.add_subcommand("approve", "issue the certificate for a pending request");
+  approve->add_option("fingerprint", opt->fingerprint, "MD5, SHA-1 or SHA-256 of the PKCS#10 (colons optional), or >= 8 leading hex digits")->required();
+  approve->add_option("--ca", opt->ca, "only look at this CA's requests");
+  approve->add_option("--policy", opt->policy, "issuance policy (default: the CA's manual_policy, else built-in defaults)");
+  approve->callback([opt, &env] { env.command = [opt, &env] { return run_approve(*opt, env); }; });
+  auto ropt = std::make_shared<DecideOptions>();
+  auto* reject = app.add_subcommand("reject", "refuse a pending request");
+  reject->add_option("fingerprint", ropt->fingerprint, "as for approve")->required();
+  reject->add_option("--ca", ropt->ca, "only look at this CA's requests");
+  reject->add_option("--reason", ropt->reason, "told to the device in the failure text");
+  reject->callback([ropt, &env] { env.command = [ropt, &env] { return run_reject(*ropt, env); }; });
+}
+
+}  // namespace scepctl

@@ -1,0 +1,103 @@
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crypto/csr.hpp"
+#include "env.hpp"
+#include "scep/manual.hpp"
+#include "store/atomic_file.hpp"
+
+namespace scepctl {
+
+struct PendingOptions {
+  std::string ca;
+  bool expired = false;
+};
+
+static bool is_expired(const scep::PendingRequest& p, const config::Config& cfg, core::TimePoint now) {
+  return now > p.created + std::chrono::days(cfg.options_for(p.ca).pending_days);
+}
+
+static std::string age(core::TimePoint created, core::TimePoint now) {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(now - created).count();
+  if (s < 120) return fmt::format("{}s", s);
+  if (s < 7200) return fmt::format("{}m", s / 60);
+  if (s < 172800) return fmt::format("{}h", s / 3600);
+  return fmt::format("{}d", s / 86400);
+}
+
+static nlohmann::json pending_json(const scep::PendingRequest& p, bool expired, core::TimePoint now) {
+  auto fp = scep::pending_fingerprints(p);
+  nlohmann::json j = {{"ca", p.ca},
+                      {"md5", crypto::colon_hex(fp.md5)},
+                      {"sha1", crypto::colon_hex(fp.sha1)},
+                      {"sha256", crypto::colon_hex(fp.sha256)},
+                      {"transaction_id", p.transaction_id},
+                      {"remote", p.remote},
+                      {"created", crypto::format_time(p.created)},
+                      {"age", age(p.created, now)},
+                      {"expired", expired}};
+  if (auto csr = crypto::Csr::from_der(p.csr_der)) {
+    j["subject"] = csr->subject();
+    j["sans"] = csr->subject_alt_names();
+    j["key"] = csr->public_key().description();
+  }
+  return j;
+}
+
+core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  auto all = st->list_pending(opt.ca);
+  if (!all) return std::unexpected(all.error());
+  auto now = env.clock.now();
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& p : *all) {
+    bool expired = is_expired(p, *cfg, now);
+    if (expired != opt.expired) continue;
+    auto j = pending_json(p, expired, now);
+    if (env.json) {
+      list.push_back(std::move(j));
+      continue;
+    }
+    env.out << fmt::format("MD5     {}\nSHA-256 {}\n  ca={} subject=\"{}\" key={} age={} from={} transactionID={}\n",
+                           j["md5"].get<std::string>(), j["sha256"].get<std::string>(), p.ca,
+                           j.value("subject", "?"), j.value("key", "?"), j["age"].get<std::string>(), p.remote,
+                           p.transaction_id);
+    if (j.contains("sans") && !j["sans"].empty()) env.out << fmt::format("  sans={}\n", j["sans"].dump());
+  }
+  if (env.json) env.out << list.dump(2) << "\n";
+  return {};
+}
+
+core::Result<void> run_fingerprint(const std::string& file, Env& env) {
+  auto bytes = store::read_file(file, 1u << 20);
+  if (!bytes) return core::fail(core::Errc::invalid_argument, bytes.error().detail);
+  auto csr = crypto::Csr::load(*bytes);
+  if (!csr) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", file, csr.error().detail));
+  auto fp = crypto::fingerprints(csr->der());
+  if (env.json) {
+    env.out << nlohmann::json{{"md5", crypto::colon_hex(fp.md5)}, {"sha1", crypto::colon_hex(fp.sha1)},
+                              {"sha256", crypto::colon_hex(fp.sha256)}, {"subject", csr->subject()}}.dump(2) << "\n";
+  } else {
+    env.out << fmt::format("MD5     {}\nSHA-1   {}\nSHA-256 {}\n", crypto::colon_hex(fp.md5), crypto::colon_hex(fp.sha1),
+                           crypto::colon_hex(fp.sha256));
+  }
+  return {};
+}
+
+void add_pending_command(CLI::App& app, Env& env) {
+  auto opt = std::make_shared<PendingOptions>();
+  auto* cmd = app.add_subcommand("pending", "list requests waiting for approval, with their fingerprints");
+  cmd->add_option("--ca", opt->ca, "only this CA");
+  cmd->add_flag("--expired", opt->expired, "list the expired ones instead");
+  cmd->callback([opt, &env] { env.command = [opt, &env] { return run_pending(*opt, env); }; });
+  auto file = std::make_shared<std::string>();
+  auto* fp = app.add_subcommand("fingerprint", "print the MD5/SHA-1/SHA-256 fingerprints of a PKCS#10 file");
+  fp->add_option("file", *file, "CSR, PEM or DER")->required();
+  fp->callback([file, &env] { env.command = [file, &env] { return run_fingerprint(*file, env); }; });
+}
+
+}  // namespace scepctl

@@ -1,0 +1,129 @@
+#include <boost/test/unit_test.hpp>
+
+#include "crypto/cert_builder.hpp"
+#include "crypto/digest.hpp"
+#include "scep/manual.hpp"
+#include "support/memory_repository.hpp"
+#include "support/test_pki.hpp"
+
+namespace {
+
+scep::PendingRequest fake_pending(std::string tid, core::Bytes der) {
+  return scep::PendingRequest{"main", std::move(tid), "10.0.0.1", std::move(der), testing::fixed_time()};
+}
+
+std::string colon_upper(const core::Bytes& d) { return core::to_hex(d, ':', true); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(scep_manual)
+
+BOOST_AUTO_TEST_CASE(fingerprints_match_in_every_common_spelling) {
+  std::vector<scep::PendingRequest> pending{fake_pending("a", core::to_bytes("first request")),
+                                            fake_pending("b", core::to_bytes("second request"))};
+  auto fp = scep::pending_fingerprints(pending[1]);
+  for (const auto* d : {&fp.md5, &fp.sha1, &fp.sha256}) {
+    for (const std::string& spelling : {core::to_hex(*d), core::to_hex(*d, '\0', true), colon_upper(*d),
+                                        core::to_hex(*d, ':'), core::to_hex(*d, ' '), core::to_hex(*d).substr(0, 8)}) {
+      auto m = scep::match_fingerprint(pending, spelling);
+      BOOST_REQUIRE_MESSAGE(m, spelling);
+      BOOST_REQUIRE_MESSAGE(m->size() == 1u, spelling);
+      BOOST_TEST(m->front()->transaction_id == "b");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(short_or_non_hex_fingerprints_are_refused) {
+  std::vector<scep::PendingRequest> pending{fake_pending("a", core::to_bytes("x"))};
+  auto short_one = scep::match_fingerprint(pending, "abcd12");
+  BOOST_REQUIRE(!short_one);
+  BOOST_TEST((short_one.error().code == core::Errc::invalid_argument));
+  BOOST_TEST(!scep::match_fingerprint(pending, "zzzzzzzzzz"));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_fingerprint_matches_nothing) {
+  std::vector<scep::PendingRequest> pending{fake_pending("a", core::to_bytes("x"))};
+  auto m = scep::match_fingerprint(pending, "00000000000000000000000000000000");
+  BOOST_REQUIRE(m);
+  BOOST_TEST(m->empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_ambiguous_prefix_returns_every_candidate) {
+  // Deterministic ambiguity: the same PKCS#10 pending at two CAs.
+  std::vector<scep::PendingRequest> twins{fake_pending("a", core::to_bytes("same")), fake_pending("b", core::to_bytes("same"))};
+  twins[1].ca = "other";
+  auto m = scep::match_fingerprint(twins, core::to_hex(scep::pending_fingerprints(twins[0]).md5).substr(0, 10));
+  BOOST_REQUIRE(m);
+  BOOST_TEST(m->size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction) {
+  const auto& pki = testing::test_pki();
+  testing::MemoryRepository repo;
+  repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
+  // A real PKCS#10 from the spare client key.
+  auto subject = crypto::subject_der_from_text("CN=phone-7");
+  BOOST_REQUIRE(subject);
+  crypto::X509ReqPtr req(X509_REQ_new());
+  const unsigned char* p = subject->data();
+  crypto::X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(subject->size())));
+  X509_REQ_set_subject_name(req.get(), name.get());
+  X509_REQ_set_pubkey(req.get(), pki.client_key.native());
+  BOOST_REQUIRE(X509_REQ_sign(req.get(), pki.client_key.native(), EVP_sha256()) > 0);
+  unsigned char* buf = nullptr;
+  int n = i2d_X509_REQ(req.get(), &buf);
+  core::Bytes der(buf, buf + n);
+  OPENSSL_free(buf);
+
+  auto pending = fake_pending("tid-7", der);
+  core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());
+  BOOST_REQUIRE(repo.add_transaction({"main", "tid-7", scep::Transaction::State::pending, kid, {}, {}, {}, {}, pending.created}));
+  core::SystemClock clock;
+  testing::CountingRng rng;
+  policy::Policy pol;
+  pol.name = "phones";
+  pol.validity_days = 10;
+  auto cert = scep::approve_pending(repo, clock, rng, pending, pol);
+  BOOST_REQUIRE_MESSAGE(cert, (cert ? "" : cert.error().detail));
+  BOOST_TEST(cert->subject() == "CN=phone-7");
+  BOOST_TEST(pki.root.cert.issued(*cert));
+  auto tx = repo.find_transaction("main", "tid-7");
+  BOOST_REQUIRE(tx && *tx);
+  BOOST_TEST(((*tx)->state == scep::Transaction::State::issued));
+  BOOST_TEST((*tx)->serial == cert->serial_hex());
+  BOOST_TEST(repo.certificates.count("main/" + cert->serial_hex()) == 1u);
+  BOOST_REQUIRE(!repo.audit_log.empty());
+  BOOST_TEST(repo.audit_log.back().outcome == "issued");
+
+  // Rejection of another request records the operator's reason.
+  auto other = fake_pending("tid-8", der);
+  BOOST_REQUIRE(scep::reject_pending(repo, clock, other, "unknown device"));
+  auto rejected = repo.find_transaction("main", "tid-8");
+  BOOST_REQUIRE(rejected && *rejected);
+  BOOST_TEST(((*rejected)->state == scep::Transaction::State::rejected));
+  BOOST_TEST((*rejected)->reason == "unknown device");
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_that_refuses_blocks_approval_without_issuing) {
+  const auto& pki = testing::test_pki();
+  testing::MemoryRepository repo;
+  repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
+  policy::Policy strict;
+  strict.name = "strict";
+  strict.min_rsa_bits = 4096;
+  crypto::X509ReqPtr req(X509_REQ_new());
+  X509_REQ_set_pubkey(req.get(), pki.client_key.native());
+  BOOST_REQUIRE(X509_REQ_sign(req.get(), pki.client_key.native(), EVP_sha256()) > 0);
+  unsigned char* buf = nullptr;
+  int n = i2d_X509_REQ(req.get(), &buf);
+  core::Bytes der(buf, buf + n);
+  OPENSSL_free(buf);
+  core::SystemClock clock;
+  testing::CountingRng rng;
+  auto cert = scep::approve_pending(repo, clock, rng, fake_pending("t", der), strict);
+  BOOST_REQUIRE(!cert);
+  BOOST_TEST((cert.error().code == core::Errc::policy_rejected));
+  BOOST_TEST(repo.certificates.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
