@@ -3,6 +3,7 @@
 #include <thread>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -115,6 +116,12 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
 
   httplib::Server svr;
   svr.set_payload_max_length(web::max_body_bytes);
+  // cpp-httplib's default adds SO_REUSEPORT, which lets a second server bind
+  // the same port silently; keep only SO_REUSEADDR.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   auto handler = [&env, base](const httplib::Request& h, httplib::Response& res) {
     web::Response r = handle(env, base, h);
     if (!r.log.empty()) env.err << fmt::format("scepctl serve: {}\n", r.log);

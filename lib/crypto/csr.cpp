@@ -18,6 +18,20 @@ std::string oid_text(const ASN1_OBJECT* obj) {
   return n > 0 ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1)) : std::string();
 }
 
+bool is_known_object(std::string_view name) {
+  if (name.empty()) return false;
+  Asn1ObjectPtr obj(OBJ_txt2obj(std::string(name).c_str(), 0));
+  clear_ossl_errors();
+  return obj != nullptr;
+}
+
+bool is_dotted_oid(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos) return false;
+  Asn1ObjectPtr obj(OBJ_txt2obj(std::string(text).c_str(), 1));
+  clear_ossl_errors();
+  return obj != nullptr;
+}
+
 core::Result<Csr> Csr::from_der(core::ByteView der) {
   const unsigned char* p = der.data();
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));

@@ -51,5 +51,8 @@ class Csr {
 
 /// Short names and dotted OIDs for extensions and digests used in policies.
 std::string oid_text(const ASN1_OBJECT* obj);
+/// A short name, long name or dotted OID OpenSSL knows ("clientAuth", "CN", "1.2.3").
+bool is_known_object(std::string_view name);
+bool is_dotted_oid(std::string_view text);
 
 }  // namespace crypto

@@ -68,12 +68,21 @@ core::Result<void> apply_lists(const toml::table& t, Policy& p, const std::strin
   if (t.get("extended_key_usage")) {
     auto eku = string_list(t, "extended_key_usage", where);
     if (!eku) return std::unexpected(eku.error());
+    for (const auto& name : *eku)
+      if (!crypto::is_known_object(name))
+        return core::fail(Errc::config_invalid, fmt::format("{}: unknown extended key usage \"{}\"", where, name));
     p.extended_key_usage = *eku;
   }
   auto req = string_list(t, "required_attributes", where);
   auto copy = string_list(t, "copy_extensions", where);
   if (!req) return std::unexpected(req.error());
   if (!copy) return std::unexpected(copy.error());
+  for (const auto& oid : *copy)
+    if (!crypto::is_dotted_oid(oid))
+      return core::fail(Errc::config_invalid, fmt::format("{}: copy_extensions takes dotted OIDs, not \"{}\"", where, oid));
+  for (const auto& attr : *req)
+    if (!crypto::is_known_object(attr))
+      return core::fail(Errc::config_invalid, fmt::format("{}: unknown subject attribute \"{}\"", where, attr));
   p.required_attributes = *req;
   p.copy_extensions = *copy;
   if (t.get("allowed_digests")) {
@@ -89,21 +98,36 @@ core::Result<void> apply_lists(const toml::table& t, Policy& p, const std::strin
   return {};
 }
 
+/// Reads an optional value of exactly type T; a value of another type is an error, not a default.
+template <class T>
+core::Result<void> read_exact(const toml::table& t, std::string_view key, T& out, const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  auto v = n->value_exact<T>();
+  if (!v) return core::fail(Errc::config_invalid, fmt::format("{}: {} has the wrong type", where, key));
+  out = *v;
+  return {};
+}
+
+core::Result<void> read_int(const toml::table& t, std::string_view key, int& out, int lo, int hi, const std::string& where) {
+  std::int64_t v = out;
+  if (auto r = read_exact(t, key, v, where); !r) return r;
+  if (v < lo || v > hi) return core::fail(Errc::config_invalid, fmt::format("{}: {} must be {}..{}", where, key, lo, hi));
+  out = static_cast<int>(v);
+  return {};
+}
+
 core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::string& where) {
-  if (auto v = t["validity_days"].value<int64_t>()) p.validity_days = static_cast<int>(*v);
-  if (auto v = t["min_rsa_bits"].value<int64_t>()) p.min_rsa_bits = static_cast<int>(*v);
-  if (auto v = t["subject_regex"].value<std::string>()) p.subject_regex = *v;
-  if (auto v = t["san_regex"].value<std::string>()) p.san_regex = *v;
-  if (auto v = t["san"].value<std::string>()) {
-    if (*v == "copy") p.san_mode = SanMode::copy;
-    else if (*v == "match") p.san_mode = SanMode::match;
-    else if (*v == "drop") p.san_mode = SanMode::drop;
-    else return core::fail(Errc::config_invalid, fmt::format("{}: san must be copy, match or drop", where));
-  }
-  if (p.validity_days < 1 || p.validity_days > 36500)
-    return core::fail(Errc::config_invalid, fmt::format("{}: validity_days must be 1..36500", where));
-  if (p.min_rsa_bits < 1024 || p.min_rsa_bits > 16384)
-    return core::fail(Errc::config_invalid, fmt::format("{}: min_rsa_bits must be 1024..16384", where));
+  std::string san = p.san_mode == SanMode::copy ? "copy" : p.san_mode == SanMode::match ? "match" : "drop";
+  for (auto r : {read_int(t, "validity_days", p.validity_days, 1, 36500, where),
+                 read_int(t, "min_rsa_bits", p.min_rsa_bits, 1024, 16384, where),
+                 read_exact(t, "subject_regex", p.subject_regex, where), read_exact(t, "san_regex", p.san_regex, where),
+                 read_exact(t, "san", san, where)})
+    if (!r) return r;
+  if (san == "copy") p.san_mode = SanMode::copy;
+  else if (san == "match") p.san_mode = SanMode::match;
+  else if (san == "drop") p.san_mode = SanMode::drop;
+  else return core::fail(Errc::config_invalid, fmt::format("{}: san must be copy, match or drop", where));
   std::string err;
   if (!p.subject_regex.empty() && !regex_ok(p.subject_regex, err))
     return core::fail(Errc::config_invalid, fmt::format("{}: bad subject_regex: {}", where, err));

@@ -29,9 +29,17 @@ class CaContext {
   const crypto::Certificate& signer_cert() const { return m_bundle.ra ? *m_bundle.ra : m_bundle.cert; }
   KeyRole signer_role() const { return m_bundle.ra ? KeyRole::ra : KeyRole::ca; }
 
-  /// Signs and stores a certificate under a fresh random serial; a taken
-  /// serial (the store's O_EXCL claim fails) just means another draw.
-  core::Result<crypto::Certificate> issue(crypto::CertSpec spec, const crypto::PublicKey& key, core::Rng& rng);
+  /// Signs a certificate under a fresh random serial (not stored yet).
+  core::Result<crypto::Certificate> sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);
+  /// Stores a signed certificate; a taken serial (the store's O_EXCL claim
+  /// fails) means signing again under another draw.
+  core::Result<crypto::Certificate> store(crypto::Certificate cert, crypto::CertSpec& spec, const crypto::PublicKey& key,
+                                          core::Rng& rng);
+  core::Result<crypto::Certificate> issue(crypto::CertSpec spec, const crypto::PublicKey& key, core::Rng& rng) {
+    auto cert = sign(spec, key, rng);
+    if (!cert) return cert;
+    return store(std::move(*cert), spec, key, rng);
+  }
 
  private:
   Repository& m_repo;

@@ -64,7 +64,10 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   policy::Decision d = policy::evaluate(*pol, *csr, {s.common_name, s.subject_regex}, ctx.bundle().cert, m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
 
-  // Only a request that passed every check spends a use.
+  // Only a request that passed every check, and whose certificate could be
+  // built, spends a use.
+  auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
+  if (!signed_cert) return std::unexpected(signed_cert.error());
   auto consumed = m_repo.consume_secret(s);
   if (!consumed) return std::unexpected(consumed.error());
   if (!*consumed) {
@@ -72,7 +75,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
     return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
   }
-  auto cert = ctx.issue(std::move(d.spec), csr_key, m_rng);
+  auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, m_rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
                 s.id, s.policy, {}, m_clock.now()};

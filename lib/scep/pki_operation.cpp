@@ -148,16 +148,25 @@ core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, Au
   return answer_existing(ctx, **tx, key_id(in.signed_data.signer->public_key()), ev);
 }
 
-core::Result<crypto::Certificate> CaContext::issue(crypto::CertSpec spec, const crypto::PublicKey& key, core::Rng& rng) {
+core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng) {
   auto ca_key = this->key(KeyRole::ca);
   if (!ca_key) return std::unexpected(ca_key.error());
+  spec.serial = crypto::random_serial(rng);
+  auto cert = crypto::build_certificate(spec, key, &m_bundle.cert, **ca_key);
+  // The spec comes from the operator's policy: a failure here is ours, not the client's.
+  if (!cert) return core::fail(Errc::internal, "cannot build the certificate: " + cert.error().detail);
+  return cert;
+}
+
+core::Result<crypto::Certificate> CaContext::store(crypto::Certificate cert, crypto::CertSpec& spec,
+                                                   const crypto::PublicKey& key, core::Rng& rng) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    spec.serial = crypto::random_serial(rng);
-    auto cert = crypto::build_certificate(spec, key, &m_bundle.cert, **ca_key);
-    if (!cert) return std::unexpected(cert.error());
-    auto stored = m_repo.add_certificate(m_bundle.name, *cert);
+    auto stored = m_repo.add_certificate(m_bundle.name, cert);
     if (stored) return cert;
     if (stored.error().code != Errc::already_exists) return std::unexpected(stored.error());
+    auto again = sign(spec, key, rng);
+    if (!again) return again;
+    cert = std::move(*again);
   }
   return core::fail(Errc::internal, "no free serial number after 4 attempts");
 }

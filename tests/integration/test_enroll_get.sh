@@ -142,16 +142,6 @@ for v in std rawplus lines; do
   want=0
   for base in "$SERVE_URL" "$LIGHTTPD_URL"; do
     get_pkiop "$base" "$(encode "$v" "$WORK/captured/post.$i.der")"
-    if [[ $v == lines && $base == "$LIGHTTPD_URL" && $HTTP_STATUS == 400 && ${SCEP_STRICT_KNOWN_BUGS:-0} != 1 ]] &&
-      grep -qi '<html' "$WORK/resp.body"; then
-      # lighttpd >= 1.4.60 rejects control characters in the URL, %0A
-      # included ("url-ctrls-reject", on by default), with its own HTML 400
-      # before scep.cgi runs; share/lighttpd/scep.conf does not switch it
-      # off, so sscep and Cisco GET requests (64-character lines joined by
-      # %0A) fail behind lighttpd. Set SCEP_STRICT_KNOWN_BUGS=1 to fail here.
-      echo "SKIP: BUG share/lighttpd/scep.conf: lighttpd answers its own 400 to a GET PKIOperation whose message has %0A line breaks (needs server.http-parseopts url-ctrls-reject => disable)"
-      continue
-    fi
     serial=$(expect_certrep_cert "$i") || exit 1
     [[ $serial == "${SERIAL_OF[$v]}" ]] || fail "replay of the $v message through $base: serial $serial, want ${SERIAL_OF[$v]}"
     replays=$((replays + 1))
