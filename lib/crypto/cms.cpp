@@ -92,16 +92,67 @@ std::optional<ContentCipher> cipher_from_nid(int nid) {
   }
 }
 
-/// CMS has no getter for the content cipher; the PKCS7 structure is public.
-/// (d2i_PKCS7 rejects subjectKeyIdentifier recipients: those fall back to AES-128.)
-std::optional<ContentCipher> envelope_cipher(core::ByteView der) {
-  const unsigned char* p = der.data();
-  Pkcs7Ptr p7(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())));
-  if (!p7 || !PKCS7_type_is_enveloped(p7.get())) {
-    clear_ossl_errors();
-    return ContentCipher::aes128_cbc;
+/// A cursor over BER: definite or indefinite lengths, bounded nesting.
+struct Ber {
+  const unsigned char* p;
+  long len;
+
+  /// Header of the next element; false on malformed input.
+  bool header(const unsigned char*& content, long& content_len, int& tag, int& cls, bool& indefinite) const {
+    const unsigned char* q = p;
+    int r = ASN1_get_object(&q, &content_len, &tag, &cls, len);
+    if (r & 0x80) return false;
+    indefinite = (r & 0x01) != 0;
+    content = q;
+    if (indefinite) content_len = len - (q - p);
+    return content_len >= 0 && content_len <= len - (q - p);
   }
-  return cipher_from_nid(OBJ_obj2nid(p7->d.enveloped->enc_data->algorithm->algorithm));
+  /// Steps over the next element.
+  bool skip(int depth = 0) {
+    const unsigned char* c;
+    long clen;
+    int tag, cls;
+    bool inf;
+    if (depth > 32 || !header(c, clen, tag, cls, inf)) return false;
+    if (!inf) {
+      len -= (c + clen) - p;
+      p = c + clen;
+      return true;
+    }
+    Ber inner{c, clen};
+    while (!(inner.len >= 2 && inner.p[0] == 0 && inner.p[1] == 0))
+      if (!inner.skip(depth + 1)) return false;
+    len -= (inner.p + 2) - p;
+    p = inner.p + 2;
+    return true;
+  }
+  /// The contents of the next element, to walk into.
+  bool enter(Ber& inner) const {
+    const unsigned char* c;
+    long clen;
+    int tag, cls;
+    bool inf;
+    if (!header(c, clen, tag, cls, inf)) return false;
+    inner = Ber{c, clen};
+    return true;
+  }
+  bool next_is_context0() const { return len > 0 && (p[0] & 0xdf) == 0x80; }
+};
+
+/// CMS has no getter for the content cipher, and d2i_PKCS7 refuses
+/// subjectKeyIdentifier recipients, so walk to it:
+/// ContentInfo{oid, [0]{EnvelopedData{version, [0] originatorInfo?, SET ris,
+/// encryptedContentInfo{oid, AlgorithmIdentifier, ...}}}}.
+std::optional<ContentCipher> envelope_cipher(core::ByteView der) {
+  Ber top{der.data(), static_cast<long>(der.size())}, ci{}, wrap{}, env{}, eci{};
+  if (!top.enter(ci) || !ci.skip() || !ci.enter(wrap) || !wrap.enter(env) || !env.skip()) return std::nullopt;
+  if (env.next_is_context0() && !env.skip()) return std::nullopt;
+  if (!env.skip() || !env.enter(eci) || !eci.skip()) return std::nullopt;
+  const unsigned char* q = eci.p;
+  OsslPtr<X509_ALGOR, X509_ALGOR_free> alg(d2i_X509_ALGOR(nullptr, &q, eci.len));
+  clear_ossl_errors();
+  if (!alg) return std::nullopt;
+  return cipher_from_nid(OBJ_obj2nid(alg->algorithm));
 }
 
 using EvpCipherPtr = OsslPtr<EVP_CIPHER, EVP_CIPHER_free>;
