@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,11 +26,14 @@ static core::Result<scep::PendingRequest> find_one(store::Store& st, const Decid
   if (matches->empty())
     return core::fail(core::Errc::not_found, fmt::format("no pending request has fingerprint {}", opt.fingerprint));
   if (matches->size() > 1) {
+    bool same_request = std::all_of(matches->begin(), matches->end(),
+                                    [&](const auto* p) { return p->csr_der == matches->front()->csr_der; });
     for (const auto* p : *matches)
       env.err << fmt::format("  {} ca={} transactionID={}\n", crypto::colon_hex(scep::pending_fingerprints(*p).sha256),
                              p->ca, p->transaction_id);
     return core::fail(core::Errc::invalid_argument,
-                      fmt::format("{} pending requests match {}; give more digits", matches->size(), opt.fingerprint));
+                      fmt::format("{} pending requests match {}; {}", matches->size(), opt.fingerprint,
+                                  same_request ? "it is pending at several CAs: add --ca" : "give more digits"));
   }
   return *matches->front();
 }
@@ -50,6 +55,12 @@ core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   auto p = find_one(*st, opt, env);
   if (!p) return std::unexpected(p.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  // The device has already been told the request expired: issuing now would
+  // hand out a certificate it will never poll for.
+  if (env.clock.now() > p->created + std::chrono::days(cfg->options_for(p->ca).pending_days))
+    return core::fail(core::Errc::invalid_argument, "the request has expired; reject it and let the device enroll again");
   auto pol = approval_policy(*st, opt, *p);
   if (!pol) return std::unexpected(pol.error());
   auto claimed = st->claim_pending(*p);

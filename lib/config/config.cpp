@@ -24,7 +24,7 @@ template <class T>
 core::Result<void> read(const toml::table& t, std::string_view key, T& out, std::string_view where) {
   const toml::node* node = t.get(key);
   if (!node) return {};
-  auto v = node->value<T>();
+  auto v = node->value_exact<T>();  // no 0 for false, no 2.0 for 2
   if (!v) return core::fail(Errc::config_invalid, fmt::format("{}.{} has the wrong type", where, key));
   out = *v;
   return {};

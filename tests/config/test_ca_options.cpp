@@ -38,6 +38,15 @@ BOOST_AUTO_TEST_CASE(out_of_range_options_are_refused) {
   BOOST_TEST(!config::parse_config("format = 1\n[ca.main]\nlegacy_algorithms = \"yes\"\n"));
 }
 
+BOOST_AUTO_TEST_CASE(values_must_have_exactly_the_right_type) {
+  // toml++ would convert these; an operator writing 0 for false or 2.0 for 2
+  // gets an error instead of a guess.
+  BOOST_TEST(!config::parse_config("format = 1\n[ca.main]\ninclude_root = 0\n"));
+  BOOST_TEST(!config::parse_config("format = 1\n[ca.main]\nmanual_enrollment = 0\n"));
+  BOOST_TEST(!config::parse_config("format = 1\n[ca.main]\npending_days = 2.0\n"));
+  BOOST_TEST(config::parse_config("format = 1\n[ca.main]\npending_days = 2\ninclude_root = false\n").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(set_ca_value_finds_the_table_however_it_is_spelled) {
   std::string text = "format = 1\n[ca.\"main\"]\n# keep me\ninclude_root = true\n";
   std::string updated = config::set_ca_value(text, "main", "legacy_algorithms", "true");
