@@ -38,10 +38,9 @@ static core::Result<scep::PendingRequest> find_one(store::Store& st, const Decid
   return *matches->front();
 }
 
-static core::Result<policy::Policy> approval_policy(store::Store& st, const DecideOptions& opt, const scep::PendingRequest& p) {
-  auto cfg = st.load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  std::string name = !opt.policy.empty() ? opt.policy : cfg->options_for(p.ca).manual_policy;
+static core::Result<policy::Policy> approval_policy(store::Store& st, const config::Config& cfg, const DecideOptions& opt,
+                                                    const scep::PendingRequest& p) {
+  std::string name = !opt.policy.empty() ? opt.policy : cfg.options_for(p.ca).manual_policy;
   if (name.empty()) {
     policy::Policy builtin;
     builtin.name = "manual-default";
@@ -61,7 +60,7 @@ core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
   // hand out a certificate it will never poll for.
   if (env.clock.now() > p->created + std::chrono::days(cfg->options_for(p->ca).pending_days))
     return core::fail(core::Errc::invalid_argument, "the request has expired; reject it and let the device enroll again");
-  auto pol = approval_policy(*st, opt, *p);
+  auto pol = approval_policy(*st, *cfg, opt, *p);
   if (!pol) return std::unexpected(pol.error());
   auto claimed = st->claim_pending(*p);
   if (!claimed) return std::unexpected(claimed.error());

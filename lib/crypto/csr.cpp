@@ -37,6 +37,7 @@ core::Result<Csr> Csr::from_der(core::ByteView der) {
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!req) return ossl_fail(Errc::malformed_request, "not a PKCS#10 request");
   if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
+  if (!X509_REQ_get0_pubkey(req.get())) return ossl_fail(Errc::malformed_request, "the PKCS#10 public key cannot be decoded");
   return Csr(std::move(req), core::Bytes(der.begin(), der.end()));
 }
 
@@ -50,7 +51,7 @@ core::Result<Csr> Csr::load(core::ByteView data) {
   if (n <= 0) return ossl_fail(Errc::invalid_argument, "encoding request");
   core::Bytes der(buf, buf + n);
   OPENSSL_free(buf);
-  return Csr(std::move(req), std::move(der));
+  return from_der(der);  // one set of checks for both spellings
 }
 
 bool Csr::signature_valid() const {

@@ -70,20 +70,20 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (!signed_cert) return std::unexpected(signed_cert.error());
   auto consumed = m_repo.consume_secret(s);
   if (!consumed) return std::unexpected(consumed.error());
-  if (!*consumed) {
+  // A concurrent twin (same transactionID) may have taken the use: answer as it was answered.
+  auto twin_or = [&](core::Result<CertRep> otherwise) -> core::Result<CertRep> {
     auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
     if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
-    return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
-  }
+    return otherwise;
+  };
+  if (!*consumed) return twin_or(CertRep::fail(FailInfo::bad_request, "the challenge password has already been used"));
   auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, m_rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
                 s.id, s.policy, {}, m_clock.now()};
   if (auto r = m_repo.add_transaction(t); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
-    auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
-    if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
-    return std::unexpected(r.error());
+    return twin_or(std::unexpected(r.error()));
   }
   ev.outcome = "issued";
   ev.serial = cert->serial_hex();
