@@ -41,11 +41,7 @@ static core::Result<scep::PendingRequest> find_one(store::Store& st, const Decid
 static core::Result<policy::Policy> approval_policy(store::Store& st, const config::Config& cfg, const DecideOptions& opt,
                                                     const scep::PendingRequest& p) {
   std::string name = !opt.policy.empty() ? opt.policy : cfg.options_for(p.ca).manual_policy;
-  if (name.empty()) {
-    policy::Policy builtin;
-    builtin.name = "manual-default";
-    return builtin;
-  }
+  if (name.empty()) return policy::builtin_policy();
   return st.load_policy(name);
 }
 

@@ -19,6 +19,7 @@ struct PolicyOptions {
   int min_rsa_bits = 2048;
   std::vector<std::string> digests{"SHA-1", "SHA-256", "SHA-384", "SHA-512"};
   std::vector<std::string> copy_ext;
+  bool subject_change = false;
   bool replace = false;
 };
 
@@ -43,6 +44,7 @@ static core::Result<policy::Policy> to_policy(const PolicyOptions& o) {
     p.allowed_digests.push_back(*alg);
   }
   p.copy_extensions = o.copy_ext;
+  p.renewal_subject_change = o.subject_change;
   auto checked = policy::parse_policy(p.name, policy::render_policy(p));
   if (!checked) return core::fail(core::Errc::invalid_argument, checked.error().detail);
   return checked;
@@ -61,7 +63,8 @@ static nlohmann::json policy_json(const policy::Policy& p) {
           {"san_regex", p.san_regex},
           {"min_rsa_bits", p.min_rsa_bits},
           {"allowed_digests", digests},
-          {"copy_extensions", p.copy_extensions}};
+          {"copy_extensions", p.copy_extensions},
+          {"renewal_subject_change", p.renewal_subject_change}};
 }
 
 static void print_policy(Env& env, const policy::Policy& p) {
@@ -124,6 +127,8 @@ void add_policy_command(CLI::App& app, Env& env) {
   create->add_option("--min-rsa-bits", opt->min_rsa_bits, "smallest RSA key accepted (default 2048)");
   create->add_option("--digests", opt->digests, "PKCS#10 signature digests accepted")->delimiter(',');
   create->add_option("--copy-ext", opt->copy_ext, "dotted OIDs of request extensions copied verbatim")->delimiter(',');
+  create->add_flag("--renewal-subject-change", opt->subject_change,
+                   "let a renewal ask for another subject than the certificate it renews");
   create->add_flag("--replace", opt->replace, "replace an existing policy");
   create->callback([opt, &env] { env.command = [opt, &env] { return run_policy_create(*opt, env); }; });
   cmd->add_subcommand("list", "list policies")->callback([&env] { env.command = [&env] { return run_policy_list(env); }; });

@@ -54,19 +54,25 @@ core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptio
   std::string where = fmt::format("ca.{}", name);
   if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
   if (auto r = check_keys(t, {"include_root", "legacy_algorithms", "manual_enrollment", "max_pending", "pending_days",
-                               "manual_policy"}, where);
+                               "manual_policy", "crl_days", "renewal_grace_days"}, where);
       !r)
     return r;
-  int64_t max_pending = o.max_pending, pending_days = o.pending_days;
+  int64_t max_pending = o.max_pending, pending_days = o.pending_days, crl_days = o.crl_days,
+          grace = o.renewal_grace_days;
   for (auto r : {read(t, "legacy_algorithms", o.legacy_algorithms, where), read(t, "include_root", o.include_root, where),
                  read(t, "manual_enrollment", o.manual_enrollment, where), read(t, "max_pending", max_pending, where),
-                 read(t, "pending_days", pending_days, where), read(t, "manual_policy", o.manual_policy, where)})
+                 read(t, "pending_days", pending_days, where), read(t, "manual_policy", o.manual_policy, where),
+                 read(t, "crl_days", crl_days, where), read(t, "renewal_grace_days", grace, where)})
     if (!r) return r;
   if (max_pending < 0 || max_pending > 10'000'000) return core::fail(Errc::config_invalid, fmt::format("{}.max_pending is out of range", where));
   if (pending_days < 1 || pending_days > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.pending_days must be 1..3650", where));
   if (!o.manual_policy.empty() && !core::is_valid_name(o.manual_policy))
     return core::fail(Errc::config_invalid, fmt::format("{}.manual_policy is not a valid policy name", where));
+  if (crl_days < 1 || crl_days > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.crl_days must be 1..3650", where));
+  if (grace < 0 || grace > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.renewal_grace_days must be 0..3650", where));
   o.max_pending = static_cast<int>(max_pending);
+  o.crl_days = static_cast<int>(crl_days);
+  o.renewal_grace_days = static_cast<int>(grace);
   o.pending_days = static_cast<int>(pending_days);
   return {};
 }
@@ -123,6 +129,8 @@ default_ca = ""
 # max_pending = 10000          # refuse new pending requests past this many
 # pending_days = 7             # unapproved requests expire after this many days
 # manual_policy = ""           # policy used by `scepctl approve` without --policy
+# crl_days = 7                 # a CRL is valid this long; it is re-signed at half-life
+# renewal_grace_days = 0       # an expired certificate may still renew this many days
 )";
 }
 

@@ -19,6 +19,8 @@ struct CaOptions {
   int max_pending = 10000;         ///< past this many waiting requests, new ones are refused
   int pending_days = 7;            ///< unapproved requests expire after this many days
   std::string manual_policy;       ///< policy for approvals without --policy (empty: built-in default)
+  int crl_days = 7;                ///< a CRL's nextUpdate is this many days after its thisUpdate
+  int renewal_grace_days = 0;      ///< a certificate may still renew this many days after it expired
 };
 
 struct ServerConfig {

@@ -69,15 +69,28 @@ std::string Certificate::pem() const { return pem_encode("CERTIFICATE", der()); 
 std::string Certificate::subject() const { return format_dn(X509_get_subject_name(m_cert.get())); }
 std::string Certificate::issuer() const { return format_dn(X509_get_issuer_name(m_cert.get())); }
 
-std::string Certificate::serial_hex() const {
-  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(m_cert.get()), nullptr));
-  char* hex = BN_bn2hex(bn.get());
+std::string Certificate::serial_hex() const { return integer_to_hex(X509_get0_serialNumber(m_cert.get())); }
+
+std::string integer_to_hex(const ASN1_INTEGER* i) {
+  BignumPtr bn(ASN1_INTEGER_to_BN(i, nullptr));
+  char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
   std::string out = hex ? hex : "";
   OPENSSL_free(hex);
   return out;
 }
 
-static core::TimePoint to_time_point(const ASN1_TIME* t) {
+Asn1IntegerPtr integer_from_hex(std::string_view hex) {
+  std::string text(hex);
+  BIGNUM* raw = nullptr;
+  if (text.empty() || text.size() > 128 || BN_hex2bn(&raw, text.c_str()) != static_cast<int>(text.size())) {
+    BN_free(raw);
+    return nullptr;
+  }
+  BignumPtr bn(raw);
+  return Asn1IntegerPtr(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+}
+
+core::TimePoint to_time_point(const ASN1_TIME* t) {
   struct tm tm {};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
   return std::chrono::system_clock::from_time_t(timegm(&tm));

@@ -63,5 +63,11 @@ class Certificate {
 
 /// Formats a time as "2026-11-24T05:00:00Z".
 std::string format_time(core::TimePoint t);
+/// Serial numbers: upper-case hex <-> ASN.1 INTEGER. Null for text that is
+/// not hex.
+Asn1IntegerPtr integer_from_hex(std::string_view hex);
+std::string integer_to_hex(const ASN1_INTEGER* i);
+/// An ASN.1 time as a time point (the epoch when it cannot be read).
+core::TimePoint to_time_point(const ASN1_TIME* t);
 
 }  // namespace crypto

@@ -26,11 +26,22 @@ core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs
   return out;
 }
 
-core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der) {
+namespace {
+
+core::Result<Pkcs7Ptr> parse_signed(core::ByteView der) {
   const unsigned char* p = der.data();
   Pkcs7Ptr p7(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())));
   if (!p7 || !PKCS7_type_is_signed(p7.get())) return ossl_fail(Errc::malformed_request, "not a PKCS#7 SignedData");
   if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#7");
+  return p7;
+}
+
+}  // namespace
+
+core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der) {
+  auto parsed = parse_signed(der);
+  if (!parsed) return std::unexpected(parsed.error());
+  const Pkcs7Ptr& p7 = *parsed;
   std::vector<Certificate> out;
   STACK_OF(X509)* certs = p7->d.sign->cert;
   for (int i = 0; certs && i < sk_X509_num(certs); ++i) {
@@ -38,6 +49,55 @@ core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der)
     X509_up_ref(c);
     out.emplace_back(X509Ptr(c));
   }
+  return out;
+}
+
+core::Result<std::vector<core::Bytes>> crls_of_pkcs7(core::ByteView der) {
+  auto p7 = parse_signed(der);
+  if (!p7) return std::unexpected(p7.error());
+  std::vector<core::Bytes> out;
+  STACK_OF(X509_CRL)* crls = (*p7)->d.sign->crl;
+  for (int i = 0; crls && i < sk_X509_CRL_num(crls); ++i) {
+    unsigned char* buf = nullptr;
+    int n = i2d_X509_CRL(sk_X509_CRL_value(crls, i), &buf);
+    if (n <= 0) return ossl_fail(Errc::internal, "encoding a CRL");
+    out.emplace_back(buf, buf + n);
+    OPENSSL_free(buf);
+  }
+  return out;
+}
+
+bool IssuerAndSerial::names_issuer(const Certificate& ca) const {
+  return issuer && X509_NAME_cmp(issuer.get(), X509_get_subject_name(ca.native())) == 0;
+}
+
+core::Result<IssuerAndSerial> parse_issuer_and_serial(core::ByteView der) {
+  const unsigned char* p = der.data();
+  OsslPtr<PKCS7_ISSUER_AND_SERIAL, PKCS7_ISSUER_AND_SERIAL_free> ias(
+      d2i_PKCS7_ISSUER_AND_SERIAL(nullptr, &p, static_cast<long>(der.size())));
+  if (!ias || p != der.data() + der.size()) {
+    clear_ossl_errors();
+    return core::fail(Errc::malformed_request, "not an IssuerAndSerialNumber");
+  }
+  IssuerAndSerial out{X509NamePtr(X509_NAME_dup(ias->issuer)), integer_to_hex(ias->serial)};
+  if (out.serial_hex.empty()) return ossl_fail(Errc::malformed_request, "bad serial number");
+  if (!out.issuer) return ossl_fail(Errc::internal, "copying a name");
+  return out;
+}
+
+core::Result<core::Bytes> encode_issuer_and_serial(const Certificate& issuer, std::string_view serial_hex) {
+  OsslPtr<PKCS7_ISSUER_AND_SERIAL, PKCS7_ISSUER_AND_SERIAL_free> ias(PKCS7_ISSUER_AND_SERIAL_new());
+  Asn1IntegerPtr serial = integer_from_hex(serial_hex);
+  if (!ias || !serial) return core::fail(Errc::invalid_argument, "not a hex serial number");
+  ASN1_INTEGER_free(ias->serial);
+  ias->serial = serial.release();
+  if ( X509_NAME_set(&ias->issuer, X509_get_subject_name(issuer.native())) != 1)
+    return ossl_fail(Errc::internal, "building an IssuerAndSerialNumber");
+  unsigned char* buf = nullptr;
+  int n = i2d_PKCS7_ISSUER_AND_SERIAL(ias.get(), &buf);
+  if (n <= 0) return ossl_fail(Errc::internal, "encoding an IssuerAndSerialNumber");
+  core::Bytes out(buf, buf + n);
+  OPENSSL_free(buf);
   return out;
 }
 

@@ -122,7 +122,8 @@ core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::str
   for (auto r : {read_int(t, "validity_days", p.validity_days, 1, 36500, where),
                  read_int(t, "min_rsa_bits", p.min_rsa_bits, 1024, 16384, where),
                  read_exact(t, "subject_regex", p.subject_regex, where), read_exact(t, "san_regex", p.san_regex, where),
-                 read_exact(t, "san", san, where)})
+                 read_exact(t, "san", san, where),
+                 read_exact(t, "renewal_subject_change", p.renewal_subject_change, where)})
     if (!r) return r;
   if (san == "copy") p.san_mode = SanMode::copy;
   else if (san == "match") p.san_mode = SanMode::match;
@@ -165,7 +166,8 @@ core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_t
   }
   static constexpr std::string_view known[] = {"format", "validity_days", "key_usage", "extended_key_usage",
                                                "subject_regex", "required_attributes", "san", "san_regex",
-                                               "min_rsa_bits", "allowed_digests", "copy_extensions"};
+                                               "min_rsa_bits", "allowed_digests", "copy_extensions",
+                                               "renewal_subject_change"};
   for (auto&& [k, v] : t)
     if (std::find(std::begin(known), std::end(known), k.str()) == std::end(known))
       return core::fail(Errc::config_invalid, fmt::format("{}: unknown setting {}", where, k.str()));
@@ -199,6 +201,7 @@ std::string render_policy(const Policy& p) {
   out += fmt::format("min_rsa_bits = {}\n", p.min_rsa_bits);
   out += fmt::format("allowed_digests = {}\n", toml_list(digests));
   out += fmt::format("copy_extensions = {}\n", toml_list(p.copy_extensions));
+  out += fmt::format("renewal_subject_change = {}\n", p.renewal_subject_change);
   return out;
 }
 

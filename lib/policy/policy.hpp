@@ -34,7 +34,17 @@ struct Policy {
   std::vector<crypto::DigestAlg> allowed_digests{crypto::DigestAlg::sha1, crypto::DigestAlg::sha256,
                                                  crypto::DigestAlg::sha384, crypto::DigestAlg::sha512};
   std::vector<std::string> copy_extensions;  ///< dotted OIDs copied verbatim from the request
+  bool renewal_subject_change = false;       ///< a renewal may ask for another subject than the old certificate's
 };
+
+/// The policy of approvals when neither the operator nor the CA names one:
+/// the defaults above, called "manual-default".
+inline constexpr std::string_view builtin_policy_name = "manual-default";
+inline Policy builtin_policy() {
+  Policy p;
+  p.name = std::string(builtin_policy_name);
+  return p;
+}
 
 core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_text);
 std::string render_policy(const Policy& p);

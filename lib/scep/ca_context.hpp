@@ -31,14 +31,15 @@ class CaContext {
 
   /// Signs a certificate under a fresh random serial (not stored yet).
   core::Result<crypto::Certificate> sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);
-  /// Stores a signed certificate; a taken serial (the store's O_EXCL claim
-  /// fails) means signing again under another draw.
+  /// Stores a signed certificate issued under `policy`; a taken serial (the
+  /// store's O_EXCL claim fails) means signing again under another draw.
   core::Result<crypto::Certificate> store(crypto::Certificate cert, crypto::CertSpec& spec, const crypto::PublicKey& key,
-                                          core::Rng& rng);
-  core::Result<crypto::Certificate> issue(crypto::CertSpec spec, const crypto::PublicKey& key, core::Rng& rng) {
+                                          std::string_view policy, core::Rng& rng);
+  core::Result<crypto::Certificate> issue(crypto::CertSpec spec, const crypto::PublicKey& key, std::string_view policy,
+                                          core::Rng& rng) {
     auto cert = sign(spec, key, rng);
     if (!cert) return cert;
-    return store(std::move(*cert), spec, key, rng);
+    return store(std::move(*cert), spec, key, policy, rng);
   }
 
  private:

@@ -37,6 +37,17 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (!csr) return CertRep::fail(FailInfo::bad_request, "the message does not hold a valid PKCS#10 request");
   ev.subject = csr->subject();
   const crypto::Certificate& signer = *in.signed_data.signer;
+  // RenewalReq, and a PKCSReq signed by a certificate this CA issued (sscep,
+  // certmonger, macOS), are renewals; a PKCSReq whose signer cannot renew
+  // enrolls as any other.
+  bool renewal_req = in.header.type == MessageType::renewal_req;
+  if (renewal_req || !signer.is_self_issued()) {
+    Failure why{FailInfo::bad_request, {}};
+    auto old = renewal_signer(ctx, signer, why);
+    if (!old) return std::unexpected(old.error());
+    if (*old) return renew(ctx, *csr, **old, ev);
+    if (renewal_req) return CertRep::fail(why.info, why.text);
+  }
   auto csr_key = csr->public_key();
   if (signer.is_self_issued() && !(signer.public_key() == csr_key))
     return CertRep::fail(FailInfo::bad_message_check, "the message is not signed with the key of the PKCS#10 request");
@@ -77,10 +88,10 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     return otherwise;
   };
   if (!*consumed) return twin_or(CertRep::fail(FailInfo::bad_request, "the challenge password has already been used"));
-  auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, m_rng);
+  auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, s.policy, m_rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
-                s.id, s.policy, {}, m_clock.now()};
+                s.id, s.policy, {}, m_clock.now(), {}};
   if (auto r = m_repo.add_transaction(t); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
     return twin_or(std::unexpected(r.error()));
@@ -107,7 +118,7 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
       return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");
     return std::unexpected(r.error());
   }
-  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()), {}, {}, {}, {}, m_clock.now()};
+  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()), {}, {}, {}, {}, m_clock.now(), {}};
   if (auto r = m_repo.add_transaction(t); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
     auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);

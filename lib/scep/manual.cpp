@@ -48,10 +48,10 @@ core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::
   policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
   if (!d.issue) return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
   auto key = csr->public_key();
-  auto cert = ctx.issue(std::move(d.spec), key, rng);
+  auto cert = ctx.issue(std::move(d.spec), key, pol.name, rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t{p.ca, p.transaction_id, Transaction::State::issued,
-                crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), cert->serial_hex(), {}, pol.name, {}, p.created};
+                crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), cert->serial_hex(), {}, pol.name, {}, p.created, {}};
   if (auto r = repo.update_transaction(t); !r) return std::unexpected(r.error());
   repo.audit({clock.now(), p.ca, p.remote, "approve", p.transaction_id, cert->subject(), {}, pol.name, "issued",
               cert->serial_hex(), {}, "approved by the operator"});
@@ -64,7 +64,7 @@ core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, co
   if (!csr) return std::unexpected(csr.error());
   Transaction t{p.ca, p.transaction_id, Transaction::State::rejected,
                 crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()), {}, {}, {}, std::string(reason),
-                p.created};
+                p.created, {}};
   if (auto r = repo.update_transaction(t); !r) return r;
   repo.audit({clock.now(), p.ca, p.remote, "reject", p.transaction_id, csr->subject(), {}, {}, "rejected", {}, {},
               std::string(reason)});

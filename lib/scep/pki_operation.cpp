@@ -108,10 +108,10 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
 core::Result<CertRep> Service::process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
   switch (*in.header.type) {
     case MessageType::pkcs_req: return enroll(ctx, in, ev);
+    case MessageType::renewal_req: return enroll(ctx, in, ev);
     case MessageType::cert_poll: return poll(ctx, in, ev);
-    case MessageType::renewal_req:
-    case MessageType::get_cert:
-    case MessageType::get_crl:
+    case MessageType::get_cert: return send_certificate(ctx, in, ev);
+    case MessageType::get_crl: return send_crl(ctx, in, ev);
     case MessageType::cert_rep:
       return CertRep::fail(FailInfo::bad_request, fmt::format("{} is not supported", message_type_name(*in.header.type)));
   }
@@ -145,7 +145,11 @@ core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, Au
   auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   if (!*tx) return CertRep::fail(FailInfo::bad_cert_id, "no request with this transactionID");
-  return answer_existing(ctx, **tx, key_id(in.signed_data.signer->public_key()), ev);
+  const crypto::Certificate& signer = *in.signed_data.signer;
+  // A renewal polls with the certificate it renews, whose key need not be the new one.
+  bool renewing = !(*tx)->renewed_from.empty() && (*tx)->renewed_from == signer.serial_hex() &&
+                  ctx.bundle().cert.issued(signer);
+  return answer_existing(ctx, **tx, renewing ? (*tx)->key_id : key_id(signer.public_key()), ev);
 }
 
 core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng) {
@@ -159,9 +163,10 @@ core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const 
 }
 
 core::Result<crypto::Certificate> CaContext::store(crypto::Certificate cert, crypto::CertSpec& spec,
-                                                   const crypto::PublicKey& key, core::Rng& rng) {
+                                                   const crypto::PublicKey& key, std::string_view policy,
+                                                   core::Rng& rng) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    auto stored = m_repo.add_certificate(m_bundle.name, cert);
+    auto stored = m_repo.add_certificate(m_bundle.name, cert, policy);
     if (stored) return cert;
     if (stored.error().code != Errc::already_exists) return std::unexpected(stored.error());
     auto again = sign(spec, key, rng);

@@ -2,6 +2,7 @@
 // What the protocol service needs from persistent state. `store::Repository`
 // implements it over the flat-file store; tests can use an in-memory twin.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
+#include "crypto/crl.hpp"
 #include "crypto/keys.hpp"
 #include "policy/policy.hpp"
 #include "policy/secret.hpp"
@@ -40,6 +42,7 @@ struct Transaction {
   std::string policy;
   std::string reason;  ///< rejected: why
   core::TimePoint created{};
+  std::string renewed_from;  ///< a renewal: the serial of the certificate it replaced
 };
 
 /// A request waiting for an operator (manual authentication).
@@ -50,6 +53,17 @@ struct PendingRequest {
   core::Bytes csr_der;  ///< the whole PKCS#10: its hashes are the fingerprints read over the phone
   core::TimePoint created{};
 };
+
+/// An issued certificate with what the store knows about it.
+struct IssuedCertificate {
+  crypto::Certificate cert;
+  std::string policy;  ///< the policy it was issued under; empty: the CA's manual default
+  std::optional<crypto::RevokedEntry> revocation;
+};
+
+/// Decides the CA's next CRL from the current one (DER, if any): a new CRL,
+/// or nullopt to keep the current one.
+using CrlUpdate = std::function<core::Result<std::optional<core::Bytes>>(const std::optional<core::Bytes>& current)>;
 
 /// One line of the audit log: one decision.
 struct AuditEvent {
@@ -88,10 +102,24 @@ class Repository {
   virtual core::Result<void> add_pending(const PendingRequest& p) = 0;
   virtual core::Result<std::size_t> count_pending(std::string_view ca) = 0;
 
-  /// Stores an issued certificate under its serial; already_exists when the
-  /// serial is taken (the caller picks a new one).
-  virtual core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert) = 0;
+  /// Stores an issued certificate under its serial, with the policy it was
+  /// issued under; already_exists when the serial is taken (the caller picks
+  /// a new one).
+  virtual core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert,
+                                             std::string_view policy) = 0;
   virtual core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) = 0;
+  /// The certificate with this serial (upper-case hex) and its state; nullopt when unknown.
+  virtual core::Result<std::optional<IssuedCertificate>> find_certificate(std::string_view ca,
+                                                                          std::string_view serial_hex) = 0;
+  virtual core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) = 0;
+  /// Claims the one renewal a certificate gets, for `transaction_id`:
+  /// nullopt when this call won, else the transactionID that holds the claim.
+  virtual core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial_hex,
+                                                                 std::string_view transaction_id) = 0;
+  /// Runs `update` on the CA's current CRL with the CA's CRL lock held, so
+  /// two writers never sign the same CRL number; stores what it returns.
+  /// The result is the CRL in force afterwards.
+  virtual core::Result<core::Bytes> update_crl(std::string_view ca, const CrlUpdate& update) = 0;
 
   virtual void audit(const AuditEvent& event) = 0;
 };

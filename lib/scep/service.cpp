@@ -20,7 +20,8 @@ core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   if (!bundle) return std::unexpected(bundle.error());
   // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
   // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
-  return std::string("POSTPKIOperation\nAES\nDES3\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n");
+  // Renewal makes certmonger and macOS sign renewals with the old certificate.
+  return std::string("POSTPKIOperation\nRenewal\nAES\nDES3\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n");
 }
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {

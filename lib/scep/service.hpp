@@ -54,6 +54,8 @@ class Service {
   /// A pkiMessage in, a CertRep out. `ca` is the CA named by the URL path
   /// (empty: find it by the envelope's recipient, else the default CA).
   core::Result<core::Bytes> pki_operation(std::string_view ca, core::ByteView der, std::string_view remote);
+  /// The CA's current CRL (DER) for plain HTTP, re-signed first when due.
+  core::Result<core::Bytes> get_crl(std::string_view ca);
 
  private:
   core::Result<CaBundle> select_ca(std::string_view hint, const crypto::Envelope* env);
@@ -61,6 +63,14 @@ class Service {
   core::Result<CertRep> process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  /// The certificate of this CA that signed the message, when it may renew
+  /// now; else nullopt and `why` says why.
+  core::Result<std::optional<IssuedCertificate>> renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
+                                                                Failure& why);
+  core::Result<CertRep> renew(CaContext& ctx, const crypto::Csr& csr,
+                              const IssuedCertificate& old, AuditEvent& ev);
+  core::Result<CertRep> send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  core::Result<CertRep> send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
   core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
                              AuditEvent& ev);

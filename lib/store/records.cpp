@@ -14,6 +14,7 @@
 #include "crypto/der.hpp"
 #include "crypto/digest.hpp"
 #include "store/atomic_file.hpp"
+#include "store/fs_util.hpp"
 #include "store/store.hpp"
 
 namespace store {
@@ -23,21 +24,6 @@ using core::Errc;
 using nlohmann::json;
 
 namespace {
-
-core::Result<void> ensure_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST) return {};
-  return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
-}
-
-std::int64_t unix_seconds(core::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-/// Serials are upper-case hex: anything else never becomes a path.
-bool is_serial(std::string_view s) {
-  return !s.empty() && s.size() <= 64 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
-}
 
 std::string_view state_name(scep::Transaction::State s) {
   switch (s) {
@@ -149,23 +135,6 @@ int Store::secret_uses_left(const policy::SecretRecord& r) const {
   return left;
 }
 
-core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Certificate& cert) {
-  if (auto r = check_ca_name(ca); !r) return r;
-  fs::path dir = ca_dir(ca) / "certs";
-  if (auto r = ensure_dir(dir); !r) return r;
-  return write_file_atomic(dir / (cert.serial_hex() + ".pem"), cert.pem(), 0640, AtomicFile::Replace::no);
-}
-
-core::Result<crypto::Certificate> Store::load_certificate(std::string_view ca, std::string_view serial_hex) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  if (!is_serial(serial_hex)) return core::fail(Errc::not_found, "no such certificate");
-  auto bytes = read_file(ca_dir(ca) / "certs" / (std::string(serial_hex) + ".pem"), 1u << 20);
-  if (!bytes) return std::unexpected(bytes.error());
-  auto certs = crypto::Certificate::load_all(*bytes);
-  if (!certs) return core::fail(Errc::store_io, fmt::format("certificate {}: {}", serial_hex, certs.error().detail));
-  return certs->front();
-}
-
 static fs::path tx_path(const fs::path& ca_dir, std::string_view tid) {
   auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));
   return ca_dir / "tx" / (core::to_hex(h) + ".json");
@@ -193,6 +162,7 @@ core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::stri
     t.secret_id = j.value("secret_id", "");
     t.policy = j.value("policy", "");
     t.reason = j.value("reason", "");
+    t.renewed_from = j.value("renewed_from", "");
     t.created = core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0})));
     return std::optional<scep::Transaction>(std::move(t));
   } catch (const json::exception& e) {
@@ -209,7 +179,7 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, AtomicRe
   json j = {{"format", 1},          {"ca", t.ca},           {"transaction_id", t.transaction_id},
             {"state", state_name(t.state)}, {"key_id", core::to_hex(t.key_id)}, {"serial", t.serial},
             {"secret_id", t.secret_id}, {"policy", t.policy}, {"reason", t.reason},
-            {"created", unix_seconds(t.created)}};
+            {"renewed_from", t.renewed_from}, {"created", unix_seconds(t.created)}};
   return write_file_atomic(tx_path(ca_dir(t.ca), t.transaction_id), j.dump() + "\n", 0640,
                            replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
 }

@@ -7,7 +7,11 @@
 //   ca/NAME/chain.pem      optional: issuers above the CA, nearest first
 //   ca/NAME/ra.pem         optional: RA certificate (its presence = RA mode)
 //   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem
-//   ca/NAME/certs/SERIAL.pem  issued certificates; the file name claims the serial
+//   ca/NAME/certs/SERIAL.pem  issued certificates; the file name claims the serial.
+//                          A first line "Policy: NAME" names the policy it was issued under.
+//   ca/NAME/revoked/SERIAL.json  revocations (time, reason); the file's existence revokes
+//   ca/NAME/renewed/SERIAL the transactionID that renewed this certificate (its one renewal)
+//   ca/NAME/crl.der        the current CRL; ca/NAME/crl.lock serialises its writers
 //   ca/NAME/tx/H.json      transaction records, H = SHA-256(transactionID) hex
 //   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex)
 //   policies/NAME.toml     issuance policies
@@ -81,8 +85,21 @@ class Store {
   int secret_uses_left(const policy::SecretRecord& r) const;
 
   // Issued certificates and transactions
-  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert);
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert, std::string_view policy);
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const;
+  core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
+                                                                       std::string_view serial_hex) const;
+  /// Every certificate the CA issued, by serial.
+  core::Result<std::vector<scep::IssuedCertificate>> list_certificates(std::string_view ca) const;
+  /// Revokes a certificate; not_found for a serial the CA never issued,
+  /// already_exists when it is revoked already.
+  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry);
+  core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) const;
+  core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial_hex,
+                                                         std::string_view transaction_id);
+  /// The stored CRL (DER), if one was made.
+  core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) const;
+  core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update);
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const;
   core::Result<void> add_transaction(const scep::Transaction& t);
   core::Result<void> update_transaction(const scep::Transaction& t);
@@ -127,8 +144,22 @@ class Repository final : public scep::Repository {
   core::Result<void> update_transaction(const scep::Transaction& t) override { return m_store.update_transaction(t); }
   core::Result<void> add_pending(const scep::PendingRequest& p) override { return m_store.add_pending(p); }
   core::Result<std::size_t> count_pending(std::string_view ca) override { return m_store.count_pending(ca); }
-  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& c) override {
-    return m_store.add_certificate(ca, c);
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& c, std::string_view policy) override {
+    return m_store.add_certificate(ca, c, policy);
+  }
+  core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
+                                                                        std::string_view serial) override {
+    return m_store.find_certificate(ca, serial);
+  }
+  core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override {
+    return m_store.revoked_certificates(ca);
+  }
+  core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial,
+                                                         std::string_view tid) override {
+    return m_store.claim_renewal(ca, serial, tid);
+  }
+  core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override {
+    return m_store.update_crl(ca, update);
   }
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override {
     return m_store.load_certificate(ca, serial);

@@ -83,6 +83,20 @@ Response get_ca_cert(scep::Service& svc, const std::string& ca) {
                 std::move(reply->body));
 }
 
+Response get_crl(scep::Service& svc, const std::string& ca) {
+  auto crl = svc.get_crl(ca);
+  if (!crl) return error_response(crl.error());
+  return binary("application/pkix-crl", std::move(*crl));
+}
+
+/// "/NAME/crl": the CRL of CA NAME, for use as a CRL distribution point.
+bool is_crl_path(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  auto slash = path.find('/');
+  return slash != std::string_view::npos && slash > 0 && path.substr(slash + 1) == "crl";
+}
+
 }  // namespace
 
 std::string ca_from_path(std::string_view path) {
@@ -113,6 +127,7 @@ Response dispatch(const Request& req, scep::Service& svc) {
     return pki_operation(svc, req, req.body);
   }
   const std::string& op = q.operation;
+  if (op.empty() && is_crl_path(req.path)) return get_crl(svc, ca);
   if (op.empty()) return Response::text(400, "missing operation parameter");
   if (iequals(op, "GetCACaps")) {
     auto caps = svc.get_ca_caps(ca);
@@ -126,6 +141,7 @@ Response dispatch(const Request& req, scep::Service& svc) {
     if (!chain) return error_response(chain.error());
     return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
   }
+  if (iequals(op, "GetCRL")) return get_crl(svc, ca);
   if (iequals(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");
   if (iequals(op, "PKIOperation")) {
     if (!q.message || q.message->empty()) return Response::text(400, "PKIOperation needs a message");

@@ -217,7 +217,7 @@ BOOST_AUTO_TEST_CASE(openssl_cms_verifies_and_decrypts_our_success_reply) {
       BOOST_REQUIRE_MESSAGE(certs, (certs ? "" : certs.error().detail));
       BOOST_REQUIRE(certs->size() == 2u);
       BOOST_REQUIRE(f.repo.certificates.size() == 1u);
-      BOOST_TEST(((*certs)[0] == f.repo.certificates.begin()->second));
+      BOOST_TEST(((*certs)[0] == f.repo.certificates.begin()->second.cert));
       BOOST_TEST(((*certs)[1] == f.pki.root.cert));
     }
   }

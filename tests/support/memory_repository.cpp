@@ -101,9 +101,11 @@ core::Result<std::size_t> MemoryRepository::count_pending(std::string_view ca) {
   return static_cast<std::size_t>(std::count_if(pending.begin(), pending.end(), [&](auto& p) { return p.ca == ca; }));
 }
 
-core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const crypto::Certificate& cert) {
+core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const crypto::Certificate& cert,
+                                                     std::string_view policy) {
   std::lock_guard lock(m_mutex);
-  if (!certificates.emplace(std::string(ca) + "/" + cert.serial_hex(), cert).second)
+  scep::IssuedCertificate issued{cert, std::string(policy), std::nullopt};
+  if (!certificates.emplace(std::string(ca) + "/" + cert.serial_hex(), std::move(issued)).second)
     return core::fail(Errc::already_exists, "serial taken");
   return {};
 }
@@ -112,7 +114,52 @@ core::Result<crypto::Certificate> MemoryRepository::load_certificate(std::string
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
   if (it == certificates.end()) return core::fail(Errc::not_found, "no certificate");
-  return it->second;
+  return it->second.cert;
+}
+
+core::Result<std::optional<scep::IssuedCertificate>> MemoryRepository::find_certificate(std::string_view ca,
+                                                                                        std::string_view serial) {
+  std::lock_guard lock(m_mutex);
+  auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
+  if (it == certificates.end()) return std::optional<scep::IssuedCertificate>();
+  return std::optional<scep::IssuedCertificate>(it->second);
+}
+
+core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certificates(std::string_view ca) {
+  std::lock_guard lock(m_mutex);
+  std::vector<crypto::RevokedEntry> out;
+  std::string prefix = std::string(ca) + "/";
+  for (const auto& [key, issued] : certificates)
+    if (key.starts_with(prefix) && issued.revocation) out.push_back(*issued.revocation);
+  return out;
+}
+
+void MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& entry) {
+  std::lock_guard lock(m_mutex);
+  certificates.at(std::string(ca) + "/" + entry.serial_hex).revocation = entry;
+}
+
+core::Result<std::optional<std::string>> MemoryRepository::claim_renewal(std::string_view ca, std::string_view serial,
+                                                                         std::string_view tid) {
+  std::lock_guard lock(m_mutex);
+  auto [it, won] = renewals.emplace(std::string(ca) + "/" + std::string(serial), std::string(tid));
+  if (won) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+core::Result<core::Bytes> MemoryRepository::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
+  std::unique_lock lock(m_crl_mutex);  // update() calls back into this repository
+  std::optional<core::Bytes> current;
+  {
+    std::lock_guard inner(m_mutex);
+    if (auto it = crls.find(std::string(ca)); it != crls.end()) current = it->second;
+  }
+  auto next = update(current);
+  if (!next) return std::unexpected(next.error());
+  if (!*next) return *current;
+  std::lock_guard inner(m_mutex);
+  crls[std::string(ca)] = **next;
+  return **next;
 }
 
 void MemoryRepository::audit(const scep::AuditEvent& e) {

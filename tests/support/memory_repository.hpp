@@ -17,7 +17,9 @@ class MemoryRepository final : public scep::Repository {
   std::map<std::string, policy::SecretRecord> secrets;  ///< by hex hash
   std::map<std::string, int> uses_left;                 ///< by hex hash
   std::map<std::string, scep::Transaction> transactions;  ///< by "CA/tid"
-  std::map<std::string, crypto::Certificate> certificates;  ///< by "CA/serial"
+  std::map<std::string, scep::IssuedCertificate> certificates;  ///< by "CA/serial"
+  std::map<std::string, std::string> renewals;                ///< "CA/serial" -> transactionID
+  std::map<std::string, core::Bytes> crls;                    ///< by CA
   std::vector<scep::PendingRequest> pending;
   std::vector<scep::AuditEvent> audit_log;
 
@@ -36,12 +38,22 @@ class MemoryRepository final : public scep::Repository {
   core::Result<void> update_transaction(const scep::Transaction& t) override;
   core::Result<void> add_pending(const scep::PendingRequest& p) override;
   core::Result<std::size_t> count_pending(std::string_view ca) override;
-  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert) override;
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert,
+                                     std::string_view policy) override;
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override;
+  core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
+                                                                        std::string_view serial) override;
+  core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override;
+  core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial,
+                                                         std::string_view tid) override;
+  core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
+  /// Marks a stored certificate revoked (what `scepctl revoke` does to the store).
+  void revoke(std::string_view ca, const crypto::RevokedEntry& entry);
   void audit(const scep::AuditEvent& e) override;
 
  private:
   std::mutex m_mutex;
+  std::mutex m_crl_mutex;
 };
 
 }  // namespace testing

@@ -1,8 +1,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "crypto/crl.hpp"
 #include "crypto/pkcs7.hpp"
 #include "scep/service.hpp"
 #include "store/atomic_file.hpp"
@@ -178,9 +180,38 @@ BOOST_AUTO_TEST_CASE(an_unknown_ca_is_404) {
 
 BOOST_AUTO_TEST_CASE(an_unknown_operation_is_400) {
   Site site;
-  auto r = site.get("", "operation=GetCRL&message=main");
+  auto r = site.get("", "operation=GetCRLs&message=main");
   BOOST_TEST(r.status == 400);
   BOOST_TEST(r.content_type == "text/plain");
+}
+
+BOOST_AUTO_TEST_CASE(the_crl_is_served_by_path_and_by_operation) {
+  Site site;
+  const auto& pki = testing::test_pki();
+  for (auto [path, query, issuer] : {std::tuple{"/main/crl", "", &pki.root.cert}, {"/sub/crl/", "", &pki.inter.cert},
+                                     {"", "operation=GetCRL&message=main", &pki.root.cert},
+                                     {"/sub", "operation=GetCRL", &pki.inter.cert},
+                                     {"", "operation=GetCRL", &pki.inter.cert}}) {  // the default CA
+    auto r = site.get(path, query);
+    BOOST_TEST_REQUIRE(r.status == 200, path << "?" << query);
+    BOOST_TEST(r.content_type == "application/pkix-crl");
+    auto crl = crypto::Crl::parse(r.body);
+    BOOST_TEST_REQUIRE(crl.has_value(), path << "?" << query);
+    BOOST_TEST(crl->verify(*issuer));
+    BOOST_TEST(crl->revoked().empty());
+  }
+  // Served twice, the CRL is the stored one, not a new number each time.
+  auto a = crypto::Crl::parse(site.get("/main/crl", "").body);
+  auto b = crypto::Crl::parse(site.get("/main/crl", "").body);
+  BOOST_TEST_REQUIRE((a && b));
+  BOOST_TEST(a->number() == b->number());
+}
+
+BOOST_AUTO_TEST_CASE(the_crl_of_an_unknown_ca_is_404) {
+  Site site;
+  BOOST_TEST(site.get("/nosuch/crl", "").status == 404);
+  BOOST_TEST(site.get("", "operation=GetCRL&message=nosuch").status == 404);
+  BOOST_TEST(site.get("/..%2Fx/crl", "").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_operation_is_400) {

@@ -1,0 +1,90 @@
+// Renewal: a request signed by a certificate this CA issued, answered under
+// the policy of that certificate, without a challenge (RFC 8894 §2.5, §3.3.1.2).
+#include <fmt/format.h>
+
+#include "crypto/digest.hpp"
+#include "scep/ca_context.hpp"
+#include "scep/service.hpp"
+
+namespace scep {
+
+using core::Errc;
+
+core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
+                                                                       Failure& why) {
+  using Found = std::optional<IssuedCertificate>;
+  auto refuse = [&why](FailInfo info, std::string text) -> core::Result<Found> {
+    why = {info, std::move(text)};
+    return Found();
+  };
+  if (!ctx.bundle().cert.issued(signer))
+    return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
+  std::string serial = signer.serial_hex();
+  auto found = m_repo.find_certificate(ctx.name(), serial);
+  if (!found) return std::unexpected(found.error());
+  // Signed by the CA key but not in the store: not a certificate this service issued.
+  if (!*found || !((*found)->cert == signer))
+    return refuse(FailInfo::bad_cert_id, fmt::format("certificate {} is not in this CA's store", serial));
+  if ((*found)->revocation) return refuse(FailInfo::bad_request, fmt::format("certificate {} is revoked", serial));
+  auto now = m_clock.now();
+  if (now < signer.not_before()) return refuse(FailInfo::bad_time, fmt::format("certificate {} is not valid yet", serial));
+  if (now > signer.not_after() + std::chrono::days(ctx.bundle().options.renewal_grace_days))
+    return refuse(FailInfo::bad_request, fmt::format("certificate {} has expired", serial));
+  return found;
+}
+
+core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
+                                     const IssuedCertificate& old, AuditEvent& ev) {
+  std::string old_serial = old.cert.serial_hex();
+  ev.detail = "renewal of " + old_serial;
+  auto csr_key = csr.public_key();
+  core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
+
+  // The transactionID often stays the same across a renewal (clients derive
+  // it from a key they keep): a record that issued the very certificate being
+  // renewed is the old enrollment, anything else is this renewal answered before.
+  auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  if (!tx) return std::unexpected(tx.error());
+  bool replaces_old = *tx && (*tx)->state == Transaction::State::issued && (*tx)->serial == old_serial;
+  if (*tx && !replaces_old) return answer_existing(ctx, **tx, kid, ev);
+
+  auto pol = old.policy.empty() || old.policy == policy::builtin_policy_name
+                 ? core::Result<policy::Policy>(policy::builtin_policy())
+                 : m_repo.load_policy(old.policy);
+  if (!pol) {
+    if (pol.error().code != Errc::not_found) return std::unexpected(pol.error());
+    return CertRep::fail(FailInfo::bad_request, fmt::format("the policy \"{}\" of certificate {} no longer exists", old.policy, old_serial));
+  }
+  ev.policy = pol->name;
+  if (!pol->renewal_subject_change && csr.subject() != old.cert.subject())
+    return CertRep::fail(FailInfo::bad_request, fmt::format("a renewal must keep the subject \"{}\"", old.cert.subject()));
+  policy::Decision d = policy::evaluate(*pol, csr, {}, ctx.bundle().cert, m_clock.now());
+  if (!d.issue) return CertRep::fail(FailInfo::bad_request, d.detail);
+
+  // A certificate renews once: the claim makes concurrent twins wait.
+  auto holder = m_repo.claim_renewal(ctx.name(), old_serial, ev.transaction_id);
+  if (!holder) return std::unexpected(holder.error());
+  if (*holder) {
+    auto now_tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+    if (!now_tx) return std::unexpected(now_tx.error());
+    if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(ctx, **now_tx, kid, ev);
+    if (**holder == ev.transaction_id) {  // a twin of this request is being answered right now
+      ev.outcome = "pending";
+      return CertRep::pending();
+    }
+    return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));
+  }
+
+  auto cert = ctx.issue(std::move(d.spec), csr_key, pol->name, m_rng);
+  if (!cert) return std::unexpected(cert.error());
+  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
+                {}, pol->name, {}, m_clock.now(), old_serial};
+  auto recorded = replaces_old ? m_repo.update_transaction(t) : m_repo.add_transaction(t);
+  if (!recorded) return std::unexpected(recorded.error());
+  ev.outcome = "renewed";
+  ev.serial = cert->serial_hex();
+  ev.subject = cert->subject();
+  return CertRep::success({*cert, ctx.bundle().cert});
+}
+
+}  // namespace scep

@@ -1,0 +1,57 @@
+// GetCert and GetCRL (RFC 8894 §3.3.3, §3.3.4): an IssuerAndSerialNumber in,
+// the certificate or the CA's CRL out, in the certs-only reply.
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "crypto/pkcs7.hpp"
+#include "scep/ca_context.hpp"
+#include "scep/crl.hpp"
+#include "scep/service.hpp"
+
+namespace scep {
+
+namespace {
+
+/// The IssuerAndSerialNumber of the message, if it names this CA as issuer;
+/// else the FAILURE to answer.
+std::variant<crypto::IssuerAndSerial, CertRep> read_issuer_and_serial(const CaContext& ctx, const InboundMessage& in) {
+  auto ias = crypto::parse_issuer_and_serial(in.message_data);
+  if (!ias) return CertRep::fail(FailInfo::bad_request, "the message does not hold an IssuerAndSerialNumber");
+  if (!ias->names_issuer(ctx.bundle().cert)) return CertRep::fail(FailInfo::bad_cert_id, "the issuer named is not this CA");
+  return std::move(*ias);
+}
+
+}  // namespace
+
+core::Result<CertRep> Service::send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
+  auto read = read_issuer_and_serial(ctx, in);
+  if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
+  const auto& ias = std::get<crypto::IssuerAndSerial>(read);
+  ev.serial = ias.serial_hex;
+  auto found = m_repo.find_certificate(ctx.name(), ias.serial_hex);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
+  ev.subject = (*found)->cert.subject();
+  ev.outcome = "sent";
+  return CertRep::success({(*found)->cert});
+}
+
+core::Result<CertRep> Service::send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
+  auto read = read_issuer_and_serial(ctx, in);
+  if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
+  auto crl = ca_crl(m_repo, ctx.bundle(), m_clock);
+  if (!crl) return std::unexpected(crl.error());
+  ev.outcome = "sent";
+  CertRep rep = CertRep::success({});
+  rep.crls.push_back(std::move(*crl));
+  return rep;
+}
+
+core::Result<core::Bytes> Service::get_crl(std::string_view ca) {
+  auto bundle = m_repo.find_ca(ca);
+  if (!bundle) return std::unexpected(bundle.error());
+  return ca_crl(m_repo, *bundle, m_clock);
+}
+
+}  // namespace scep
