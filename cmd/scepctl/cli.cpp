@@ -44,6 +44,8 @@ int run(std::vector<std::string> args, Env& env) {
   add_secret_command(app, env);
   add_pending_command(app, env);
   add_approve_command(app, env);
+  add_certs_command(app, env);
+  add_check_command(app, env);
   add_serve_command(app, env);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {

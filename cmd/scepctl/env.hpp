@@ -40,6 +40,8 @@ void add_policy_command(CLI::App& app, Env& env);
 void add_secret_command(CLI::App& app, Env& env);
 void add_pending_command(CLI::App& app, Env& env);
 void add_approve_command(CLI::App& app, Env& env);
+void add_certs_command(CLI::App& app, Env& env);
+void add_check_command(CLI::App& app, Env& env);
 
 /// Runs scepctl with `args` (without argv[0]); returns the exit status.
 int run(std::vector<std::string> args, Env& env);

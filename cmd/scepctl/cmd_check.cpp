@@ -1,0 +1,143 @@
+// `scepctl check`: read the whole store back and say what is wrong with it.
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crypto/crl.hpp"
+#include "env.hpp"
+#include "scep/manual.hpp"
+
+namespace scepctl {
+
+using core::Errc;
+
+namespace {
+
+struct CheckOptions {
+  bool purge_expired = false;
+};
+
+/// What one CA looks like on disk; `problems` empty when all is well.
+struct CaReport {
+  std::string name;
+  std::size_t certificates = 0, revoked = 0, pending = 0, expired_pending = 0, purged = 0;
+  std::string crl;  ///< "none", "current until ...", "stale since ..."
+  std::vector<std::string> problems;
+};
+
+void check_key_file(const store::Store& st, const std::string& ca, const char* file, CaReport& rep) {
+  struct stat sb {};
+  auto path = st.ca_dir(ca) / file;
+  if (::stat(path.c_str(), &sb) != 0) return;
+  if ((sb.st_mode & 077) != 0) rep.problems.push_back(fmt::format("{} is readable by others (mode {:o}); chmod 600 it", path.string(), sb.st_mode & 0777));
+}
+
+void check_keys(store::Store& st, const scep::CaBundle& bundle, CaReport& rep) {
+  auto key = st.load_key(bundle.name, scep::KeyRole::ca);
+  if (!key) rep.problems.push_back("CA key: " + key.error().detail);
+  else if (!bundle.cert.matches(*key)) rep.problems.push_back("the CA key does not match cert.pem");
+  check_key_file(st, bundle.name, "key.pem", rep);
+  if (!bundle.ra) return;
+  auto ra_key = st.load_key(bundle.name, scep::KeyRole::ra);
+  if (!ra_key) rep.problems.push_back("RA key: " + ra_key.error().detail);
+  else if (!bundle.ra->matches(*ra_key)) rep.problems.push_back("the RA key does not match ra.pem");
+  check_key_file(st, bundle.name, "ra-key.pem", rep);
+}
+
+void check_crl(const store::Store& st, const scep::CaBundle& bundle, core::TimePoint now, CaReport& rep) {
+  auto der = st.load_crl(bundle.name);
+  if (!der) return rep.problems.push_back("CRL: " + der.error().detail);
+  if (!*der) {
+    rep.crl = "none yet (made on first request)";
+    return;
+  }
+  auto crl = crypto::Crl::parse(**der);
+  if (!crl || !crl->verify(bundle.cert)) return rep.problems.push_back("crl.der is damaged or not signed by the CA");
+  rep.crl = fmt::format("number {}, {} {}", crl->number(), now < crl->next_update() ? "current until" : "stale since",
+                        crypto::format_time(crl->next_update()));
+}
+
+/// Expired pending requests: counted, and with `purge` rejected so their devices learn it.
+core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle, bool purge, Env& env, CaReport& rep) {
+  auto pending = st.list_pending(bundle.name);
+  if (!pending) return std::unexpected(pending.error());
+  rep.pending = pending->size();
+  store::Repository repo(st);
+  auto now = env.clock.now();
+  for (const auto& p : *pending) {
+    if (now <= p.created + std::chrono::days(bundle.options.pending_days)) continue;
+    ++rep.expired_pending;
+    if (!purge) continue;
+    auto claimed = st.claim_pending(p);
+    if (!claimed) return std::unexpected(claimed.error());
+    if (!*claimed) continue;
+    if (auto r = scep::reject_pending(repo, env.clock, p, "expired without approval"); !r) return r;
+    ++rep.purged;
+  }
+  return {};
+}
+
+core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, const std::string& name,
+                                const CheckOptions& opt, Env& env) {
+  CaReport rep{name, 0, 0, 0, 0, 0, {}, {}};
+  auto bundle = st.load_ca(name, cfg);
+  if (!bundle) {
+    rep.problems.push_back(bundle.error().detail);
+    return rep;
+  }
+  check_keys(st, *bundle, rep);
+  auto certs = st.list_certificates(name);
+  if (!certs) rep.problems.push_back("certificates: " + certs.error().detail);
+  else rep.certificates = certs->size();
+  auto revoked = st.revoked_certificates(name);
+  if (!revoked) rep.problems.push_back("revocations: " + revoked.error().detail);
+  else rep.revoked = revoked->size();
+  check_crl(st, *bundle, env.clock.now(), rep);
+  if (auto r = check_pending(st, *bundle, opt.purge_expired, env, rep); !r)
+    rep.problems.push_back("pending requests: " + r.error().detail);
+  return rep;
+}
+
+core::Result<void> run_check(const CheckOptions& opt, Env& env) {
+  auto st = env.open_store(store::OpenMode::existing);
+  if (!st) return std::unexpected(st.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  auto names = st->ca_names();
+  if (!names) return std::unexpected(names.error());
+  std::size_t problems = 0;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& name : *names) {
+    auto rep = check_ca(*st, *cfg, name, opt, env);
+    if (!rep) return std::unexpected(rep.error());
+    problems += rep->problems.size();
+    if (env.json) {
+      list.push_back({{"ca", name}, {"certificates", rep->certificates}, {"revoked", rep->revoked},
+                      {"pending", rep->pending}, {"expired_pending", rep->expired_pending}, {"purged", rep->purged},
+                      {"crl", rep->crl}, {"problems", rep->problems}});
+      continue;
+    }
+    env.out << fmt::format("ca {}: {} certificates, {} revoked, {} pending ({} expired{}), CRL {}\n", name,
+                           rep->certificates, rep->revoked, rep->pending, rep->expired_pending,
+                           opt.purge_expired ? fmt::format(", {} purged", rep->purged) : std::string(), rep->crl);
+    for (const auto& p : rep->problems) env.out << "  problem: " << p << "\n";
+  }
+  if (env.json) env.out << list.dump(2) << "\n";
+  if (problems) return core::fail(Errc::store_io, fmt::format("{} problem(s) found", problems));
+  if (!env.json) env.out << "store ok\n";
+  return {};
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app, Env& env) {
+  auto opt = std::make_shared<CheckOptions>();
+  auto* cmd = app.add_subcommand("check", "read the whole store back and report problems (exit 5 if any)");
+  cmd->add_flag("--purge-expired", opt->purge_expired,
+                "reject pending requests that have expired, so polling devices are told so");
+  cmd->callback([opt, &env] { env.command = [opt, &env] { return run_check(*opt, env); }; });
+}
+
+}  // namespace scepctl
