@@ -1,0 +1,162 @@
+// scepctl certs, revoke, crl, check and pending --expired over a seeded store.
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "crypto/cert_builder.hpp"
+#include "crypto/crl.hpp"
+#include "scep/manual.hpp"
+#include "store/atomic_file.hpp"
+
+#include "../policy/csr_maker.hpp"
+#include "cli_fixture.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// CA "main" (the test root) with three certificates, one of them expired at
+/// the fixture's clock; their serials are 0A..01, 0B..02 and 0C..03.
+struct Lifecycle : Cli {
+  std::vector<std::string> serials;
+
+  Lifecycle() {
+    const auto& pki = testing::test_pki();
+    auto st = seeded_store(store);
+    BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
+    for (int i = 1; i <= 3; ++i) {
+      crypto::CertSpec spec;
+      spec.subject = *crypto::subject_der_from_text(fmt::format("CN=device{}", i));
+      spec.serial = {static_cast<std::uint8_t>(0x09 + i), 0x55, static_cast<std::uint8_t>(i)};
+      spec.not_before = clock.now() - 400 * 24h;
+      spec.not_after = clock.now() + (i == 3 ? -24h : 300 * 24h);
+      auto cert = crypto::build_certificate(spec, pki.client_key.public_key(), &pki.root.cert, pki.root.key);
+      BOOST_REQUIRE(cert);
+      BOOST_REQUIRE(st.add_certificate("main", *cert, i == 1 ? "phones" : ""));
+      serials.push_back(cert->serial_hex());
+    }
+  }
+  store::Store open() {
+    auto st = store::Store::open(store, store::OpenMode::existing);
+    BOOST_REQUIRE(st);
+    return std::move(*st);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(scepctl_lifecycle)
+
+BOOST_FIXTURE_TEST_CASE(certs_lists_every_certificate_with_its_status, Lifecycle) {
+  BOOST_TEST(serials == (std::vector<std::string>{"0A5501", "0B5502", "0C5503"}));
+  auto list = json({"--json", "certs"});
+  BOOST_TEST_REQUIRE(list.size() == 3u);
+  BOOST_TEST(list[0]["serial"] == "0A5501");
+  BOOST_TEST(list[0]["status"] == "valid");
+  BOOST_TEST(list[0]["policy"] == "phones");
+  BOOST_TEST(list[2]["status"] == "expired");
+  BOOST_TEST(run({"certs", "--ca", "main"}) == 0);
+  BOOST_TEST(contains(out, "0B5502  valid"));
+  BOOST_TEST(contains(out, "CN=device2"));
+  BOOST_TEST(run({"certs", "--ca", "nosuch"}) == 3);
+  BOOST_TEST(contains(error_line(), "no CA called"));
+}
+
+BOOST_FIXTURE_TEST_CASE(revoke_records_the_reason_and_publishes_a_crl, Lifecycle) {
+  // Colons, lower case and a leading zero byte are the same serial.
+  BOOST_TEST_REQUIRE(run({"revoke", "00:0b:55:02", "--reason", "keyCompromise"}) == 0, err);
+  BOOST_TEST(contains(out, "revoked: 0B5502"));
+  auto revoked = json({"--json", "certs", "--revoked"});
+  BOOST_TEST_REQUIRE(revoked.size() == 1u);
+  BOOST_TEST(revoked[0]["serial"] == "0B5502");
+  BOOST_TEST(revoked[0]["status"] == "revoked");
+  BOOST_TEST(revoked[0]["reason"] == "keyCompromise");
+
+  auto der = open().load_crl("main");
+  BOOST_TEST_REQUIRE((der && *der));
+  auto crl = crypto::Crl::parse(**der);
+  BOOST_TEST_REQUIRE(crl.has_value());
+  BOOST_TEST(crl->verify(testing::test_pki().root.cert));
+  BOOST_TEST(crl->number() == 1u);
+  BOOST_TEST_REQUIRE(crl->revoked().size() == 1u);
+  BOOST_TEST(crl->revoked()[0].serial_hex == "0B5502");
+  BOOST_TEST((crl->revoked()[0].reason == crypto::RevocationReason::key_compromise));
+
+  auto second = json({"--json", "revoke", "0A5501"});
+  BOOST_TEST(second["crl_number"] == 2);
+  BOOST_TEST(second["reason"] == "unspecified");
+}
+
+BOOST_FIXTURE_TEST_CASE(revoke_refuses_clearly_and_changes_nothing, Lifecycle) {
+  BOOST_TEST(run({"revoke", "0B5502"}) == 0);
+  BOOST_TEST(run({"revoke", "0B5502"}) == 4);
+  BOOST_TEST(contains(error_line(), "already revoked"));
+  BOOST_TEST(run({"revoke", "DEAD01"}) == 3);
+  BOOST_TEST(contains(error_line(), "no certificate with serial DEAD01"));
+  BOOST_TEST(run({"revoke", "not-hex"}) == 2);
+  BOOST_TEST(contains(error_line(), "not a hex serial"));
+  BOOST_TEST(run({"revoke", "0A5501", "--reason", "lost"}) == 2);
+  BOOST_TEST(contains(error_line(), "unknown reason"));
+  BOOST_TEST(run({"revoke", "0A5501", "--ca", "nosuch"}) == 3);
+  auto revoked = json({"--json", "certs", "--revoked"});
+  BOOST_TEST(revoked.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(crl_signs_a_new_numbered_crl_each_time, Lifecycle) {
+  BOOST_TEST_REQUIRE(run({"crl", "main"}) == 0, err);
+  auto first = crypto::Crl::parse(core::to_bytes(out));
+  BOOST_TEST_REQUIRE(first.has_value());
+  fs::path file = dir.path() / "main.crl";
+  BOOST_TEST_REQUIRE(run({"crl", "--days", "2", "--out", file.string()}) == 0, err);  // the only CA is the default
+  auto bytes = store::read_file(file);
+  BOOST_TEST_REQUIRE(bytes.has_value());
+  auto second = crypto::Crl::parse(*bytes);
+  BOOST_TEST_REQUIRE(second.has_value());
+  BOOST_TEST(second->number() == first->number() + 1);
+  BOOST_TEST((second->next_update() - second->this_update() == std::chrono::hours(48)));
+  BOOST_TEST(run({"crl", "nosuch"}) == 3);
+  BOOST_TEST(run({"crl", "main", "--days", "0"}) != 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(check_passes_a_sound_store_and_names_problems, Lifecycle) {
+  BOOST_TEST_REQUIRE(run({"check"}) == 0, err);
+  BOOST_TEST(contains(out, "ca main: 3 certificates, 0 revoked"));
+  BOOST_TEST(contains(out, "store ok"));
+  fs::permissions(store / "ca" / "main" / "key.pem", fs::perms::others_read, fs::perm_options::add);
+  BOOST_TEST(run({"check"}) == 5);
+  BOOST_TEST(contains(out, "problem: "));
+  BOOST_TEST(contains(out, "readable by others"));
+  BOOST_TEST(contains(error_line(), "1 problem(s) found"));
+}
+
+BOOST_FIXTURE_TEST_CASE(expired_pending_requests_are_listed_and_purged, Lifecycle) {
+  auto csr = enroll_test::make_csr({}, testing::test_pki().client_key);
+  scep::PendingRequest p{"main", "tid-old", "192.0.2.7", csr, clock.now()};
+  {
+    auto st = open();
+    BOOST_REQUIRE(st.add_pending(p));
+    store::Repository repo(st);
+    core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, testing::test_pki().client_key.public_key().spki_der());
+    BOOST_REQUIRE(repo.add_transaction({"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}}));
+  }
+  BOOST_TEST(json({"--json", "pending"}).size() == 1u);
+  BOOST_TEST(json({"--json", "pending", "--expired"}).empty());
+  clock.advance(8 * 24h);  // past the default 7 days
+  BOOST_TEST(json({"--json", "pending"}).empty());
+  BOOST_TEST(json({"--json", "pending", "--expired"}).size() == 1u);
+  BOOST_TEST(run({"check"}) == 0);
+  BOOST_TEST(contains(out, "1 pending (1 expired)"));
+  BOOST_TEST_REQUIRE(run({"check", "--purge-expired"}) == 0, err);
+  BOOST_TEST(contains(out, "1 purged"));
+  BOOST_TEST(json({"--json", "pending", "--expired"}).empty());
+  auto tx = open().find_transaction("main", "tid-old");
+  BOOST_TEST_REQUIRE((tx && *tx));
+  BOOST_TEST(((*tx)->state == scep::Transaction::State::rejected));
+  BOOST_TEST((*tx)->reason == "expired without approval");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
