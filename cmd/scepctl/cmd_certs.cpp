@@ -146,7 +146,10 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   store::Repository repo(*st);
   auto bundle = repo.find_ca(opt.ca);
-  if (!bundle) return core::fail(Errc::not_found, bundle.error().detail);
+  if (!bundle) {
+    if (bundle.error().code == Errc::unknown_ca) return core::fail(Errc::not_found, bundle.error().detail);
+    return std::unexpected(bundle.error());
+  }
   auto der = scep::ca_crl(repo, *bundle, env.clock, scep::CrlRefresh::now, opt.days);
   if (!der) return std::unexpected(der.error());
   auto crl = crypto::Crl::parse(*der);

@@ -31,7 +31,10 @@ void check_key_file(const store::Store& st, const std::string& ca, const char* f
   struct stat sb {};
   auto path = st.ca_dir(ca) / file;
   if (::stat(path.c_str(), &sb) != 0) return;
-  if ((sb.st_mode & 077) != 0) rep.problems.push_back(fmt::format("{} is readable by others (mode {:o}); chmod 600 it", path.string(), sb.st_mode & 0777));
+  // 0600, or 0640 for a web server's group; never more.
+  if ((sb.st_mode & 0137) != 0)
+    rep.problems.push_back(fmt::format("{} has mode {:o}; want 0600 (or 0640 for the web server's group)", path.string(),
+                                       sb.st_mode & 0777));
 }
 
 void check_keys(store::Store& st, const scep::CaBundle& bundle, CaReport& rep) {

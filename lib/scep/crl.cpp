@@ -40,6 +40,11 @@ core::Result<core::Bytes> ca_crl(Repository& repo, const CaBundle& ca, const cor
       if (crl) {
         if (mode == CrlRefresh::when_due && still_good(*crl, ca, *revoked, clock.now())) return std::nullopt;
         number = crl->number() + 1;
+      } else {
+        // A damaged CRL hides its number, and CRL numbers must only grow
+        // (RFC 5280 §5.2.3): the Unix time is beyond any count kept so far.
+        number = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count());
       }
     }
     auto key = repo.load_key(ca.name, KeyRole::ca);

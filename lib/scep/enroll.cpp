@@ -12,15 +12,6 @@ using core::Errc;
 
 namespace {
 
-FailInfo to_fail_info(policy::Refusal r) {
-  switch (r) {
-    case policy::Refusal::bad_request: return FailInfo::bad_request;
-    case policy::Refusal::bad_alg: return FailInfo::bad_alg;
-    case policy::Refusal::bad_message_check: return FailInfo::bad_message_check;
-  }
-  return FailInfo::bad_request;
-}
-
 /// Why a secret cannot be used now, or empty when it can.
 std::string secret_problem(const policy::SecretRecord& s, std::string_view ca, core::TimePoint now, int uses_left) {
   if (s.ca != ca) return "the challenge password is not valid for this CA";

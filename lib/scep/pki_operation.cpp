@@ -24,6 +24,15 @@ std::vector<crypto::Certificate> recipient_candidates(const CaBundle& ca) {
 
 }  // namespace
 
+FailInfo to_fail_info(policy::Refusal r) {
+  switch (r) {
+    case policy::Refusal::bad_request: return FailInfo::bad_request;
+    case policy::Refusal::bad_alg: return FailInfo::bad_alg;
+    case policy::Refusal::bad_message_check: return FailInfo::bad_message_check;
+  }
+  return FailInfo::bad_request;
+}
+
 core::Result<CaBundle> Service::select_ca(std::string_view hint, const crypto::Envelope* env) {
   if (!hint.empty() || !env) return m_repo.find_ca(hint);
   auto fallback = m_repo.find_ca("");

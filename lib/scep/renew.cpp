@@ -48,9 +48,10 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   bool replaces_old = *tx && (*tx)->state == Transaction::State::issued && (*tx)->serial == old_serial;
   if (*tx && !replaces_old) return answer_existing(ctx, **tx, kid, ev);
 
-  auto pol = old.policy.empty() || old.policy == policy::builtin_policy_name
-                 ? core::Result<policy::Policy>(policy::builtin_policy())
-                 : m_repo.load_policy(old.policy);
+  // "manual-default" is the built-in policy unless a policy file has that name.
+  auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy()) : m_repo.load_policy(old.policy);
+  if (!pol && pol.error().code == Errc::not_found && old.policy == policy::builtin_policy_name)
+    pol = policy::builtin_policy();
   if (!pol) {
     if (pol.error().code != Errc::not_found) return std::unexpected(pol.error());
     return CertRep::fail(FailInfo::bad_request, fmt::format("the policy \"{}\" of certificate {} no longer exists", old.policy, old_serial));
@@ -59,9 +60,12 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   if (!pol->renewal_subject_change && csr.subject() != old.cert.subject())
     return CertRep::fail(FailInfo::bad_request, fmt::format("a renewal must keep the subject \"{}\"", old.cert.subject()));
   policy::Decision d = policy::evaluate(*pol, csr, {}, ctx.bundle().cert, m_clock.now());
-  if (!d.issue) return CertRep::fail(FailInfo::bad_request, d.detail);
+  if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
 
-  // A certificate renews once: the claim makes concurrent twins wait.
+  // Sign first: a certificate that cannot be built must not spend the one
+  // renewal. Then claim it, which makes concurrent twins wait, then store.
+  auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
+  if (!signed_cert) return std::unexpected(signed_cert.error());
   auto holder = m_repo.claim_renewal(ctx.name(), old_serial, ev.transaction_id);
   if (!holder) return std::unexpected(holder.error());
   if (*holder) {
@@ -74,8 +78,7 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
     }
     return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));
   }
-
-  auto cert = ctx.issue(std::move(d.spec), csr_key, pol->name, m_rng);
+  auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, pol->name, m_rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
                 {}, pol->name, {}, m_clock.now(), old_serial};

@@ -57,7 +57,7 @@ struct PendingRequest {
 /// An issued certificate with what the store knows about it.
 struct IssuedCertificate {
   crypto::Certificate cert;
-  std::string policy;  ///< the policy it was issued under; empty: the CA's manual default
+  std::string policy;  ///< the policy it was issued under; empty: unknown (renewals use the built-in policy)
   std::optional<crypto::RevokedEntry> revocation;
 };
 

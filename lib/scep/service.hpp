@@ -80,6 +80,9 @@ class Service {
   core::Rng& m_rng;
 };
 
+/// The failInfo of a policy refusal.
+FailInfo to_fail_info(policy::Refusal r);
+
 /// The certificates GetCACert sends, in order: RA (if any), the CA, its chain
 /// (a root above an intermediate CA only when `include_root`).
 std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca);

@@ -129,7 +129,7 @@ BOOST_FIXTURE_TEST_CASE(check_passes_a_sound_store_and_names_problems, Lifecycle
   fs::permissions(store / "ca" / "main" / "key.pem", fs::perms::others_read, fs::perm_options::add);
   BOOST_TEST(run({"check"}) == 5);
   BOOST_TEST(contains(out, "problem: "));
-  BOOST_TEST(contains(out, "readable by others"));
+  BOOST_TEST(contains(out, "has mode 604"));
   BOOST_TEST(contains(error_line(), "1 problem(s) found"));
 }
 

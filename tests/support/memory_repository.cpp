@@ -156,7 +156,10 @@ core::Result<core::Bytes> MemoryRepository::update_crl(std::string_view ca, cons
   }
   auto next = update(current);
   if (!next) return std::unexpected(next.error());
-  if (!*next) return *current;
+  if (!*next) {
+    if (!current) return core::fail(Errc::internal, "no CRL was made");
+    return *current;
+  }
   std::lock_guard inner(m_mutex);
   crls[std::string(ca)] = **next;
   return **next;
