@@ -64,9 +64,10 @@ core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
   store::Repository repo(*st);
   auto cert = scep::approve_pending(repo, env.clock, env.rng, *p, *pol);
   if (!cert) {
-    (void)st->add_pending(*p);  // put it back: nothing was decided
+    (void)st->release_pending(*p);  // put it back: nothing was decided
     return std::unexpected(cert.error());
   }
+  if (auto r = st->finish_pending(*p); !r) return r;
   if (env.json) {
     auto j = cert_json(*cert);
     j["ca"] = p->ca;
@@ -90,9 +91,10 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
   if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
   store::Repository repo(*st);
   if (auto r = scep::reject_pending(repo, env.clock, *p, opt.reason); !r) {
-    (void)st->add_pending(*p);
+    (void)st->release_pending(*p);
     return r;
   }
+  if (auto r = st->finish_pending(*p); !r) return r;
   if (env.json) env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump() << "\n";
   else env.out << fmt::format("rejected: transactionID {}\n", p->transaction_id);
   return {};

@@ -8,6 +8,7 @@
 #include "crypto/crl.hpp"
 #include "env.hpp"
 #include "scep/manual.hpp"
+#include "store/fsck.hpp"
 
 namespace scepctl {
 
@@ -17,7 +18,18 @@ namespace {
 
 struct CheckOptions {
   bool purge_expired = false;
+  bool repair = false;
 };
+
+std::string_view fix_name(store::Finding::Fix fix) {
+  switch (fix) {
+    case store::Finding::Fix::none: return "";
+    case store::Finding::Fix::remove: return "removed";
+    case store::Finding::Fix::restore: return "put back into the pending set";
+    case store::Finding::Fix::write_tx: return "transaction record written";
+  }
+  return "";
+}
 
 /// What one CA looks like on disk; `problems` empty when all is well.
 struct CaReport {
@@ -76,7 +88,11 @@ core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle,
     auto claimed = st.claim_pending(p);
     if (!claimed) return std::unexpected(claimed.error());
     if (!*claimed) continue;
-    if (auto r = scep::reject_pending(repo, env.clock, p, "expired without approval"); !r) return r;
+    if (auto r = scep::reject_pending(repo, env.clock, p, "expired without approval"); !r) {
+      (void)st.release_pending(p);
+      return r;
+    }
+    if (auto r = st.finish_pending(p); !r) return r;
     ++rep.purged;
   }
   return {};
@@ -127,7 +143,17 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
                            opt.purge_expired ? fmt::format(", {} purged", rep->purged) : std::string(), rep->crl);
     for (const auto& p : rep->problems) env.out << "  problem: " << p << "\n";
   }
-  if (env.json) env.out << list.dump(2) << "\n";
+  auto findings = store::check_records(*st, opt.repair);
+  if (!findings) return std::unexpected(findings.error());
+  nlohmann::json records = nlohmann::json::array();
+  for (const auto& f : *findings) {
+    if (!f.repaired) ++problems;
+    std::string fix(fix_name(f.fix));
+    std::string state = f.repaired ? "repaired: " + fix : fix.empty() ? "needs the operator" : "--repair: " + fix;
+    if (env.json) records.push_back({{"path", f.path}, {"problem", f.problem}, {"repaired", f.repaired}, {"fix", fix}});
+    else env.out << fmt::format("{}: {} ({})\n", f.path, f.problem, state);
+  }
+  if (env.json) env.out << nlohmann::json{{"cas", list}, {"records", records}}.dump(2) << "\n";
   if (problems) return core::fail(Errc::store_io, fmt::format("{} problem(s) found", problems));
   if (!env.json) env.out << "store ok\n";
   return {};
@@ -140,6 +166,8 @@ void add_check_command(CLI::App& app, Env& env) {
   auto* cmd = app.add_subcommand("check", "read the whole store back and report problems (exit 5 if any)");
   cmd->add_flag("--purge-expired", opt->purge_expired,
                 "reject pending requests that have expired, so polling devices are told so");
+  cmd->add_flag("--repair", opt->repair,
+                "remove what interrupted writes left behind and restore interrupted approvals (stop the service first)");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_check(*opt, env); }; });
 }
 

@@ -142,12 +142,15 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
       return CertRep::fail(FailInfo::bad_request, tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
   }
-  auto cert = m_repo.load_certificate(ctx.name(), tx.serial);
-  if (!cert) return std::unexpected(cert.error());
-  ev.outcome = "reissued";
+  auto found = m_repo.find_certificate(ctx.name(), tx.serial);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return core::fail(Errc::store_io, fmt::format("certificate {} of transaction {} is missing", tx.serial, tx.transaction_id));
   ev.serial = tx.serial;
-  ev.subject = cert->subject();
-  return CertRep::success({*cert, ctx.bundle().cert});
+  ev.subject = (*found)->cert.subject();
+  // A repeated request must not hand out a certificate the operator revoked since.
+  if ((*found)->revocation) return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
+  ev.outcome = "reissued";
+  return CertRep::success({(*found)->cert, ctx.bundle().cert});
 }
 
 core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {

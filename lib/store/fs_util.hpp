@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "scep/repository.hpp"
 
 namespace store {
 
@@ -33,5 +34,8 @@ inline bool is_serial(std::string_view s) {
   return !s.empty() && s.size() <= 64 &&
          std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
 }
+
+/// A pending record (pending/F.json or F.claimed), as records.cpp writes it.
+core::Result<scep::PendingRequest> parse_pending(std::string_view text);
 
 }  // namespace store

@@ -196,7 +196,7 @@ core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
   return write_file_atomic(pending_path(p), j.dump() + "\n", 0640, AtomicFile::Replace::no);
 }
 
-static core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
+core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
   try {
     json j = json::parse(text);
     if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported pending record format");
@@ -245,10 +245,24 @@ core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
   return n;
 }
 
+static fs::path claimed_path(fs::path pending) { return pending.replace_extension(".claimed"); }
+
 core::Result<bool> Store::claim_pending(const scep::PendingRequest& p) {
-  if (::unlink(pending_path(p).c_str()) == 0) return true;
+  fs::path from = pending_path(p);
+  if (::rename(from.c_str(), claimed_path(from).c_str()) == 0) return true;
   if (errno == ENOENT) return false;
   return core::fail(Errc::store_io, fmt::format("cannot take pending request: {}", std::strerror(errno)));
+}
+
+core::Result<void> Store::finish_pending(const scep::PendingRequest& p) {
+  if (::unlink(claimed_path(pending_path(p)).c_str()) == 0 || errno == ENOENT) return {};
+  return core::fail(Errc::store_io, fmt::format("cannot remove a decided request: {}", std::strerror(errno)));
+}
+
+core::Result<void> Store::release_pending(const scep::PendingRequest& p) {
+  fs::path to = pending_path(p);
+  if (::rename(claimed_path(to).c_str(), to.c_str()) == 0) return {};
+  return core::fail(Errc::store_io, fmt::format("cannot put a request back: {}", std::strerror(errno)));
 }
 
 core::Result<void> Store::append_audit(const scep::AuditEvent& e) {

@@ -13,7 +13,8 @@
 //   ca/NAME/renewed/SERIAL the transactionID that renewed this certificate (its one renewal)
 //   ca/NAME/crl.der        the current CRL; ca/NAME/crl.lock serialises its writers
 //   ca/NAME/tx/H.json      transaction records, H = SHA-256(transactionID) hex
-//   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex)
+//   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex);
+//                          F.claimed while an operator decides it
 //   policies/NAME.toml     issuance policies
 //   secrets/H.json         secret records, H = hash of the secret (hex)
 //   secrets/H.use-K        one token per remaining use; a use is an unlink
@@ -108,9 +109,14 @@ class Store {
   core::Result<void> add_pending(const scep::PendingRequest& p);
   core::Result<std::vector<scep::PendingRequest>> list_pending(std::string_view ca) const;
   core::Result<std::size_t> count_pending(std::string_view ca) const;
-  /// Takes a pending request out of the waiting set; false when another
-  /// operator (or expiry) took it first.
+  /// Takes a pending request out of the waiting set (F.json -> F.claimed, one
+  /// rename), so exactly one operator decides it; false when another took it
+  /// first. Then finish_pending once the decision is on record, or
+  /// release_pending when nothing was decided. A claim a crash left behind is
+  /// resolved by `scepctl check --repair`.
   core::Result<bool> claim_pending(const scep::PendingRequest& p);
+  core::Result<void> finish_pending(const scep::PendingRequest& p);
+  core::Result<void> release_pending(const scep::PendingRequest& p);
 
   /// Appends one JSON line; errors go to stderr of the caller's choosing.
   core::Result<void> append_audit(const scep::AuditEvent& e);
