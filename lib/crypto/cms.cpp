@@ -201,7 +201,10 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
       break;
     }
   }
-  if (!info.signer) return core::fail(Errc::malformed_request, "the signer certificate is not in the message");
+  if (!info.signer) {  // nothing verifies, but the header can still be echoed in a signed FAILURE
+    info.signature_error = "the signer certificate is not in the message";
+    return info;
+  }
   if (CMS_verify(c, nullptr, nullptr, nullptr, nullptr, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) == 1) {
     info.signature_valid = true;
   } else {

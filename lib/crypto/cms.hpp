@@ -27,7 +27,7 @@ struct SignedAttribute {
 /// errors; a signature that does not verify is reported, not an error, so the
 /// caller can still answer with a signed FAILURE.
 struct SignedDataInfo {
-  std::optional<Certificate> signer;
+  std::optional<Certificate> signer;  ///< nullopt: not in the message (signature_valid is false then)
   std::optional<DigestAlg> digest;  ///< nullopt: an unknown digest algorithm
   std::string digest_oid;
   std::vector<SignedAttribute> attributes;

@@ -51,8 +51,10 @@ void Service::open_envelope(CaContext& ctx, InboundMessage& in, const core::Resu
   const auto& sd = in.signed_data;
   auto failed = [&in](FailInfo f, std::string text) { in.failure = Failure{f, std::move(text)}; };
   if (sd.digest && (*sd.digest != crypto::DigestAlg::md5 || ctx.legacy())) in.reply_digest = *sd.digest;
-  if (!sd.signature_valid) return failed(FailInfo::bad_message_check, "the message signature does not verify");
+  // An unknown digest cannot verify either: say why.
   if (!sd.digest) return failed(FailInfo::bad_alg, fmt::format("digest algorithm {} is not supported", sd.digest_oid));
+  if (!sd.signer) return failed(FailInfo::bad_message_check, sd.signature_error);
+  if (!sd.signature_valid) return failed(FailInfo::bad_message_check, "the message signature does not verify");
   if (*sd.digest == crypto::DigestAlg::md5 && !ctx.legacy()) return failed(FailInfo::bad_alg, "MD5 is not allowed by this CA");
   if (!in.header.type) return failed(FailInfo::bad_request, fmt::format("messageType {} is not supported", in.header.type_text));
   if (!env) return failed(FailInfo::bad_request, "the message content is not an EnvelopedData");
