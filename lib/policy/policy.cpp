@@ -255,6 +255,8 @@ std::variant<std::vector<std::string>, Decision> select_sans(const Policy& p, co
       return refuse(Refusal::bad_request, "a subjectAltName has an unsupported form");
     if (p.san_mode == SanMode::match && !full_match(p.san_regex, s)) continue;
     if (s.find(',') != std::string::npos) return refuse(Refusal::bad_request, "a subjectAltName contains a comma");
+    // The builder hands SANs to OpenSSL as C strings: a NUL would cut the name short.
+    if (s.find('\0') != std::string::npos) return refuse(Refusal::bad_request, "a subjectAltName contains a NUL byte");
     out.push_back(s);
   }
   return out;
