@@ -174,13 +174,14 @@ void evaluate_all(const crypto::Csr& csr) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto csr = crypto::Csr::from_der(core::ByteView(data, size));
-  if (!csr) return 0;
-  read_everything(*csr);
-  evaluate_all(*csr);
-  if (auto again = resign(csr->der())) {
-    read_everything(*again);
-    evaluate_all(*again);
+  if (auto csr = crypto::Csr::from_der(core::ByteView(data, size))) {
+    read_everything(*csr);
+    evaluate_all(*csr);
+    if (auto again = resign(csr->der())) {
+      read_everything(*again);
+      evaluate_all(*again);
+    }
   }
+  fuzz::end_run();
   return 0;
 }

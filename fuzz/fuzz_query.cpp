@@ -29,5 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::fprintf(stderr, "dispatch: status %d for a client's query: %s\n", resp.status, resp.log.c_str());
     std::abort();
   }
+  fuzz::end_run();
   return 0;
 }

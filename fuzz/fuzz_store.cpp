@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "policy/policy.hpp"
 #include "policy/secret.hpp"
@@ -99,6 +100,8 @@ fs::path scratch_parent() {
 }
 
 }  // namespace
+
+void end_run() { ERR_clear_error(); }
 
 void require_client_error(const core::Error& e, std::string_view where) {
   if (!is_server_fault(e.code)) return;

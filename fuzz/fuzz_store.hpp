@@ -18,6 +18,13 @@ namespace fuzz {
 /// Prints "fuzz setup: WHAT: DETAIL" and aborts: a broken fixture is not a finding.
 [[noreturn]] void die(std::string_view what, std::string_view detail);
 
+/// Frees what OpenSSL's per-thread error queue keeps from this run's
+/// decoding errors (the function names and data of errors it raised and
+/// popped again). Those allocations outlive the run, and libFuzzer runs a full
+/// leak check after every run that freed less than it allocated: without this
+/// the fuzzers run several times slower.
+void end_run();
+
 /// Client input must never cause local trouble (store_io, store_busy,
 /// config_invalid, internal: an HTTP 5xx): prints the error and aborts, so the
 /// fuzzer keeps the input.

@@ -255,8 +255,10 @@ std::variant<std::vector<std::string>, Decision> select_sans(const Policy& p, co
       return refuse(Refusal::bad_request, "a subjectAltName has an unsupported form");
     if (p.san_mode == SanMode::match && !full_match(p.san_regex, s)) continue;
     if (s.find(',') != std::string::npos) return refuse(Refusal::bad_request, "a subjectAltName contains a comma");
-    // The builder hands SANs to OpenSSL as C strings: a NUL would cut the name short.
-    if (s.find('\0') != std::string::npos) return refuse(Refusal::bad_request, "a subjectAltName contains a NUL byte");
+    // The builder hands SANs to OpenSSL's configuration syntax as C strings: a
+    // NUL cuts a name short, a line break merges the names after it into it.
+    if (std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      return refuse(Refusal::bad_request, "a subjectAltName contains a control character");
     out.push_back(s);
   }
   return out;

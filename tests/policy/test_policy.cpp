@@ -345,20 +345,25 @@ BOOST_AUTO_TEST_CASE(unsupported_or_unsafe_sans_are_refused_unless_dropped) {
   BOOST_TEST(evaluate(p, client_csr(comma)).issue);
 }
 
-// Caught by fuzz_csr_policy's SAN check: "DNS:evil.com\0.example.com" matched the regex
-// and the certificate named "DNS:evil.com".
-BOOST_AUTO_TEST_CASE(a_san_with_a_nul_byte_is_refused) {
+// Caught by fuzz_csr_policy's SAN check: "DNS:evil.com\0.example.com" matched
+// the regex and the certificate named "DNS:evil.com"; a line break in a SAN
+// merged the SANs after it into one dNSName.
+BOOST_AUTO_TEST_CASE(a_san_with_a_control_character_is_refused) {
   policy::Policy p;
   p.san_mode = SanMode::match;
-  p.san_regex = R"(DNS:.*\.example\.com)";
-  CsrSpec nul;
-  nul.sans = {std::string("DNS:evil.com\0.example.com", 25)};
-  auto d = evaluate(p, client_csr(nul));
-  BOOST_TEST(!d.issue);
-  BOOST_TEST((d.refusal == Refusal::bad_request));
-  BOOST_TEST(d.detail.find("NUL") != std::string::npos, d.detail);
-  p.san_mode = SanMode::copy;
-  BOOST_TEST(!evaluate(p, client_csr(nul)).issue);
+  p.san_regex = R"(DNS:[^,]*\.example\.com)";
+  for (std::string bad : {std::string("DNS:evil.com\0.example.com", 25), std::string("DNS:evil.com\n.example.com"),
+                          std::string("DNS:a\r.example.com"), std::string("DNS:a\x7f.example.com")}) {
+    CsrSpec spec;
+    spec.sans = {bad, "DNS:b.example.com"};
+    auto d = evaluate(p, client_csr(spec));
+    BOOST_TEST(!d.issue, bad);
+    BOOST_TEST((d.refusal == Refusal::bad_request));
+    BOOST_TEST(d.detail.find("control character") != std::string::npos, d.detail);
+    p.san_mode = SanMode::copy;
+    BOOST_TEST(!evaluate(p, client_csr(spec)).issue, bad);
+    p.san_mode = SanMode::match;
+  }
 }
 
 BOOST_AUTO_TEST_CASE(too_many_sans_are_refused) {
