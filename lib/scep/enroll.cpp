@@ -27,6 +27,10 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   auto csr = crypto::Csr::from_der(in.message_data);
   if (!csr) return CertRep::fail(FailInfo::bad_request, "the message does not hold a valid PKCS#10 request");
   ev.subject = csr->subject();
+  // A client's retry sent while this request is being decided (same
+  // transactionID) waits here, then is answered from this request's record.
+  auto held = m_repo.lock_transaction(ctx.name(), ev.transaction_id);
+  if (!held) return std::unexpected(held.error());
   const crypto::Certificate& signer = *in.signed_data.signer;
   // RenewalReq, and a PKCSReq signed by a certificate this CA issued (sscep,
   // certmonger, macOS), are renewals; a PKCSReq whose signer cannot renew
@@ -72,7 +76,8 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (!signed_cert) return std::unexpected(signed_cert.error());
   auto consumed = m_repo.consume_secret(s);
   if (!consumed) return std::unexpected(consumed.error());
-  // A concurrent twin (same transactionID) may have taken the use: answer as it was answered.
+  // Twins wait for each other (lock_transaction); should one get here all
+  // the same, answer it as the first was answered.
   auto twin_or = [&](core::Result<CertRep> otherwise) -> core::Result<CertRep> {
     auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
     if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);

@@ -3,6 +3,7 @@
 // implements it over the flat-file store; tests can use an in-memory twin.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,9 @@ struct AuditEvent {
   std::string detail;
 };
 
+/// A held lock; released when the last copy is destroyed.
+using LockGuard = std::shared_ptr<void>;
+
 class Repository {
  public:
   virtual ~Repository() = default;
@@ -92,6 +96,10 @@ class Repository {
   /// How many uses a secret has left.
   virtual core::Result<int> secret_uses_left(const policy::SecretRecord& secret) = 0;
 
+  /// Serialises the decisions on one transactionID (across processes for
+  /// the store): a client's retry sent while its first try is being decided
+  /// waits, then finds the first try's record and gets the same answer.
+  virtual core::Result<LockGuard> lock_transaction(std::string_view ca, std::string_view transaction_id) = 0;
   virtual core::Result<std::optional<Transaction>> find_transaction(std::string_view ca, std::string_view transaction_id) = 0;
   /// Records a new transaction; already_exists when a concurrent twin got there first.
   virtual core::Result<void> add_transaction(const Transaction& t) = 0;

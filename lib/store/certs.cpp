@@ -12,6 +12,7 @@
 
 #include "core/names.hpp"
 #include "store/atomic_file.hpp"
+#include "store/file_lock.hpp"
 #include "store/fs_util.hpp"
 #include "store/store.hpp"
 
@@ -61,30 +62,6 @@ std::vector<std::string> serials_in(const fs::path& dir, std::string_view ext) {
   return out;
 }
 
-/// An exclusive flock on a lock file, released on destruction.
-class FileLock {
- public:
-  static core::Result<FileLock> acquire(const fs::path& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) return core::fail(Errc::store_io, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return core::fail(Errc::store_io, fmt::format("cannot lock {}: {}", path.string(), std::strerror(err)));
-    }
-    return FileLock(fd);
-  }
-  FileLock(FileLock&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
-  FileLock& operator=(FileLock&&) = delete;
-  ~FileLock() {
-    if (m_fd >= 0) ::close(m_fd);  // closing drops the lock
-  }
-
- private:
-  explicit FileLock(int fd) : m_fd(fd) {}
-  int m_fd;
-};
 
 }  // namespace
 
@@ -195,7 +172,7 @@ core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) co
 
 core::Result<core::Bytes> Store::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto lock = FileLock::acquire(ca_dir(ca) / "crl.lock");
+  auto lock = FileLock::whole(ca_dir(ca) / "crl.lock");
   if (!lock) return std::unexpected(lock.error());
   auto current = load_crl(ca);
   if (!current) return std::unexpected(current.error());

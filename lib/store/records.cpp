@@ -14,6 +14,7 @@
 #include "crypto/der.hpp"
 #include "crypto/digest.hpp"
 #include "store/atomic_file.hpp"
+#include "store/file_lock.hpp"
 #include "store/fs_util.hpp"
 #include "store/store.hpp"
 
@@ -138,6 +139,16 @@ int Store::secret_uses_left(const policy::SecretRecord& r) const {
 static fs::path tx_path(const fs::path& ca_dir, std::string_view tid) {
   auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));
   return ca_dir / "tx" / (core::to_hex(h) + ".json");
+}
+
+core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::string_view tid) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));
+  std::uint64_t offset = 0;
+  for (int i = 0; i < 8; ++i) offset = offset << 8 | h[i];
+  auto lock = FileLock::byte(ca_dir(ca) / "tx.lock", offset);
+  if (!lock) return std::unexpected(lock.error());
+  return std::make_shared<FileLock>(std::move(*lock));
 }
 
 core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca, std::string_view tid) const {

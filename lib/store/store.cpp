@@ -110,6 +110,8 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
   auto r = write_file_atomic(dir / "key.pem", ca.key.to_pem(), 0600);
   if (r) r = write_file_atomic(dir / "cert.pem", ca.cert.pem(), 0640);
   if (r && !ca.chain.empty()) r = write_file_atomic(dir / "chain.pem", pem_bundle(ca.chain), 0640);
+  // Made here so the service, whichever user it runs as, finds it with the CA's group and mode.
+  if (r) r = write_file_atomic(dir / "tx.lock", "", 0640);
   if (r && ::rename(dir.c_str(), target.c_str()) != 0) {
     int err = errno;
     r = (err == EEXIST || err == ENOTEMPTY)

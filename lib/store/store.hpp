@@ -13,6 +13,8 @@
 //   ca/NAME/renewed/SERIAL the transactionID that renewed this certificate (its one renewal)
 //   ca/NAME/crl.der        the current CRL; ca/NAME/crl.lock serialises its writers
 //   ca/NAME/tx/H.json      transaction records, H = SHA-256(transactionID) hex
+//   ca/NAME/tx.lock        byte-range locks, one byte per transactionID (from H), held
+//                          while a request is decided so a retry waits for its first try
 //   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex);
 //                          F.claimed while an operator decides it
 //   policies/NAME.toml     issuance policies
@@ -101,6 +103,7 @@ class Store {
   /// The stored CRL (DER), if one was made.
   core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) const;
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update);
+  core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const;
   core::Result<void> add_transaction(const scep::Transaction& t);
   core::Result<void> update_transaction(const scep::Transaction& t);
@@ -143,6 +146,9 @@ class Repository final : public scep::Repository {
   }
   core::Result<bool> consume_secret(const policy::SecretRecord& s) override { return m_store.consume_secret(s); }
   core::Result<int> secret_uses_left(const policy::SecretRecord& s) override { return m_store.secret_uses_left(s); }
+  core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override {
+    return m_store.lock_transaction(ca, tid);
+  }
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override {
     return m_store.find_transaction(ca, tid);
   }

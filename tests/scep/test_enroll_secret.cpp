@@ -2,7 +2,10 @@
 // refused (and why, without ever echoing it), and retransmissions.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include "enroll_fixture.hpp"
 
@@ -283,6 +286,40 @@ BOOST_AUTO_TEST_CASE(the_same_transaction_id_with_another_key_is_refused) {
   BOOST_REQUIRE(f.repo.audit_log.size() == 2u);
   BOOST_TEST(f.repo.audit_log[1].outcome == "failure");
   BOOST_TEST(f.repo.audit_log[1].serial.empty());
+}
+
+// A client's retry racing its first try (found by test_concurrency_mixed.sh:
+// the retry was told the secret had been used). Each request decides under
+// its transaction's lock; the test holds that lock so both tries wait at it,
+// then lets them race.
+BOOST_AUTO_TEST_CASE(a_retry_racing_its_first_try_gets_the_same_certificate) {
+  Fixture f;
+  f.add_secret("RACED-RETRY-SECRET", 2);
+  core::Bytes der = f.build(f.csr("RACED-RETRY-SECRET"), Send{.tid = "tid-raced"});
+  testing::CountingRng rng2{98765};
+  scep::Service second(f.repo, f.clock, rng2);
+  core::Result<core::Bytes> first_reply = core::fail(core::Errc::internal, "not sent"), second_reply = first_reply;
+  std::atomic<int> finished{0};
+  std::jthread a, b;
+  {
+    auto held = f.repo.lock_transaction("main", "tid-raced");
+    BOOST_REQUIRE(held);
+    a = std::jthread([&] { first_reply = f.send(der); ++finished; });
+    b = std::jthread([&] { second_reply = second.pki_operation("main", der, "192.0.2.7"); ++finished; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    BOOST_TEST(finished.load() == 0, "a request was decided while its transaction was locked");
+  }
+  a.join();
+  b.join();
+  Reply r1 = open_reply(first_reply), r2 = open_reply(second_reply);
+  require_success(r1);
+  require_success(r2);
+  auto c1 = reply_certs(r1, f.signer, f.pki.client_key), c2 = reply_certs(r2, f.signer, f.pki.client_key);
+  BOOST_REQUIRE(!c1.empty());
+  BOOST_REQUIRE(!c2.empty());
+  BOOST_TEST(c1.front().serial_hex() == c2.front().serial_hex());
+  BOOST_TEST(f.repo.certificates.size() == 1u);
+  BOOST_TEST(f.uses_left("RACED-RETRY-SECRET") == 1, "the retry spent a second use");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/stat.h>
@@ -172,7 +175,7 @@ BOOST_AUTO_TEST_CASE(add_ca_writes_cert_and_key_with_private_modes) {
   BOOST_REQUIRE(st.add_ca("main", root_ca()));
   fs::path ca = st.ca_dir("main");
   BOOST_TEST(ca == dir.path() / "ca" / "main");
-  BOOST_TEST((entries(ca) == std::vector<std::string>{"cert.pem", "key.pem"}));
+  BOOST_TEST((entries(ca) == std::vector<std::string>{"cert.pem", "key.pem", "tx.lock"}));
   BOOST_TEST(mode_of(ca / "key.pem") == 0600u);
   BOOST_TEST(mode_of(ca / "cert.pem") == 0640u);
   BOOST_TEST(mode_of(ca) == 0750u);
@@ -186,7 +189,7 @@ BOOST_AUTO_TEST_CASE(add_ca_writes_the_chain_when_there_is_one) {
   testing::TempDir dir;
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("sub", intermediate_ca()));
-  BOOST_TEST((entries(st.ca_dir("sub")) == std::vector<std::string>{"cert.pem", "chain.pem", "key.pem"}));
+  BOOST_TEST((entries(st.ca_dir("sub")) == std::vector<std::string>{"cert.pem", "chain.pem", "key.pem", "tx.lock"}));
   BOOST_TEST(read_text(st.ca_dir("sub") / "chain.pem") == testing::test_pki().root.cert.pem());
 }
 
@@ -352,7 +355,7 @@ BOOST_AUTO_TEST_CASE(replace_yes_swaps_cert_and_key) {
   BOOST_REQUIRE(key);
   BOOST_TEST(pki.inter.cert.matches(*key));
   auto stray = entries(st.ca_dir("main"));
-  BOOST_TEST((stray == std::vector<std::string>{"cert.pem", "key.pem", "ra-key.pem", "ra.pem"}));
+  BOOST_TEST((stray == std::vector<std::string>{"cert.pem", "key.pem", "ra-key.pem", "ra.pem", "tx.lock"}));
 }
 
 BOOST_AUTO_TEST_CASE(set_ra_for_a_missing_ca_fails_and_creates_nothing) {
@@ -534,6 +537,35 @@ BOOST_AUTO_TEST_CASE(load_key_goes_to_the_store) {
   BOOST_REQUIRE(key);
   BOOST_TEST(pki.root.cert.matches(*key));
   BOOST_TEST(!repo.load_key("main", scep::KeyRole::ra));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_transaction_locks)
+
+// tx.lock holds one byte-range lock per transactionID; they are
+// open-file-description locks, so threads of one process (scepctl serve)
+// exclude each other as CGI processes do.
+BOOST_AUTO_TEST_CASE(one_transaction_waits_for_itself_not_for_others) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  BOOST_REQUIRE(st.add_ca("main", root_ca()));
+  auto held = st.lock_transaction("main", "tid-a");
+  BOOST_REQUIRE(held);
+  auto other = st.lock_transaction("main", "tid-b");  // would hang if all transactions shared one lock
+  BOOST_REQUIRE(other);
+  other->reset();
+  std::atomic<bool> got{false};
+  std::jthread waiter([&] {
+    auto again = st.lock_transaction("main", "tid-a");
+    got = static_cast<bool>(again);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(!got.load(), "a second holder of tid-a's lock did not wait");
+  held->reset();
+  waiter.join();
+  BOOST_TEST(got.load());
+  BOOST_TEST(!st.lock_transaction("../x", "tid-a"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -69,6 +69,18 @@ core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord&
   return uses_left[core::to_hex(s.hash)];
 }
 
+core::Result<scep::LockGuard> MemoryRepository::lock_transaction(std::string_view ca, std::string_view tid) {
+  std::shared_ptr<std::mutex> m;
+  {
+    std::lock_guard lock(m_mutex);
+    auto& slot = m_tx_mutexes[std::string(ca) + "/" + std::string(tid)];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    m = slot;
+  }
+  m->lock();
+  return scep::LockGuard(m.get(), [m](void*) { m->unlock(); });
+}
+
 core::Result<std::optional<scep::Transaction>> MemoryRepository::find_transaction(std::string_view ca, std::string_view tid) {
   std::lock_guard lock(m_mutex);
   auto it = transactions.find(std::string(ca) + "/" + std::string(tid));

@@ -33,6 +33,7 @@ class MemoryRepository final : public scep::Repository {
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override;
   core::Result<bool> consume_secret(const policy::SecretRecord& s) override;
   core::Result<int> secret_uses_left(const policy::SecretRecord& s) override;
+  core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override;
   core::Result<void> add_transaction(const scep::Transaction& t) override;
   core::Result<void> update_transaction(const scep::Transaction& t) override;
@@ -54,6 +55,7 @@ class MemoryRepository final : public scep::Repository {
  private:
   std::mutex m_mutex;
   std::mutex m_crl_mutex;
+  std::map<std::string, std::shared_ptr<std::mutex>> m_tx_mutexes;  ///< by "CA/tid", never freed (tests)
 };
 
 }  // namespace testing

@@ -1,0 +1,56 @@
+#include "store/file_lock.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace store {
+
+namespace {
+
+core::Result<int> open_lock_file(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return core::fail(core::Errc::store_io, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+  return fd;
+}
+
+core::Error lock_failed(const std::filesystem::path& path, int fd) {
+  int err = errno;
+  ::close(fd);
+  return core::Error{core::Errc::store_io, fmt::format("cannot lock {}: {}", path.string(), std::strerror(err))};
+}
+
+}  // namespace
+
+core::Result<FileLock> FileLock::whole(const std::filesystem::path& path) {
+  auto fd = open_lock_file(path);
+  if (!fd) return std::unexpected(fd.error());
+  while (::flock(*fd, LOCK_EX) != 0)
+    if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
+  return FileLock(*fd);
+}
+
+core::Result<FileLock> FileLock::byte(const std::filesystem::path& path, std::uint64_t offset) {
+  auto fd = open_lock_file(path);
+  if (!fd) return std::unexpected(fd.error());
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(offset & ((std::uint64_t{1} << 62) - 1));
+  fl.l_len = 1;
+  while (::fcntl(*fd, F_OFD_SETLKW, &fl) != 0)
+    if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
+  return FileLock(*fd);
+}
+
+FileLock::~FileLock() {
+  if (m_fd >= 0) ::close(m_fd);  // closing the last descriptor drops either lock
+}
+
+}  // namespace store
