@@ -32,7 +32,7 @@ store::Store open_store(const std::filesystem::path& root) {
 ///   sub:  the intermediate with the root as chain (a bundle)
 ///   rama: the test root with the test RA
 /// `default_ca` goes into scep.toml unless empty.
-struct Site {
+struct DispatchSite {
   testing::TempDir dir;
   store::Store st;
   store::Repository repo;
@@ -40,7 +40,7 @@ struct Site {
   testing::CountingRng rng;
   scep::Service svc;
 
-  explicit Site(std::string_view default_ca = "sub", bool three_cas = true)
+  explicit DispatchSite(std::string_view default_ca = "sub", bool three_cas = true)
       : st(open_store(dir.path() / "store")), repo(st), svc(repo, clock, rng) {
     const auto& pki = testing::test_pki();
     BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
@@ -90,14 +90,14 @@ std::string which_ca(const web::Response& r) {
 BOOST_AUTO_TEST_SUITE(web_dispatch)
 
 BOOST_AUTO_TEST_CASE(get_ca_caps_is_text_plain) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("/pkiclient.exe", "operation=GetCACaps&message=main");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.content_type == "text/plain");
 }
 
 BOOST_AUTO_TEST_CASE(get_ca_cert_of_a_lone_ca_is_its_der) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("", "operation=GetCACert&message=main");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.content_type == "application/x-x509-ca-cert");
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(get_ca_cert_of_a_lone_ca_is_its_der) {
 }
 
 BOOST_AUTO_TEST_CASE(get_ca_cert_with_ra_is_a_ca_ra_bundle_ra_first) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("", "operation=GetCACert&message=rama");
   BOOST_TEST(r.status == 200);
   BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert");
@@ -116,14 +116,14 @@ BOOST_AUTO_TEST_CASE(get_ca_cert_with_ra_is_a_ca_ra_bundle_ra_first) {
 }
 
 BOOST_AUTO_TEST_CASE(get_ca_cert_of_an_intermediate_is_a_bundle) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("", "operation=GetCACert&message=sub");
   BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert");
   BOOST_TEST(which_ca(r) == "sub");
 }
 
 BOOST_AUTO_TEST_CASE(the_ca_in_the_path_beats_message) {
-  Site site;
+  DispatchSite site;
   BOOST_TEST(which_ca(site.get("/main/pkiclient.exe", "operation=GetCACert&message=sub")) == "main");
   BOOST_TEST(which_ca(site.get("/rama/pkiclient.exe", "operation=GetCACert&message=main")) == "rama");
   BOOST_TEST(which_ca(site.get("/main", "operation=GetCACert&message=sub")) == "main");
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(the_ca_in_the_path_beats_message) {
 }
 
 BOOST_AUTO_TEST_CASE(pkiclient_exe_alone_means_the_default_ca) {
-  Site site("sub");
+  DispatchSite site("sub");
   BOOST_TEST(which_ca(site.get("/pkiclient.exe", "operation=GetCACert")) == "sub");
   BOOST_TEST(which_ca(site.get("/PKIClient.exe", "operation=GetCACert")) == "sub");
   BOOST_TEST(which_ca(site.get("", "operation=GetCACert")) == "sub");
@@ -139,31 +139,31 @@ BOOST_AUTO_TEST_CASE(pkiclient_exe_alone_means_the_default_ca) {
 }
 
 BOOST_AUTO_TEST_CASE(pkiclient_exe_alone_falls_back_to_message) {
-  Site site("sub");
+  DispatchSite site("sub");
   BOOST_TEST(which_ca(site.get("/pkiclient.exe", "operation=GetCACert&message=main")) == "main");
 }
 
 BOOST_AUTO_TEST_CASE(message_names_the_ca_percent_decoded) {
-  Site site("main");
+  DispatchSite site("main");
   BOOST_TEST(which_ca(site.get("", "operation=GetCACert&message=rama")) == "rama");
   BOOST_TEST(which_ca(site.get("", "operation=GetCACert&message=s%75b")) == "sub");
   BOOST_TEST(which_ca(site.get("", "message=sub&operation=GetCACert")) == "sub");
 }
 
 BOOST_AUTO_TEST_CASE(the_only_ca_is_used_when_no_default_is_configured) {
-  Site site("", false);
+  DispatchSite site("", false);
   BOOST_TEST(which_ca(site.get("/pkiclient.exe", "operation=GetCACert")) == "main");
 }
 
 BOOST_AUTO_TEST_CASE(no_default_among_several_cas_is_404) {
-  Site site("");
+  DispatchSite site("");
   auto r = site.get("/pkiclient.exe", "operation=GetCACert");
   BOOST_TEST(r.status == 404);
   BOOST_TEST(r.content_type == "text/plain");
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_ca_is_404) {
-  Site site;
+  DispatchSite site;
   for (auto [path, query] : std::vector<std::pair<std::string, std::string>>{
            {"/nope/pkiclient.exe", "operation=GetCACert"},
            {"", "operation=GetCACert&message=nope"},
@@ -179,14 +179,14 @@ BOOST_AUTO_TEST_CASE(an_unknown_ca_is_404) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_operation_is_400) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("", "operation=GetCRLs&message=main");
   BOOST_TEST(r.status == 400);
   BOOST_TEST(r.content_type == "text/plain");
 }
 
 BOOST_AUTO_TEST_CASE(the_crl_is_served_by_path_and_by_operation) {
-  Site site;
+  DispatchSite site;
   const auto& pki = testing::test_pki();
   for (auto [path, query, issuer] : {std::tuple{"/main/crl", "", &pki.root.cert}, {"/sub/crl/", "", &pki.inter.cert},
                                      {"", "operation=GetCRL&message=main", &pki.root.cert},
@@ -208,14 +208,14 @@ BOOST_AUTO_TEST_CASE(the_crl_is_served_by_path_and_by_operation) {
 }
 
 BOOST_AUTO_TEST_CASE(the_crl_of_an_unknown_ca_is_404) {
-  Site site;
+  DispatchSite site;
   BOOST_TEST(site.get("/nosuch/crl", "").status == 404);
   BOOST_TEST(site.get("", "operation=GetCRL&message=nosuch").status == 404);
   BOOST_TEST(site.get("/..%2Fx/crl", "").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_operation_is_400) {
-  Site site;
+  DispatchSite site;
   for (std::string query : {"", "message=main", "operation=", "Operation", "op=GetCACert"}) {
     auto r = site.get("/pkiclient.exe", query);
     BOOST_TEST(r.status == 400, "\"" << query << "\"");
@@ -223,26 +223,26 @@ BOOST_AUTO_TEST_CASE(a_missing_operation_is_400) {
 }
 
 BOOST_AUTO_TEST_CASE(operation_names_are_case_insensitive) {
-  Site site;
+  DispatchSite site;
   BOOST_TEST(site.get("", "operation=getcacaps&message=main").status == 200);
   BOOST_TEST(which_ca(site.get("", "OPERATION=GETCACERT&message=main")) == "main");
 }
 
 BOOST_AUTO_TEST_CASE(other_methods_are_405_with_allow) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("/pkiclient.exe", "operation=GetCACert", web::Method::other);
   BOOST_TEST(r.status == 405);
   for (std::string_view m : {"GET", "HEAD", "POST"}) BOOST_TEST(r.allow.find(m) != std::string::npos, r.allow);
 }
 
 BOOST_AUTO_TEST_CASE(successful_and_client_error_responses_have_no_allow_header) {
-  Site site;
+  DispatchSite site;
   BOOST_TEST(site.get("", "operation=GetCACert&message=main").allow == "");
   BOOST_TEST(site.get("", "operation=Nope").allow == "");
 }
 
 BOOST_AUTO_TEST_CASE(head_is_answered_like_get) {
-  Site site;
+  DispatchSite site;
   auto get = site.get("", "operation=GetCACert&message=main");
   auto head = site.get("", "operation=GetCACert&message=main", web::Method::head);
   BOOST_TEST(head.status == 200);
@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(head_is_answered_like_get) {
 }
 
 BOOST_AUTO_TEST_CASE(a_query_longer_than_the_limit_is_414) {
-  Site site;
+  DispatchSite site;
   std::string base = "operation=GetCACaps&message=main&pad=";
   std::string at_limit = base + std::string(web::max_query_bytes - base.size(), 'a');
   BOOST_TEST(site.get("", at_limit).status == 200);
@@ -261,7 +261,7 @@ BOOST_AUTO_TEST_CASE(a_query_longer_than_the_limit_is_414) {
 }
 
 BOOST_AUTO_TEST_CASE(a_body_longer_than_the_limit_is_413) {
-  Site site;
+  DispatchSite site;
   web::Request req;
   req.query = "operation=GetCACaps&message=main";
   req.body.assign(web::max_body_bytes, 'x');
@@ -272,12 +272,12 @@ BOOST_AUTO_TEST_CASE(a_body_longer_than_the_limit_is_413) {
 }
 
 BOOST_AUTO_TEST_CASE(get_next_ca_cert_is_403) {
-  Site site;
+  DispatchSite site;
   BOOST_TEST(site.get("", "operation=GetNextCACert&message=main").status == 403);
 }
 
 BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_cert_chain_bundle) {
-  Site site;
+  DispatchSite site;
   for (std::string op : {"GetCAChain", "GetCACertChain", "getcachain"}) {
     auto r = site.get("/sub/pkiclient.exe", "operation=" + op);
     BOOST_TEST(r.status == 200, op);
@@ -290,7 +290,7 @@ BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_cert_chain_bundle) {
 }
 
 BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_bundle_even_for_a_lone_ca) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("/main/pkiclient.exe", "operation=GetCAChain");
   BOOST_TEST(r.content_type == "application/x-x509-ca-ra-cert-chain");
   auto certs = bundle(r);
@@ -299,7 +299,7 @@ BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_bundle_even_for_a_lone_ca) {
 }
 
 BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) {
-  Site site;
+  DispatchSite site;
   BOOST_REQUIRE(store::write_file_atomic(site.st.config_path(), "[server]\nsecret_setting = 1\n"));
   store::Repository repo(site.st);  // a fresh one reads the broken scep.toml
   scep::Service svc(repo, site.clock, site.rng);
@@ -313,14 +313,14 @@ BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) 
 }
 
 BOOST_AUTO_TEST_CASE(client_errors_carry_no_log) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("", "operation=GetCACert&message=nope");
   BOOST_TEST(r.status == 404);
   BOOST_TEST(r.log == "");
 }
 
 BOOST_AUTO_TEST_CASE(text_responses_end_with_a_newline) {
-  Site site;
+  DispatchSite site;
   auto r = site.get("", "operation=Nope");
   BOOST_REQUIRE(!r.body.empty());
   BOOST_TEST(r.body.back() == '\n');
