@@ -11,6 +11,7 @@
 
 #include "env.hpp"
 #include "scep/service.hpp"
+#include "store/cache.hpp"
 #include "web/dispatch.hpp"
 
 namespace scepctl {
@@ -63,16 +64,13 @@ static web::Request to_web_request(const httplib::Request& h, std::string path) 
   return r;
 }
 
-static web::Response handle(const Env& env, const std::string& base, const httplib::Request& h) {
+/// One request, on one of the server's threads: its own Repository and
+/// Service over the server's shared cache.
+static web::Response handle(const Env& env, store::StoreCache& cache, const std::string& base,
+                            const httplib::Request& h) {
   auto path = below(h.target.substr(0, h.target.find('?')), base);
   if (!path) return web::Response::text(404, "not a SCEP endpoint");
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) {
-    web::Response r = web::Response::text(500, "internal error");
-    r.log = st.error().detail;
-    return r;
-  }
-  store::Repository repo(*st);
+  store::Repository repo(cache);
   scep::Service service(repo, env.clock, env.rng);
   return web::dispatch(to_web_request(h, std::move(*path)), service);
 }
@@ -122,8 +120,11 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  auto handler = [&env, base](const httplib::Request& h, httplib::Response& res) {
-    web::Response r = handle(env, base, h);
+  // Config, CA certificates and keys stay loaded for the server's lifetime,
+  // re-checked (stat) at each request: `scepctl ca set` needs no restart.
+  store::StoreCache cache(*st);
+  auto handler = [&env, &cache, base](const httplib::Request& h, httplib::Response& res) {
+    web::Response r = handle(env, cache, base, h);
     if (!r.log.empty()) env.err << fmt::format("scepctl serve: {}\n", r.log);
     res.status = r.status;
     if (!r.allow.empty()) res.set_header("Allow", r.allow);

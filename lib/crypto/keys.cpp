@@ -54,6 +54,18 @@ bool PublicKey::operator==(const PublicKey& other) const {
   return EVP_PKEY_eq(m_key.get(), other.m_key.get()) == 1;
 }
 
+PrivateKey::PrivateKey(const PrivateKey& other) : m_key(other.m_key.get()) {
+  EVP_PKEY_up_ref(m_key.get());
+}
+
+PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
+  if (this != &other) {
+    EVP_PKEY_up_ref(other.m_key.get());
+    m_key.reset(other.m_key.get());
+  }
+  return *this;
+}
+
 core::Result<PrivateKey> PrivateKey::generate_rsa(int bits) {
   EvpPkeyPtr key(EVP_RSA_gen(static_cast<unsigned>(bits)));
   if (!key) return ossl_fail(Errc::internal, "RSA key generation failed");

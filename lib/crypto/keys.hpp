@@ -36,6 +36,12 @@ class PrivateKey {
   /// PEM (PKCS#8 or traditional) or DER (PKCS#8); unencrypted.
   static core::Result<PrivateKey> load(core::ByteView data);
   explicit PrivateKey(EvpPkeyPtr key) : m_key(std::move(key)) {}
+  /// Copies share the key (a reference count): a long-lived server hands
+  /// its cached CA key to each request without parsing the PEM again.
+  PrivateKey(const PrivateKey& other);
+  PrivateKey& operator=(const PrivateKey& other);
+  PrivateKey(PrivateKey&&) noexcept = default;
+  PrivateKey& operator=(PrivateKey&&) noexcept = default;
 
   /// Unencrypted PKCS#8 PEM.
   std::string to_pem() const;

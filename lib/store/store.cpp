@@ -12,6 +12,7 @@
 
 #include "core/names.hpp"
 #include "store/atomic_file.hpp"
+#include "store/cache.hpp"
 
 namespace store {
 
@@ -184,13 +185,21 @@ core::Result<std::string> Store::default_ca(const config::Config& cfg) const {
   return core::fail(Errc::unknown_ca, names->empty() ? "the store has no CA" : "no default CA is configured");
 }
 
+Repository::Repository(StoreCache& cache) : m_store(cache.store()), m_cache(&cache) {}
+
 core::Result<const config::Config*> Repository::config() {
   if (!m_config) {
-    auto cfg = m_store.load_config();
-    if (!cfg) return std::unexpected(cfg.error());
-    m_config = std::move(*cfg);
+    if (m_cache) {
+      auto cfg = m_cache->config();
+      if (!cfg) return std::unexpected(cfg.error());
+      m_config = std::move(*cfg);
+    } else {
+      auto cfg = m_store.load_config();
+      if (!cfg) return std::unexpected(cfg.error());
+      m_config = std::make_shared<const config::Config>(std::move(*cfg));
+    }
   }
-  return &*m_config;
+  return m_config.get();
 }
 
 core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
@@ -203,7 +212,7 @@ core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
     resolved = *d;
   }
   if (!core::is_valid_name(resolved)) return core::fail(Errc::unknown_ca, "no such CA");
-  auto ca = m_store.load_ca(resolved, **cfg);
+  auto ca = m_cache ? m_cache->load_ca(resolved, **cfg) : m_store.load_ca(resolved, **cfg);
   if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", resolved));
   return ca;
 }
@@ -214,7 +223,7 @@ void Repository::audit(const scep::AuditEvent& e) {
 }
 
 core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep::KeyRole role) {
-  return m_store.load_key(ca, role);
+  return m_cache ? m_cache->load_key(ca, role) : m_store.load_key(ca, role);
 }
 
 }  // namespace store

@@ -23,6 +23,7 @@
 //   audit.log              JSON lines, appended with O_APPEND
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -133,10 +134,17 @@ class Store {
   std::filesystem::path m_root;
 };
 
-/// scep::Repository over a Store. Reads scep.toml once, CA files on demand.
+class StoreCache;
+
+/// scep::Repository over a Store, for one request or command: it reads
+/// scep.toml once, CA files on demand. Over a StoreCache (store/cache.hpp),
+/// config, CA certificates and keys come from the cache, which outlives the
+/// request and may be shared by many threads; each thread takes its own
+/// Repository.
 class Repository final : public scep::Repository {
  public:
   explicit Repository(Store& store) : m_store(store) {}
+  explicit Repository(StoreCache& cache);
   core::Result<scep::CaBundle> find_ca(std::string_view name) override;
   core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
@@ -181,7 +189,9 @@ class Repository final : public scep::Repository {
  private:
   core::Result<const config::Config*> config();
   Store& m_store;
-  std::optional<config::Config> m_config;
+  StoreCache* m_cache = nullptr;
+  /// The config of this request: one view from its first use to its end.
+  std::shared_ptr<const config::Config> m_config;
 };
 
 }  // namespace store

@@ -1,0 +1,189 @@
+#!/bin/bash
+# scep.cgi as a FastCGI responder:
+#   1. spawned by lighttpd's mod_fastcgi (bin-path), with the shipped
+#      share/lighttpd-fastcgi.conf;
+#   2. started by spawn-fcgi on a unix socket, behind nginx with the shipped
+#      share/nginx-fastcgi.conf.
+# In each: the endpoint checks every front end passes, an enrollment by
+# micromdm's scepclient (refused with badAlg until the CA allows DES, then
+# issued: a scep.toml change), a new default CA appears, and all of it is
+# answered by the same long-running processes (same PIDs: no restart).
+# Finally SIGTERM stops the spawn-fcgi process cleanly (exit status 0).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/enroll_lib.sh"
+require_cmd lighttpd nginx spawn-fcgi scepclient ps curl openssl "$PYTHON"
+
+STORE="$WORK/store"
+make_store "$STORE" # alpha: plain CA (the default); beta: CA with an RA
+scepctl policy create device --days 30 --eku clientAuth --key-usage digitalSignature,keyEncipherment >/dev/null || fail "scepctl policy create"
+C="$WORK/clients"
+
+# fcgi_pids PARENT — the scep.cgi processes whose parent is PARENT, sorted.
+fcgi_pids() { ps -o pid=,comm= --ppid "$1" | awk '$2 == "scep.cgi" { print $1 }' | sort -n | tr '\n' ' '; }
+
+# check_endpoint BASE QUERY-BYTES — what every front end must answer, a GET
+# with a query string of QUERY-BYTES, and no match for a longer prefix.
+check_endpoint() {
+  check_scep_endpoint "$1"
+  check_long_query "$1" "$2"
+  http GET "$1x?operation=GetCACert"
+  expect_status 404
+  # A body that is no pkiMessage: scep's 400, never a 500.
+  printf 'not a pkiMessage' >"$WORK/garbage.bin"
+  http POST "$1?operation=PKIOperation" --data-binary @"$WORK/garbage.bin" -H 'Content-Type: application/octet-stream'
+  expect_text_error 400
+  # Over scep's 256 KiB body limit: 413 (nginx's own page with the snippet's
+  # client_max_body_size, else scep's), not a reset connection or a 502.
+  head -c 300000 /dev/zero >"$WORK/big.bin"
+  http POST "$1?operation=PKIOperation" --data-binary @"$WORK/big.bin" -H 'Content-Type: application/octet-stream'
+  expect_status 413
+}
+
+# enroll_after_change BASE NAME — scepclient's DES request is refused while
+# alpha does not allow legacy algorithms; after `scepctl ca set` (scep.toml)
+# the same processes issue.
+enroll_after_change() {
+  local base=$1 name=$2 secret
+  secret=$(new_secret alpha device)
+  scepclient_run "$C/$name-des" "$base/alpha" "$secret" "$name-des"
+  expect_scepclient_failinfo "$C/$name-des" badAlg
+  legacy_on alpha
+  scepclient_run "$C/$name" "$base/alpha" "$secret" "$name"
+  expect_scepclient_ok "$C/$name"
+  check_issued "$C/$name/cert.pem" alpha "$name" 30 "Digital Signature, Key Encipherment" "TLS Web Client Authentication" >/dev/null
+  scepctl ca set alpha --legacy-algorithms off >/dev/null || fail "scepctl ca set alpha --legacy-algorithms off"
+}
+
+# new_default_ca BASE CA — CA is unknown, then created as the default
+# (scep.toml and a new ca/CA directory): every following request sees it.
+new_default_ca() {
+  local base=$1 ca=$2 i
+  http GET "$base?operation=GetCACert&message=$ca"
+  expect_text_error 404
+  "$SCEPCTL" --store "$STORE" ca create "$ca" --subject "CN=$ca FastCGI CA" --key-bits 2048 --default \
+    >"$WORK/ca-$ca.out" || fail "scepctl ca create $ca"
+  "$SCEPCTL" --store "$STORE" export "$ca" --format der --out "$WORK/expect/$ca.der" >/dev/null
+  # Several requests: with more than one process, each must see the change.
+  for ((i = 0; i < 6; i++)); do
+    http GET "$base?operation=GetCACert"
+    expect_response 200 application/x-x509-ca-cert
+    cmp -s "$WORK/resp.body" "$WORK/expect/$ca.der" || fail "$LAST_REQUEST: not the new default CA $ca"
+  done
+  # Back to alpha as the default for the next server.
+  sed -i "s/^default_ca = .*/default_ca = \"alpha\"/" "$STORE/scep.toml"
+  http GET "$base?operation=GetCACert"
+  expect_ca_der alpha
+}
+
+# ---------------------------------------------------------------- lighttpd
+
+SNIPPET="$SCEP_SOURCE/share/lighttpd-fastcgi.conf"
+[[ -f $SNIPPET ]] || fail "missing $SNIPPET"
+sed '/^var\.scep_\(cgi\|store\|socket\)[[:space:]]*=/d' "$SNIPPET" >"$WORK/lighttpd-snippet.conf"
+[[ $(($(wc -l <"$SNIPPET") - $(wc -l <"$WORK/lighttpd-snippet.conf"))) == 3 ]] ||
+  fail "expected exactly three default var.scep_* lines in $SNIPPET"
+mkdir -p "$WORK/www"
+LIGHTTPD_PORT=$(free_port)
+cat >"$WORK/lighttpd.conf" <<EOF
+server.document-root = "$WORK/www"
+server.bind          = "127.0.0.1"
+server.port          = $LIGHTTPD_PORT
+server.errorlog      = "$WORK/lighttpd-error.log"
+server.modules       = ( "mod_access", "mod_accesslog" )
+accesslog.filename   = "$WORK/lighttpd-access.log"
+var.scep_cgi         = "$SCEP_CGI_BIN"
+var.scep_store       = "$STORE"
+var.scep_socket      = "$WORK/lighttpd-scep.sock"
+include "$WORK/lighttpd-snippet.conf"
+EOF
+lighttpd -tt -f "$WORK/lighttpd.conf" >"$WORK/lighttpd-tt.out" 2>&1 || fail "lighttpd -tt: $(cat "$WORK/lighttpd-tt.out")"
+grep -q mod_cgi "$WORK/lighttpd.conf" "$WORK/lighttpd-snippet.conf" && fail "mod_cgi is loaded: this test is about FastCGI"
+start_bg "$WORK/lighttpd.log" lighttpd -D -f "$WORK/lighttpd.conf"
+LIGHTTPD_PID=$BG_PID
+wait_for_port "$LIGHTTPD_PORT" "$LIGHTTPD_PID"
+BASE="http://127.0.0.1:$LIGHTTPD_PORT/scep"
+
+# lighttpd sends the query string twice (QUERY_STRING and REQUEST_URI) in
+# FastCGI parameters of at most 64 KiB: about 32 KiB get through.
+check_endpoint "$BASE" 30000
+expect_text_error 413 # lighttpd sets no body limit of its own: scep's answer
+PIDS=$(fcgi_pids "$LIGHTTPD_PID")
+[[ -n $PIDS ]] || fail "lighttpd runs no scep.cgi process: $(ps -o pid=,args= --ppid "$LIGHTTPD_PID")"
+log "lighttpd's scep.cgi processes: $PIDS"
+enroll_after_change "$BASE" lighttpd-dev
+new_default_ca "$BASE" gamma
+[[ $(fcgi_pids "$LIGHTTPD_PID") == "$PIDS" ]] ||
+  fail "lighttpd's scep.cgi processes changed from $PIDS to $(fcgi_pids "$LIGHTTPD_PID"): restarted, not reloaded"
+wait_for_log "$WORK/lighttpd-access.log" '"POST /scep/alpha\?operation=PKIOperation HTTP/1\.1" 200 ' 10
+_stop_pid "$LIGHTTPD_PID"
+forget_pid "$LIGHTTPD_PID"
+
+# ---------------------------------------------------------------- nginx + spawn-fcgi
+
+SOCK="$WORK/scep.sock"
+# SCEP_STORE in the environment is wrong on purpose: nginx's SCEP_STORE
+# parameter (per request) must win.
+start_bg "$WORK/spawn-fcgi.log" env SCEP_STORE="$WORK/no-such-store" \
+  spawn-fcgi -n -s "$SOCK" -M 0600 -- "$SCEP_CGI_BIN"
+FCGI_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+  [[ -S $SOCK ]] && break
+  kill -0 "$FCGI_PID" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$WORK/spawn-fcgi.log")"
+  sleep 0.1
+done
+[[ -S $SOCK ]] || fail "spawn-fcgi made no socket $SOCK"
+
+NGINX_SNIPPET="$SCEP_SOURCE/share/nginx-fastcgi.conf"
+[[ -f $NGINX_SNIPPET ]] || fail "missing $NGINX_SNIPPET"
+grep -q 'fastcgi_param SCEP_STORE        /var/lib/scep;' "$NGINX_SNIPPET" || fail "$NGINX_SNIPPET: no SCEP_STORE line"
+grep -q 'fastcgi_pass unix:/run/scep/scep.sock;' "$NGINX_SNIPPET" || fail "$NGINX_SNIPPET: no fastcgi_pass line"
+sed -e "s|/var/lib/scep;|$STORE;|" -e "s|unix:/run/scep/scep.sock;|unix:$SOCK;|" "$NGINX_SNIPPET" >"$WORK/nginx-snippet.conf"
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+user $(id -un) $(id -gn);
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log info;
+events { worker_connections 64; }
+http {
+    access_log $WORK/nginx-access.log;
+    client_body_temp_path $WORK/nginx/body;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    proxy_temp_path $WORK/nginx/proxy;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        include $WORK/nginx-snippet.conf;
+    }
+}
+EOF
+nginx -t -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx-t.out" 2>&1 ||
+  fail "nginx -t: $(cat "$WORK/nginx-t.out")"
+start_bg "$WORK/nginx.log" nginx -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf"
+NGINX_PID=$BG_PID
+wait_for_port "$NGINX_PORT" "$NGINX_PID"
+BASE="http://127.0.0.1:$NGINX_PORT/scep"
+
+check_endpoint "$BASE" 60000
+enroll_after_change "$BASE" nginx-dev
+new_default_ca "$BASE" delta
+kill -0 "$FCGI_PID" 2>/dev/null || fail "the spawn-fcgi scep.cgi process (pid $FCGI_PID) is gone"
+[[ $(ps -o comm= -p "$FCGI_PID") == scep.cgi ]] || fail "pid $FCGI_PID is not scep.cgi: $(ps -o args= -p "$FCGI_PID")"
+grep -q '"POST /scep/alpha?operation=PKIOperation HTTP/1.1" 200 ' "$WORK/nginx-access.log" ||
+  fail "nginx's access log does not show the enrollment"
+
+# SIGTERM: the process exits, with status 0, and nginx then answers 502.
+forget_pid "$FCGI_PID"
+kill -TERM "$FCGI_PID"
+rc=0
+wait "$FCGI_PID" || rc=$?
+[[ $rc == 0 ]] || fail "scep.cgi exited with status $rc on SIGTERM, want 0"
+http GET "$BASE?operation=GetCACaps"
+expect_status 502
+
+log "ok"

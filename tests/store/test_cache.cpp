@@ -1,0 +1,205 @@
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/atomic_file.hpp"
+#include "store/cache.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
+
+namespace fs = std::filesystem;
+
+// Named, not anonymous: Boost.Test derives each fixture case from the
+// fixture, and in a unity build an anonymous base trips -Wsubobject-linkage.
+namespace store_cache_test {
+
+crypto::PrivateKey cache_test_key(const crypto::PrivateKey& key) { return key; }
+
+/// A store with CA "main" (the test root) behind one long-lived cache; each
+/// `repo()` is what one request of a server gets.
+struct CachedStore {
+  testing::TempDir dir;
+  store::StoreCache cache{open_store(dir.path() / "store")};
+
+  static store::Store open_store(const fs::path& root) {
+    auto st = store::Store::open(root, store::OpenMode::create);
+    BOOST_REQUIRE_MESSAGE(st, (st ? "" : st.error().detail));
+    const auto& pki = testing::test_pki();
+    BOOST_REQUIRE(st->add_ca("main", store::NewCa{pki.root.cert, cache_test_key(pki.root.key), {}}));
+    return std::move(*st);
+  }
+
+  store::Store& st() { return cache.store(); }
+
+  scep::CaBundle find_ca(std::string_view name = "main") {
+    store::Repository repo(cache);
+    auto ca = repo.find_ca(name);
+    BOOST_REQUIRE_MESSAGE(ca, (ca ? "" : ca.error().detail));
+    return std::move(*ca);
+  }
+
+  std::string key_pem(scep::KeyRole role) {
+    store::Repository repo(cache);
+    auto key = repo.load_key("main", role);
+    BOOST_REQUIRE_MESSAGE(key, (key ? "" : key.error().detail));
+    return key->to_pem();
+  }
+};
+
+}  // namespace store_cache_test
+
+using store_cache_test::CachedStore;
+using store_cache_test::cache_test_key;
+
+BOOST_AUTO_TEST_SUITE(store_cache)
+
+BOOST_FIXTURE_TEST_CASE(an_unchanged_store_is_not_read_again, CachedStore) {
+  auto first = find_ca();
+  std::string key = key_pem(scep::KeyRole::ca);
+  auto loads = cache.loads();
+  BOOST_TEST(loads == 3u);  // scep.toml, the CA's certificates, its key
+  for (int i = 0; i < 5; ++i) {
+    auto again = find_ca();
+    BOOST_TEST(again.cert.der() == first.cert.der());
+    BOOST_TEST(key_pem(scep::KeyRole::ca) == key);
+  }
+  BOOST_TEST(cache.loads() == loads);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_config_change_is_picked_up_and_only_the_config_reread, CachedStore) {
+  BOOST_TEST(!find_ca().options.legacy_algorithms);
+  key_pem(scep::KeyRole::ca);
+  auto loads = cache.loads();
+  BOOST_REQUIRE(st().set_ca_option("main", "legacy_algorithms", "true"));
+  BOOST_TEST(find_ca().options.legacy_algorithms);
+  key_pem(scep::KeyRole::ca);
+  BOOST_TEST(cache.loads() == loads + 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_new_ca_and_default_are_picked_up, CachedStore) {
+  BOOST_TEST(find_ca("").name == "main");  // the only CA
+  const auto& pki = testing::test_pki();
+  BOOST_REQUIRE(st().add_ca("second", store::NewCa{pki.inter.cert, cache_test_key(pki.inter.key), {pki.root.cert}}));
+  BOOST_REQUIRE(st().set_default_ca("second"));
+  auto ca = find_ca("");
+  BOOST_TEST(ca.name == "second");
+  BOOST_TEST(ca.cert.der() == pki.inter.cert.der());
+  BOOST_REQUIRE(ca.chain.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_ra_installed_later_is_picked_up, CachedStore) {
+  BOOST_TEST(!find_ca().ra.has_value());
+  store::Repository before(cache);
+  BOOST_TEST(!before.load_key("main", scep::KeyRole::ra));
+  const auto& pki = testing::test_pki();
+  BOOST_REQUIRE(st().set_ra("main", pki.ra.cert, pki.ra.key, store::Store::Replace::no));
+  auto ca = find_ca();
+  BOOST_REQUIRE(ca.ra.has_value());
+  BOOST_TEST(ca.ra->der() == pki.ra.cert.der());
+  BOOST_TEST(key_pem(scep::KeyRole::ra) == pki.ra.key.to_pem());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_replaced_key_file_is_picked_up, CachedStore) {
+  const auto& pki = testing::test_pki();
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.root.key.to_pem());
+  BOOST_REQUIRE(store::write_file_atomic(st().ca_dir("main") / "key.pem", pki.client_key.to_pem(), 0600));
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.client_key.to_pem());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_broken_file_is_an_error_each_time_not_a_cached_value, CachedStore) {
+  find_ca();
+  fs::path cert = st().ca_dir("main") / "cert.pem";
+  std::string good = testing::test_pki().root.cert.pem();
+  BOOST_REQUIRE(store::write_file_atomic(cert, "not a certificate\n", 0640));
+  for (int i = 0; i < 2; ++i) {
+    store::Repository repo(cache);
+    auto ca = repo.find_ca("main");
+    BOOST_REQUIRE(!ca);
+    BOOST_TEST(ca.error().code == core::Errc::store_io);
+  }
+  BOOST_REQUIRE(store::write_file_atomic(cert, good, 0640));
+  BOOST_TEST(find_ca().cert.pem() == good);
+  fs::remove(cert);
+  store::Repository repo(cache);
+  auto gone = repo.find_ca("main");
+  BOOST_REQUIRE(!gone);
+  BOOST_TEST(gone.error().code == core::Errc::unknown_ca);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_name_that_is_no_store_name_never_reaches_the_disk, CachedStore) {
+  store::Repository repo(cache);
+  auto ca = repo.find_ca("../main");
+  BOOST_REQUIRE(!ca);
+  BOOST_TEST(ca.error().code == core::Errc::unknown_ca);
+  BOOST_TEST(!repo.load_key("../main", scep::KeyRole::ca));
+}
+
+BOOST_FIXTURE_TEST_CASE(requests_on_many_threads_see_whole_values, CachedStore) {
+  const auto& pki = testing::test_pki();
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        store::Repository repo(cache);
+        auto ca = repo.find_ca("main");
+        auto key = repo.load_key("main", scep::KeyRole::ca);
+        if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
+      }
+    });
+  // Meanwhile scep.toml changes under them.
+  for (int i = 0; i < 20; ++i)
+    BOOST_REQUIRE(st().set_ca_option("main", "legacy_algorithms", i % 2 ? "true" : "false"));
+  for (auto& t : threads) t.join();
+  BOOST_TEST(bad.load() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_stamped_cache)
+
+BOOST_AUTO_TEST_CASE(a_value_is_reloaded_only_when_its_file_changes) {
+  testing::TempDir dir;
+  fs::path f = dir.path() / "value";
+  int loads = 0;
+  store::StampedCache<std::string> cache;
+  auto get = [&] {
+    auto v = cache.get("k", {f}, [&]() -> core::Result<std::string> {
+      ++loads;
+      auto bytes = store::read_file(f);
+      if (!bytes) return std::unexpected(bytes.error());
+      return core::to_string(*bytes);
+    });
+    return v ? **v : std::string("<error>");
+  };
+  BOOST_TEST(get() == "<error>");  // missing: an error, not cached
+  BOOST_TEST(get() == "<error>");
+  BOOST_TEST(loads == 2);
+  BOOST_REQUIRE(store::write_file_atomic(f, "one", 0640));
+  BOOST_TEST(get() == "one");
+  BOOST_TEST(get() == "one");
+  BOOST_TEST(loads == 3);
+  BOOST_REQUIRE(store::write_file_atomic(f, "two", 0640));  // same size, new inode
+  BOOST_TEST(get() == "two");
+  BOOST_TEST(loads == 4);
+  BOOST_TEST(cache.loads() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(stamps_tell_missing_files_and_changes_apart) {
+  testing::TempDir dir;
+  fs::path f = dir.path() / "f";
+  BOOST_TEST(!store::stamp_of(f).exists);
+  BOOST_REQUIRE(store::write_file_atomic(f, "abc", 0640));
+  auto a = store::stamp_of(f);
+  BOOST_TEST(a.exists);
+  BOOST_TEST(a.size == 3);
+  BOOST_TEST((store::stamp_of(f) == a));
+  BOOST_REQUIRE(store::write_file_atomic(f, "abc", 0640));  // same content, new file
+  BOOST_TEST(!(store::stamp_of(f) == a));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
