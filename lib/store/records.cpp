@@ -120,21 +120,31 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
   return core::fail(Errc::not_found, fmt::format("no secret with id \"{}\"", id));
 }
 
+// A secret with U uses has tokens H.use-1 .. H.use-U. Every consumer takes
+// the lowest token it finds and tokens never come back, so the tokens left
+// are always a run H.use-(m+1) .. H.use-U: a binary search finds m in
+// log2(U) stat calls, however many uses were spent.
+int Store::first_unspent_use(const policy::SecretRecord& r) const {
+  auto exists = [&](int k) { return ::access(secret_path(r.hash, fmt::format(".use-{}", k)).c_str(), F_OK) == 0; };
+  int lo = 1, hi = r.uses + 1;  // the answer is in [lo, hi]; hi: none left
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (exists(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 core::Result<bool> Store::consume_secret(const policy::SecretRecord& r) {
   // unlink is atomic: of many concurrent callers exactly one removes a token.
-  for (int k = 1; k <= r.uses; ++k) {
+  for (int k = first_unspent_use(r); k <= r.uses; ++k) {
     if (::unlink(secret_path(r.hash, fmt::format(".use-{}", k)).c_str()) == 0) return true;
     if (errno != ENOENT) return core::fail(Errc::store_io, fmt::format("cannot use secret {}: {}", r.id, std::strerror(errno)));
   }
   return false;
 }
 
-int Store::secret_uses_left(const policy::SecretRecord& r) const {
-  int left = 0;
-  for (int k = 1; k <= r.uses; ++k)
-    if (::access(secret_path(r.hash, fmt::format(".use-{}", k)).c_str(), F_OK) == 0) ++left;
-  return left;
-}
+int Store::secret_uses_left(const policy::SecretRecord& r) const { return r.uses + 1 - first_unspent_use(r); }
 
 static fs::path tx_path(const fs::path& ca_dir, std::string_view tid) {
   auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));

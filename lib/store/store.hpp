@@ -129,6 +129,8 @@ class Store {
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
   core::Result<void> check_ca_name(std::string_view name) const;
   std::filesystem::path secret_path(core::ByteView hash, std::string_view suffix) const;
+  /// The lowest K whose use token H.use-K exists; uses + 1 when none does.
+  int first_unspent_use(const policy::SecretRecord& r) const;
   std::filesystem::path pending_path(const scep::PendingRequest& p) const;
   core::Result<void> write_transaction(const scep::Transaction& t, AtomicReplace replace);
   std::filesystem::path m_root;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "config/config.hpp"
+#include "policy/secret.hpp"
 #include "store/atomic_file.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
@@ -566,6 +567,63 @@ BOOST_AUTO_TEST_CASE(one_transaction_waits_for_itself_not_for_others) {
   waiter.join();
   BOOST_TEST(got.load());
   BOOST_TEST(!st.lock_transaction("../x", "tid-a"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_secrets)
+
+policy::SecretRecord secret_with_uses(int uses) {
+  policy::SecretRecord r;
+  r.id = "s-0123456789ab";
+  r.hash = policy::secret_hash("MANY-USES-SECRET");
+  r.ca = "main";
+  r.policy = "default";
+  r.uses = uses;
+  return r;
+}
+
+// Uses are counted by a binary search over the use tokens, which relies on
+// the tokens left being a run: consumers in parallel must keep it one.
+BOOST_AUTO_TEST_CASE(parallel_consumers_spend_each_use_once_and_the_count_stays_exact) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(200);
+  BOOST_REQUIRE(st.add_secret(r));
+  BOOST_TEST(st.secret_uses_left(r) == 200);
+  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(*st.consume_secret(r));
+  BOOST_TEST(st.secret_uses_left(r) == 197);
+  std::atomic<int> spent{0}, refused{0}, errors{0};
+  {
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < 8; ++t)
+      workers.emplace_back([&] {
+        for (int i = 0; i < 30; ++i) {
+          auto c = st.consume_secret(r);
+          if (!c) ++errors;
+          else if (*c) ++spent;
+          else ++refused;
+        }
+      });
+  }
+  BOOST_TEST(errors.load() == 0);
+  BOOST_TEST(spent.load() == 197);
+  BOOST_TEST(refused.load() == 8 * 30 - 197);
+  BOOST_TEST(st.secret_uses_left(r) == 0);
+  BOOST_TEST(!*st.consume_secret(r));
+}
+
+BOOST_AUTO_TEST_CASE(uses_left_counts_down_to_zero_at_every_step) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(37);
+  BOOST_REQUIRE(st.add_secret(r));
+  for (int left = 37; left > 0; --left) {
+    BOOST_TEST(st.secret_uses_left(r) == left);
+    BOOST_REQUIRE(*st.consume_secret(r));
+  }
+  BOOST_TEST(st.secret_uses_left(r) == 0);
+  BOOST_TEST(!*st.consume_secret(r));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
