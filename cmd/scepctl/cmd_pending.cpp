@@ -37,7 +37,11 @@ static nlohmann::json pending_json(const scep::PendingRequest& p, bool expired, 
                       {"created", crypto::format_time(p.created)},
                       {"age", age(p.created, now)},
                       {"expired", expired}};
-  if (auto csr = crypto::Csr::from_der(p.csr_der)) {
+  if (!p.subject.empty() && !p.key.empty()) {  // read when the request was parked
+    j["subject"] = p.subject;
+    j["sans"] = p.sans;
+    j["key"] = p.key;
+  } else if (auto csr = crypto::Csr::from_der(p.csr_der)) {
     j["subject"] = csr->subject();
     j["sans"] = csr->subject_alt_names();
     j["key"] = csr->public_key().description();

@@ -108,7 +108,8 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
   if (!waiting) return std::unexpected(waiting.error());
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
-  PendingRequest p{ctx.name(), ev.transaction_id, in.remote, csr.der(), m_clock.now()};
+  PendingRequest p{ctx.name(),    ev.transaction_id, in.remote, csr.der(), m_clock.now(), csr.subject(),
+                   csr.subject_alt_names(), csr.public_key().description()};
   if (auto r = m_repo.add_pending(p); !r) {
     if (r.error().code == Errc::already_exists)
       return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");

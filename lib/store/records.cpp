@@ -214,6 +214,9 @@ core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
   if (auto r = ensure_dir(ca_dir(p.ca) / "pending"); !r) return r;
   json j = {{"format", 1}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", p.remote},
             {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
+  if (!p.subject.empty()) j["subject"] = p.subject;
+  if (!p.key.empty()) j["key"] = p.key;
+  if (!p.sans.empty()) j["sans"] = p.sans;
   return write_file_atomic(pending_path(p), j.dump() + "\n", 0640, AtomicFile::Replace::no);
 }
 
@@ -225,7 +228,10 @@ core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
     if (!csr) return core::fail(Errc::store_io, "bad CSR in pending record");
     return scep::PendingRequest{j.at("ca").get<std::string>(), j.at("transaction_id").get<std::string>(),
                                 j.value("remote", ""), std::move(*csr),
-                                core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0})))};
+                                core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0}))),
+                                j.value("subject", ""),
+                                j.value("sans", std::vector<std::string>{}),
+                                j.value("key", "")};
   } catch (const json::exception& e) {
     return core::fail(Errc::store_io, fmt::format("bad pending record: {}", e.what()));
   }
