@@ -114,6 +114,9 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
 
   httplib::Server svr;
   svr.set_payload_max_length(web::max_body_bytes);
+  // A reply goes out as two writes (header, body). With Nagle's algorithm the
+  // body waits for the client's delayed ACK: 40 ms per keep-alive request.
+  svr.set_tcp_nodelay(true);
   // cpp-httplib's default adds SO_REUSEPORT, which lets a second server bind
   // the same port silently; keep only SO_REUSEADDR.
   svr.set_socket_options([](socket_t sock) {

@@ -99,7 +99,9 @@ core::TimePoint to_time_point(const ASN1_TIME* t) {
 core::TimePoint Certificate::not_before() const { return to_time_point(X509_get0_notBefore(m_cert.get())); }
 core::TimePoint Certificate::not_after() const { return to_time_point(X509_get0_notAfter(m_cert.get())); }
 
-PublicKey Certificate::public_key() const { return PublicKey(EvpPkeyPtr(X509_get_pubkey(m_cert.get()))); }
+PublicKey Certificate::public_key() const {
+  return PublicKey(EvpPkeyPtr(X509_get_pubkey(m_cert.get())), X509_get_X509_PUBKEY(m_cert.get()));
+}
 
 unsigned Certificate::key_usage() const {
   uint32_t ku = X509_get_key_usage(m_cert.get());

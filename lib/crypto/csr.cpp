@@ -67,7 +67,9 @@ std::optional<DigestAlg> Csr::signature_digest() const {
   return digest_from_nid(md_nid);
 }
 
-PublicKey Csr::public_key() const { return PublicKey(EvpPkeyPtr(X509_REQ_get_pubkey(m_req.get()))); }
+PublicKey Csr::public_key() const {
+  return PublicKey(EvpPkeyPtr(X509_REQ_get_pubkey(m_req.get())), X509_REQ_get_X509_PUBKEY(m_req.get()));
+}
 
 core::Bytes Csr::subject_der() const {
   unsigned char* buf = nullptr;

@@ -19,7 +19,12 @@ core::Result<PublicKey> PublicKey::from_spki_der(core::ByteView der) {
   return PublicKey(std::move(key));
 }
 
-PublicKey::PublicKey(const PublicKey& other) : m_key(other.m_key.get()) {
+PublicKey::PublicKey(EvpPkeyPtr key, const X509_PUBKEY* encoded) : m_key(std::move(key)) {
+  if (X509_PUBKEY* copy = encoded ? X509_PUBKEY_dup(encoded) : nullptr)
+    m_encoded.reset(copy, [](const X509_PUBKEY* p) { X509_PUBKEY_free(const_cast<X509_PUBKEY*>(p)); });
+}
+
+PublicKey::PublicKey(const PublicKey& other) : m_key(other.m_key.get()), m_encoded(other.m_encoded) {
   EVP_PKEY_up_ref(m_key.get());
 }
 
@@ -27,13 +32,14 @@ PublicKey& PublicKey::operator=(const PublicKey& other) {
   if (this != &other) {
     EVP_PKEY_up_ref(other.m_key.get());
     m_key.reset(other.m_key.get());
+    m_encoded = other.m_encoded;
   }
   return *this;
 }
 
 core::Bytes PublicKey::spki_der() const {
   unsigned char* buf = nullptr;
-  int n = i2d_PUBKEY(m_key.get(), &buf);
+  int n = m_encoded ? i2d_X509_PUBKEY(m_encoded.get(), &buf) : i2d_PUBKEY(m_key.get(), &buf);
   if (n <= 0) return {};
   core::Bytes out(buf, buf + n);
   OPENSSL_free(buf);
