@@ -117,11 +117,16 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   // A reply goes out as two writes (header, body). With Nagle's algorithm the
   // body waits for the client's delayed ACK: 40 ms per keep-alive request.
   svr.set_tcp_nodelay(true);
+  // cpp-httplib closes a keep-alive connection after 5 requests by default;
+  // a device polling or a proxy in front sends many more.
+  svr.set_keep_alive_max_count(1000);
   // cpp-httplib's default adds SO_REUSEPORT, which lets a second server bind
   // the same port silently; keep only SO_REUSEADDR.
-  svr.set_socket_options([](socket_t sock) {
+  socket_t listening = INVALID_SOCKET;
+  svr.set_socket_options([&listening](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
   });
   // Config, CA certificates and keys stay loaded for the server's lifetime,
   // re-checked (stat) at each request: `scepctl ca set` needs no restart.
@@ -145,6 +150,10 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   int port = ep->port;
   bool bound = port == 0 ? (port = svr.bind_to_any_port(ep->host)) > 0 : svr.bind_to_port(ep->host, port);
   if (!bound) return core::fail(core::Errc::invalid_argument, fmt::format("cannot listen on {}:{}", ep->host, ep->port));
+  // Debian's cpp-httplib is built with a listen backlog of 5: connections
+  // beyond it are dropped and retried a second later. Listening again
+  // raises it (Linux updates the backlog of a listening socket).
+  if (listening != INVALID_SOCKET) ::listen(listening, SOMAXCONN);
   env.err << fmt::format("scepctl serve: listening on http://{}:{}{} (store {})\n", ep->host, port, base, st->root().string());
   env.err.flush();
   SignalStopper stopper(svr);
