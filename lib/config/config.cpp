@@ -137,8 +137,20 @@ default_ca = ""
 std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        // TOML forbids other control characters raw in a basic string.
+        if (u < 0x20 || u == 0x7f) out += fmt::format("\\u{:04X}", u);
+        else out += c;
+    }
   }
   return out + "\"";
 }

@@ -51,7 +51,8 @@ std::string ca_section(std::string_view ca);
 /// Sets one per-CA option, matching the CA's table however it was spelled.
 std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key, std::string_view value_literal);
 
-/// A TOML basic string literal for `s`.
+/// A TOML basic string literal for `s`: quotes, backslashes and every control
+/// character escaped, so any string parsed from TOML quotes back to itself.
 std::string quote(std::string_view s);
 
 }  // namespace config

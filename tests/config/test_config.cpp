@@ -142,6 +142,19 @@ BOOST_AUTO_TEST_CASE(quote_escapes_quotes_and_backslashes) {
   BOOST_TEST(cfg->server.listen == "a\"b\\c");
 }
 
+BOOST_AUTO_TEST_CASE(quote_escapes_control_characters_so_they_parse_back) {
+  // fuzz_config: a policy regex with a control character (written as an
+  // escape) rendered raw, and the rendered file no longer parsed.
+  BOOST_TEST(config::quote("a\nb\tc") == "\"a\\nb\\tc\"");
+  BOOST_TEST(config::quote(std::string("\x01\x7f", 2)) == "\"\\u0001\\u007F\"");
+  std::string all;
+  for (int c = 1; c < 0x80; ++c) all += static_cast<char>(c);
+  all += "\xc3\xa9";  // UTF-8 passes through
+  auto cfg = config::parse_config("[server]\nlisten = " + config::quote(all) + "\n");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->server.listen == all);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(config_set_value)

@@ -80,6 +80,18 @@ BOOST_AUTO_TEST_CASE(render_then_parse_keeps_every_field) {
   BOOST_TEST(policy::render_policy(*back) == text);
 }
 
+BOOST_AUTO_TEST_CASE(a_regex_with_control_characters_renders_to_a_file_that_parses) {
+  // fuzz_config found this: "\u0001" in a policy file parsed, rendered raw,
+  // and the rendered file was refused.
+  auto p = parsed("format = 1\nsubject_regex = \"CN=a\\u0001b\\tc\\u007f\"\n");
+  BOOST_TEST(p.subject_regex == std::string("CN=a\x01" "b\tc\x7f"));
+  std::string text = policy::render_policy(p);
+  auto back = policy::parse_policy(p.name, text);
+  BOOST_REQUIRE_MESSAGE(back, (back ? "" : back.error().detail) << "\n" << text);
+  BOOST_TEST(back->subject_regex == p.subject_regex);
+  BOOST_TEST(policy::render_policy(*back) == text);
+}
+
 BOOST_AUTO_TEST_CASE(render_then_parse_keeps_drop_mode_and_empty_lists) {
   policy::Policy p;
   p.name = "bare";
