@@ -2,8 +2,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <regex>
-
 #include "crypto/certificate.hpp"
 #include "env.hpp"
 
@@ -17,13 +15,9 @@ struct SecretOptions {
 core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
   auto lifetime = policy::parse_duration(opt.expires);
   if (!lifetime) return std::unexpected(lifetime.error());
-  if (!opt.subject_regex.empty()) {
-    try {
-      std::regex re(opt.subject_regex);
-    } catch (const std::regex_error& e) {
-      return core::fail(core::Errc::invalid_argument, fmt::format("bad --subject-regex: {}", e.what()));
-    }
-  }
+  if (!opt.subject_regex.empty())
+    if (auto err = policy::regex_error(opt.subject_regex))
+      return core::fail(core::Errc::invalid_argument, fmt::format("bad --subject-regex: {}", *err));
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
   auto cfg = st->load_config();

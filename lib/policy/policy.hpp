@@ -47,6 +47,9 @@ inline Policy builtin_policy() {
 }
 
 core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_text);
+
+/// Why `pattern` cannot be a policy or secret regex (ECMAScript), or nothing.
+std::optional<std::string> regex_error(std::string_view pattern);
 std::string render_policy(const Policy& p);
 
 /// Key usage names <-> mask ("digitalSignature,keyEncipherment").

@@ -130,6 +130,18 @@ BOOST_AUTO_TEST_CASE(missing_or_unknown_format_is_refused) {
   refused("format = \"1\"\n", "format");
 }
 
+BOOST_AUTO_TEST_CASE(regex_numbers_libstdcxx_would_overflow_are_refused) {
+  // fuzz_config: "\\2222222222222222222222" made libstdc++'s regex compiler
+  // overflow a long (undefined behaviour); so would a huge repeat count.
+  refused("format = 1\nsubject_regex = \"CN=a\\\\22222222222222222222x\"\n", "back-reference");
+  refused("format = 1\nsubject_regex = \"CN=a{99999999999999999999}\"\n", "repeat count");
+  refused("format = 1\nsubject_regex = \"CN=a{1,99999999999999999999}\"\n", "repeat count");
+  refused("format = 1\nsan = \"match\"\nsan_regex = \"DNS:(a)\\\\12345\"\n", "back-reference");
+  BOOST_TEST(!policy::regex_error("(a)\\1{2,5}[0-9]{1,3}x\\d+ 12345678901234567890").has_value());
+  BOOST_TEST(policy::regex_error("a{200000}").has_value());  // too many states for libstdc++
+  BOOST_TEST(policy::regex_error("(").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(bad_values_are_refused) {
   refused("format = 1\nsan = \"maybe\"\n", "san");
   refused("format = 1\nvalidity_days = 0\n", "validity_days");
