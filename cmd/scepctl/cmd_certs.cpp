@@ -154,17 +154,21 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
   if (!der) return std::unexpected(der.error());
   auto crl = crypto::Crl::parse(*der);
   if (!crl) return std::unexpected(crl.error());
-  if (opt.out.empty()) {
+  if (!opt.out.empty())
+    if (auto r = store::write_file_atomic(opt.out, crl->pem(), 0644); !r) return r;
+  if (env.json) {
+    nlohmann::json j{{"ca", bundle->name}, {"number", crl->number()}, {"revoked", crl->revoked().size()},
+                     {"next_update", crypto::format_time(crl->next_update())}};
+    // Without --out the CRL itself is part of the answer.
+    if (opt.out.empty()) j["pem"] = crl->pem();
+    else j["file"] = opt.out;
+    env.out << j.dump() << "\n";
+  } else if (opt.out.empty()) {
     env.out << crl->pem();
-    return {};
-  }
-  if (auto r = store::write_file_atomic(opt.out, crl->pem(), 0644); !r) return r;
-  if (env.json)
-    env.out << nlohmann::json{{"ca", bundle->name}, {"number", crl->number()}, {"revoked", crl->revoked().size()},
-                              {"next_update", crypto::format_time(crl->next_update())}, {"file", opt.out}}.dump() << "\n";
-  else
+  } else {
     env.out << fmt::format("CRL number {} of CA \"{}\": {} revoked, next update {}, written to {}\n", crl->number(),
                            bundle->name, crl->revoked().size(), crypto::format_time(crl->next_update()), opt.out);
+  }
   return {};
 }
 

@@ -122,6 +122,21 @@ BOOST_FIXTURE_TEST_CASE(crl_signs_a_new_numbered_crl_each_time, Lifecycle) {
   BOOST_TEST(run({"crl", "main", "--days", "0"}) != 0);
 }
 
+BOOST_FIXTURE_TEST_CASE(crl_json_without_out_is_json_holding_the_crl, Lifecycle) {
+  auto j = json({"--json", "crl", "main"});  // was the bare PEM
+  BOOST_TEST(j["ca"] == "main");
+  BOOST_TEST(!j.contains("file"));
+  auto crl = crypto::Crl::parse(core::to_bytes(j["pem"].get<std::string>()));
+  BOOST_TEST_REQUIRE(crl.has_value());
+  BOOST_TEST(j["number"] == crl->number());
+  BOOST_TEST(j["revoked"] == crl->revoked().size());
+  fs::path file = dir.path() / "main.crl";
+  auto w = json({"--json", "crl", "main", "--out", file.string()});
+  BOOST_TEST(w["file"] == file.string());
+  BOOST_TEST(!w.contains("pem"));
+  BOOST_TEST(w["number"] == crl->number() + 1);
+}
+
 BOOST_FIXTURE_TEST_CASE(check_passes_a_sound_store_and_names_problems, Lifecycle) {
   BOOST_TEST_REQUIRE(run({"check"}) == 0, err);
   BOOST_TEST(contains(out, "ca main: 3 certificates, 0 revoked"));
