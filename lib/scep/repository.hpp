@@ -91,6 +91,13 @@ class Repository {
   /// The CA a client asked for by store name; empty `name` means the default CA.
   /// Errc::unknown_ca when there is no such CA.
   virtual core::Result<CaBundle> find_ca(std::string_view name) = 0;
+  /// The store name of the CA find_ca would return, without loading its
+  /// certificates (GetCACaps needs nothing more). Same errors as find_ca.
+  virtual core::Result<std::string> resolve_ca(std::string_view name) {
+    auto ca = find_ca(name);
+    if (!ca) return std::unexpected(ca.error());
+    return ca->name;
+  }
   virtual core::Result<std::vector<std::string>> ca_names() = 0;
   virtual core::Result<crypto::PrivateKey> load_key(std::string_view ca, KeyRole role) = 0;
 

@@ -16,8 +16,9 @@ std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
 }
 
 core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
-  auto bundle = m_repo.find_ca(ca);
-  if (!bundle) return std::unexpected(bundle.error());
+  // Nothing here depends on the certificates: do not parse them (a CGI
+  // process would also load OpenSSL's configuration for it).
+  if (auto name = m_repo.resolve_ca(ca); !name) return std::unexpected(name.error());
   // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
   // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
   // Renewal makes certmonger and macOS sign renewals with the old certificate.

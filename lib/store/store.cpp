@@ -202,7 +202,7 @@ core::Result<const config::Config*> Repository::config() {
   return m_config.get();
 }
 
-core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
+core::Result<std::string> Repository::resolve_name(std::string_view name) {
   auto cfg = config();
   if (!cfg) return std::unexpected(cfg.error());
   std::string resolved(name);
@@ -212,9 +212,26 @@ core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
     resolved = *d;
   }
   if (!core::is_valid_name(resolved)) return core::fail(Errc::unknown_ca, "no such CA");
-  auto ca = m_cache ? m_cache->load_ca(resolved, **cfg) : m_store.load_ca(resolved, **cfg);
-  if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", resolved));
+  return resolved;
+}
+
+core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
+  auto resolved = resolve_name(name);
+  if (!resolved) return std::unexpected(resolved.error());
+  auto cfg = config();
+  if (!cfg) return std::unexpected(cfg.error());
+  auto ca = m_cache ? m_cache->load_ca(*resolved, **cfg) : m_store.load_ca(*resolved, **cfg);
+  if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
   return ca;
+}
+
+core::Result<std::string> Repository::resolve_ca(std::string_view name) {
+  auto resolved = resolve_name(name);
+  if (!resolved) return std::unexpected(resolved.error());
+  // A CA is its certificate file: that it exists is enough here.
+  if (::access((m_store.ca_dir(*resolved) / "cert.pem").c_str(), F_OK) != 0)
+    return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
+  return resolved;
 }
 
 void Repository::audit(const scep::AuditEvent& e) {

@@ -148,6 +148,7 @@ class Repository final : public scep::Repository {
   explicit Repository(Store& store) : m_store(store) {}
   explicit Repository(StoreCache& cache);
   core::Result<scep::CaBundle> find_ca(std::string_view name) override;
+  core::Result<std::string> resolve_ca(std::string_view name) override;
   core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
   core::Result<policy::Policy> load_policy(std::string_view name) override { return m_store.load_policy(name); }
@@ -190,6 +191,8 @@ class Repository final : public scep::Repository {
 
  private:
   core::Result<const config::Config*> config();
+  /// `name`, or the default CA's when empty; checked, not looked up.
+  core::Result<std::string> resolve_name(std::string_view name);
   Store& m_store;
   StoreCache* m_cache = nullptr;
   /// The config of this request: one view from its first use to its end.

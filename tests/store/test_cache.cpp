@@ -138,6 +138,25 @@ BOOST_FIXTURE_TEST_CASE(a_name_that_is_no_store_name_never_reaches_the_disk, Cac
   BOOST_TEST(!repo.load_key("../main", scep::KeyRole::ca));
 }
 
+BOOST_FIXTURE_TEST_CASE(resolve_ca_names_the_ca_without_reading_its_certificates, CachedStore) {
+  // GetCACaps asks only this: a CGI process then parses no certificate.
+  store::Repository plain(st());
+  store::Repository cached(cache);
+  for (auto* repo : {&plain, &cached}) {
+    BOOST_TEST(repo->resolve_ca("main").value_or("?") == "main");
+    BOOST_TEST(repo->resolve_ca("").value_or("?") == "main");  // the only CA is the default
+    for (std::string_view bad : {"nosuch", "../main", "main/../main"}) {
+      auto r = repo->resolve_ca(bad);
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().code == core::Errc::unknown_ca);
+    }
+  }
+  BOOST_REQUIRE(store::write_file_atomic(st().ca_dir("main") / "cert.pem", "not a certificate\n", 0640));
+  store::Repository after(st());
+  BOOST_TEST(after.resolve_ca("main").value_or("?") == "main");
+  BOOST_TEST(!after.find_ca("main"));
+}
+
 BOOST_FIXTURE_TEST_CASE(requests_on_many_threads_see_whole_values, CachedStore) {
   const auto& pki = testing::test_pki();
   std::atomic<int> bad{0};
