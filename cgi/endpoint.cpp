@@ -45,6 +45,7 @@ core::Result<store::StoreCache*> Endpoint::cache_for(const std::string& root) {
   auto st = store::Store::open(root, store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
   auto [it, added] = m_caches.emplace(root, std::make_unique<store::StoreCache>(std::move(*st)));
+  if (m_long_lived) it->second->watch_changes();
   return it->second.get();
 }
 

@@ -26,7 +26,10 @@ class Endpoint {
  public:
   /// `fallback_store`: the store when the request does not name one in
   /// SCEP_STORE (FastCGI: the process environment the manager gave us).
-  explicit Endpoint(std::string fallback_store) : m_fallback_store(std::move(fallback_store)) {}
+  /// `long_lived` (FastCGI): watch the stores with inotify rather than stat
+  /// their files at every request.
+  explicit Endpoint(std::string fallback_store, bool long_lived = false)
+      : m_fallback_store(std::move(fallback_store)), m_long_lived(long_lived) {}
 
   /// The bytes to send back: Status, headers, body (never throws).
   std::string respond(const web::EnvLookup& env, std::istream& body, const LogSink& log);
@@ -36,6 +39,7 @@ class Endpoint {
   core::Result<store::StoreCache*> cache_for(const std::string& root);
 
   std::string m_fallback_store;
+  bool m_long_lived = false;
   std::map<std::string, std::unique_ptr<store::StoreCache>, std::less<>> m_caches;
   core::SystemClock m_clock;
   crypto::SystemRng m_rng;

@@ -105,7 +105,7 @@ int run_fastcgi() {
     fmt::print(stderr, "scep.cgi: cannot initialise a FastCGI request\n");
     return 1;
   }
-  Endpoint endpoint(fallback_store());
+  Endpoint endpoint(fallback_store(), true);
   SigtermGate sigterm;
   for (;;) {
     sigterm.release();

@@ -1,6 +1,15 @@
 #include "store/cache.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -16,7 +25,98 @@ std::int64_t nanoseconds(const struct timespec& t) {
   return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
+/// File systems whose changes may come from another host, where inotify
+/// only sees this host's.
+bool is_network_fs(const fs::path& dir) {
+  struct statfs sf {};
+  if (::statfs(dir.c_str(), &sf) != 0) return true;
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case NFS_SUPER_MAGIC:
+    case SMB_SUPER_MAGIC:
+    case 0xFF534D42UL:  // CIFS
+    case 0xFE534D42UL:  // SMB2
+    case 0x65735546UL:  // FUSE
+    case 0x00C36400UL:  // Ceph
+    case V9FS_MAGIC:
+    case AFS_SUPER_MAGIC:
+    case 0x01161970UL:  // GFS2
+    case 0x7461636FUL:  // OCFS2
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr std::uint32_t watch_mask = IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
 }  // namespace
+
+std::unique_ptr<ChangeWatch> ChangeWatch::create() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return nullptr;
+  return std::unique_ptr<ChangeWatch>(new ChangeWatch(fd));
+}
+
+ChangeWatch::~ChangeWatch() { ::close(m_fd); }
+
+bool ChangeWatch::watch(const fs::path& file) {
+  struct stat st {};
+  // A link's target can change in a directory nobody watches.
+  if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return false;
+  fs::path dir = file.parent_path();
+  std::string name = file.filename().string();
+  std::lock_guard lock(m_mutex);
+  for (auto& [wd, entry] : m_dirs) {
+    if (entry.first != dir) continue;
+    if (std::find(entry.second.begin(), entry.second.end(), name) == entry.second.end()) entry.second.push_back(name);
+    return true;
+  }
+  if (is_network_fs(dir)) return false;
+  int wd = ::inotify_add_watch(m_fd, dir.c_str(), watch_mask);
+  if (wd < 0) return false;
+  // The same directory under another spelling gets the same descriptor.
+  auto& entry = m_dirs[wd];
+  if (entry.first.empty()) entry.first = dir;
+  entry.second.push_back(name);
+  return true;
+}
+
+std::uint64_t ChangeWatch::generation() {
+  std::lock_guard lock(m_mutex);
+  drain_locked();
+  return m_generation;
+}
+
+void ChangeWatch::drain_locked() {
+  alignas(inotify_event) std::array<char, 4096> buf;
+  for (;;) {
+    ssize_t n = ::read(m_fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // EAGAIN: nothing queued
+    for (ssize_t off = 0; off < n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buf.data() + off);
+      off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+      if (ev->mask & IN_Q_OVERFLOW) {
+        ++m_generation;
+        continue;
+      }
+      auto it = m_dirs.find(ev->wd);
+      if (it == m_dirs.end()) continue;
+      if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+        // The directory is gone or elsewhere: forget it; the next use stats
+        // and watches whatever is at that path then.
+        ++m_generation;
+        if (!(ev->mask & IN_IGNORED)) ::inotify_rm_watch(m_fd, ev->wd);
+        m_dirs.erase(it);
+        continue;
+      }
+      const auto& names = it->second.second;
+      std::string_view name = ev->len ? std::string_view(ev->name) : std::string_view();
+      if (std::find(names.begin(), names.end(), name) != names.end()) ++m_generation;
+    }
+  }
+}
 
 FileStamp stamp_of(const fs::path& p) {
   struct stat st {};
@@ -30,28 +130,38 @@ FileStamp stamp_of(const fs::path& p) {
                    nanoseconds(st.st_ctim)};
 }
 
-core::Result<std::shared_ptr<const config::Config>> StoreCache::config() {
-  return m_config.get("scep.toml", {m_store.config_path()}, [this] { return m_store.load_config(); });
+void StoreCache::watch_changes() {
+  if (m_watch) return;
+  m_watch = ChangeWatch::create();
+  m_config.use_watch(m_watch.get());
+  m_cas.use_watch(m_watch.get());
+  m_keys.use_watch(m_watch.get());
 }
 
-core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const config::Config& cfg) {
+core::Result<std::shared_ptr<const config::Config>> StoreCache::config(std::uint64_t generation) {
+  return m_config.get("scep.toml", {m_store.config_path()}, [this] { return m_store.load_config(); }, generation);
+}
+
+core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const config::Config& cfg,
+                                                 std::uint64_t generation) {
   // A name that is not a store name never becomes a path: the store refuses it.
   if (!core::is_valid_name(name)) return m_store.load_ca(name, cfg);
   fs::path dir = m_store.ca_dir(name);
   // chain.pem and ra.pem may be absent; their appearance changes the stamps too.
   auto bundle = m_cas.get(std::string(name), {dir / "cert.pem", dir / "chain.pem", dir / "ra.pem"},
-                          [&] { return m_store.load_ca(name, config::Config{}); });
+                          [&] { return m_store.load_ca(name, config::Config{}); }, generation);
   if (!bundle) return std::unexpected(bundle.error());
   scep::CaBundle ca = **bundle;
   ca.options = cfg.options_for(name);
   return ca;
 }
 
-core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, scep::KeyRole role) {
+core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, scep::KeyRole role,
+                                                      std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
   const char* file = role == scep::KeyRole::ca ? "key.pem" : "ra-key.pem";
   auto key = m_keys.get(fmt::format("{}/{}", name, file), {m_store.ca_dir(name) / file},
-                        [&] { return m_store.load_key(name, role); });
+                        [&] { return m_store.load_key(name, role); }, generation);
   if (!key) return std::unexpected(key.error());
   return **key;
 }

@@ -1,9 +1,11 @@
 #pragma once
 // A long-lived server's view of a store's slow-changing part: scep.toml and
 // each CA's certificates and keys, parsed once and kept between requests.
-// Every use re-stats the files behind a value (a few stat(2) calls) and
-// reloads the value when one of them changed, so `scepctl ca set`, a new RA
-// certificate or an edited scep.toml take effect without a restart.
+// A use re-stats the files behind a value (a few stat(2) calls) and reloads
+// the value when one of them changed, so `scepctl ca set`, a new RA
+// certificate or an edited scep.toml take effect without a restart. With a
+// ChangeWatch (inotify) the stat calls are skipped while the kernel reported
+// no change to those files: one non-blocking read(2) instead.
 //
 // Per-request state (secrets, transactions, pending requests, issued
 // certificates, CRLs) is never cached: other processes change it.
@@ -39,6 +41,36 @@ struct FileStamp {
 
 FileStamp stamp_of(const std::filesystem::path& p);
 
+/// inotify on the directories of the files a cache depends on. generation()
+/// drains the kernel's queue and changes whenever one of those files may have
+/// changed: created, replaced (rename), written, deleted, chmod'ed, or its
+/// directory moved or deleted. The kernel queues an event before the system
+/// call that made the change returns, so a change finished before generation()
+/// is called is always seen. Thread-safe.
+class ChangeWatch {
+ public:
+  /// nullptr when inotify is unavailable (then every use stats).
+  static std::unique_ptr<ChangeWatch> create();
+  ~ChangeWatch();
+  ChangeWatch(const ChangeWatch&) = delete;
+  ChangeWatch& operator=(const ChangeWatch&) = delete;
+
+  /// Reports changes to `file` from now on. False when that cannot be
+  /// promised: a missing directory, a symbolic link (its target may change
+  /// elsewhere), a network file system (other hosts' changes are not seen).
+  bool watch(const std::filesystem::path& file);
+  std::uint64_t generation();
+
+ private:
+  explicit ChangeWatch(int fd) : m_fd(fd) {}
+  void drain_locked();
+  int m_fd;
+  std::mutex m_mutex;
+  std::uint64_t m_generation = 1;
+  /// watch descriptor -> its directory and the names in it that matter
+  std::map<int, std::pair<std::filesystem::path, std::vector<std::string>>> m_dirs;
+};
+
 /// Values derived from files, each under a key, with the stamps of the files
 /// it was made from. Thread-safe; values are immutable and shared.
 template <class T>
@@ -47,16 +79,30 @@ class StampedCache {
   using Loader = std::function<core::Result<T>()>;
 
   /// The value for `key`: the cached one while none of `files` changed,
-  /// else `load()` (errors are returned, never cached).
+  /// else `load()` (errors are returned, never cached). `generation`: the
+  /// watch's, read when the request began (0: stat the files).
   core::Result<std::shared_ptr<const T>> get(const std::string& key, const std::vector<std::filesystem::path>& files,
-                                             const Loader& load) {
+                                             const Loader& load, std::uint64_t generation = 0) {
+    if (!m_watch) generation = 0;
+    {
+      std::lock_guard lock(m_mutex);
+      auto it = m_entries.find(key);
+      if (generation != 0 && it != m_entries.end() && it->second.generation == generation) return it->second.value;
+    }
+    // Watched before the stat: a change after it is reported.
+    bool watched = m_watch != nullptr;
+    for (const auto& f : files) watched = watched && m_watch->watch(f);
+    if (!watched) generation = 0;
     std::vector<FileStamp> stamps;
     stamps.reserve(files.size());
     for (const auto& f : files) stamps.push_back(stamp_of(f));
     {
       std::lock_guard lock(m_mutex);
       auto it = m_entries.find(key);
-      if (it != m_entries.end() && it->second.stamps == stamps) return it->second.value;
+      if (it != m_entries.end() && it->second.stamps == stamps) {
+        it->second.generation = generation;
+        return it->second.value;
+      }
     }
     // Loaded outside the lock: a slow key parse must not stall other CAs.
     // Stamps taken before the read: a file replaced meanwhile differs next time.
@@ -68,17 +114,23 @@ class StampedCache {
       return std::unexpected(value.error());
     }
     auto shared = std::make_shared<const T>(std::move(*value));
-    m_entries.insert_or_assign(key, Entry{std::move(stamps), shared});
+    m_entries.insert_or_assign(key, Entry{std::move(stamps), shared, generation});
     return shared;
   }
 
   std::uint64_t loads() const { return m_loads.load(std::memory_order_relaxed); }
+  /// Skips the stat calls while `watch` reports no change (it must outlive
+  /// this cache; set before the first get()): get() is then given
+  /// watch->generation() as read at the start of the request.
+  void use_watch(ChangeWatch* watch) { m_watch = watch; }
 
  private:
   struct Entry {
     std::vector<FileStamp> stamps;
     std::shared_ptr<const T> value;
+    std::uint64_t generation = 0;  ///< of the last check; 0: stat next time
   };
+  ChangeWatch* m_watch = nullptr;
   std::mutex m_mutex;
   std::map<std::string, Entry, std::less<>> m_entries;
   std::atomic<std::uint64_t> m_loads{0};
@@ -89,17 +141,24 @@ class StampedCache {
 class StoreCache {
  public:
   explicit StoreCache(Store store) : m_store(std::move(store)) {}
+  /// For a long-lived process: inotify instead of stat(2) while nothing
+  /// changes (falls back to stat where inotify cannot promise to see changes).
+  void watch_changes();
   StoreCache(const StoreCache&) = delete;
   StoreCache& operator=(const StoreCache&) = delete;
 
   /// The store itself (a path: safe to share between threads).
   Store& store() { return m_store; }
 
-  core::Result<std::shared_ptr<const config::Config>> config();
+  /// Read once when a request begins and passed to the getters below: what
+  /// changed before it is seen. 0 without watch_changes().
+  std::uint64_t generation() { return m_watch ? m_watch->generation() : 0; }
+
+  core::Result<std::shared_ptr<const config::Config>> config(std::uint64_t generation = 0);
   /// As Store::load_ca: the CA's certificates with its options from `cfg`.
-  core::Result<scep::CaBundle> load_ca(std::string_view name, const config::Config& cfg);
+  core::Result<scep::CaBundle> load_ca(std::string_view name, const config::Config& cfg, std::uint64_t generation = 0);
   /// As Store::load_key.
-  core::Result<crypto::PrivateKey> load_key(std::string_view name, scep::KeyRole role);
+  core::Result<crypto::PrivateKey> load_key(std::string_view name, scep::KeyRole role, std::uint64_t generation = 0);
 
   /// How many times a value was (re)loaded from disk since construction:
   /// lets tests see that an unchanged store is not read again.
@@ -107,6 +166,7 @@ class StoreCache {
 
  private:
   Store m_store;
+  std::unique_ptr<ChangeWatch> m_watch;
   StampedCache<config::Config> m_config;
   StampedCache<scep::CaBundle> m_cas;  ///< options left default: they come from the config of the moment
   StampedCache<crypto::PrivateKey> m_keys;

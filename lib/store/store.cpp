@@ -185,12 +185,12 @@ core::Result<std::string> Store::default_ca(const config::Config& cfg) const {
   return core::fail(Errc::unknown_ca, names->empty() ? "the store has no CA" : "no default CA is configured");
 }
 
-Repository::Repository(StoreCache& cache) : m_store(cache.store()), m_cache(&cache) {}
+Repository::Repository(StoreCache& cache) : m_store(cache.store()), m_cache(&cache), m_generation(cache.generation()) {}
 
 core::Result<const config::Config*> Repository::config() {
   if (!m_config) {
     if (m_cache) {
-      auto cfg = m_cache->config();
+      auto cfg = m_cache->config(m_generation);
       if (!cfg) return std::unexpected(cfg.error());
       m_config = std::move(*cfg);
     } else {
@@ -220,7 +220,7 @@ core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
   if (!resolved) return std::unexpected(resolved.error());
   auto cfg = config();
   if (!cfg) return std::unexpected(cfg.error());
-  auto ca = m_cache ? m_cache->load_ca(*resolved, **cfg) : m_store.load_ca(*resolved, **cfg);
+  auto ca = m_cache ? m_cache->load_ca(*resolved, **cfg, m_generation) : m_store.load_ca(*resolved, **cfg);
   if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
   return ca;
 }
@@ -228,6 +228,12 @@ core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
 core::Result<std::string> Repository::resolve_ca(std::string_view name) {
   auto resolved = resolve_name(name);
   if (!resolved) return std::unexpected(resolved.error());
+  // A long-lived process has the CA loaded (or loads it once).
+  if (m_cache) {
+    auto ca = find_ca(*resolved);
+    if (!ca) return std::unexpected(ca.error());
+    return resolved;
+  }
   // A CA is its certificate file: that it exists is enough here.
   if (::access((m_store.ca_dir(*resolved) / "cert.pem").c_str(), F_OK) != 0)
     return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
@@ -240,7 +246,7 @@ void Repository::audit(const scep::AuditEvent& e) {
 }
 
 core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep::KeyRole role) {
-  return m_cache ? m_cache->load_key(ca, role) : m_store.load_key(ca, role);
+  return m_cache ? m_cache->load_key(ca, role, m_generation) : m_store.load_key(ca, role);
 }
 
 }  // namespace store

@@ -195,6 +195,8 @@ class Repository final : public scep::Repository {
   core::Result<std::string> resolve_name(std::string_view name);
   Store& m_store;
   StoreCache* m_cache = nullptr;
+  /// The cache's change generation when this request began.
+  std::uint64_t m_generation = 0;
   /// The config of this request: one view from its first use to its end.
   std::shared_ptr<const config::Config> m_config;
 };

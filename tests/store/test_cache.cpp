@@ -1,6 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -219,6 +220,134 @@ BOOST_AUTO_TEST_CASE(stamps_tell_missing_files_and_changes_apart) {
   BOOST_TEST((store::stamp_of(f) == a));
   BOOST_REQUIRE(store::write_file_atomic(f, "abc", 0640));  // same content, new file
   BOOST_TEST(!(store::stamp_of(f) == a));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace store_cache_test {
+
+/// The same store behind a cache that watches it with inotify, as scepctl
+/// serve and FastCGI use it.
+struct WatchedStore : CachedStore {
+  WatchedStore() { cache.watch_changes(); }
+};
+
+void write_in_place(const fs::path& f, std::string_view text) {
+  std::ofstream out(f, std::ios::trunc);  // same inode: no rename
+  out << text;
+}
+
+}  // namespace store_cache_test
+
+using store_cache_test::WatchedStore;
+
+BOOST_AUTO_TEST_SUITE(store_cache_watched)
+
+BOOST_FIXTURE_TEST_CASE(an_unchanged_store_is_not_read_again, WatchedStore) {
+  auto first = find_ca();
+  key_pem(scep::KeyRole::ca);
+  auto loads = cache.loads();
+  for (int i = 0; i < 5; ++i) BOOST_TEST(find_ca().cert.der() == first.cert.der());
+  BOOST_TEST(cache.loads() == loads);
+}
+
+BOOST_FIXTURE_TEST_CASE(each_kind_of_change_is_seen_at_the_next_request, WatchedStore) {
+  const auto& pki = testing::test_pki();
+  BOOST_TEST(!find_ca().options.legacy_algorithms);
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.root.key.to_pem());
+  // scep.toml replaced by rename (scepctl), then edited in place (an editor).
+  BOOST_REQUIRE(st().set_ca_option("main", "legacy_algorithms", "true"));
+  BOOST_TEST(find_ca().options.legacy_algorithms);
+  auto toml = store::read_file(st().config_path());
+  BOOST_REQUIRE(toml);
+  std::string text = core::to_string(*toml);
+  auto at = text.find("legacy_algorithms = true");
+  BOOST_REQUIRE(at != std::string::npos);
+  text.replace(at, 24, "legacy_algorithms = false");
+  store_cache_test::write_in_place(st().config_path(), text);
+  BOOST_TEST(!find_ca().options.legacy_algorithms);
+  // The key rewritten in place, then replaced.
+  fs::path key = st().ca_dir("main") / "key.pem";
+  store_cache_test::write_in_place(key, pki.client_key.to_pem());
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.client_key.to_pem());
+  BOOST_REQUIRE(store::write_file_atomic(key, pki.root.key.to_pem(), 0600));
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.root.key.to_pem());
+  // An RA added, then its file deleted.
+  BOOST_REQUIRE(st().set_ra("main", pki.ra.cert, pki.ra.key, store::Store::Replace::no));
+  BOOST_TEST(find_ca().ra.has_value());
+  fs::remove(st().ca_dir("main") / "ra.pem");
+  BOOST_TEST(!find_ca().ra.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_ca_directory_moved_away_and_back_is_watched_again, WatchedStore) {
+  const auto& pki = testing::test_pki();
+  find_ca();
+  fs::path dir = st().ca_dir("main");
+  fs::rename(dir, dir.string() + ".old");
+  store::Repository gone(cache);
+  BOOST_TEST(!gone.find_ca("main"));
+  fs::rename(dir.string() + ".old", dir);
+  BOOST_TEST(find_ca().cert.der() == pki.root.cert.der());
+  // The directory's new watch reports changes as the first one did.
+  BOOST_REQUIRE(store::write_file_atomic(dir / "cert.pem", pki.inter.cert.pem(), 0640));
+  BOOST_TEST(find_ca().cert.der() == pki.inter.cert.der());
+}
+
+BOOST_FIXTURE_TEST_CASE(other_files_in_the_same_directories_do_not_count_as_changes, WatchedStore) {
+  find_ca();
+  key_pem(scep::KeyRole::ca);
+  auto loads = cache.loads();
+  auto watch = store::ChangeWatch::create();
+  BOOST_REQUIRE(watch);
+  BOOST_TEST(watch->watch(st().config_path()));
+  BOOST_TEST(watch->watch(st().ca_dir("main") / "cert.pem"));
+  auto generation = watch->generation();
+  // What every enrollment writes next to them: the audit log, the lock file.
+  store_cache_test::write_in_place(st().root() / "audit.log", "{}\n");
+  store_cache_test::write_in_place(st().ca_dir("main") / "tx.lock", "");
+  BOOST_REQUIRE(store::write_file_atomic(st().ca_dir("main") / "crl.der", "x", 0640));
+  BOOST_TEST(watch->generation() == generation);
+  find_ca();
+  BOOST_TEST(cache.loads() == loads);
+  fs::permissions(st().ca_dir("main") / "cert.pem", fs::perms::owner_read, fs::perm_options::replace);
+  BOOST_TEST(watch->generation() != generation);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_symbolic_link_is_not_trusted_to_inotify_but_still_followed, WatchedStore) {
+  const auto& pki = testing::test_pki();
+  fs::path elsewhere = dir.path() / "keys";
+  fs::create_directories(elsewhere);
+  BOOST_REQUIRE(store::write_file_atomic(elsewhere / "ca.pem", pki.root.key.to_pem(), 0600));
+  fs::path key = st().ca_dir("main") / "key.pem";
+  fs::remove(key);
+  fs::create_symlink(elsewhere / "ca.pem", key);
+  auto watch = store::ChangeWatch::create();
+  BOOST_REQUIRE(watch);
+  BOOST_TEST(!watch->watch(key));
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.root.key.to_pem());
+  // Replaced where the link points (how a mounted secret is rotated).
+  BOOST_REQUIRE(store::write_file_atomic(elsewhere / "ca.pem", pki.client_key.to_pem(), 0600));
+  BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.client_key.to_pem());
+}
+
+BOOST_FIXTURE_TEST_CASE(watched_requests_on_many_threads_see_whole_values, WatchedStore) {
+  const auto& pki = testing::test_pki();
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        store::Repository repo(cache);
+        auto ca = repo.find_ca("main");
+        auto key = repo.load_key("main", scep::KeyRole::ca);
+        if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
+      }
+    });
+  for (int i = 0; i < 20; ++i)
+    BOOST_REQUIRE(st().set_ca_option("main", "legacy_algorithms", i % 2 ? "true" : "false"));
+  for (auto& t : threads) t.join();
+  BOOST_TEST(bad.load() == 0);
+  BOOST_TEST(find_ca().options.legacy_algorithms);  // the last value written
 }
 
 BOOST_AUTO_TEST_SUITE_END()
