@@ -106,6 +106,14 @@ std::string ca_from_path(std::string_view path) {
   return percent_decode(first, false);
 }
 
+bool is_quick(const Request& req) {
+  if (req.method == Method::post) return false;
+  if (req.method == Method::other) return true;
+  Query q = parse_query(req.query);
+  if (q.operation.empty()) return !is_crl_path(req.path);
+  return !iequals(q.operation, "PKIOperation") && !iequals(q.operation, "GetCRL");
+}
+
 Response dispatch(const Request& req, scep::Service& svc) {
   if (req.query.size() > max_query_bytes) return Response::text(414, "query string too long");
   if (req.body.size() > max_body_bytes) return Response::text(413, "request body too large");

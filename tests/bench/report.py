@@ -29,7 +29,7 @@ for r in rows:
     print(f"| {r['label']} | {r['mode']} | {r['workers']} | {r['count']} | {r['failed']} | {r['per_s']:.1f} | "
           f"{ms(r, 'p50_ms')} | {ms(r, 'p99_ms')} | {ms(r, 'server_cpu_ms_per_req')} | {ratio} |")
 
-ops = [r["rsa2048_private_op_ms"] for r in rows]
+ops = [r["rsa2048_private_op_ms"] for r in rows if "rsa2048_private_op_ms" in r]
 op = statistics.median(ops)
 print()
 print(f"RSA-2048 private-key operation (EVP_PKEY_sign, thread CPU time, measured by scep-bench before each run): "
@@ -57,11 +57,13 @@ serve = find("serve", "enroll", top)
 ratio_line(f"serve / scepserver enrollments/s at {top} workers", serve, find("scepserver", "enroll", top), "per_s", 4)
 ratio_line(f"fastcgi / serve enrollments/s at {top} workers", find("fastcgi", "enroll", top), serve, "per_s", 0.9)
 ratio_line(f"cgi / serve enrollments/s at {top} workers", find("cgi", "enroll", top), serve, "per_s", 0.4)
-for mode in ("caps", "cacert"):
+for mode in ("caps", "cacert", "caps-wrk", "cacert-wrk"):
     gets = [r for r in rows if r["mode"] == mode and r["label"] == "serve"]
     for g in gets:
         ratio_line(f"serve / scepserver {mode} requests/s at {g['workers']} workers", g,
                    find("scepserver", mode, g["workers"]), "per_s", 1.5)
+        ratio_line(f"  server CPU per request, scepserver / serve ({mode})", find("scepserver", mode, g["workers"]), g,
+                   "server_cpu_ms_per_req")
 print("Server CPU per enrollment against the floor (3 RSA-2048 private operations):")
 for r in rows:
     if r["mode"] == "enroll" and "cpu_over_floor" in r:

@@ -6,7 +6,9 @@
 #   fastcgi     scep.cgi under lighttpd mod_fastcgi    (share/lighttpd-fastcgi.conf)
 #   scepserver  micromdm's scepserver (Debian package scep), static -challenge
 # at each concurrency of BENCH_CONCURRENCY, then GetCACaps/GetCACert against
-# serve and scepserver at BENCH_GET_CONCURRENCY. Prints a markdown table.
+# serve and scepserver at BENCH_GET_CONCURRENCY, with scep-bench and with wrk
+# (an epoll client, so the server rather than the client is the limit).
+# Prints a markdown table.
 #
 #   make -f Makefile.dist bench                        (builds, then runs this)
 #   SCEP_BIN=build/bin SCEP_SOURCE=. tests/bench/run.sh
@@ -21,6 +23,7 @@
 #                                enrollment cell gets fresh secrets, enough for it
 #   BENCH_PIN [auto]             auto: with 2+ CPUs the server runs on CPU 1 and the
 #                                client on CPU 0 (taskset); 0: no pinning
+#   BENCH_GET_SECONDS [5]        length of each wrk GET cell (skipped without wrk)
 #   BENCH_JSON [none]            also write the raw results (JSON lines) there
 # Each server gets a fresh store (or depot) with an RSA-2048 CA.
 set -euo pipefail
@@ -159,6 +162,18 @@ bench() {
   printf '%s\n' "$out" >>"$RESULTS"
 }
 
+# wrk_bench KIND MODE CONNECTIONS — a GET cell driven by wrk.
+wrk_bench() {
+  local kind=$1 mode=$2 conns=$3 pid_args=() p cpu_args=() out
+  for p in "${PIDS[@]}"; do pid_args+=(--server-pid "$p"); done
+  [[ ${#CLIENT_CPU[@]} == 0 ]] || cpu_args=(--client-cpu 0)
+  log "$kind $mode x$conns: wrk for ${BENCH_GET_SECONDS:-5} s"
+  out=$("$PYTHON" "$SCEP_SOURCE/tests/bench/wrk_cell.py" --url "$URL" --label "$kind" --mode "$mode" \
+    --connections "$conns" --seconds "${BENCH_GET_SECONDS:-5}" "${pid_args[@]}" "${cpu_args[@]}") ||
+    fail "wrk $kind $mode x$conns failed"
+  printf '%s\n' "$out" >>"$RESULTS"
+}
+
 for kind in $SERVERS; do
   start_server "$kind"
   for c in $CONCURRENCY; do bench "$kind" enroll "$c" "$COUNT"; done
@@ -166,6 +181,9 @@ for kind in $SERVERS; do
     for c in $GET_CONCURRENCY; do
       bench "$kind" caps "$c" "$GET_COUNT"
       bench "$kind" cacert "$c" "$GET_COUNT"
+      if command -v wrk >/dev/null; then
+        for mode in caps cacert; do wrk_bench "$kind" "$mode" "$c"; done
+      fi
     done
   fi
   stop_server

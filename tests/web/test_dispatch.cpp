@@ -356,4 +356,29 @@ BOOST_AUTO_TEST_CASE(the_segment_is_percent_decoded_without_plus_as_space) {
   BOOST_TEST(web::ca_from_path("/a%2Fb/pkiclient.exe") == "a/b");
 }
 
+BOOST_AUTO_TEST_CASE(only_requests_that_neither_sign_nor_write_are_quick) {
+  // scepctl serve answers quick requests on its event-loop thread; anything
+  // that decrypts, signs or writes the store must go to a worker.
+  auto req = [](web::Method m, std::string path, std::string query) {
+    web::Request r;
+    r.method = m;
+    r.path = std::move(path);
+    r.query = std::move(query);
+    return r;
+  };
+  using web::Method;
+  for (const auto& r : {req(Method::get, "", "operation=GetCACaps"), req(Method::get, "", "operation=getcacert&message=a"),
+                        req(Method::head, "/a/pkiclient.exe", "operation=GetCACert"),
+                        req(Method::get, "", "operation=GetCACertChain"), req(Method::get, "", "operation=GetNextCACert"),
+                        req(Method::get, "", ""), req(Method::get, "", "operation=Nonsense"),
+                        req(Method::other, "", "operation=PKIOperation")})
+    BOOST_TEST(web::is_quick(r), r.query);
+  for (const auto& r : {req(Method::post, "", "operation=PKIOperation"), req(Method::post, "", "operation=GetCACaps"),
+                        req(Method::get, "", "operation=PKIOperation&message=MIIB"),
+                        req(Method::get, "", "Operation=pkioperation&message=MIIB"),
+                        req(Method::get, "", "operation=GetCRL&message=a"), req(Method::get, "/a/crl", ""),
+                        req(Method::head, "/a/crl/", "")})
+    BOOST_TEST(!web::is_quick(r), r.path << "?" << r.query);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
