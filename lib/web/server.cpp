@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <pthread.h>
 #include <optional>
 #include <thread>
 
@@ -243,8 +244,18 @@ void Server::Impl::accept() {
 core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler handler, Quick quick, Log log,
                                                      LogSink sink) {
   std::size_t workers = options.workers ? options.workers : std::max<std::size_t>(8, std::thread::hardware_concurrency());
+  // The workers start with SIGINT and SIGTERM blocked, so the signals reach
+  // the event-loop thread (Asio's handler) and never interrupt a worker's
+  // lock wait or write with EINTR (Asio installs its handler without
+  // SA_RESTART).
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
   auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(quick), std::move(log),
                                      std::move(sink), workers);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   const Options& o = impl->options;
   auto where = fmt::format("{}:{}", o.host, o.port);
   beast::error_code ec;
