@@ -91,6 +91,8 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   auto sink = [&env](std::string_view lines) {
     env.err.write(lines.data(), static_cast<std::streamsize>(lines.size()));
     env.err.flush();
+    // A write cut short (a signal, a full pipe) loses these lines, not all later ones.
+    env.err.clear();
   };
   auto server = web::Server::listen(so, handler, quick, log, sink);
   if (!server) return std::unexpected(server.error());

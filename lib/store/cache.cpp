@@ -41,44 +41,92 @@ bool is_network_fs(const fs::path& dir) {
     case AFS_SUPER_MAGIC:
     case 0x01161970UL:  // GFS2
     case 0x7461636FUL:  // OCFS2
+    case 0x0BD00BD0UL:  // Lustre
+    case 0x47504653UL:  // GPFS
+    case 0x19830326UL:  // BeeGFS
       return true;
     default:
       return false;
   }
 }
 
-constexpr std::uint32_t watch_mask = IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+constexpr std::uint32_t watch_mask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 }  // namespace
 
-std::unique_ptr<ChangeWatch> ChangeWatch::create() {
+std::unique_ptr<ChangeWatch> ChangeWatch::create(const fs::path& top) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(top, ec).lexically_normal();
+  if (ec) return nullptr;
+  if (!absolute.has_filename()) absolute = absolute.parent_path();  // "a/b/" -> "a/b"
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return nullptr;
-  return std::unique_ptr<ChangeWatch>(new ChangeWatch(fd));
+  return std::unique_ptr<ChangeWatch>(new ChangeWatch(fd, std::move(absolute)));
 }
 
 ChangeWatch::~ChangeWatch() { ::close(m_fd); }
 
+namespace {
+
+/// The mount a path is on, or 0 when the kernel does not say (statx
+/// without STATX_MNT_ID): then the check below is skipped.
+std::uint64_t mount_id(const fs::path& p) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, p.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) != 0) return 0;
+  return (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+}
+
+}  // namespace
+
 bool ChangeWatch::watch(const fs::path& file) {
+  std::error_code ec;
+  fs::path path = fs::absolute(file, ec).lexically_normal();
+  if (ec || !path.has_filename()) return false;
+  fs::path dir = path.parent_path();
+  // Only files at or below the top (the store root), reached without
+  // symbolic links: a link's target, or a directory a link points into, can
+  // be replaced where nobody watches.
+  auto [top_end, dir_end] = std::mismatch(m_top.begin(), m_top.end(), dir.begin(), dir.end());
+  if (top_end != m_top.end()) return false;
+  if (fs::canonical(dir, ec) != dir || ec) return false;
   struct stat st {};
-  // A link's target can change in a directory nobody watches.
-  if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) return false;
-  fs::path dir = file.parent_path();
-  std::string name = file.filename().string();
-  std::lock_guard lock(m_mutex);
-  for (auto& [wd, entry] : m_dirs) {
-    if (entry.first != dir) continue;
-    if (std::find(entry.second.begin(), entry.second.end(), name) == entry.second.end()) entry.second.push_back(name);
-    return true;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) return false;
+    // A file bind-mounted on its own (a container's config) changes through
+    // its other directory.
+    auto file_mount = mount_id(path);
+    if (file_mount != 0 && file_mount != mount_id(dir)) return false;
   }
   if (is_network_fs(dir)) return false;
+  std::lock_guard lock(m_mutex);
+  // The file in its directory, then each directory up to the top in its
+  // parent: a directory renamed or replaced is an event one level up.
+  if (!add_locked(dir, path.filename().string())) return false;
+  for (fs::path d = dir; d != m_top && d.has_parent_path() && d != d.parent_path(); d = d.parent_path())
+    if (!add_locked(d.parent_path(), d.filename().string())) return false;
+  if (m_top.has_parent_path() && m_top != m_top.parent_path())
+    return add_locked(m_top.parent_path(), m_top.filename().string());
+  return true;
+}
+
+bool ChangeWatch::add_locked(const fs::path& dir, const std::string& name) {
+  // Asked again each time (this runs only after a reported change): a path
+  // that now leads to another directory gets another watch descriptor.
   int wd = ::inotify_add_watch(m_fd, dir.c_str(), watch_mask);
   if (wd < 0) return false;
-  // The same directory under another spelling gets the same descriptor.
+  for (auto it = m_dirs.begin(); it != m_dirs.end();) {
+    if (it->first != wd && it->second.first == dir) {
+      ::inotify_rm_watch(m_fd, it->first);
+      it = m_dirs.erase(it);
+      ++m_generation;
+    } else {
+      ++it;
+    }
+  }
   auto& entry = m_dirs[wd];
   if (entry.first.empty()) entry.first = dir;
-  entry.second.push_back(name);
+  if (std::find(entry.second.begin(), entry.second.end(), name) == entry.second.end()) entry.second.push_back(name);
   return true;
 }
 
@@ -132,7 +180,7 @@ FileStamp stamp_of(const fs::path& p) {
 
 void StoreCache::watch_changes() {
   if (m_watch) return;
-  m_watch = ChangeWatch::create();
+  m_watch = ChangeWatch::create(m_store.root());
   m_config.use_watch(m_watch.get());
   m_cas.use_watch(m_watch.get());
   m_keys.use_watch(m_watch.get());

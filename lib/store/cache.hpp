@@ -49,22 +49,27 @@ FileStamp stamp_of(const std::filesystem::path& p);
 /// is called is always seen. Thread-safe.
 class ChangeWatch {
  public:
-  /// nullptr when inotify is unavailable (then every use stats).
-  static std::unique_ptr<ChangeWatch> create();
+  /// Watches files at or below `top` (a store root); nullptr when inotify
+  /// is unavailable (then every use stats).
+  static std::unique_ptr<ChangeWatch> create(const std::filesystem::path& top);
   ~ChangeWatch();
   ChangeWatch(const ChangeWatch&) = delete;
   ChangeWatch& operator=(const ChangeWatch&) = delete;
 
-  /// Reports changes to `file` from now on. False when that cannot be
-  /// promised: a missing directory, a symbolic link (its target may change
-  /// elsewhere), a network file system (other hosts' changes are not seen).
+  /// Reports changes to `file` from now on, and the renaming or replacing of
+  /// any directory between it and the top. False when that cannot be
+  /// promised: a file outside the top, a missing directory, a symbolic link
+  /// on the way (its target may change elsewhere), a file bind-mounted on its
+  /// own, a network file system (other hosts' changes are not seen).
   bool watch(const std::filesystem::path& file);
   std::uint64_t generation();
 
  private:
-  explicit ChangeWatch(int fd) : m_fd(fd) {}
+  ChangeWatch(int fd, std::filesystem::path top) : m_fd(fd), m_top(std::move(top)) {}
   void drain_locked();
+  bool add_locked(const std::filesystem::path& dir, const std::string& name);
   int m_fd;
+  std::filesystem::path m_top;
   std::mutex m_mutex;
   std::uint64_t m_generation = 1;
   /// watch descriptor -> its directory and the names in it that matter

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <csignal>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -34,6 +36,10 @@ struct Server::Impl {
   Log log;
   LogSink sink;
   std::string pending_log;  ///< lines not yet given to `sink`
+  // Before the io_context: connections still queued in it are destroyed
+  // with it and count themselves out.
+  std::size_t connections = 0;  ///< open now (loop thread only)
+  std::size_t max_connections = 0;
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_pause{ioc};
@@ -58,14 +64,24 @@ struct Server::Impl {
   }
   void flush_log() {
     if (pending_log.empty()) return;
-    sink(pending_log);
+    std::string lines = std::move(pending_log);
     pending_log.clear();
+    try {
+      sink(lines);
+    } catch (...) {
+      // A log that cannot be written must not stop the server.
+    }
   }
   void shutdown() {
     beast::error_code ignored;
     acceptor.close(ignored);
     accept_pause.cancel();
-    if (signals) signals->cancel(ignored);
+    if (signals) {
+      // A second SIGINT/SIGTERM now ends the process at once (default
+      // action), for a stop that waits on a stuck request.
+      signals->clear(ignored);
+      signals->cancel(ignored);
+    }
     ioc.stop();
   }
 };
@@ -99,7 +115,10 @@ std::optional<Response> read_error_response(const beast::error_code& ec) {
 /// runs on the event-loop thread, so nothing here needs a lock.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, Server::Impl& server) : m_stream(std::move(socket)), m_server(server) {}
+  Connection(tcp::socket socket, Server::Impl& server) : m_stream(std::move(socket)), m_server(server) {
+    ++m_server.connections;
+  }
+  ~Connection() { --m_server.connections; }
 
   void start() {
     beast::error_code ec;
@@ -113,6 +132,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read_header() {
+    // An idle connection keeps no large buffer from an earlier request.
+    if (m_buffer.size() == 0 && m_buffer.capacity() > 16 * 1024) m_buffer.shrink_to_fit();
     m_parser.emplace();
     m_parser->header_limit(static_cast<std::uint32_t>(m_server.options.max_header_bytes));
     m_parser->body_limit(m_server.options.max_body_bytes);
@@ -124,7 +145,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     const auto& req = m_parser->get();
-    if (!iequals(view(req[http::field::expect]), "100-continue")) return read_body();
+    // (HTTP/1.0 clients must not be sent a 1xx.)
+    if (req.version() < 11 || !iequals(view(req[http::field::expect]), "100-continue")) return read_body();
     // curl and libcurl-based clients wait up to a second for this before
     // sending a body over 1 KiB.
     m_continue.emplace(http::status::continue_, req.version());
@@ -146,7 +168,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     m_method = "-";
     m_target = "-";
     m_head = false;
-    // The stream may be mid-message: answer and close.
+    // The stream may be mid-message: answer, then read and drop what the
+    // client still sends before closing (closing on unread data resets the
+    // connection, and the client may never see the answer).
+    m_linger = true;
     send(std::move(*reply), 11, false);
   }
 
@@ -168,27 +193,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req->remote_addr = m_remote;
 
     m_stream.expires_never();
-    if (m_server.quick(*req)) return send(call_handler(m_server, *req), version, keep_alive);
-    asio::post(m_server.pool, [self = shared_from_this(), req, version, keep_alive] {
+    bool quick = false;
+    try {
+      quick = m_server.quick(*req);
+    } catch (...) {
+    }
+    if (quick) return send(call_handler(m_server, *req), version, keep_alive);
+    asio::post(m_server.pool, [self = shared_from_this(), req, version, keep_alive]() mutable {
       Response r = call_handler(self->m_server, *req);
-      asio::post(self->m_stream.get_executor(), [self, r = std::move(r), version, keep_alive]() mutable {
+      auto executor = self->m_stream.get_executor();
+      // The connection is handed back whole: it is never destroyed on a worker.
+      asio::post(executor, [self = std::move(self), r = std::move(r), version, keep_alive]() mutable {
         self->send(std::move(r), version, keep_alive);
       });
     });
   }
 
   static Response call_handler(Server::Impl& server, const Request& req) {
+    Response r = Response::text(500, "internal error");
     try {
       return server.handler(req);
     } catch (const std::exception& e) {
-      Response r = Response::text(500, "internal error");
       r.log = fmt::format("request handler failed: {}", e.what());
-      return r;
+    } catch (...) {
+      r.log = "request handler failed";
     }
+    return r;
   }
 
   void send(Response r, unsigned version, bool keep_alive) {
-    m_server.add_log(m_server.log(AccessEntry{m_remote, m_method, m_target, r.status, r.body.size()}, r));
+    try {
+      m_server.add_log(m_server.log(AccessEntry{m_remote, m_method, m_target, r.status, r.body.size()}, r));
+    } catch (...) {
+    }
     m_response.emplace(static_cast<http::status>(r.status), version);
     auto& res = *m_response;
     if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
@@ -199,8 +236,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
     m_stream.expires_after(m_server.options.io_timeout);
     http::async_write(m_stream, res, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->m_response.reset();
+      if (!ec && self->m_linger) return self->linger();
       if (ec || !keep_alive) return self->close();
       self->read_header();
+    });
+  }
+
+  /// After an answer to a request that was not read whole: stop sending,
+  /// then drop what arrives until the client closes (at most 5 s, 1 MiB).
+  void linger() {
+    beast::error_code ignored;
+    m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    m_stream.expires_after(std::chrono::seconds(5));
+    m_drain.resize(16 * 1024);
+    m_stream.async_read_some(asio::buffer(m_drain), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->m_drained += n;
+      if (ec || self->m_drained > (1u << 20)) return self->m_stream.close();
+      self->linger();
     });
   }
 
@@ -220,6 +272,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string m_method;
   std::string m_target;
   bool m_head = false;
+  bool m_linger = false;
+  std::vector<std::uint8_t> m_drain;
+  std::size_t m_drained = 0;
 };
 
 }  // namespace
@@ -236,7 +291,20 @@ void Server::Impl::accept() {
       });
       return;
     }
-    std::make_shared<Connection>(std::move(socket), *this)->start();
+    if (connections >= max_connections) {
+      // Over the limit: a short 503 and close, rather than holding another
+      // descriptor for a client that may never send anything.
+      static const char busy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n"
+          "Connection: close\r\nRetry-After: 5\r\n\r\nservice busy, retry later\n";
+      beast::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(busy, sizeof busy - 1), ignored);
+      socket.close(ignored);
+      add_log("scepctl serve: too many connections; answered 503\n");
+    } else {
+      std::make_shared<Connection>(std::move(socket), *this)->start();
+    }
     accept();
   });
 }
@@ -248,14 +316,31 @@ core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler ha
   // the event-loop thread (Asio's handler) and never interrupt a worker's
   // lock wait or write with EINTR (Asio installs its handler without
   // SA_RESTART).
-  sigset_t stop_signals, old_mask;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(quick), std::move(log),
-                                     std::move(sink), workers);
-  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  struct BlockStopSignals {
+    sigset_t old_mask;
+    BlockStopSignals() {
+      sigset_t stop_signals;
+      sigemptyset(&stop_signals);
+      sigaddset(&stop_signals, SIGINT);
+      sigaddset(&stop_signals, SIGTERM);
+      ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+    }
+    ~BlockStopSignals() { ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr); }
+  };
+  std::unique_ptr<Impl> impl;
+  {
+    BlockStopSignals blocked;
+    impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(quick), std::move(log),
+                                  std::move(sink), workers);
+  }
+  impl->max_connections = impl->options.max_connections;
+  if (impl->max_connections == 0) {
+    // Room below the descriptor limit for the store's files and the log.
+    struct rlimit rl {};
+    std::size_t fds = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
+    std::size_t reserved = 64 + 2 * workers;
+    impl->max_connections = std::clamp<std::size_t>(fds > reserved ? fds - reserved : 0, 32, 65536);
+  }
   const Options& o = impl->options;
   auto where = fmt::format("{}:{}", o.host, o.port);
   beast::error_code ec;

@@ -41,6 +41,9 @@ class Server {
     /// carries the whole message in the query.
     std::size_t max_header_bytes = max_query_bytes + 16 * 1024;
     std::size_t max_body_bytes = web::max_body_bytes;
+    /// Open connections at most; beyond it a new one gets 503 and is closed.
+    /// 0: the descriptor limit (RLIMIT_NOFILE) less room for the store.
+    std::size_t max_connections = 0;
     bool stop_on_signals = false;  ///< SIGINT and SIGTERM end run()
   };
   using Handler = std::function<Response(const Request&)>;

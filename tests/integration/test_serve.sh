@@ -125,6 +125,48 @@ expect_text_error 400
 kill "$IDLE_PID" 2>/dev/null || true
 wait "$IDLE_PID" 2>/dev/null || true
 
+# Connections beyond the limit (derived from the descriptor limit: 128 - 64
+# - 2 x 8 workers = 48 here) get a 503 at once and are closed; those within
+# it are served, and once they close new ones are accepted again.
+LIMIT_PORT=$(free_port)
+start_bg "$WORK/serve-limit.log" bash -c "ulimit -n 128 && exec \"\$0\" \"\$@\"" "$SCEPCTL" --store "$STORE" serve \
+  --listen "127.0.0.1:$LIMIT_PORT"
+LIMIT_PID=$BG_PID
+wait_for_port "$LIMIT_PORT" "$LIMIT_PID"
+"$PYTHON" - "$LIMIT_PORT" >"$WORK/limit.out" <<'PY' || fail "connection limit: $(cat "$WORK/limit.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+time.sleep(0.5)
+busy = 0
+for s in conns:
+    s.settimeout(0.2)
+    try:
+        if s.recv(200).startswith(b"HTTP/1.1 503 "):
+            busy += 1
+    except socket.timeout:
+        pass
+if busy != 60 - 48:
+    print(f"{busy} of 60 connections got 503, want 12")
+    sys.exit(1)
+live = [s for s in conns[:10]]
+for s in live:
+    s.settimeout(5)
+    s.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n")
+    if not s.recv(100).startswith(b"HTTP/1.1 200 "):
+        print("a connection within the limit was not served")
+        sys.exit(1)
+for s in conns:
+    s.close()
+print("ok")
+PY
+http GET "http://127.0.0.1:$LIMIT_PORT/scep?operation=GetCACaps"
+expect_response 200 text/plain
+grep -q '^scepctl serve: too many connections; answered 503$' "$WORK/serve-limit.log" || fail "no log line for the refused connections"
+forget_pid "$LIMIT_PID"
+kill -TERM "$LIMIT_PID"
+wait "$LIMIT_PID" || fail "scepctl serve (connection limit) did not exit 0"
+
 # SIGTERM: exit status 0 and a "stopped" line; the port is closed.
 forget_pid "$SERVE_PID"
 kill -TERM "$SERVE_PID"

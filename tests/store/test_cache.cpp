@@ -293,11 +293,55 @@ BOOST_FIXTURE_TEST_CASE(a_ca_directory_moved_away_and_back_is_watched_again, Wat
   BOOST_TEST(find_ca().cert.der() == pki.inter.cert.der());
 }
 
+BOOST_FIXTURE_TEST_CASE(the_ca_directory_replaced_by_a_copy_is_seen_and_watched_again, WatchedStore) {
+  // ca/ is renamed away and a copy put in its place (a restore): the CA's
+  // own directory did not change, so only the watch on the store root for
+  // the name "ca" reports it.
+  const auto& pki = testing::test_pki();
+  find_ca();
+  fs::path cas = st().root() / "ca";
+  fs::path copy = st().root() / "ca.new";
+  fs::copy(cas, copy, fs::copy_options::recursive);
+  BOOST_REQUIRE(store::write_file_atomic(copy / "main" / "cert.pem", pki.inter.cert.pem(), 0640));
+  fs::rename(cas, st().root() / "ca.old");
+  fs::rename(copy, cas);
+  BOOST_TEST(find_ca().cert.der() == pki.inter.cert.der());
+  // The new directory is watched, not the old one.
+  BOOST_REQUIRE(store::write_file_atomic(cas / "main" / "cert.pem", pki.root.cert.pem(), 0640));
+  BOOST_TEST(find_ca().cert.der() == pki.root.cert.der());
+}
+
+BOOST_FIXTURE_TEST_CASE(the_whole_store_replaced_is_seen, WatchedStore) {
+  const auto& pki = testing::test_pki();
+  find_ca();
+  fs::path root = st().root();
+  fs::path copy = root.string() + ".new";
+  fs::copy(root, copy, fs::copy_options::recursive);
+  BOOST_REQUIRE(store::write_file_atomic(copy / "ca" / "main" / "cert.pem", pki.inter.cert.pem(), 0640));
+  fs::rename(root, root.string() + ".old");
+  fs::rename(copy, root);
+  BOOST_TEST(find_ca().cert.der() == pki.inter.cert.der());
+  BOOST_REQUIRE(store::write_file_atomic(root / "ca" / "main" / "cert.pem", pki.root.cert.pem(), 0640));
+  BOOST_TEST(find_ca().cert.der() == pki.root.cert.der());
+}
+
+BOOST_FIXTURE_TEST_CASE(what_inotify_cannot_promise_is_not_watched, WatchedStore) {
+  auto watch = store::ChangeWatch::create(st().root());
+  BOOST_REQUIRE(watch);
+  BOOST_TEST(watch->watch(st().ca_dir("main") / "cert.pem"));
+  BOOST_TEST(!watch->watch(dir.path() / "outside.pem"));  // not below the store
+  // A CA directory that is a link to elsewhere.
+  fs::path real = dir.path() / "real-ca";
+  fs::create_directories(real);
+  fs::create_directory_symlink(real, st().root() / "ca" / "linked");
+  BOOST_TEST(!watch->watch(st().root() / "ca" / "linked" / "cert.pem"));
+}
+
 BOOST_FIXTURE_TEST_CASE(other_files_in_the_same_directories_do_not_count_as_changes, WatchedStore) {
   find_ca();
   key_pem(scep::KeyRole::ca);
   auto loads = cache.loads();
-  auto watch = store::ChangeWatch::create();
+  auto watch = store::ChangeWatch::create(st().root());
   BOOST_REQUIRE(watch);
   BOOST_TEST(watch->watch(st().config_path()));
   BOOST_TEST(watch->watch(st().ca_dir("main") / "cert.pem"));
@@ -321,7 +365,7 @@ BOOST_FIXTURE_TEST_CASE(a_symbolic_link_is_not_trusted_to_inotify_but_still_foll
   fs::path key = st().ca_dir("main") / "key.pem";
   fs::remove(key);
   fs::create_symlink(elsewhere / "ca.pem", key);
-  auto watch = store::ChangeWatch::create();
+  auto watch = store::ChangeWatch::create(st().root());
   BOOST_REQUIRE(watch);
   BOOST_TEST(!watch->watch(key));
   BOOST_TEST(key_pem(scep::KeyRole::ca) == pki.root.key.to_pem());
