@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <memory>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -102,13 +104,65 @@ core::Result<core::Bytes> read_file(const fs::path& path, std::size_t max_size) 
   return out;
 }
 
-core::Result<void> sync_directory(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open directory", dir);
+int SyncGroup::sync() {
+  std::unique_lock lock(m_mutex);
+  const std::uint64_t ticket = ++m_issued;
+  for (;;) {
+    // The last finished sync started after this ticket was issued.
+    if (m_covered >= ticket) return m_result;
+    if (m_running) {
+      m_done.wait(lock);
+      continue;
+    }
+    m_running = true;
+    ++m_runs;
+    const std::uint64_t covers = m_issued;  // every change made before now
+    lock.unlock();
+    int result = m_run();
+    lock.lock();
+    m_running = false;
+    m_covered = covers;
+    m_result = result;
+    m_done.notify_all();
+  }
+}
+
+std::uint64_t SyncGroup::runs() const {
+  std::lock_guard lock(m_mutex);
+  return m_runs;
+}
+
+namespace {
+
+int fsync_directory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0 && err != EINVAL) return io_error("cannot sync directory", dir, err);
+  // Some file systems cannot sync a directory (EINVAL): nothing more to do.
+  return rc != 0 && err != EINVAL ? err : 0;
+}
+
+/// One group per directory path. A store has a fixed handful of directories
+/// per CA, so the map stays small and entries live as long as the process.
+SyncGroup& directory_group(const std::string& dir) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<SyncGroup>> groups;
+  std::lock_guard lock(mutex);
+  auto& group = groups[dir];
+  if (!group) group = std::make_unique<SyncGroup>([dir] { return fsync_directory(dir); });
+  return *group;
+}
+
+}  // namespace
+
+core::Result<void> sync_directory(const fs::path& dir) {
+  std::string path = dir.empty() ? std::string(".") : dir.lexically_normal().string();
+  if (int err = directory_group(path).sync(); err != 0) {
+    if (err == ENOTDIR || err == ENOENT || err == EACCES) return io_error("cannot open directory", dir, err);
+    return io_error("cannot sync directory", dir, err);
+  }
   return {};
 }
 

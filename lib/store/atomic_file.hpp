@@ -1,6 +1,10 @@
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <string_view>
 
 #include "core/bytes.hpp"
@@ -45,7 +49,33 @@ inline core::Result<void> write_file_atomic(const std::filesystem::path& target,
 }
 
 core::Result<core::Bytes> read_file(const std::filesystem::path& path, std::size_t max_size = 16u << 20);
-/// fsync a directory, so a rename in it survives a crash.
+/// fsync a directory, so a rename in it survives a crash. Threads of one
+/// process that sync the same directory at once share fsyncs (SyncGroup).
 core::Result<void> sync_directory(const std::filesystem::path& dir);
+
+/// Group commit for one thing to sync (a directory): a caller whose change
+/// is already made calls sync(); it returns once a sync that *started after
+/// the call* has finished. While one sync runs, callers queue, and the next
+/// sync covers all of them: eight enrollments linking into tx/ at once cost
+/// two or three fsyncs of tx/ instead of eight. One caller alone costs one.
+class SyncGroup {
+ public:
+  /// `run` performs the sync: 0, or an errno value.
+  explicit SyncGroup(std::function<int()> run) : m_run(std::move(run)) {}
+  /// 0, or the errno value of the sync that covered this call.
+  int sync();
+  /// How many times `run` was called (for tests and benchmarks).
+  std::uint64_t runs() const;
+
+ private:
+  std::function<int()> m_run;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_done;
+  std::uint64_t m_issued = 0;   ///< tickets handed out (one per call)
+  std::uint64_t m_covered = 0;  ///< highest ticket the last finished sync covers
+  int m_result = 0;             ///< that sync's result
+  bool m_running = false;
+  std::uint64_t m_runs = 0;
+};
 
 }  // namespace store

@@ -50,8 +50,13 @@ bool is_network_fs(const fs::path& dir) {
   }
 }
 
-constexpr std::uint32_t watch_mask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
-                                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+/// A directory that holds watched files: their writes count too.
+constexpr std::uint32_t file_dir_mask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                                        IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+/// A directory on the way (up to the store root's parent): only its entries
+/// matter, so a log written beside the store wakes nothing.
+constexpr std::uint32_t path_dir_mask = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+                                        IN_MOVE_SELF | IN_ONLYDIR;
 
 }  // namespace
 
@@ -102,18 +107,19 @@ bool ChangeWatch::watch(const fs::path& file) {
   std::lock_guard lock(m_mutex);
   // The file in its directory, then each directory up to the top in its
   // parent: a directory renamed or replaced is an event one level up.
-  if (!add_locked(dir, path.filename().string())) return false;
+  if (!add_locked(dir, path.filename().string(), file_dir_mask)) return false;
   for (fs::path d = dir; d != m_top && d.has_parent_path() && d != d.parent_path(); d = d.parent_path())
-    if (!add_locked(d.parent_path(), d.filename().string())) return false;
+    if (!add_locked(d.parent_path(), d.filename().string(), path_dir_mask)) return false;
   if (m_top.has_parent_path() && m_top != m_top.parent_path())
-    return add_locked(m_top.parent_path(), m_top.filename().string());
+    return add_locked(m_top.parent_path(), m_top.filename().string(), path_dir_mask);
   return true;
 }
 
-bool ChangeWatch::add_locked(const fs::path& dir, const std::string& name) {
+bool ChangeWatch::add_locked(const fs::path& dir, const std::string& name, std::uint32_t mask) {
   // Asked again each time (this runs only after a reported change): a path
   // that now leads to another directory gets another watch descriptor.
-  int wd = ::inotify_add_watch(m_fd, dir.c_str(), watch_mask);
+  // IN_MASK_ADD: the store root holds scep.toml and is on the way to ca/.
+  int wd = ::inotify_add_watch(m_fd, dir.c_str(), mask | IN_MASK_ADD);
   if (wd < 0) return false;
   for (auto it = m_dirs.begin(); it != m_dirs.end();) {
     if (it->first != wd && it->second.first == dir) {

@@ -67,7 +67,7 @@ class ChangeWatch {
  private:
   ChangeWatch(int fd, std::filesystem::path top) : m_fd(fd), m_top(std::move(top)) {}
   void drain_locked();
-  bool add_locked(const std::filesystem::path& dir, const std::string& name);
+  bool add_locked(const std::filesystem::path& dir, const std::string& name, std::uint32_t mask);
   int m_fd;
   std::filesystem::path m_top;
   std::mutex m_mutex;

@@ -1,5 +1,12 @@
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
 #include <sys/stat.h>
 
 #include "store/atomic_file.hpp"
@@ -39,6 +46,69 @@ BOOST_AUTO_TEST_CASE(no_replace_keeps_the_first_writer) {
   BOOST_TEST(second.error().code == core::Errc::already_exists);
   BOOST_TEST(core::to_string(*store::read_file(dir.path() / "s")) == "first");
   BOOST_TEST(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+}
+
+// The group-commit promise: when sync() returns, a sync that started after
+// the caller's change has finished. The fake sync snapshots the changes made
+// so far when it starts (what a real fsync would make durable) and publishes
+// them when it ends; every caller must find its change published.
+BOOST_AUTO_TEST_CASE(a_shared_sync_covers_every_change_made_before_the_call) {
+  std::mutex m;
+  std::set<int> made, durable;
+  std::atomic<int> in_sync{0}, overlap{0};
+  store::SyncGroup group([&] {
+    if (in_sync.fetch_add(1) != 0) ++overlap;
+    std::set<int> snapshot;
+    {
+      std::lock_guard lock(m);
+      snapshot = made;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    {
+      std::lock_guard lock(m);
+      durable.insert(snapshot.begin(), snapshot.end());
+    }
+    in_sync.fetch_sub(1);
+    return 0;
+  });
+  constexpr int threads = 8, rounds = 25;
+  std::atomic<int> lost{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < rounds; ++i) {
+        int id = t * rounds + i;
+        {
+          std::lock_guard lock(m);
+          made.insert(id);
+        }
+        if (group.sync() != 0) ++lost;
+        std::lock_guard lock(m);
+        if (!durable.contains(id)) ++lost;
+      }
+    });
+  for (auto& th : pool) th.join();
+  BOOST_TEST(lost.load() == 0);
+  BOOST_TEST(overlap.load() == 0);  // one sync at a time
+  // Eight threads queue behind each 2 ms sync: far fewer syncs than calls.
+  BOOST_TEST(group.runs() >= 1u);
+  BOOST_TEST(group.runs() < static_cast<std::uint64_t>(threads * rounds / 2));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_shared_sync_fails_every_call_it_covered) {
+  std::atomic<int> calls{0};
+  store::SyncGroup group([&] { return ++calls == 1 ? EIO : 0; });
+  BOOST_TEST(group.sync() == EIO);
+  BOOST_TEST(group.sync() == 0);  // the next call gets a sync of its own
+  BOOST_TEST(group.runs() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(sync_directory_reports_a_missing_directory) {
+  testing::TempDir dir;
+  BOOST_TEST(store::sync_directory(dir.path()).has_value());
+  auto r = store::sync_directory(dir.path() / "missing");
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().detail.find("missing") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -350,6 +350,11 @@ BOOST_FIXTURE_TEST_CASE(other_files_in_the_same_directories_do_not_count_as_chan
   store_cache_test::write_in_place(st().root() / "audit.log", "{}\n");
   store_cache_test::write_in_place(st().ca_dir("main") / "tx.lock", "");
   BOOST_REQUIRE(store::write_file_atomic(st().ca_dir("main") / "crl.der", "x", 0640));
+  // Files written in the directories on the way: ca/, and beside the store.
+  BOOST_REQUIRE(st().root().parent_path() == dir.path());
+  store_cache_test::write_in_place(st().root() / "ca" / "notes.txt", "x");
+  store_cache_test::write_in_place(dir.path() / "access.log", "GET /scep\n");
+  store_cache_test::write_in_place(dir.path() / "access.log", "GET /scep\nGET /scep\n");
   BOOST_TEST(watch->generation() == generation);
   find_ca();
   BOOST_TEST(cache.loads() == loads);
