@@ -190,6 +190,7 @@ void StoreCache::watch_changes() {
   m_config.use_watch(m_watch.get());
   m_cas.use_watch(m_watch.get());
   m_keys.use_watch(m_watch.get());
+  m_policies.use_watch(m_watch.get());
 }
 
 core::Result<std::shared_ptr<const config::Config>> StoreCache::config(std::uint64_t generation) {
@@ -218,6 +219,14 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
                         [&] { return m_store.load_key(name, role); }, generation);
   if (!key) return std::unexpected(key.error());
   return **key;
+}
+
+core::Result<policy::Policy> StoreCache::load_policy(std::string_view name, std::uint64_t generation) {
+  if (!core::is_valid_name(name)) return m_store.load_policy(name);
+  auto pol = m_policies.get(std::string(name), {m_store.policy_path(name)}, [&] { return m_store.load_policy(name); },
+                            generation);
+  if (!pol) return std::unexpected(pol.error());
+  return **pol;
 }
 
 }  // namespace store

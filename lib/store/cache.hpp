@@ -164,10 +164,12 @@ class StoreCache {
   core::Result<scep::CaBundle> load_ca(std::string_view name, const config::Config& cfg, std::uint64_t generation = 0);
   /// As Store::load_key.
   core::Result<crypto::PrivateKey> load_key(std::string_view name, scep::KeyRole role, std::uint64_t generation = 0);
+  /// As Store::load_policy: parsed once, again only when policies/NAME.toml changes.
+  core::Result<policy::Policy> load_policy(std::string_view name, std::uint64_t generation = 0);
 
   /// How many times a value was (re)loaded from disk since construction:
   /// lets tests see that an unchanged store is not read again.
-  std::uint64_t loads() const { return m_config.loads() + m_cas.loads() + m_keys.loads(); }
+  std::uint64_t loads() const { return m_config.loads() + m_cas.loads() + m_keys.loads() + m_policies.loads(); }
 
  private:
   Store m_store;
@@ -175,6 +177,7 @@ class StoreCache {
   StampedCache<config::Config> m_config;
   StampedCache<scep::CaBundle> m_cas;  ///< options left default: they come from the config of the moment
   StampedCache<crypto::PrivateKey> m_keys;
+  StampedCache<policy::Policy> m_policies;
 };
 
 }  // namespace store

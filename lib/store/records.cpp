@@ -40,7 +40,7 @@ std::string_view state_name(scep::Transaction::State s) {
 core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) {
   if (!core::is_valid_name(p.name)) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
   if (auto r = ensure_dir(m_root / "policies"); !r) return r;
-  auto r = write_file_atomic(m_root / "policies" / (p.name + ".toml"), policy::render_policy(p), 0640,
+  auto r = write_file_atomic(policy_path(p.name), policy::render_policy(p), 0640,
                              replace == Replace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
     return core::fail(Errc::already_exists, fmt::format("policy \"{}\" already exists (use --replace)", p.name));
@@ -49,7 +49,7 @@ core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) 
 
 core::Result<policy::Policy> Store::load_policy(std::string_view name) const {
   if (!core::is_valid_name(name)) return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
-  auto text = read_file(m_root / "policies" / (std::string(name) + ".toml"), 1u << 20);
+  auto text = read_file(policy_path(name), 1u << 20);
   if (!text) {
     if (text.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
     return std::unexpected(text.error());

@@ -249,4 +249,8 @@ core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep:
   return m_cache ? m_cache->load_key(ca, role, m_generation) : m_store.load_key(ca, role);
 }
 
+core::Result<policy::Policy> Repository::load_policy(std::string_view name) {
+  return m_cache ? m_cache->load_policy(name, m_generation) : m_store.load_policy(name);
+}
+
 }  // namespace store

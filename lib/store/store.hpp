@@ -57,6 +57,10 @@ class Store {
   const std::filesystem::path& root() const { return m_root; }
   std::filesystem::path config_path() const { return m_root / "scep.toml"; }
   std::filesystem::path ca_dir(std::string_view name) const { return m_root / "ca" / std::string(name); }
+  /// policies/NAME.toml; `name` must be a valid store name.
+  std::filesystem::path policy_path(std::string_view name) const {
+    return m_root / "policies" / (std::string(name) + ".toml");
+  }
 
   core::Result<config::Config> load_config() const;
   core::Result<void> set_default_ca(std::string_view name);
@@ -151,7 +155,7 @@ class Repository final : public scep::Repository {
   core::Result<std::string> resolve_ca(std::string_view name) override;
   core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
-  core::Result<policy::Policy> load_policy(std::string_view name) override { return m_store.load_policy(name); }
+  core::Result<policy::Policy> load_policy(std::string_view name) override;
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override {
     return m_store.find_secret(hash);
   }

@@ -20,6 +20,11 @@ namespace store_cache_test {
 
 crypto::PrivateKey cache_test_key(const crypto::PrivateKey& key) { return key; }
 
+void write_in_place(const fs::path& f, std::string_view text) {
+  std::ofstream out(f, std::ios::trunc);  // same inode: no rename
+  out << text;
+}
+
 /// A store with CA "main" (the test root) behind one long-lived cache; each
 /// `repo()` is what one request of a server gets.
 struct CachedStore {
@@ -41,6 +46,20 @@ struct CachedStore {
     auto ca = repo.find_ca(name);
     BOOST_REQUIRE_MESSAGE(ca, (ca ? "" : ca.error().detail));
     return std::move(*ca);
+  }
+
+  int policy_days(std::string_view name) {
+    store::Repository repo(cache);
+    auto pol = repo.load_policy(name);
+    BOOST_REQUIRE_MESSAGE(pol, (pol ? "" : pol.error().detail));
+    return pol->validity_days;
+  }
+
+  void save_policy(std::string name, int days) {
+    policy::Policy p;
+    p.name = std::move(name);
+    p.validity_days = days;
+    BOOST_REQUIRE(st().save_policy(p, store::Store::Replace::yes));
   }
 
   std::string key_pem(scep::KeyRole role) {
@@ -178,6 +197,32 @@ BOOST_FIXTURE_TEST_CASE(requests_on_many_threads_see_whole_values, CachedStore) 
   BOOST_TEST(bad.load() == 0);
 }
 
+// Each enrollment with a secret reads its policy: parsed once, again only
+// after policies/NAME.toml changed.
+BOOST_FIXTURE_TEST_CASE(a_policy_is_parsed_once_and_again_when_its_file_changes, CachedStore) {
+  save_policy("device", 30);
+  auto loads = cache.loads();
+  BOOST_TEST(policy_days("device") == 30);
+  BOOST_TEST(cache.loads() == loads + 1);  // read and parsed by the cache
+  for (int i = 0; i < 3; ++i) BOOST_TEST(policy_days("device") == 30);
+  BOOST_TEST(cache.loads() == loads + 1);
+  save_policy("device", 7);  // scepctl policy create --replace
+  BOOST_TEST(policy_days("device") == 7);
+  BOOST_TEST(cache.loads() == loads + 2);
+  auto text = store::read_file(st().policy_path("device"));
+  BOOST_REQUIRE(text);
+  std::string edited = core::to_string(*text);
+  auto at = edited.find("validity_days = 7");
+  BOOST_REQUIRE(at != std::string::npos);
+  edited.replace(at, 17, "validity_days = 90");  // another size: stat sees it within a clock tick
+  store_cache_test::write_in_place(st().policy_path("device"), edited);  // an editor
+  BOOST_TEST(policy_days("device") == 90);
+  fs::remove(st().policy_path("device"));
+  store::Repository repo(cache);
+  BOOST_TEST(repo.load_policy("device").error().code == core::Errc::not_found);
+  BOOST_TEST(repo.load_policy("../scep").error().code == core::Errc::not_found);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(store_stamped_cache)
@@ -232,10 +277,6 @@ struct WatchedStore : CachedStore {
   WatchedStore() { cache.watch_changes(); }
 };
 
-void write_in_place(const fs::path& f, std::string_view text) {
-  std::ofstream out(f, std::ios::trunc);  // same inode: no rename
-  out << text;
-}
 
 }  // namespace store_cache_test
 
@@ -397,6 +438,32 @@ BOOST_FIXTURE_TEST_CASE(watched_requests_on_many_threads_see_whole_values, Watch
   for (auto& t : threads) t.join();
   BOOST_TEST(bad.load() == 0);
   BOOST_TEST(find_ca().options.legacy_algorithms);  // the last value written
+}
+
+// Each enrollment with a secret reads its policy: parsed once, again only
+// after policies/NAME.toml changed.
+BOOST_FIXTURE_TEST_CASE(a_policy_is_parsed_once_and_again_when_its_file_changes, WatchedStore) {
+  save_policy("device", 30);
+  auto loads = cache.loads();
+  BOOST_TEST(policy_days("device") == 30);
+  BOOST_TEST(cache.loads() == loads + 1);  // read and parsed by the cache
+  for (int i = 0; i < 3; ++i) BOOST_TEST(policy_days("device") == 30);
+  BOOST_TEST(cache.loads() == loads + 1);
+  save_policy("device", 7);  // scepctl policy create --replace
+  BOOST_TEST(policy_days("device") == 7);
+  BOOST_TEST(cache.loads() == loads + 2);
+  auto text = store::read_file(st().policy_path("device"));
+  BOOST_REQUIRE(text);
+  std::string edited = core::to_string(*text);
+  auto at = edited.find("validity_days = 7");
+  BOOST_REQUIRE(at != std::string::npos);
+  edited.replace(at, 17, "validity_days = 90");  // another size: stat sees it within a clock tick
+  store_cache_test::write_in_place(st().policy_path("device"), edited);  // an editor
+  BOOST_TEST(policy_days("device") == 90);
+  fs::remove(st().policy_path("device"));
+  store::Repository repo(cache);
+  BOOST_TEST(repo.load_policy("device").error().code == core::Errc::not_found);
+  BOOST_TEST(repo.load_policy("../scep").error().code == core::Errc::not_found);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
