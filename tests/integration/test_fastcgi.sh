@@ -6,7 +6,8 @@
 #      share/nginx-fastcgi.conf.
 # In each: the endpoint checks every front end passes, an enrollment by
 # micromdm's scepclient (refused with badAlg until the CA allows DES, then
-# issued: a scep.toml change), a new default CA appears, and all of it is
+# issued: a scep.toml change), a replaced policy sets the next certificate's
+# validity, a new default CA appears, and all of it is
 # answered by the same long-running processes (same PIDs: no restart).
 # Finally SIGTERM stops the spawn-fcgi process cleanly (exit status 0).
 set -euo pipefail
@@ -52,6 +53,15 @@ enroll_after_change() {
   scepclient_run "$C/$name" "$base/alpha" "$secret" "$name"
   expect_scepclient_ok "$C/$name"
   check_issued "$C/$name/cert.pem" alpha "$name" 30 "Digital Signature, Key Encipherment" "TLS Web Client Authentication" >/dev/null
+  # The processes keep policies parsed: a replaced policy rules the next enrollment.
+  scepctl policy create device --days 12 --eku clientAuth --key-usage digitalSignature,keyEncipherment --replace \
+    >/dev/null || fail "scepctl policy create device --replace"
+  scepclient_run "$C/$name-12d" "$base/alpha" "$(new_secret alpha device)" "$name-12d"
+  expect_scepclient_ok "$C/$name-12d"
+  check_issued "$C/$name-12d/cert.pem" alpha "$name-12d" 12 "Digital Signature, Key Encipherment" \
+    "TLS Web Client Authentication" >/dev/null
+  scepctl policy create device --days 30 --eku clientAuth --key-usage digitalSignature,keyEncipherment --replace \
+    >/dev/null || fail "scepctl policy create device --replace"
   scepctl ca set alpha --legacy-algorithms off >/dev/null || fail "scepctl ca set alpha --legacy-algorithms off"
 }
 
