@@ -75,9 +75,20 @@ fs::path Store::secret_path(core::ByteView hash, std::string_view suffix) const 
 
 core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
   if (auto d = ensure_dir(m_root / "secrets"); !d) return d;
-  // Tokens first: the record is what makes the secret exist.
-  for (int k = 1; k <= r.uses; ++k)
-    if (auto t = write_file_atomic(secret_path(r.hash, fmt::format(".use-{}", k)), "", 0640); !t) return t;
+  // Tokens first: the record is what makes the secret exist. The tokens are
+  // names of one empty file: U uses cost one synced file and U - 1 links,
+  // not U files, and spending a use (an unlink) frees no inode until the
+  // last one. (On ext4 without a journal every freed inode is skipped, one
+  // by one, by each file created in the next minutes.)
+  fs::path first = secret_path(r.hash, ".use-1");
+  if (auto t = write_file_atomic(first, "", 0640, AtomicFile::Replace::no); !t) return t;
+  for (int k = 2; k <= r.uses; ++k) {
+    fs::path token = secret_path(r.hash, fmt::format(".use-{}", k));
+    if (::link(first.c_str(), token.c_str()) != 0)
+      return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", token.string(), std::strerror(errno)));
+  }
+  if (r.uses > 1)
+    if (auto d = sync_directory(m_root / "secrets"); !d) return d;
   return write_file_atomic(secret_path(r.hash, ".json"), policy::render_secret(r), 0640, AtomicFile::Replace::no);
 }
 

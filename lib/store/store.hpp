@@ -20,6 +20,7 @@
 //   policies/NAME.toml     issuance policies
 //   secrets/H.json         secret records, H = hash of the secret (hex)
 //   secrets/H.use-K        one token per remaining use; a use is an unlink
+//                          (the tokens of one secret are hard links of one empty file)
 //   audit.log              JSON lines, appended with O_APPEND
 
 #include <filesystem>

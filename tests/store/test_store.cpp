@@ -613,6 +613,39 @@ BOOST_AUTO_TEST_CASE(parallel_consumers_spend_each_use_once_and_the_count_stays_
   BOOST_TEST(!*st.consume_secret(r));
 }
 
+// The tokens of a secret are links of one file: spending uses frees no inode
+// until the last one (see Store::add_secret).
+BOOST_AUTO_TEST_CASE(use_tokens_share_one_inode_until_the_last_use) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(5);
+  BOOST_REQUIRE(st.add_secret(r));
+  auto token = [&](int k) { return dir.path() / "secrets" / (core::to_hex(r.hash) + ".use-" + std::to_string(k)); };
+  struct stat first {};
+  BOOST_REQUIRE(::stat(token(1).c_str(), &first) == 0);
+  BOOST_TEST(first.st_nlink == 5u);
+  BOOST_TEST(first.st_size == 0);
+  BOOST_TEST((first.st_mode & 07777) == 0640u);
+  for (int k = 2; k <= 5; ++k) {
+    struct stat other {};
+    BOOST_REQUIRE(::stat(token(k).c_str(), &other) == 0);
+    BOOST_TEST(other.st_ino == first.st_ino);
+  }
+  BOOST_REQUIRE(*st.consume_secret(r));
+  BOOST_TEST(!fs::exists(token(1)));
+  struct stat later {};
+  BOOST_REQUIRE(::stat(token(5).c_str(), &later) == 0);
+  BOOST_TEST(later.st_nlink == 4u);
+  BOOST_TEST(st.secret_uses_left(r) == 4);
+  // Nothing else is left in secrets/: no temp file, only the tokens and the record.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() / "secrets")) {
+    BOOST_TEST(e.path().filename().string().front() != '.');
+    ++files;
+  }
+  BOOST_TEST(files == 5);
+}
+
 BOOST_AUTO_TEST_CASE(uses_left_counts_down_to_zero_at_every_step) {
   testing::TempDir dir;
   auto st = must_open(dir.path());
