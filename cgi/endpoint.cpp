@@ -40,6 +40,7 @@ web::Response Endpoint::handle(const web::Request& req, const std::string& root,
 }
 
 core::Result<store::StoreCache*> Endpoint::cache_for(const std::string& root) {
+  std::lock_guard lock(m_mutex);  // held for a map lookup; a first open happens once per store
   if (auto it = m_caches.find(root); it != m_caches.end()) return it->second.get();
   // Opened once per directory: FORMAT is checked on the first request only.
   auto st = store::Store::open(root, store::OpenMode::existing);

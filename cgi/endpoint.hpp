@@ -7,6 +7,7 @@
 #include <istream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,8 @@ namespace scepcgi {
 using LogSink = std::function<void(std::string_view)>;
 
 /// Keeps one StoreCache per store directory for the life of the process: a
-/// FastCGI process serves many requests, a CGI process one.
+/// FastCGI process serves many requests (on several threads at once), a CGI
+/// process one.
 class Endpoint {
  public:
   /// `fallback_store`: the store when the request does not name one in
@@ -40,6 +42,7 @@ class Endpoint {
 
   std::string m_fallback_store;
   bool m_long_lived = false;
+  std::mutex m_mutex;  ///< FastCGI threads share the caches
   std::map<std::string, std::unique_ptr<store::StoreCache>, std::less<>> m_caches;
   core::SystemClock m_clock;
   crypto::SystemRng m_rng;

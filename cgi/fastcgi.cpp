@@ -2,12 +2,17 @@
 
 #include <array>
 #include <csignal>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <cstdlib>
 #include <istream>
 #include <streambuf>
 #include <string>
 
 #include <fcgiapp.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -36,29 +41,51 @@ class FcgxInBuf : public std::streambuf {
   std::array<char, 16384> m_buf{};
 };
 
-/// SIGTERM is only unblocked while we wait for the next request, when no
-/// request is in progress (the last one was finished and flushed): exiting
-/// at once then is the clean stop. While a request runs, SIGTERM stays
-/// pending, so no system call of the request sees EINTR.
-extern "C" void exit_on_sigterm(int) { ::_exit(0); }
-
-class SigtermGate {
+/// Stopping on SIGTERM: at once when no request is in progress, else as
+/// soon as the last one in progress has been answered and flushed. SIGTERM
+/// is blocked in every thread and taken by sigwait() in the main thread, so
+/// no system call of a request ever sees EINTR.
+class Stopper {
  public:
-  SigtermGate() {
-    struct sigaction sa {};
-    sa.sa_handler = exit_on_sigterm;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGTERM, &sa, nullptr);
-    sigemptyset(&m_set);
-    sigaddset(&m_set, SIGTERM);
-    hold();
+  void begin() {
+    std::lock_guard lock(m_mutex);
+    ++m_in_flight;
   }
-  void hold() { ::sigprocmask(SIG_BLOCK, &m_set, nullptr); }
-  void release() { ::sigprocmask(SIG_UNBLOCK, &m_set, nullptr); }
+  void end() {
+    std::lock_guard lock(m_mutex);
+    if (--m_in_flight == 0 && m_stopping) ::_exit(0);
+  }
+  [[noreturn]] void stop() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stopping = true;
+      if (m_in_flight == 0) ::_exit(0);
+    }
+    for (;;) ::pause();  // end() exits
+  }
 
  private:
-  sigset_t m_set;
+  std::mutex m_mutex;
+  int m_in_flight = 0;
+  bool m_stopping = false;
 };
+
+/// SCEP_FASTCGI_THREADS from the manager's environment: requests one
+/// process answers at once (enrollments wait on fsync; other threads use
+/// the CPU meanwhile). 1 to 64, default 8, as scepctl serve's --workers.
+constexpr int default_threads = 8;
+
+int thread_count() {
+  const char* text = std::getenv("SCEP_FASTCGI_THREADS");
+  if (!text || !*text) return default_threads;
+  char* end = nullptr;
+  long n = std::strtol(text, &end, 10);
+  if (*end != '\0' || n < 1 || n > 64) {
+    fmt::print(stderr, "scep.cgi: SCEP_FASTCGI_THREADS={} is not a number from 1 to 64; using {}\n", text, default_threads);
+    return default_threads;
+  }
+  return static_cast<int>(n);
+}
 
 const char* fallback_store() {
   // The manager's environment (lighttpd bin-environment, spawn-fcgi's own
@@ -93,6 +120,29 @@ void serve_one(Endpoint& endpoint, FCGX_Request& req) {
   FCGX_PutStr(out.data(), static_cast<int>(out.size()), req.out);
 }
 
+
+/// One thread's accept loop; each thread has its own FCGX_Request.
+/// libfcgi's accept is serialized, as its threaded example does.
+void accept_loop(Endpoint& endpoint, Stopper& stopper, std::mutex& accept_mutex) {
+  FCGX_Request req;
+  if (FCGX_InitRequest(&req, 0, 0) != 0) {
+    fmt::print(stderr, "scep.cgi: cannot initialise a FastCGI request\n");
+    stopper.stop();
+  }
+  for (;;) {
+    int rc;
+    {
+      std::lock_guard lock(accept_mutex);
+      rc = FCGX_Accept_r(&req);
+    }
+    if (rc < 0) stopper.stop();  // the listening socket is gone
+    stopper.begin();
+    serve_one(endpoint, req);
+    FCGX_Finish_r(&req);
+    stopper.end();
+  }
+}
+
 }  // namespace
 
 int run_fastcgi() {
@@ -100,23 +150,20 @@ int run_fastcgi() {
     fmt::print(stderr, "scep.cgi: cannot initialise libfcgi\n");
     return 1;
   }
-  FCGX_Request req;
-  if (FCGX_InitRequest(&req, 0, 0) != 0) {
-    fmt::print(stderr, "scep.cgi: cannot initialise a FastCGI request\n");
-    return 1;
-  }
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &term, nullptr);  // inherited by the threads below
   Endpoint endpoint(fallback_store(), true);
-  SigtermGate sigterm;
-  for (;;) {
-    sigterm.release();
-    int rc = FCGX_Accept_r(&req);
-    sigterm.hold();
-    if (rc < 0) break;
-    serve_one(endpoint, req);
-    // Flushed before SIGTERM may strike again.
-    FCGX_Finish_r(&req);
+  Stopper stopper;
+  std::mutex accept_mutex;
+  std::vector<std::thread> threads;
+  for (int i = thread_count(); i > 0; --i)
+    threads.emplace_back(accept_loop, std::ref(endpoint), std::ref(stopper), std::ref(accept_mutex));
+  int sig = 0;
+  while (::sigwait(&term, &sig) != 0) {
   }
-  return 0;
+  stopper.stop();
 }
 
 }  // namespace scepcgi

@@ -9,7 +9,9 @@
 # issued: a scep.toml change), a replaced policy sets the next certificate's
 # validity, a new default CA appears, and all of it is
 # answered by the same long-running processes (same PIDs: no restart).
-# Finally SIGTERM stops the spawn-fcgi process cleanly (exit status 0).
+# Each process runs SCEP_FASTCGI_THREADS threads (the snippet's 8, then 3).
+# Finally SIGTERM, while 4 clients enroll, stops the spawn-fcgi process
+# cleanly (exit status 0, every certificate handed out is stored).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/enroll_lib.sh"
@@ -121,6 +123,12 @@ expect_text_error 413 # lighttpd sets no body limit of its own: scep's answer
 PIDS=$(fcgi_pids "$LIGHTTPD_PID")
 [[ -n $PIDS ]] || fail "lighttpd runs no scep.cgi process: $(ps -o pid=,args= --ppid "$LIGHTTPD_PID")"
 log "lighttpd's scep.cgi processes: $PIDS"
+# tasks PID — how many threads the process runs.
+tasks() { ls "/proc/$1/task" | wc -l; }
+for pid in $PIDS; do
+  [[ $(tasks "$pid") == 9 ]] ||
+    fail "scep.cgi (pid $pid) runs $(tasks "$pid") threads, want 9 (the snippet's SCEP_FASTCGI_THREADS=8 and the main thread)"
+done
 enroll_after_change "$BASE" lighttpd-dev
 new_default_ca "$BASE" gamma
 [[ $(fcgi_pids "$LIGHTTPD_PID") == "$PIDS" ]] ||
@@ -134,7 +142,7 @@ forget_pid "$LIGHTTPD_PID"
 SOCK="$WORK/scep.sock"
 # SCEP_STORE in the environment is wrong on purpose: nginx's SCEP_STORE
 # parameter (per request) must win.
-start_bg "$WORK/spawn-fcgi.log" env SCEP_STORE="$WORK/no-such-store" \
+start_bg "$WORK/spawn-fcgi.log" env SCEP_STORE="$WORK/no-such-store" SCEP_FASTCGI_THREADS=3 \
   spawn-fcgi -n -s "$SOCK" -M 0600 -- "$SCEP_CGI_BIN"
 FCGI_PID=$BG_PID
 for ((i = 0; i < 100; i++)); do
@@ -187,12 +195,46 @@ kill -0 "$FCGI_PID" 2>/dev/null || fail "the spawn-fcgi scep.cgi process (pid $F
 grep -q '"POST /scep/alpha?operation=PKIOperation HTTP/1.1" 200 ' "$WORK/nginx-access.log" ||
   fail "nginx's access log does not show the enrollment"
 
-# SIGTERM: the process exits, with status 0, and nginx then answers 502.
+[[ $(tasks "$FCGI_PID") == 4 ]] || fail "scep.cgi runs $(tasks "$FCGI_PID") threads, want 4 (SCEP_FASTCGI_THREADS=3)"
+
+# SIGTERM while enrollments from 4 clients are in flight: the process
+# answers what it started and exits with status 0; no 500; every certificate
+# a client received is in the store, and the store checks clean. nginx then
+# answers 502.
+SECRET=$(new_secret alpha device --uses 400)
+"$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" genkeys "$WORK/stop-keys" 4 2048 || fail "genkeys"
+CLIENT_PIDS=()
+for c in 0 1 2 3; do
+  (
+    for ((i = 0; i < 60; i++)); do
+      "$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" enroll --url "$BASE" --ca alpha \
+        --key "$WORK/stop-keys/key.$c.pem" --cn "stop-$c-$i" --challenge "$SECRET" --timeout 10 \
+        --out "$WORK/stop-$c-$i.pem" >/dev/null 2>&1 || exit 0
+    done
+  ) &
+  CLIENT_PIDS+=($!)
+done
+for ((i = 0; i < 200; i++)); do
+  [[ $(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l) -ge 8 ]] && break
+  sleep 0.1
+done
 forget_pid "$FCGI_PID"
 kill -TERM "$FCGI_PID"
 rc=0
 wait "$FCGI_PID" || rc=$?
 [[ $rc == 0 ]] || fail "scep.cgi exited with status $rc on SIGTERM, want 0"
+for p in "${CLIENT_PIDS[@]}"; do wait "$p" || true; done
+! grep -q '" 500 ' "$WORK/nginx-access.log" || fail "500 answers: $(grep '" 500 ' "$WORK/nginx-access.log" | head -3)"
+got=0
+for cert in "$WORK"/stop-*.pem; do
+  [[ -s $cert ]] || continue
+  serial=$(openssl x509 -in "$cert" -noout -serial | sed 's/^serial=//')
+  [[ -f $STORE/ca/alpha/certs/$serial.pem ]] || fail "$(basename "$cert") (serial $serial) was received but is not in the store"
+  got=$((got + 1))
+done
+[[ $got -ge 8 ]] || fail "only $got certificates were issued before the stop"
+log "$got enrollments through 3 threads before SIGTERM"
+"$SCEPCTL" --store "$STORE" check >"$WORK/check.out" 2>&1 || fail "scepctl check after the stop: $(cat "$WORK/check.out")"
 http GET "$BASE?operation=GetCACaps"
 expect_status 502
 
