@@ -384,3 +384,43 @@ check_long_query() {
   http GET "$base?operation=GetCACaps&message=alpha&pad=$pad"
   expect_response 200 text/plain
 }
+
+# stop_under_load PID URL CA SECRET STORE MIN — 4 clients (scep_client.py)
+# enroll through URL with SECRET until at least MIN certificates are out, then
+# SIGTERM PID: it must exit with status 0. Waits for the clients (they stop at
+# their first failure), then checks that every certificate a client received
+# ($WORK/stop-*.pem) is in STORE and that STORE checks clean. Sets STOP_GOT.
+stop_under_load() {
+  local pid=$1 url=$2 ca=$3 secret=$4 store=$5 min=$6 c i rc p cert serial
+  "$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" genkeys "$WORK/stop-keys" 4 2048 || fail "genkeys"
+  local clients=()
+  for c in 0 1 2 3; do
+    (
+      for ((i = 0; i < 60; i++)); do
+        "$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" enroll --url "$url" --ca "$ca" \
+          --key "$WORK/stop-keys/key.$c.pem" --cn "stop-$c-$i" --challenge "$secret" --timeout 10 \
+          --out "$WORK/stop-$c-$i.pem" >/dev/null 2>&1 || exit 0
+      done
+    ) &
+    clients+=($!)
+  done
+  for ((i = 0; i < 200; i++)); do
+    [[ $(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l) -ge $min ]] && break
+    sleep 0.1
+  done
+  forget_pid "$pid"
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [[ $rc == 0 ]] || fail "pid $pid exited with status $rc after SIGTERM under load, want 0"
+  for p in "${clients[@]}"; do wait "$p" || true; done
+  STOP_GOT=0
+  for cert in "$WORK"/stop-*.pem; do
+    [[ -s $cert ]] || continue
+    serial=$(openssl x509 -in "$cert" -noout -serial | sed 's/^serial=//')
+    [[ -f $store/ca/$ca/certs/$serial.pem ]] || fail "$(basename "$cert") (serial $serial) was received but is not in the store"
+    STOP_GOT=$((STOP_GOT + 1))
+  done
+  [[ $STOP_GOT -ge $min ]] || fail "only $STOP_GOT certificates were issued before the stop"
+  "$SCEPCTL" --store "$store" check >"$WORK/check.out" 2>&1 || fail "scepctl check after the stop: $(cat "$WORK/check.out")"
+}

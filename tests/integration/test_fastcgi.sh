@@ -202,39 +202,9 @@ grep -q '"POST /scep/alpha?operation=PKIOperation HTTP/1.1" 200 ' "$WORK/nginx-a
 # a client received is in the store, and the store checks clean. nginx then
 # answers 502.
 SECRET=$(new_secret alpha device --uses 400)
-"$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" genkeys "$WORK/stop-keys" 4 2048 || fail "genkeys"
-CLIENT_PIDS=()
-for c in 0 1 2 3; do
-  (
-    for ((i = 0; i < 60; i++)); do
-      "$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" enroll --url "$BASE" --ca alpha \
-        --key "$WORK/stop-keys/key.$c.pem" --cn "stop-$c-$i" --challenge "$SECRET" --timeout 10 \
-        --out "$WORK/stop-$c-$i.pem" >/dev/null 2>&1 || exit 0
-    done
-  ) &
-  CLIENT_PIDS+=($!)
-done
-for ((i = 0; i < 200; i++)); do
-  [[ $(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l) -ge 8 ]] && break
-  sleep 0.1
-done
-forget_pid "$FCGI_PID"
-kill -TERM "$FCGI_PID"
-rc=0
-wait "$FCGI_PID" || rc=$?
-[[ $rc == 0 ]] || fail "scep.cgi exited with status $rc on SIGTERM, want 0"
-for p in "${CLIENT_PIDS[@]}"; do wait "$p" || true; done
+stop_under_load "$FCGI_PID" "$BASE" alpha "$SECRET" "$STORE" 8
 ! grep -q '" 500 ' "$WORK/nginx-access.log" || fail "500 answers: $(grep '" 500 ' "$WORK/nginx-access.log" | head -3)"
-got=0
-for cert in "$WORK"/stop-*.pem; do
-  [[ -s $cert ]] || continue
-  serial=$(openssl x509 -in "$cert" -noout -serial | sed 's/^serial=//')
-  [[ -f $STORE/ca/alpha/certs/$serial.pem ]] || fail "$(basename "$cert") (serial $serial) was received but is not in the store"
-  got=$((got + 1))
-done
-[[ $got -ge 8 ]] || fail "only $got certificates were issued before the stop"
-log "$got enrollments through 3 threads before SIGTERM"
-"$SCEPCTL" --store "$STORE" check >"$WORK/check.out" 2>&1 || fail "scepctl check after the stop: $(cat "$WORK/check.out")"
+log "$STOP_GOT enrollments through 3 threads before SIGTERM"
 http GET "$BASE?operation=GetCACaps"
 expect_status 502
 

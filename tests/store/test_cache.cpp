@@ -70,6 +70,32 @@ struct CachedStore {
   }
 };
 
+/// Each enrollment with a secret reads its policy: parsed once, again only
+/// after policies/NAME.toml changed. For the stat and the inotify cache alike.
+void policy_is_parsed_once_and_again_when_its_file_changes(CachedStore& f) {
+  f.save_policy("device", 30);
+  auto loads = f.cache.loads();
+  BOOST_TEST(f.policy_days("device") == 30);
+  BOOST_TEST(f.cache.loads() == loads + 1);  // read and parsed by the cache
+  for (int i = 0; i < 3; ++i) BOOST_TEST(f.policy_days("device") == 30);
+  BOOST_TEST(f.cache.loads() == loads + 1);
+  f.save_policy("device", 7);  // scepctl policy create --replace
+  BOOST_TEST(f.policy_days("device") == 7);
+  BOOST_TEST(f.cache.loads() == loads + 2);
+  auto text = store::read_file(f.st().policy_path("device"));
+  BOOST_REQUIRE(text);
+  std::string edited = core::to_string(*text);
+  auto at = edited.find("validity_days = 7");
+  BOOST_REQUIRE(at != std::string::npos);
+  edited.replace(at, 17, "validity_days = 90");  // another size: stat sees it within a clock tick
+  store_cache_test::write_in_place(f.st().policy_path("device"), edited);  // an editor
+  BOOST_TEST(f.policy_days("device") == 90);
+  fs::remove(f.st().policy_path("device"));
+  store::Repository repo(f.cache);
+  BOOST_TEST(repo.load_policy("device").error().code == core::Errc::not_found);
+  BOOST_TEST(repo.load_policy("../scep").error().code == core::Errc::not_found);
+}
+
 }  // namespace store_cache_test
 
 using store_cache_test::CachedStore;
@@ -197,30 +223,8 @@ BOOST_FIXTURE_TEST_CASE(requests_on_many_threads_see_whole_values, CachedStore) 
   BOOST_TEST(bad.load() == 0);
 }
 
-// Each enrollment with a secret reads its policy: parsed once, again only
-// after policies/NAME.toml changed.
 BOOST_FIXTURE_TEST_CASE(a_policy_is_parsed_once_and_again_when_its_file_changes, CachedStore) {
-  save_policy("device", 30);
-  auto loads = cache.loads();
-  BOOST_TEST(policy_days("device") == 30);
-  BOOST_TEST(cache.loads() == loads + 1);  // read and parsed by the cache
-  for (int i = 0; i < 3; ++i) BOOST_TEST(policy_days("device") == 30);
-  BOOST_TEST(cache.loads() == loads + 1);
-  save_policy("device", 7);  // scepctl policy create --replace
-  BOOST_TEST(policy_days("device") == 7);
-  BOOST_TEST(cache.loads() == loads + 2);
-  auto text = store::read_file(st().policy_path("device"));
-  BOOST_REQUIRE(text);
-  std::string edited = core::to_string(*text);
-  auto at = edited.find("validity_days = 7");
-  BOOST_REQUIRE(at != std::string::npos);
-  edited.replace(at, 17, "validity_days = 90");  // another size: stat sees it within a clock tick
-  store_cache_test::write_in_place(st().policy_path("device"), edited);  // an editor
-  BOOST_TEST(policy_days("device") == 90);
-  fs::remove(st().policy_path("device"));
-  store::Repository repo(cache);
-  BOOST_TEST(repo.load_policy("device").error().code == core::Errc::not_found);
-  BOOST_TEST(repo.load_policy("../scep").error().code == core::Errc::not_found);
+  store_cache_test::policy_is_parsed_once_and_again_when_its_file_changes(*this);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -443,27 +447,7 @@ BOOST_FIXTURE_TEST_CASE(watched_requests_on_many_threads_see_whole_values, Watch
 // Each enrollment with a secret reads its policy: parsed once, again only
 // after policies/NAME.toml changed.
 BOOST_FIXTURE_TEST_CASE(a_policy_is_parsed_once_and_again_when_its_file_changes, WatchedStore) {
-  save_policy("device", 30);
-  auto loads = cache.loads();
-  BOOST_TEST(policy_days("device") == 30);
-  BOOST_TEST(cache.loads() == loads + 1);  // read and parsed by the cache
-  for (int i = 0; i < 3; ++i) BOOST_TEST(policy_days("device") == 30);
-  BOOST_TEST(cache.loads() == loads + 1);
-  save_policy("device", 7);  // scepctl policy create --replace
-  BOOST_TEST(policy_days("device") == 7);
-  BOOST_TEST(cache.loads() == loads + 2);
-  auto text = store::read_file(st().policy_path("device"));
-  BOOST_REQUIRE(text);
-  std::string edited = core::to_string(*text);
-  auto at = edited.find("validity_days = 7");
-  BOOST_REQUIRE(at != std::string::npos);
-  edited.replace(at, 17, "validity_days = 90");  // another size: stat sees it within a clock tick
-  store_cache_test::write_in_place(st().policy_path("device"), edited);  // an editor
-  BOOST_TEST(policy_days("device") == 90);
-  fs::remove(st().policy_path("device"));
-  store::Repository repo(cache);
-  BOOST_TEST(repo.load_policy("device").error().code == core::Errc::not_found);
-  BOOST_TEST(repo.load_policy("../scep").error().code == core::Errc::not_found);
+  store_cache_test::policy_is_parsed_once_and_again_when_its_file_changes(*this);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
