@@ -194,16 +194,21 @@ void StoreCache::watch_changes() {
 }
 
 core::Result<std::shared_ptr<const config::Config>> StoreCache::config(std::uint64_t generation) {
-  return m_config.get("scep.toml", {m_store.config_path()}, [this] { return m_store.load_config(); }, generation);
+  return m_config.get(
+      "scep.toml", [this] { return std::vector<fs::path>{m_store.config_path()}; },
+      [this] { return m_store.load_config(); }, generation);
 }
 
 core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const config::Config& cfg,
                                                  std::uint64_t generation) {
   // A name that is not a store name never becomes a path: the store refuses it.
   if (!core::is_valid_name(name)) return m_store.load_ca(name, cfg);
-  fs::path dir = m_store.ca_dir(name);
   // chain.pem and ra.pem may be absent; their appearance changes the stamps too.
-  auto bundle = m_cas.get(std::string(name), {dir / "cert.pem", dir / "chain.pem", dir / "ra.pem"},
+  auto files = [&] {
+    fs::path dir = m_store.ca_dir(name);
+    return std::vector<fs::path>{dir / "cert.pem", dir / "chain.pem", dir / "ra.pem"};
+  };
+  auto bundle = m_cas.get(name, files,
                           [&] { return m_store.load_ca(name, config::Config{}); }, generation);
   if (!bundle) return std::unexpected(bundle.error());
   scep::CaBundle ca = **bundle;
@@ -215,7 +220,8 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
                                                       std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
   const char* file = role == scep::KeyRole::ca ? "key.pem" : "ra-key.pem";
-  auto key = m_keys.get(fmt::format("{}/{}", name, file), {m_store.ca_dir(name) / file},
+  auto key = m_keys.get(fmt::format("{}/{}", name, file),
+                        [&] { return std::vector<fs::path>{m_store.ca_dir(name) / file}; },
                         [&] { return m_store.load_key(name, role); }, generation);
   if (!key) return std::unexpected(key.error());
   return **key;
@@ -223,8 +229,9 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
 
 core::Result<policy::Policy> StoreCache::load_policy(std::string_view name, std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_policy(name);
-  auto pol = m_policies.get(std::string(name), {m_store.policy_path(name)}, [&] { return m_store.load_policy(name); },
-                            generation);
+  auto pol = m_policies.get(
+      name, [&] { return std::vector<fs::path>{m_store.policy_path(name)}; }, [&] { return m_store.load_policy(name); },
+      generation);
   if (!pol) return std::unexpected(pol.error());
   return **pol;
 }

@@ -82,18 +82,22 @@ template <class T>
 class StampedCache {
  public:
   using Loader = std::function<core::Result<T>()>;
+  /// The files a value is made from; called only when they must be looked
+  /// at (a watched, unchanged store answers without building a path).
+  using Files = std::function<std::vector<std::filesystem::path>()>;
 
-  /// The value for `key`: the cached one while none of `files` changed,
-  /// else `load()` (errors are returned, never cached). `generation`: the
-  /// watch's, read when the request began (0: stat the files).
-  core::Result<std::shared_ptr<const T>> get(const std::string& key, const std::vector<std::filesystem::path>& files,
-                                             const Loader& load, std::uint64_t generation = 0) {
+  /// The value for `key`: the cached one while none of `files_of()`
+  /// changed, else `load()` (errors are returned, never cached).
+  /// `generation`: the watch's, read when the request began (0: stat the files).
+  core::Result<std::shared_ptr<const T>> get(std::string_view key, const Files& files_of, const Loader& load,
+                                             std::uint64_t generation = 0) {
     if (!m_watch) generation = 0;
     {
       std::lock_guard lock(m_mutex);
       auto it = m_entries.find(key);
       if (generation != 0 && it != m_entries.end() && it->second.generation == generation) return it->second.value;
     }
+    const std::vector<std::filesystem::path> files = files_of();
     // Watched before the stat: a change after it is reported.
     bool watched = m_watch != nullptr;
     for (const auto& f : files) watched = watched && m_watch->watch(f);
@@ -115,11 +119,11 @@ class StampedCache {
     m_loads.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(m_mutex);
     if (!value) {
-      m_entries.erase(key);
+      if (auto it = m_entries.find(key); it != m_entries.end()) m_entries.erase(it);
       return std::unexpected(value.error());
     }
     auto shared = std::make_shared<const T>(std::move(*value));
-    m_entries.insert_or_assign(key, Entry{std::move(stamps), shared, generation});
+    m_entries.insert_or_assign(std::string(key), Entry{std::move(stamps), shared, generation});
     return shared;
   }
 

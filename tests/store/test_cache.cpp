@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(a_value_is_reloaded_only_when_its_file_changes) {
   int loads = 0;
   store::StampedCache<std::string> cache;
   auto get = [&] {
-    auto v = cache.get("k", {f}, [&]() -> core::Result<std::string> {
+    auto v = cache.get("k", [&] { return std::vector<fs::path>{f}; }, [&]() -> core::Result<std::string> {
       ++loads;
       auto bytes = store::read_file(f);
       if (!bytes) return std::unexpected(bytes.error());
