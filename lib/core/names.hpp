@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace core {
@@ -7,5 +8,18 @@ namespace core {
 /// CA (and policy) store names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. Such a name is
 /// safe to use as a single path component: no '/', never "." or "..".
 bool is_valid_name(std::string_view name);
+
+/// Equal ignoring ASCII case (protocol tokens: operation names, HTTP header
+/// values); other bytes compare exactly, whatever the locale.
+constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
 
 }  // namespace core

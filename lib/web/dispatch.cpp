@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/names.hpp"
 #include "web/query.hpp"
 
 namespace web {
@@ -12,12 +13,6 @@ namespace web {
 using core::Errc;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 /// HTTP face of a library error that prevented a CertRep.
 int http_status(Errc code) {
@@ -102,7 +97,7 @@ bool is_crl_path(std::string_view path) {
 std::string ca_from_path(std::string_view path) {
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   std::string_view first = path.substr(0, path.find('/'));
-  if (first.empty() || iequals(first, "pkiclient.exe")) return {};
+  if (first.empty() || core::iequals_ascii(first, "pkiclient.exe")) return {};
   return percent_decode(first, false);
 }
 
@@ -111,7 +106,7 @@ bool is_quick(const Request& req) {
   if (req.method == Method::other) return true;
   Query q = parse_query(req.query);
   if (q.operation.empty()) return !is_crl_path(req.path);
-  return !iequals(q.operation, "PKIOperation") && !iequals(q.operation, "GetCRL");
+  return !core::iequals_ascii(q.operation, "PKIOperation") && !core::iequals_ascii(q.operation, "GetCRL");
 }
 
 Response dispatch(const Request& req, scep::Service& svc) {
@@ -126,7 +121,7 @@ Response dispatch(const Request& req, scep::Service& svc) {
     return r;
   }
   if (req.method == Method::post) {
-    if (!q.operation.empty() && !iequals(q.operation, "PKIOperation")) {
+    if (!q.operation.empty() && !core::iequals_ascii(q.operation, "PKIOperation")) {
       Response r = Response::text(405, fmt::format("{} needs GET", q.operation));
       r.allow = "GET, HEAD";
       return r;
@@ -137,21 +132,21 @@ Response dispatch(const Request& req, scep::Service& svc) {
   const std::string& op = q.operation;
   if (op.empty() && is_crl_path(req.path)) return get_crl(svc, ca);
   if (op.empty()) return Response::text(400, "missing operation parameter");
-  if (iequals(op, "GetCACaps")) {
+  if (core::iequals_ascii(op, "GetCACaps")) {
     auto caps = svc.get_ca_caps(ca);
     if (!caps) return error_response(caps.error());
     Response r = binary("text/plain", core::to_bytes(*caps));
     return r;
   }
-  if (iequals(op, "GetCACert")) return get_ca_cert(svc, ca);
-  if (iequals(op, "GetCACertChain") || iequals(op, "GetCAChain")) {
+  if (core::iequals_ascii(op, "GetCACert")) return get_ca_cert(svc, ca);
+  if (core::iequals_ascii(op, "GetCACertChain") || core::iequals_ascii(op, "GetCAChain")) {
     auto chain = svc.get_ca_chain(ca);
     if (!chain) return error_response(chain.error());
     return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
   }
-  if (iequals(op, "GetCRL")) return get_crl(svc, ca);
-  if (iequals(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");
-  if (iequals(op, "PKIOperation")) {
+  if (core::iequals_ascii(op, "GetCRL")) return get_crl(svc, ca);
+  if (core::iequals_ascii(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");
+  if (core::iequals_ascii(op, "PKIOperation")) {
     if (!q.message || q.message->empty()) return Response::text(400, "PKIOperation needs a message");
     auto der = decode_message(*q.message);
     if (!der) return error_response(der.error());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/names.hpp"
 #include "crypto/der.hpp"
 
 namespace web {
@@ -31,12 +32,6 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-static bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 Query parse_query(std::string_view raw) {
   Query q;
   bool have_operation = false;
@@ -47,10 +42,10 @@ Query parse_query(std::string_view raw) {
     auto eq = pair.find('=');
     std::string name = percent_decode(pair.substr(0, eq), true);
     std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (iequals(name, "operation") && !have_operation) {
+    if (core::iequals_ascii(name, "operation") && !have_operation) {
       q.operation = percent_decode(value, true);
       have_operation = true;
-    } else if (iequals(name, "message") && !q.message) {
+    } else if (core::iequals_ascii(name, "message") && !q.message) {
       q.message = std::string(value);
     }
   }

@@ -20,6 +20,8 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include "core/names.hpp"
+
 namespace web {
 
 namespace asio = boost::asio;
@@ -88,12 +90,6 @@ struct Server::Impl {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 /// Boost 1.74's Beast has its own string_view.
 std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -146,7 +142,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec) return on_read_error(ec);
     const auto& req = m_parser->get();
     // (HTTP/1.0 clients must not be sent a 1xx.)
-    if (req.version() < 11 || !iequals(view(req[http::field::expect]), "100-continue")) return read_body();
+    if (req.version() < 11 || !core::iequals_ascii(view(req[http::field::expect]), "100-continue")) return read_body();
     // curl and libcurl-based clients wait up to a second for this before
     // sending a body over 1 KiB.
     m_continue.emplace(http::status::continue_, req.version());

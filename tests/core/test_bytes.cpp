@@ -36,6 +36,17 @@ BOOST_AUTO_TEST_CASE(names_are_single_safe_path_components) {
   BOOST_TEST(!core::is_valid_name("a b"));
 }
 
+BOOST_AUTO_TEST_CASE(iequals_ascii_folds_ascii_letters_only) {
+  BOOST_TEST(core::iequals_ascii("GetCACaps", "getcacaps"));
+  BOOST_TEST(core::iequals_ascii("PKIOPERATION", "PKIOperation"));
+  BOOST_TEST(core::iequals_ascii("", ""));
+  BOOST_TEST(!core::iequals_ascii("GetCACap", "GetCACaps"));
+  BOOST_TEST(!core::iequals_ascii("GetCACert", "GetCACerx"));
+  BOOST_TEST(!core::iequals_ascii("[", "{"));  // 0x5B and 0x7B differ by 0x20 but are not letters
+  BOOST_TEST(!core::iequals_ascii("\xC9", "\xE9"));  // Latin-1 E-acute: not folded
+  BOOST_TEST(core::iequals_ascii("100-Continue", "100-continue"));
+}
+
 BOOST_AUTO_TEST_CASE(hex_of_empty_input_and_separators) {
   BOOST_TEST(core::to_hex({}) == "");
   BOOST_TEST(core::to_hex(core::Bytes{0x0a}, ':') == "0a");
