@@ -1,9 +1,12 @@
 #include "fastcgi.hpp"
 
 #include <array>
+#include <cerrno>
+#include <cstdint>
 #include <csignal>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 #include <cstdlib>
@@ -12,7 +15,9 @@
 #include <string>
 
 #include <fcgiapp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -41,25 +46,39 @@ class FcgxInBuf : public std::streambuf {
   std::array<char, 16384> m_buf{};
 };
 
-/// Stopping on SIGTERM: at once when no request is in progress, else as
-/// soon as the last one in progress has been answered and flushed. SIGTERM
-/// is blocked in every thread and taken by sigwait() in the main thread, so
-/// no system call of a request ever sees EINTR.
+/// Stopping on SIGTERM (or libfcgi's SIGUSR1): no request is accepted any
+/// more, and the process exits at once when none is in progress, else as
+/// soon as the last one has been answered and flushed. The signals are
+/// blocked in every thread and taken by sigwait() in the main thread, so no
+/// system call of a request ever sees EINTR.
 class Stopper {
  public:
+  Stopper() : m_wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  /// Readable once stop() was called: wakes a thread waiting to accept.
+  int wake_fd() const { return m_wake; }
+  /// A request was accepted. Called under the accept mutex.
   void begin() {
     std::lock_guard lock(m_mutex);
     ++m_in_flight;
   }
   void end() {
     std::lock_guard lock(m_mutex);
-    if (--m_in_flight == 0 && m_stopping) ::_exit(0);
+    if (--m_in_flight == 0 && m_stopping) ::_exit(m_status);
   }
-  [[noreturn]] void stop() {
+  bool stopping() {
+    std::lock_guard lock(m_mutex);
+    return m_stopping;
+  }
+  /// Stop with `status` once the requests in progress are answered; this
+  /// thread accepts nothing more.
+  [[noreturn]] void stop(int status = 0) {
     {
       std::lock_guard lock(m_mutex);
+      if (!m_stopping) m_status = status;
       m_stopping = true;
-      if (m_in_flight == 0) ::_exit(0);
+      if (m_in_flight == 0) ::_exit(m_status);
+      std::uint64_t one = 1;
+      if (m_wake >= 0) (void)!::write(m_wake, &one, sizeof one);
     }
     for (;;) ::pause();  // end() exits
   }
@@ -68,6 +87,8 @@ class Stopper {
   std::mutex m_mutex;
   int m_in_flight = 0;
   bool m_stopping = false;
+  int m_status = 0;
+  int m_wake;
 };
 
 /// SCEP_FASTCGI_THREADS from the manager's environment: requests one
@@ -127,16 +148,34 @@ void accept_loop(Endpoint& endpoint, Stopper& stopper, std::mutex& accept_mutex)
   FCGX_Request req;
   if (FCGX_InitRequest(&req, 0, 0) != 0) {
     fmt::print(stderr, "scep.cgi: cannot initialise a FastCGI request\n");
-    stopper.stop();
+    stopper.stop(1);
   }
   for (;;) {
     int rc;
     {
-      std::lock_guard lock(accept_mutex);
+      std::unique_lock lock(accept_mutex);
+      // Wait for a connection or a stop without blocking in accept(2): after
+      // a stop nothing more is accepted, and what waits in the socket's
+      // queue is left to the web server (502, or another process).
+      pollfd fds[2] = {{0, POLLIN, 0}, {stopper.wake_fd(), POLLIN, 0}};
+      while (::poll(fds, stopper.wake_fd() >= 0 ? 2 : 1, -1) < 0 && errno == EINTR) {
+      }
+      if (stopper.stopping()) {
+        lock.unlock();
+        stopper.stop();
+      }
       rc = FCGX_Accept_r(&req);
+      if (rc >= 0) {
+        // The next request of a kept connection would be read in
+        // FCGX_Accept_r, under this mutex: one request per connection.
+        req.keepConnection = 0;
+        stopper.begin();
+      }
     }
-    if (rc < 0) stopper.stop();  // the listening socket is gone
-    stopper.begin();
+    if (rc < 0) {
+      fmt::print(stderr, "scep.cgi: cannot accept a FastCGI connection (error {}); stopping\n", -rc);
+      stopper.stop(1);
+    }
     serve_one(endpoint, req);
     FCGX_Finish_r(&req);
     stopper.end();
@@ -146,22 +185,33 @@ void accept_loop(Endpoint& endpoint, Stopper& stopper, std::mutex& accept_mutex)
 }  // namespace
 
 int run_fastcgi() {
+  // Blocked before libfcgi installs its own SIGTERM/SIGUSR1 handlers (which
+  // only set a flag it reads when accept fails), and inherited by every
+  // thread below: the main thread takes them with sigwait().
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   if (FCGX_Init() != 0) {
     fmt::print(stderr, "scep.cgi: cannot initialise libfcgi\n");
     return 1;
   }
-  sigset_t term;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  ::pthread_sigmask(SIG_BLOCK, &term, nullptr);  // inherited by the threads below
   Endpoint endpoint(fallback_store(), true);
   Stopper stopper;
   std::mutex accept_mutex;
   std::vector<std::thread> threads;
-  for (int i = thread_count(); i > 0; --i)
-    threads.emplace_back(accept_loop, std::ref(endpoint), std::ref(stopper), std::ref(accept_mutex));
+  const int wanted = thread_count();
+  try {
+    for (int i = 0; i < wanted; ++i)
+      threads.emplace_back(accept_loop, std::ref(endpoint), std::ref(stopper), std::ref(accept_mutex));
+  } catch (const std::system_error& e) {
+    fmt::print(stderr, "scep.cgi: started {} of {} threads: {}\n", threads.size(), wanted, e.what());
+    if (threads.empty()) return 1;
+  }
+  for (auto& t : threads) t.detach();  // they end with the process (_exit)
   int sig = 0;
-  while (::sigwait(&term, &sig) != 0) {
+  while (::sigwait(&stop_signals, &sig) != 0) {
   }
   stopper.stop();
 }

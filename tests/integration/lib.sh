@@ -409,11 +409,27 @@ stop_under_load() {
     sleep 0.1
   done
   forget_pid "$pid"
+  local at_kill
+  at_kill=$(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l)
   kill -TERM "$pid"
+  # Stopping takes the requests in progress, not a load that goes on.
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    fail "pid $pid still runs 30 s after SIGTERM (clients were still enrolling: it kept taking requests)"
+  fi
   rc=0
   wait "$pid" || rc=$?
   [[ $rc == 0 ]] || fail "pid $pid exited with status $rc after SIGTERM under load, want 0"
   for p in "${clients[@]}"; do wait "$p" || true; done
+  # At most the requests in flight at the signal (one per client) and
+  # replies being written then: 2 per client.
+  local after
+  after=$(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l)
+  ((after - at_kill <= 8)) || fail "$((after - at_kill)) certificates were issued after SIGTERM ($at_kill before): new requests were taken"
   STOP_GOT=0
   for cert in "$WORK"/stop-*.pem; do
     [[ -s $cert ]] || continue

@@ -208,4 +208,27 @@ log "$STOP_GOT enrollments through 3 threads before SIGTERM"
 http GET "$BASE?operation=GetCACaps"
 expect_status 502
 
+# Stopping means taking nothing new, even while a request is in progress:
+# a second responder, spoken to directly (nginx would buffer the body).
+PROBE_SOCK="$WORK/probe.sock"
+start_bg "$WORK/spawn-fcgi-probe.log" env SCEP_STORE="$STORE" SCEP_FASTCGI_THREADS=3 \
+  spawn-fcgi -n -s "$PROBE_SOCK" -M 0600 -- "$SCEP_CGI_BIN"
+PROBE_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+  [[ -S $PROBE_SOCK ]] && break
+  sleep 0.1
+done
+forget_pid "$PROBE_PID"
+"$PYTHON" "$SCEP_SOURCE/tests/integration/fcgi_stop_probe.py" "$PROBE_SOCK" "$PROBE_PID" "$STORE" >"$WORK/probe.out" 2>&1 ||
+  { kill -KILL "$PROBE_PID" 2>/dev/null; fail "fcgi_stop_probe: $(cat "$WORK/probe.out")"; }
+for ((i = 0; i < 100; i++)); do
+  kill -0 "$PROBE_PID" 2>/dev/null || break
+  [[ $(ps -o stat= -p "$PROBE_PID") == Z* ]] && break
+  sleep 0.1
+done
+rc=0
+wait "$PROBE_PID" || rc=$?
+[[ $rc == 0 ]] || fail "the probed scep.cgi exited with status $rc, want 0"
+log "$(cat "$WORK/probe.out")"
+
 log "ok"
