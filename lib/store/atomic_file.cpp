@@ -108,8 +108,13 @@ int SyncGroup::sync() {
   std::unique_lock lock(m_mutex);
   const std::uint64_t ticket = ++m_issued;
   for (;;) {
-    // The last finished sync started after this ticket was issued.
-    if (m_covered >= ticket) return m_result;
+    // A finished sync started after this ticket was issued; the first such
+    // one decides.
+    if (m_covered >= ticket) {
+      for (const auto& f : m_failures)
+        if (f.first <= ticket && ticket <= f.last) return f.error;
+      return 0;
+    }
     if (m_running) {
       m_done.wait(lock);
       continue;
@@ -118,11 +123,16 @@ int SyncGroup::sync() {
     ++m_runs;
     const std::uint64_t covers = m_issued;  // every change made before now
     lock.unlock();
-    int result = m_run();
+    int result;
+    try {
+      result = m_run();
+    } catch (...) {
+      result = EIO;
+    }
     lock.lock();
     m_running = false;
+    if (result != 0) m_failures.push_back({m_covered + 1, covers, result});
     m_covered = covers;
-    m_result = result;
     m_done.notify_all();
   }
 }
@@ -130,6 +140,11 @@ int SyncGroup::sync() {
 std::uint64_t SyncGroup::runs() const {
   std::lock_guard lock(m_mutex);
   return m_runs;
+}
+
+std::uint64_t SyncGroup::calls() const {
+  std::lock_guard lock(m_mutex);
+  return m_issued;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -64,8 +65,9 @@ class SyncGroup {
   explicit SyncGroup(std::function<int()> run) : m_run(std::move(run)) {}
   /// 0, or the errno value of the sync that covered this call.
   int sync();
-  /// How many times `run` was called (for tests and benchmarks).
+  /// How many times `run` was called, and sync() (for tests and benchmarks).
   std::uint64_t runs() const;
+  std::uint64_t calls() const;
 
  private:
   std::function<int()> m_run;
@@ -73,7 +75,15 @@ class SyncGroup {
   std::condition_variable m_done;
   std::uint64_t m_issued = 0;   ///< tickets handed out (one per call)
   std::uint64_t m_covered = 0;  ///< highest ticket the last finished sync covers
-  int m_result = 0;             ///< that sync's result
+  /// Failed syncs: the tickets each was the first to cover, and its errno.
+  /// A later sync's success does not make up for it (after a write-back
+  /// error the kernel may have dropped the dirty pages), so those callers
+  /// get the error, however late they wake.
+  struct Failure {
+    std::uint64_t first, last;
+    int error;
+  };
+  std::vector<Failure> m_failures;
   bool m_running = false;
   std::uint64_t m_runs = 0;
 };

@@ -98,6 +98,9 @@ bool ChangeWatch::watch(const fs::path& file) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode)) return false;
+    // A file with other names (hard links) can be written through them,
+    // in directories nobody watches.
+    if (st.st_nlink > 1) return false;
     // A file bind-mounted on its own (a container's config) changes through
     // its other directory.
     auto file_mount = mount_id(path);

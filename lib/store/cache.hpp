@@ -59,8 +59,9 @@ class ChangeWatch {
   /// Reports changes to `file` from now on, and the renaming or replacing of
   /// any directory between it and the top. False when that cannot be
   /// promised: a file outside the top, a missing directory, a symbolic link
-  /// on the way (its target may change elsewhere), a file bind-mounted on its
-  /// own, a network file system (other hosts' changes are not seen).
+  /// on the way (its target may change elsewhere), a file with other hard
+  /// links, a file bind-mounted on its own, a network file system (other
+  /// hosts' changes are not seen).
   bool watch(const std::filesystem::path& file);
   std::uint64_t generation();
 

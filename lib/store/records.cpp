@@ -80,12 +80,16 @@ core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
   // not U files, and spending a use (an unlink) frees no inode until the
   // last one. (On ext4 without a journal every freed inode is skipped, one
   // by one, by each file created in the next minutes.)
+  if (r.uses < 1) return core::fail(Errc::invalid_argument, "a secret needs at least one use");
   fs::path first = secret_path(r.hash, ".use-1");
   if (auto t = write_file_atomic(first, "", 0640, AtomicFile::Replace::no); !t) return t;
   for (int k = 2; k <= r.uses; ++k) {
     fs::path token = secret_path(r.hash, fmt::format(".use-{}", k));
-    if (::link(first.c_str(), token.c_str()) != 0)
-      return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", token.string(), std::strerror(errno)));
+    if (::link(first.c_str(), token.c_str()) != 0) {
+      int err = errno;
+      for (int j = 1; j < k; ++j) ::unlink(secret_path(r.hash, fmt::format(".use-{}", j)).c_str());
+      return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", token.string(), std::strerror(err)));
+    }
   }
   if (r.uses > 1)
     if (auto d = sync_directory(m_root / "secrets"); !d) return d;

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <latch>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -73,9 +75,11 @@ BOOST_AUTO_TEST_CASE(a_shared_sync_covers_every_change_made_before_the_call) {
   });
   constexpr int threads = 8, rounds = 25;
   std::atomic<int> lost{0};
+  std::latch all_started(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
+      all_started.arrive_and_wait();
       for (int i = 0; i < rounds; ++i) {
         int id = t * rounds + i;
         {
@@ -96,11 +100,33 @@ BOOST_AUTO_TEST_CASE(a_shared_sync_covers_every_change_made_before_the_call) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_shared_sync_fails_every_call_it_covered) {
-  std::atomic<int> calls{0};
-  store::SyncGroup group([&] { return ++calls == 1 ? EIO : 0; });
-  BOOST_TEST(group.sync() == EIO);
-  BOOST_TEST(group.sync() == 0);  // the next call gets a sync of its own
+  // Sync 1 (for X) is held open while W1 and W2 queue; sync 2 covers both
+  // and fails: both get its error, X its own success.
+  std::atomic<int> runs{0};
+  std::promise<void> started;
+  std::promise<void> gate;
+  auto gate_open = gate.get_future().share();
+  store::SyncGroup group([&] {
+    int n = ++runs;
+    if (n == 1) {
+      started.set_value();
+      gate_open.wait();
+      return 0;
+    }
+    return n == 2 ? EIO : 0;
+  });
+  auto x = std::async(std::launch::async, [&] { return group.sync(); });
+  started.get_future().wait();
+  auto w1 = std::async(std::launch::async, [&] { return group.sync(); });
+  auto w2 = std::async(std::launch::async, [&] { return group.sync(); });
+  while (group.calls() < 3) std::this_thread::yield();
+  gate.set_value();
+  BOOST_TEST(x.get() == 0);
+  BOOST_TEST(w1.get() == EIO);
+  BOOST_TEST(w2.get() == EIO);
   BOOST_TEST(group.runs() == 2u);
+  BOOST_TEST(group.sync() == 0);  // a later call gets a sync of its own
+  BOOST_TEST(group.runs() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(sync_directory_reports_a_missing_directory) {

@@ -92,8 +92,12 @@ void policy_is_parsed_once_and_again_when_its_file_changes(CachedStore& f) {
   BOOST_TEST(f.policy_days("device") == 90);
   fs::remove(f.st().policy_path("device"));
   store::Repository repo(f.cache);
-  BOOST_TEST(repo.load_policy("device").error().code == core::Errc::not_found);
-  BOOST_TEST(repo.load_policy("../scep").error().code == core::Errc::not_found);
+  auto gone = repo.load_policy("device");
+  BOOST_REQUIRE(!gone);
+  BOOST_TEST(gone.error().code == core::Errc::not_found);
+  auto bad = repo.load_policy("../scep");
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(bad.error().code == core::Errc::not_found);
 }
 
 }  // namespace store_cache_test
@@ -380,6 +384,9 @@ BOOST_FIXTURE_TEST_CASE(what_inotify_cannot_promise_is_not_watched, WatchedStore
   fs::create_directories(real);
   fs::create_directory_symlink(real, st().root() / "ca" / "linked");
   BOOST_TEST(!watch->watch(st().root() / "ca" / "linked" / "cert.pem"));
+  // A file with a second name outside the store.
+  fs::create_hard_link(st().ca_dir("main") / "cert.pem", dir.path() / "cert-elsewhere.pem");
+  BOOST_TEST(!watch->watch(st().ca_dir("main") / "cert.pem"));
 }
 
 BOOST_FIXTURE_TEST_CASE(other_files_in_the_same_directories_do_not_count_as_changes, WatchedStore) {
