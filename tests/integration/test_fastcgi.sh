@@ -139,18 +139,25 @@ forget_pid "$LIGHTTPD_PID"
 
 # ---------------------------------------------------------------- nginx + spawn-fcgi
 
+# spawn STORE SOCKET LOG — scep.cgi under spawn-fcgi -n (3 threads) on a unix
+# socket, SCEP_STORE=STORE in its environment; sets SPAWNED_PID.
+spawn() {
+  local store=$1 sock=$2 log=$3 i
+  start_bg "$log" env SCEP_STORE="$store" SCEP_FASTCGI_THREADS=3 spawn-fcgi -n -s "$sock" -M 0600 -- "$SCEP_CGI_BIN"
+  SPAWNED_PID=$BG_PID
+  for ((i = 0; i < 100; i++)); do
+    [[ -S $sock ]] && break
+    kill -0 "$SPAWNED_PID" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$log")"
+    sleep 0.1
+  done
+  [[ -S $sock ]] || fail "spawn-fcgi made no socket $sock"
+}
+
 SOCK="$WORK/scep.sock"
 # SCEP_STORE in the environment is wrong on purpose: nginx's SCEP_STORE
 # parameter (per request) must win.
-start_bg "$WORK/spawn-fcgi.log" env SCEP_STORE="$WORK/no-such-store" SCEP_FASTCGI_THREADS=3 \
-  spawn-fcgi -n -s "$SOCK" -M 0600 -- "$SCEP_CGI_BIN"
-FCGI_PID=$BG_PID
-for ((i = 0; i < 100; i++)); do
-  [[ -S $SOCK ]] && break
-  kill -0 "$FCGI_PID" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$WORK/spawn-fcgi.log")"
-  sleep 0.1
-done
-[[ -S $SOCK ]] || fail "spawn-fcgi made no socket $SOCK"
+spawn "$WORK/no-such-store" "$SOCK" "$WORK/spawn-fcgi.log"
+FCGI_PID=$SPAWNED_PID
 
 NGINX_SNIPPET="$SCEP_SOURCE/share/nginx-fastcgi.conf"
 [[ -f $NGINX_SNIPPET ]] || fail "missing $NGINX_SNIPPET"
@@ -211,13 +218,8 @@ expect_status 502
 # Stopping means taking nothing new, even while a request is in progress:
 # a second responder, spoken to directly (nginx would buffer the body).
 PROBE_SOCK="$WORK/probe.sock"
-start_bg "$WORK/spawn-fcgi-probe.log" env SCEP_STORE="$STORE" SCEP_FASTCGI_THREADS=3 \
-  spawn-fcgi -n -s "$PROBE_SOCK" -M 0600 -- "$SCEP_CGI_BIN"
-PROBE_PID=$BG_PID
-for ((i = 0; i < 100; i++)); do
-  [[ -S $PROBE_SOCK ]] && break
-  sleep 0.1
-done
+spawn "$STORE" "$PROBE_SOCK" "$WORK/spawn-fcgi-probe.log"
+PROBE_PID=$SPAWNED_PID
 forget_pid "$PROBE_PID"
 "$PYTHON" "$SCEP_SOURCE/tests/integration/fcgi_stop_probe.py" "$PROBE_SOCK" "$PROBE_PID" "$STORE" >"$WORK/probe.out" 2>&1 ||
   { kill -KILL "$PROBE_PID" 2>/dev/null; fail "fcgi_stop_probe: $(cat "$WORK/probe.out")"; }
