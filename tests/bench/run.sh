@@ -15,7 +15,8 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_COUNT [300]            measured enrollments per cell
-#   BENCH_GET_COUNT [3000]       measured GetCACaps / GetCACert requests per cell
+#   BENCH_GET_COUNT [30000]      measured GetCACaps / GetCACert requests per cell (about
+#                                1 s: shorter cells catch a passing stall of the host)
 #   BENCH_CONCURRENCY ["1 2 8"]  workers (keep-alive connections) per enrollment cell
 #   BENCH_GET_CONCURRENCY [8]
 #   BENCH_SERVERS ["serve cgi fastcgi scepserver"]
@@ -33,7 +34,7 @@ export SCEP_SOURCE SCEP_BIN
 . "$SCEP_SOURCE/tests/integration/lib.sh"
 
 COUNT=${BENCH_COUNT:-300}
-GET_COUNT=${BENCH_GET_COUNT:-3000}
+GET_COUNT=${BENCH_GET_COUNT:-30000}
 CONCURRENCY=${BENCH_CONCURRENCY:-1 2 8}
 GET_CONCURRENCY=${BENCH_GET_CONCURRENCY:-8}
 SERVERS=${BENCH_SERVERS:-serve cgi fastcgi scepserver}
