@@ -70,6 +70,28 @@ struct CachedStore {
   }
 };
 
+/// Four threads take CA certificate and key through the cache while
+/// scep.toml changes under them: every value they see is whole.
+void requests_on_many_threads_see_whole_values(CachedStore& f) {
+  const auto& pki = testing::test_pki();
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        store::Repository repo(f.cache);
+        auto ca = repo.find_ca("main");
+        auto key = repo.load_key("main", scep::KeyRole::ca);
+        if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
+      }
+    });
+  for (int i = 0; i < 20; ++i)
+    BOOST_REQUIRE(f.st().set_ca_option("main", "legacy_algorithms", i % 2 ? "true" : "false"));
+  for (auto& t : threads) t.join();
+  BOOST_TEST(bad.load() == 0);
+  BOOST_TEST(f.find_ca().options.legacy_algorithms);  // the last value written
+}
+
 /// Each enrollment with a secret reads its policy: parsed once, again only
 /// after policies/NAME.toml changed. For the stat and the inotify cache alike.
 void policy_is_parsed_once_and_again_when_its_file_changes(CachedStore& f) {
@@ -208,23 +230,7 @@ BOOST_FIXTURE_TEST_CASE(resolve_ca_names_the_ca_without_reading_its_certificates
 }
 
 BOOST_FIXTURE_TEST_CASE(requests_on_many_threads_see_whole_values, CachedStore) {
-  const auto& pki = testing::test_pki();
-  std::atomic<int> bad{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&] {
-      for (int i = 0; i < 100; ++i) {
-        store::Repository repo(cache);
-        auto ca = repo.find_ca("main");
-        auto key = repo.load_key("main", scep::KeyRole::ca);
-        if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
-      }
-    });
-  // Meanwhile scep.toml changes under them.
-  for (int i = 0; i < 20; ++i)
-    BOOST_REQUIRE(st().set_ca_option("main", "legacy_algorithms", i % 2 ? "true" : "false"));
-  for (auto& t : threads) t.join();
-  BOOST_TEST(bad.load() == 0);
+  store_cache_test::requests_on_many_threads_see_whole_values(*this);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_policy_is_parsed_once_and_again_when_its_file_changes, CachedStore) {
@@ -432,23 +438,7 @@ BOOST_FIXTURE_TEST_CASE(a_symbolic_link_is_not_trusted_to_inotify_but_still_foll
 }
 
 BOOST_FIXTURE_TEST_CASE(watched_requests_on_many_threads_see_whole_values, WatchedStore) {
-  const auto& pki = testing::test_pki();
-  std::atomic<int> bad{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&] {
-      for (int i = 0; i < 100; ++i) {
-        store::Repository repo(cache);
-        auto ca = repo.find_ca("main");
-        auto key = repo.load_key("main", scep::KeyRole::ca);
-        if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
-      }
-    });
-  for (int i = 0; i < 20; ++i)
-    BOOST_REQUIRE(st().set_ca_option("main", "legacy_algorithms", i % 2 ? "true" : "false"));
-  for (auto& t : threads) t.join();
-  BOOST_TEST(bad.load() == 0);
-  BOOST_TEST(find_ca().options.legacy_algorithms);  // the last value written
+  store_cache_test::requests_on_many_threads_see_whole_values(*this);
 }
 
 // Each enrollment with a secret reads its policy: parsed once, again only
