@@ -1,7 +1,5 @@
 #include "web/query.hpp"
 
-#include <algorithm>
-#include <cctype>
 
 #include "core/names.hpp"
 #include "crypto/der.hpp"
@@ -46,7 +44,7 @@ Query parse_query(std::string_view raw) {
       q.operation = percent_decode(value, true);
       have_operation = true;
     } else if (core::iequals_ascii(name, "message") && !q.message) {
-      q.message = std::string(value);
+      q.message = value;
     }
   }
   return q;

@@ -15,7 +15,9 @@ std::string percent_decode(std::string_view text, bool plus_is_space);
 
 struct Query {
   std::string operation;               ///< decoded; empty when absent
-  std::optional<std::string> message;  ///< still raw (percent-encoded)
+  /// Still raw (percent-encoded): a view into the query string given to
+  /// parse_query(), which must outlive it. A GET message is not copied.
+  std::optional<std::string_view> message;
 };
 
 /// Reads `operation` and `message` (names matched case-insensitively, the first
