@@ -227,6 +227,10 @@ BOOST_FIXTURE_TEST_CASE(resolve_ca_names_the_ca_without_reading_its_certificates
   store::Repository after(st());
   BOOST_TEST(after.resolve_ca("main").value_or("?") == "main");
   BOOST_TEST(!after.find_ca("main"));
+  // A long-lived server answers the same (GetCACaps does not need the bundle).
+  store::Repository cached_after(cache);
+  BOOST_TEST(cached_after.resolve_ca("main").value_or("?") == "main");
+  BOOST_TEST(!cached_after.find_ca("main"));
 }
 
 BOOST_FIXTURE_TEST_CASE(requests_on_many_threads_see_whole_values, CachedStore) {
