@@ -35,28 +35,15 @@ static core::Result<Endpoint> parse_listen(const std::string& text) {
   return ep;
 }
 
-/// The part of `path` below the mount point `base`, or nullopt when outside it.
-static std::optional<std::string> below(std::string_view path, std::string_view base) {
-  while (base.size() > 1 && base.back() == '/') base.remove_suffix(1);
-  if (path.size() < base.size() || !std::equal(base.begin(), base.end(), path.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-      }))
-    return std::nullopt;
-  std::string_view rest = path.substr(base.size());
-  if (!rest.empty() && rest.front() != '/' && base != "/") return std::nullopt;
-  return std::string(rest);
-}
-
 /// One request, on the event-loop thread or a worker: its own Repository and
 /// Service over the server's shared cache.
-static web::Response handle(const Env& env, store::StoreCache& cache, const std::string& base, const web::Request& req) {
-  auto path = below(req.path, base);
+static web::Response handle(const Env& env, store::StoreCache& cache, const std::string& base, web::Request&& req) {
+  auto path = web::path_below(req.path, base);
   if (!path) return web::Response::text(404, "not a SCEP endpoint");
-  web::Request scoped = req;
-  scoped.path = std::move(*path);
+  req.path = std::string(*path);
   store::Repository repo(cache);
   scep::Service service(repo, env.clock, env.rng);
-  return web::dispatch(scoped, service);
+  return web::dispatch(req, service);
 }
 
 core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
@@ -78,8 +65,8 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   so.port = static_cast<std::uint16_t>(ep->port);
   so.workers = opt.workers;
   so.stop_on_signals = true;
-  auto handler = [&env, &cache, base](const web::Request& req) { return handle(env, cache, base, req); };
-  auto quick = [base](const web::Request& req) { return !below(req.path, base) || web::is_quick(req); };
+  auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
+  auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
   auto log = [](const web::AccessEntry& e, const web::Response& r) {
     std::string lines = r.log.empty() ? std::string() : fmt::format("scepctl serve: {}\n", r.log);
     std::string_view target = e.target;

@@ -1,7 +1,5 @@
 #include "web/dispatch.hpp"
 
-#include <algorithm>
-#include <cctype>
 
 #include <fmt/format.h>
 
@@ -101,12 +99,31 @@ std::string ca_from_path(std::string_view path) {
   return percent_decode(first, false);
 }
 
-bool is_quick(const Request& req) {
-  if (req.method == Method::post) return false;
-  if (req.method == Method::other) return true;
-  Query q = parse_query(req.query);
-  if (q.operation.empty()) return !is_crl_path(req.path);
+namespace {
+
+bool is_quick(Method method, std::string_view path, std::string_view query) {
+  if (method == Method::post) return false;
+  if (method == Method::other) return true;
+  Query q = parse_query(query);
+  if (q.operation.empty()) return !is_crl_path(path);
   return !core::iequals_ascii(q.operation, "PKIOperation") && !core::iequals_ascii(q.operation, "GetCRL");
+}
+
+}  // namespace
+
+bool is_quick(const Request& req) { return is_quick(req.method, req.path, req.query); }
+
+bool is_quick(const Request& req, std::string_view base) {
+  auto path = path_below(req.path, base);
+  return !path || is_quick(req.method, *path, req.query);
+}
+
+std::optional<std::string_view> path_below(std::string_view path, std::string_view base) {
+  while (base.size() > 1 && base.back() == '/') base.remove_suffix(1);
+  if (path.size() < base.size() || !core::iequals_ascii(path.substr(0, base.size()), base)) return std::nullopt;
+  std::string_view rest = path.substr(base.size());
+  if (!rest.empty() && rest.front() != '/' && base != "/") return std::nullopt;
+  return rest;
 }
 
 Response dispatch(const Request& req, scep::Service& svc) {

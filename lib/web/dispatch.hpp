@@ -1,5 +1,8 @@
 #pragma once
 
+#include <optional>
+#include <string_view>
+
 #include "scep/service.hpp"
 #include "web/http.hpp"
 
@@ -12,7 +15,15 @@ Response dispatch(const Request& req, scep::Service& svc);
 /// True when dispatch() answers `req` from loaded CA certificates alone: no
 /// decryption, signing or store write (GetCACaps, GetCACert, GetCACertChain,
 /// GetNextCACert, refusals). A server may answer these on its I/O thread.
+/// `req.path` is below the mount point, as dispatch() sees it.
 bool is_quick(const Request& req);
+/// The same for a request whose path still has the mount point `base` in
+/// front; a path outside it (a 404) is quick.
+bool is_quick(const Request& req, std::string_view base);
+
+/// The part of `path` below the mount point `base` (compared ignoring ASCII
+/// case, as clients spell "/SCEP"), or nullopt when outside it.
+std::optional<std::string_view> path_below(std::string_view path, std::string_view base);
 
 /// The CA a request names by path: the first segment below the mount point,
 /// unless it is a client's fixed suffix such as "pkiclient.exe".

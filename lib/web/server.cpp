@@ -111,7 +111,11 @@ std::optional<Response> read_error_response(const beast::error_code& ec) {
 /// runs on the event-loop thread, so nothing here needs a lock.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, Server::Impl& server) : m_stream(std::move(socket)), m_server(server) {
+  Connection(tcp::socket socket, Server::Impl& server)
+      // Bounded: Beast 1.74 reads chunk-size lines and trailers without a
+      // limit of its own, so an endless chunk extension would grow it for
+      // the whole I/O timeout. Beyond the limit the read fails (400).
+      : m_stream(std::move(socket)), m_server(server), m_buffer(server.options.max_header_bytes + 16 * 1024) {
     ++m_server.connections;
   }
   ~Connection() { --m_server.connections; }
@@ -194,9 +198,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       quick = m_server.quick(*req);
     } catch (...) {
     }
-    if (quick) return send(call_handler(m_server, *req), version, keep_alive);
+    if (quick) return send(call_handler(m_server, std::move(*req)), version, keep_alive);
     asio::post(m_server.pool, [self = shared_from_this(), req, version, keep_alive]() mutable {
-      Response r = call_handler(self->m_server, *req);
+      Response r = call_handler(self->m_server, std::move(*req));
       auto executor = self->m_stream.get_executor();
       // The connection is handed back whole: it is never destroyed on a worker.
       asio::post(executor, [self = std::move(self), r = std::move(r), version, keep_alive]() mutable {
@@ -205,15 +209,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  static Response call_handler(Server::Impl& server, const Request& req) {
-    Response r = Response::text(500, "internal error");
+  static Response call_handler(Server::Impl& server, Request&& req) {
+    std::string why;
     try {
-      return server.handler(req);
+      return server.handler(std::move(req));
     } catch (const std::exception& e) {
-      r.log = fmt::format("request handler failed: {}", e.what());
+      why = fmt::format("request handler failed: {}", e.what());
     } catch (...) {
-      r.log = "request handler failed";
+      why = "request handler failed";
     }
+    Response r = Response::text(500, "internal error");
+    r.log = std::move(why);
     return r;
   }
 
@@ -290,12 +296,15 @@ void Server::Impl::accept() {
     if (connections >= max_connections) {
       // Over the limit: a short 503 and close, rather than holding another
       // descriptor for a client that may never send anything.
-      static const char busy[] =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n"
-          "Connection: close\r\nRetry-After: 5\r\n\r\nservice busy, retry later\n";
+      static const std::string busy = [] {
+        Response r = Response::text(503, "service busy, retry later");
+        return fmt::format("HTTP/1.1 503 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n"
+                           "Retry-After: 5\r\n\r\n{}",
+                           status_text(503), r.content_type, r.body.size(), std::string(r.body.begin(), r.body.end()));
+      }();
       beast::error_code ignored;
       socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(busy, sizeof busy - 1), ignored);
+      socket.write_some(asio::buffer(busy), ignored);
       socket.close(ignored);
       add_log("scepctl serve: too many connections; answered 503\n");
     } else {
@@ -381,10 +390,6 @@ void Server::run() {
   // Enrollments already handed to a worker finish and are stored; their
   // replies are not sent (the client's retry gets the same answer).
   m_impl->pool.join();
-}
-
-void Server::stop() {
-  asio::post(m_impl->ioc, [impl = m_impl.get()] { impl->shutdown(); });
 }
 
 }  // namespace web

@@ -46,7 +46,8 @@ class Server {
     std::size_t max_connections = 0;
     bool stop_on_signals = false;  ///< SIGINT and SIGTERM end run()
   };
-  using Handler = std::function<Response(const Request&)>;
+  /// Answers a request; it is the handler's to keep or change.
+  using Handler = std::function<Response(Request&&)>;
   /// True when `handler` answers the request without blocking (no signing, no
   /// store writes): it then runs on the event-loop thread.
   using Quick = std::function<bool(const Request&)>;
@@ -68,8 +69,6 @@ class Server {
   /// Serves until stop() (or a signal, with stop_on_signals); requests being
   /// worked on are finished before it returns.
   void run();
-  /// Thread-safe; run() returns soon after.
-  void stop();
 
   struct Impl;
 

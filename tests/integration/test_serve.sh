@@ -82,6 +82,10 @@ checks = [
      b"\r\n\r\n", "HTTP/1.1 431 "),
     ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "HTTP/1.1 400 "),
     ("bad header line", b"GET /scep?operation=GetCACaps HTTP/1.1\r\nno colon here\r\n\r\n", "HTTP/1.1 400 "),
+    # A chunk-size line that never ends: refused once the read buffer's
+    # limit is reached, not held until the I/O timeout.
+    ("endless chunk extension", b"POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n1;" + b"x" * 400000, "HTTP/1.1 400 "),
 ]
 for name, data, want in checks:
     got = status(exchange(data))

@@ -356,16 +356,22 @@ BOOST_AUTO_TEST_CASE(the_segment_is_percent_decoded_without_plus_as_space) {
   BOOST_TEST(web::ca_from_path("/a%2Fb/pkiclient.exe") == "a/b");
 }
 
+namespace dispatch_test {
+
+web::Request req(web::Method m, std::string path, std::string query) {
+  web::Request r;
+  r.method = m;
+  r.path = std::move(path);
+  r.query = std::move(query);
+  return r;
+}
+
+}  // namespace dispatch_test
+
 BOOST_AUTO_TEST_CASE(only_requests_that_neither_sign_nor_write_are_quick) {
+  using dispatch_test::req;
   // scepctl serve answers quick requests on its event-loop thread; anything
   // that decrypts, signs or writes the store must go to a worker.
-  auto req = [](web::Method m, std::string path, std::string query) {
-    web::Request r;
-    r.method = m;
-    r.path = std::move(path);
-    r.query = std::move(query);
-    return r;
-  };
   using web::Method;
   for (const auto& r : {req(Method::get, "", "operation=GetCACaps"), req(Method::get, "", "operation=getcacert&message=a"),
                         req(Method::head, "/a/pkiclient.exe", "operation=GetCACert"),
@@ -379,6 +385,22 @@ BOOST_AUTO_TEST_CASE(only_requests_that_neither_sign_nor_write_are_quick) {
                         req(Method::get, "", "operation=GetCRL&message=a"), req(Method::get, "/a/crl", ""),
                         req(Method::head, "/a/crl/", "")})
     BOOST_TEST(!web::is_quick(r), r.path << "?" << r.query);
+}
+
+// What scepctl serve asks: the path still has the mount point in front.
+BOOST_AUTO_TEST_CASE(quick_below_a_mount_point_judges_the_path_under_it) {
+  using dispatch_test::req;
+  using web::Method;
+  BOOST_TEST(!web::is_quick(req(Method::get, "/scep/alpha/crl", ""), "/scep"));  // signs a CRL
+  BOOST_TEST(!web::is_quick(req(Method::get, "/SCEP/alpha/crl/", ""), "/scep/"));
+  BOOST_TEST(!web::is_quick(req(Method::get, "/scep", "operation=PKIOperation&message=MIIB"), "/scep"));
+  BOOST_TEST(web::is_quick(req(Method::get, "/scep/alpha/pkiclient.exe", "operation=GetCACaps"), "/scep"));
+  BOOST_TEST(web::is_quick(req(Method::post, "/other", "operation=PKIOperation"), "/scep"));  // a 404
+  BOOST_TEST(web::path_below("/scep/a/crl", "/scep").value_or("?") == "/a/crl");
+  BOOST_TEST(web::path_below("/Scep", "/scep").value_or("?") == "");
+  BOOST_TEST(!web::path_below("/scepx", "/scep"));
+  BOOST_TEST(!web::path_below("/sce", "/scep"));
+  BOOST_TEST(web::path_below("/anything", "/").value_or("?") == "anything");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
