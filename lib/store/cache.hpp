@@ -154,6 +154,8 @@ class StoreCache {
   /// For a long-lived process: inotify instead of stat(2) while nothing
   /// changes (falls back to stat where inotify cannot promise to see changes).
   void watch_changes();
+  /// Whether watch_changes() took: a long-lived process keeps values loaded.
+  bool watching() const { return m_watch != nullptr; }
   StoreCache(const StoreCache&) = delete;
   StoreCache& operator=(const StoreCache&) = delete;
 

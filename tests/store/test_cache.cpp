@@ -223,6 +223,15 @@ BOOST_FIXTURE_TEST_CASE(resolve_ca_names_the_ca_without_reading_its_certificates
       BOOST_TEST(r.error().code == core::Errc::unknown_ca);
     }
   }
+  // A CGI process's cache (not watching) read the configuration, but parsed
+  // no certificate: GetCACaps in CGI costs no decoder set-up.
+  BOOST_TEST(cache.loads() == 1u);
+  cache.watch_changes();  // a long-lived process keeps the CA loaded instead
+  BOOST_TEST(cached.resolve_ca("main").value_or("?") == "main");
+  const auto loaded = cache.loads();
+  BOOST_TEST(loaded > 1u);
+  BOOST_TEST(cached.resolve_ca("main").value_or("?") == "main");
+  BOOST_TEST(cache.loads() == loaded);
   BOOST_REQUIRE(store::write_file_atomic(st().ca_dir("main") / "cert.pem", "not a certificate\n", 0640));
   store::Repository after(st());
   BOOST_TEST(after.resolve_ca("main").value_or("?") == "main");
