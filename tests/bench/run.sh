@@ -7,8 +7,9 @@
 #   scepserver  micromdm's scepserver (Debian package scep), static -challenge
 # at each concurrency of BENCH_CONCURRENCY, then GetCACaps/GetCACert against
 # serve and scepserver at BENCH_GET_CONCURRENCY, with scep-bench and with wrk
-# (an epoll client, so the server rather than the client is the limit).
-# Prints a markdown table.
+# (an epoll client, so the server rather than the client is the limit), and
+# with wrk the CGI floor (scep.cgi's GetCACaps beside two do-nothing CGI
+# programs under the same lighttpd set-up). Prints a markdown table.
 #
 #   make -f Makefile.dist bench                        (builds, then runs this)
 #   SCEP_BIN=build/bin SCEP_SOURCE=. tests/bench/run.sh
@@ -69,19 +70,21 @@ challenges() {
   done
 }
 
-# lighttpd_conf KIND STORE PORT — a lighttpd.conf using the shipped snippet.
+# lighttpd_conf KIND STORE PORT [PROGRAM] — a lighttpd.conf using the shipped
+# snippet (mod_cgi for the cgi kinds, mod_fastcgi for fastcgi) running PROGRAM
+# (scep.cgi unless given).
 lighttpd_conf() {
-  local kind=$1 store=$2 port=$3 snippet modules vars
+  local kind=$1 store=$2 port=$3 program=${4:-$SCEP_CGI_BIN} snippet modules vars
   mkdir -p "$WORK/www"
-  if [[ $kind == cgi ]]; then
+  if [[ $kind == cgi* ]]; then
     snippet="$SCEP_SOURCE/share/lighttpd/scep.conf"
     modules='"mod_access", "mod_alias", "mod_cgi", "mod_setenv"'
-    vars="var.scep_cgi = \"$SCEP_CGI_BIN\"
+    vars="var.scep_cgi = \"$program\"
 var.scep_store = \"$store\""
   else
     snippet="$SCEP_SOURCE/share/lighttpd-fastcgi.conf"
     modules='"mod_access"'
-    vars="var.scep_cgi = \"$SCEP_CGI_BIN\"
+    vars="var.scep_cgi = \"$program\"
 var.scep_store = \"$store\"
 var.scep_socket = \"$WORK/fcgi.sock\""
   fi
@@ -112,12 +115,15 @@ start_server() {
     start_bg "$WORK/scepserver.log" "${SERVER_CPU[@]}" scepserver -depot "$depot" -port "$port" -challenge "$secret"
     CHALLENGE_ARGS=(--challenge "$secret")
   else
+    rm -rf "$store"  # cgi runs twice: the enrollment cells, then the floor's
     new_store "$store"
     STORE=$store
     case $kind in
       serve) start_bg "$WORK/serve.log" "${SERVER_CPU[@]}" "$SCEPCTL" --store "$store" serve --listen "127.0.0.1:$port" ;;
-      cgi | fastcgi)
-        lighttpd_conf "$kind" "$store" "$port"
+      cgi | fastcgi | cgi-noop | cgi-openssl)
+        local program=$SCEP_CGI_BIN
+        [[ $kind != cgi-* ]] || program="$SCEP_BIN/scep-bench-$kind"
+        lighttpd_conf "$kind" "$store" "$port" "$program"
         start_bg "$WORK/$kind-lighttpd.log" "${SERVER_CPU[@]}" lighttpd -D -f "$WORK/$kind-lighttpd.conf"
         ;;
       *) fail "unknown server $kind" ;;
@@ -189,6 +195,19 @@ for kind in $SERVERS; do
   fi
   stop_server
 done
+
+# The CGI floor: how many requests/s lighttpd's mod_cgi (set up as for scep.cgi)
+# gets through a program that answers at once (cgi-noop) and one that only
+# starts OpenSSL (cgi-openssl, tests/bench/cgi_floor.cpp), beside scep.cgi's
+# own GetCACaps, all driven by wrk: no CGI enrollment can be cheaper.
+if [[ " $SERVERS " == *" cgi "* ]] && command -v wrk >/dev/null; then
+  for kind in cgi cgi-openssl cgi-noop; do
+    [[ $kind == cgi || -x $SCEP_BIN/scep-bench-$kind ]] || { log "no $SCEP_BIN/scep-bench-$kind: no $kind cell"; continue; }
+    start_server "$kind"
+    for c in $GET_CONCURRENCY; do wrk_bench "$kind" caps "$c"; done
+    stop_server
+  done
+fi
 
 [[ -z ${BENCH_JSON:-} ]] || cp "$RESULTS" "$BENCH_JSON"
 "$PYTHON" "$SCEP_SOURCE/tests/bench/report.py" "$RESULTS" "$PINNING"
