@@ -22,6 +22,9 @@ def ms(r, key):
     return f"{r[key]:.2f}" if key in r else "-"
 
 
+inproc = next((r for r in rows if r["label"] == "inproc"), None)
+rows = [r for r in rows if r["label"] != "inproc"]
+
 print("| server | mode | workers | requests | failed | per second | p50 ms | p99 ms | server CPU ms/req | CPU / floor |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
@@ -34,6 +37,10 @@ op = statistics.median(ops)
 print()
 print(f"RSA-2048 private-key operation (EVP_PKEY_sign, thread CPU time, measured by scep-bench before each run): "
       f"median {op:.3f} ms (min {min(ops):.3f}, max {max(ops):.3f}); floor = 3 ops = {3 * op:.3f} ms of CPU per enrollment.")
+if inproc:
+    print(f"The protocol path alone (scep-bench-inproc: {inproc['count']} PKCSReqs through scep::Service over an "
+          f"in-memory repository, one thread, no HTTP, no files): {inproc['cpu_ms_per_enrollment']:.2f} ms of CPU "
+          f"per enrollment = {inproc['cpu_over_floor']:.2f} × its own floor of {inproc['floor_ms']:.3f} ms.")
 if pinning:
     print(f"Pinning: {pinning}.")
 print()

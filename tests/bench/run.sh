@@ -26,6 +26,7 @@
 #   BENCH_PIN [auto]             auto: with 2+ CPUs the server runs on CPU 1 and the
 #                                client on CPU 0 (taskset); 0: no pinning
 #   BENCH_GET_SECONDS [5]        length of each wrk GET cell (skipped without wrk)
+#   BENCH_INPROC_COUNT [1000]    enrollments of the in-memory protocol-path cell
 #   BENCH_JSON [none]            also write the raw results (JSON lines) there
 # Each server gets a fresh store (or depot) with an RSA-2048 CA.
 set -euo pipefail
@@ -180,6 +181,14 @@ wrk_bench() {
     fail "wrk $kind $mode x$conns failed"
   printf '%s\n' "$out" >>"$RESULTS"
 }
+
+# The protocol path alone first (no HTTP, no files): its CPU per enrollment
+# is what no server built on it can go below.
+if [[ -x $SCEP_BIN/scep-bench-inproc ]]; then
+  log "inproc: ${BENCH_INPROC_COUNT:-1000} enrollments through scep::Service in memory"
+  "${SERVER_CPU[@]}" "$SCEP_BIN/scep-bench-inproc" --count "${BENCH_INPROC_COUNT:-1000}" --json >>"$RESULTS" ||
+    fail "scep-bench-inproc failed"
+fi
 
 for kind in $SERVERS; do
   start_server "$kind"

@@ -1,0 +1,117 @@
+// scep-bench-inproc: the protocol path alone. PKCSReqs go straight into
+// scep::Service::pki_operation over an in-memory repository (no HTTP, no
+// files, no fsync), one after another on one thread, and the thread's CPU time
+// is set against three RSA-2048 private operations timed in the same run.
+// What serve costs beyond this figure is HTTP and the store; what this costs
+// beyond the floor is OpenSSL's and ours. Instruction counts under callgrind
+// are steady, so it also serves to profile the protocol path:
+//   valgrind --tool=callgrind scep-bench-inproc --count 50
+
+#include <time.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "cpu.hpp"
+#include "crypto/rng.hpp"
+#include "policy/secret.hpp"
+#include "requests.hpp"
+#include "scep/service.hpp"
+#include "support/memory_repository.hpp"
+#include "support/test_pki.hpp"
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+template <class T>
+T must(core::Result<T> r) {
+  if (!r) throw std::runtime_error(r.error().detail);
+  return std::move(*r);
+}
+
+int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
+  const auto& pki = testing::test_pki();  // an RSA-2048 CA
+  testing::MemoryRepository repo;
+  repo.add_ca(scep::CaBundle{"bench", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
+  policy::Policy pol;
+  pol.name = "device";
+  pol.validity_days = 30;
+  repo.policies["device"] = pol;
+  core::SystemClock clock;
+  crypto::SystemRng rng;
+  const std::string challenge = "inproc-bench-challenge";
+  policy::SecretRecord secret;
+  secret.id = "s-inproc";
+  secret.hash = policy::secret_hash(challenge);
+  secret.ca = "bench";
+  secret.policy = "device";
+  secret.uses = static_cast<int>(count + warmup);
+  secret.created = clock.now();
+  secret.expires = clock.now() + std::chrono::hours(1);
+  repo.add_secret(secret);
+  scep::Service service(repo, clock, rng);
+
+  // Prepared before the clock starts; one client identity, as a device has.
+  const bench::CaCerts ca{pki.root.cert, pki.root.cert};
+  const auto who = must(bench::make_identity(2048, "inproc"));
+  std::vector<bench::Enrollment> sent;
+  for (std::size_t i = 0; i < count + warmup; ++i)
+    sent.push_back(must(bench::make_enrollment(who, ca, challenge, fmt::format("inproc-{}", i))));
+
+  std::vector<core::Bytes> replies(sent.size());
+  for (std::size_t i = 0; i < warmup; ++i) replies[i] = must(service.pki_operation("bench", sent[i].message, "bench"));
+  const double cpu0 = thread_cpu_seconds();
+  for (std::size_t i = warmup; i < sent.size(); ++i)
+    replies[i] = must(service.pki_operation("bench", sent[i].message, "bench"));
+  const double cpu = thread_cpu_seconds() - cpu0;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    if (auto ok = bench::check_cert_rep(sent[i], ca, replies[i]); !ok)
+      throw std::runtime_error(fmt::format("reply {}: {}", i, ok.error().detail));
+  }
+
+  const double op = must(bench::rsa_private_op_seconds(2048, floor_ops / 5 > 0 ? floor_ops / 5 : 1));
+  const double per = cpu / static_cast<double>(count);
+  if (json) {
+    std::cout << nlohmann::json{{"label", "inproc"}, {"mode", "enroll"}, {"count", count},
+                                {"cpu_ms_per_enrollment", 1e3 * per}, {"rsa2048_private_op_ms", 1e3 * op},
+                                {"floor_ms", 3e3 * op}, {"cpu_over_floor", per / (3 * op)}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << fmt::format("{} enrollments through Service::pki_operation (in memory, one thread): "
+                             "{:.3f} ms of CPU each\n",
+                             count, 1e3 * per)
+              << fmt::format("RSA-2048 private op {:.3f} ms; floor (3 ops) {:.3f} ms; {:.2f}x floor\n", 1e3 * op,
+                             3e3 * op, per / (3 * op));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"scep-bench-inproc: CPU per enrollment of the protocol path alone (no HTTP, no files)"};
+  std::size_t count = 1000, warmup = 20;
+  int floor_ops = 200;
+  bool json = false;
+  app.add_option("--count", count, "measured enrollments")->check(CLI::Range(1, 1000000));
+  app.add_option("--warmup", warmup, "enrollments before the measurement");
+  app.add_option("--floor-ops", floor_ops, "RSA-2048 private operations timed for the floor")->check(CLI::Range(5, 100000));
+  app.add_flag("--json", json, "one JSON object on stdout");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(count, warmup, floor_ops, json);
+  } catch (const std::exception& e) {
+    std::cerr << "scep-bench-inproc: " << e.what() << "\n";
+    return 1;
+  }
+}
