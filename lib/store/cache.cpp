@@ -188,7 +188,8 @@ FileStamp stamp_of(const fs::path& p) {
 }
 
 void StoreCache::watch_changes() {
-  if (m_watch) return;
+  if (m_long_lived) return;
+  m_long_lived = true;
   m_watch = ChangeWatch::create(m_store.root());
   m_config.use_watch(m_watch.get());
   m_cas.use_watch(m_watch.get());

@@ -154,8 +154,9 @@ class StoreCache {
   /// For a long-lived process: inotify instead of stat(2) while nothing
   /// changes (falls back to stat where inotify cannot promise to see changes).
   void watch_changes();
-  /// Whether watch_changes() took: a long-lived process keeps values loaded.
-  bool watching() const { return m_watch != nullptr; }
+  /// Whether watch_changes() was called: a long-lived process, which keeps
+  /// values loaded (checked by inotify, or by stat(2) where inotify failed).
+  bool long_lived() const { return m_long_lived; }
   StoreCache(const StoreCache&) = delete;
   StoreCache& operator=(const StoreCache&) = delete;
 
@@ -180,6 +181,7 @@ class StoreCache {
 
  private:
   Store m_store;
+  bool m_long_lived = false;
   std::unique_ptr<ChangeWatch> m_watch;
   StampedCache<config::Config> m_config;
   StampedCache<scep::CaBundle> m_cas;  ///< options left default: they come from the config of the moment

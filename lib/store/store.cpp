@@ -232,7 +232,7 @@ core::Result<std::string> Repository::resolve_ca(std::string_view name) {
   // call. Should the bundle not load (a damaged chain.pem), the file test
   // below decides. A one-request process (CGI) goes straight to the test:
   // parsing the certificates would cost it more than the rest of GetCACaps.
-  if (m_cache && m_cache->watching() && find_ca(*resolved)) return resolved;
+  if (m_cache && m_cache->long_lived() && find_ca(*resolved)) return resolved;
   // A CA is its certificate file: that it exists is enough here.
   if (::access((m_store.ca_dir(*resolved) / "cert.pem").c_str(), F_OK) != 0)
     return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
