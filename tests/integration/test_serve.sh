@@ -223,4 +223,52 @@ stop_under_load "$SERVE_PID" "http://127.0.0.1:$PORT/scep" alpha "$SECRET" "$STO
 ! grep -q '^scepctl serve: .*\(failed\|error\)' "$WORK/serve3.log" ||
   fail "errors while stopping: $(grep '^scepctl serve: ' "$WORK/serve3.log" | head -3)"
 log "stopped under load after $STOP_GOT enrollments; store checks clean"
+
+# ---- Enrollments wait on worker threads, never on the event loop. A lock
+# over the whole of alpha's tx.lock (a POSIX lock: it conflicts with the
+# store's per-transaction OFD locks) holds every PKCSReq in lock_transaction;
+# with both workers stuck and a third request queued, GetCACaps and GetCACert
+# must still be answered at once, and the held enrollments finish, each with
+# its certificate, when the lock goes.
+[[ -f $STORE/ca/alpha/tx.lock ]] || fail "no ca/alpha/tx.lock after enrollments"
+PORT=$(free_port)
+start_bg "$WORK/serve4.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT" --workers 2
+SERVE_PID=$BG_PID
+wait_for_port "$PORT" "$SERVE_PID"
+BASE="http://127.0.0.1:$PORT/scep"
+start_bg "$WORK/locker.log" "$PYTHON" -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(120)' "$STORE/ca/alpha/tx.lock"
+LOCKER_PID=$BG_PID
+wait_for_log "$WORK/locker.log" '^locked$'
+held=()
+for c in 0 1 2; do
+  "$PYTHON" "$HERE/scep_client.py" enroll --url "$BASE" --ca alpha --key "$WORK/stop-keys/key.$c.pem" \
+    --cn "held-$c" --challenge "$SECRET" --timeout 60 --out "$WORK/held-$c.pem" >"$WORK/held-$c.log" 2>&1 &
+  held+=($!)
+done
+sleep 2  # time for the three to send their PKCSReqs and block
+for q in "operation=GetCACaps&message=alpha" "operation=GetCACert&message=alpha" "operation=GetCACert&message=beta"; do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$BASE?$q") ||
+    fail "GET $q got no answer within 5 s while every worker waited on an enrollment"
+  [[ $code == 200 ]] || fail "GET $q answered $code while the workers were busy"
+done
+for c in 0 1 2; do
+  kill -0 "${held[$c]}" 2>/dev/null || fail "enrollment held-$c ended while the store lock was held: $(cat "$WORK/held-$c.log")"
+  [[ ! -e $WORK/held-$c.pem ]] || fail "enrollment held-$c got a certificate through the store lock"
+done
+forget_pid "$LOCKER_PID"
+kill "$LOCKER_PID"
+wait "$LOCKER_PID" 2>/dev/null || true
+for c in 0 1 2; do
+  wait "${held[$c]}" || fail "enrollment held-$c failed after the lock went: $(cat "$WORK/held-$c.log")"
+  [[ -s $WORK/held-$c.pem ]] || fail "enrollment held-$c has no certificate"
+done
+forget_pid "$SERVE_PID"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || fail "scepctl serve exited with status $? after the held enrollments"
+log "GETs answered while both workers waited on enrollments; the held enrollments then finished"
 log "ok"
