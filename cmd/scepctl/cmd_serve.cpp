@@ -13,6 +13,7 @@ struct ServeOptions {
   std::string listen;
   std::string path;
   std::size_t workers = 0;
+  int io_timeout = 60;  ///< seconds
 };
 
 struct Endpoint {
@@ -64,6 +65,7 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   so.host = ep->host;
   so.port = static_cast<std::uint16_t>(ep->port);
   so.workers = opt.workers;
+  so.io_timeout = std::chrono::seconds(opt.io_timeout);
   so.stop_on_signals = true;
   auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
   auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
@@ -98,6 +100,10 @@ void add_serve_command(CLI::App& app, Env& env) {
   cmd->add_option("--path", opt->path, "URL path of the endpoint (default: server.path, /scep)");
   cmd->add_option("--workers", opt->workers, "threads for enrollments and other signing requests (default: max(8, CPUs))")
       ->check(CLI::Range(1, 1024));
+  cmd->add_option("--io-timeout", opt->io_timeout,
+                  "seconds for a request to arrive whole, for a reply to be taken, and for an idle "
+                  "keep-alive connection to stay open (default: 60)")
+      ->check(CLI::Range(1, 3600));
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_serve(*opt, env); }; });
 }
 

@@ -200,6 +200,66 @@ wait "$SERVE_PID" || rc=$?
 [[ $rc == 0 ]] || fail "scepctl serve exited with status $rc after SIGINT"
 grep -q '^scepctl serve: stopped$' "$WORK/serve2.log" || fail "no \"scepctl serve: stopped\" line after SIGINT"
 
+# ---- --io-timeout: a request that stops halfway (in its header or in its
+# body) and a keep-alive connection that stays idle after its answer are
+# closed once the timeout passes, not before, not much after.
+PORT=$(free_port)
+start_bg "$WORK/serve-timeout.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT" --io-timeout 1
+SERVE_PID=$BG_PID
+wait_for_port "$PORT" "$SERVE_PID"
+"$PYTHON" - "$PORT" >"$WORK/timeout.out" 2>&1 <<'PY' || fail "--io-timeout checks failed: $(cat "$WORK/timeout.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+
+def closed_after(sock):
+    # Seconds until the server closes (EOF or reset); None if it did not within 6 s.
+    sock.settimeout(6)
+    start = time.monotonic()
+    try:
+        while sock.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        return None
+    return time.monotonic() - start
+
+def check(what, sock):
+    t = closed_after(sock)
+    sock.close()
+    if t is None or not 0.7 <= t <= 4.0:
+        sys.exit(f"{what}: closed after {t} s, want about 1 s")
+    print(f"{what}: closed after {t:.2f} s")
+
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n")
+check("header cut short", s)
+
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+check("body cut short", s)
+
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(5)
+reply = b""
+while b"SCEPStandard" not in reply:
+    part = s.recv(4096)
+    if not part:
+        sys.exit(f"keep-alive: connection closed before the answer: {reply!r}")
+    reply += part
+if not reply.startswith(b"HTTP/1.1 200"):
+    sys.exit(f"keep-alive: {reply[:100]!r}")
+check("idle keep-alive", s)
+PY
+forget_pid "$SERVE_PID"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || fail "scepctl serve --io-timeout 1 exited with status $? after SIGTERM"
+rc=0
+"$SCEPCTL" --store "$STORE" serve --io-timeout 0 >"$WORK/timeout0.out" 2>&1 || rc=$?
+[[ $rc == 105 ]] || fail "serve --io-timeout 0: exit status $rc, want 105: $(cat "$WORK/timeout0.out")"
+log "--io-timeout 1: $(tr '\n' ';' <"$WORK/timeout.out")"
+
 # ---- a store that does not exist: a clear error, no listening server
 PORT=$(free_port)
 rc=0
