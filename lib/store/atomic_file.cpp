@@ -111,8 +111,13 @@ int SyncGroup::sync() {
     // A finished sync started after this ticket was issued; the first such
     // one decides.
     if (m_covered >= ticket) {
-      for (const auto& f : m_failures)
-        if (f.first <= ticket && ticket <= f.last) return f.error;
+      for (auto it = m_failures.begin(); it != m_failures.end(); ++it) {
+        if (ticket < it->first || it->last < ticket) continue;
+        const int error = it->error;
+        // Each covered ticket is one caller that reads its failure once.
+        if (--it->unread == 0) m_failures.erase(it);
+        return error;
+      }
       return 0;
     }
     if (m_running) {
@@ -131,7 +136,7 @@ int SyncGroup::sync() {
     }
     lock.lock();
     m_running = false;
-    if (result != 0) m_failures.push_back({m_covered + 1, covers, result});
+    if (result != 0) m_failures.push_back({m_covered + 1, covers, result, covers - m_covered});
     m_covered = covers;
     m_done.notify_all();
   }
@@ -145,6 +150,11 @@ std::uint64_t SyncGroup::runs() const {
 std::uint64_t SyncGroup::calls() const {
   std::lock_guard lock(m_mutex);
   return m_issued;
+}
+
+std::size_t SyncGroup::failures_held() const {
+  std::lock_guard lock(m_mutex);
+  return m_failures.size();
 }
 
 namespace {

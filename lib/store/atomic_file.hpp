@@ -68,6 +68,9 @@ class SyncGroup {
   /// How many times `run` was called, and sync() (for tests and benchmarks).
   std::uint64_t runs() const;
   std::uint64_t calls() const;
+  /// Failures kept for callers that have not read them yet (0 once every
+  /// caller a failed sync covered has returned).
+  std::size_t failures_held() const;
 
  private:
   std::function<int()> m_run;
@@ -78,10 +81,11 @@ class SyncGroup {
   /// Failed syncs: the tickets each was the first to cover, and its errno.
   /// A later sync's success does not make up for it (after a write-back
   /// error the kernel may have dropped the dirty pages), so those callers
-  /// get the error, however late they wake.
+  /// get the error, however late they wake; the last of them drops it.
   struct Failure {
     std::uint64_t first, last;
     int error;
+    std::uint64_t unread;  ///< callers in [first, last] yet to return
   };
   std::vector<Failure> m_failures;
   bool m_running = false;

@@ -127,6 +127,15 @@ BOOST_AUTO_TEST_CASE(a_failed_shared_sync_fails_every_call_it_covered) {
   BOOST_TEST(group.runs() == 2u);
   BOOST_TEST(group.sync() == 0);  // a later call gets a sync of its own
   BOOST_TEST(group.runs() == 3u);
+  BOOST_TEST(group.failures_held() == 0u);  // both callers it covered have read it
+}
+
+BOOST_AUTO_TEST_CASE(failures_are_not_kept_once_read) {
+  // A disk that keeps failing: every call gets the error, and the group
+  // does not grow with the failures.
+  store::SyncGroup group([] { return EIO; });
+  for (int i = 0; i < 100; ++i) BOOST_TEST(group.sync() == EIO);
+  BOOST_TEST(group.failures_held() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(sync_directory_reports_a_missing_directory) {
