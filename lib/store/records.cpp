@@ -73,21 +73,23 @@ fs::path Store::secret_path(core::ByteView hash, std::string_view suffix) const 
   return m_root / "secrets" / (core::to_hex(hash) + std::string(suffix));
 }
 
+fs::path Store::use_token_path(core::ByteView hash, int k) const { return secret_path(hash, fmt::format(".use-{}", k)); }
+
 core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
+  if (r.uses < 1) return core::fail(Errc::invalid_argument, "a secret needs at least one use");
   if (auto d = ensure_dir(m_root / "secrets"); !d) return d;
   // Tokens first: the record is what makes the secret exist. The tokens are
   // names of one empty file: U uses cost one synced file and U - 1 links,
   // not U files, and spending a use (an unlink) frees no inode until the
   // last one. (On ext4 without a journal every freed inode is skipped, one
   // by one, by each file created in the next minutes.)
-  if (r.uses < 1) return core::fail(Errc::invalid_argument, "a secret needs at least one use");
-  fs::path first = secret_path(r.hash, ".use-1");
+  fs::path first = use_token_path(r.hash, 1);
   if (auto t = write_file_atomic(first, "", 0640, AtomicFile::Replace::no); !t) return t;
   for (int k = 2; k <= r.uses; ++k) {
-    fs::path token = secret_path(r.hash, fmt::format(".use-{}", k));
+    fs::path token = use_token_path(r.hash, k);
     if (::link(first.c_str(), token.c_str()) != 0) {
       int err = errno;
-      for (int j = 1; j < k; ++j) ::unlink(secret_path(r.hash, fmt::format(".use-{}", j)).c_str());
+      for (int j = 1; j < k; ++j) ::unlink(use_token_path(r.hash, j).c_str());
       return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", token.string(), std::strerror(err)));
     }
   }
@@ -129,7 +131,7 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
     if (rec.id != id) continue;
     rec.revoked = true;
     if (auto r = write_file_atomic(secret_path(rec.hash, ".json"), policy::render_secret(rec), 0640); !r) return r;
-    for (int k = 1; k <= rec.uses; ++k) ::unlink(secret_path(rec.hash, fmt::format(".use-{}", k)).c_str());
+    for (int k = 1; k <= rec.uses; ++k) ::unlink(use_token_path(rec.hash, k).c_str());
     return {};
   }
   return core::fail(Errc::not_found, fmt::format("no secret with id \"{}\"", id));
@@ -140,7 +142,7 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
 // are always a run H.use-(m+1) .. H.use-U: a binary search finds m in
 // log2(U) stat calls, however many uses were spent.
 int Store::first_unspent_use(const policy::SecretRecord& r) const {
-  auto exists = [&](int k) { return ::access(secret_path(r.hash, fmt::format(".use-{}", k)).c_str(), F_OK) == 0; };
+  auto exists = [&](int k) { return ::access(use_token_path(r.hash, k).c_str(), F_OK) == 0; };
   int lo = 1, hi = r.uses + 1;  // the answer is in [lo, hi]; hi: none left
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
@@ -153,7 +155,7 @@ int Store::first_unspent_use(const policy::SecretRecord& r) const {
 core::Result<bool> Store::consume_secret(const policy::SecretRecord& r) {
   // unlink is atomic: of many concurrent callers exactly one removes a token.
   for (int k = first_unspent_use(r); k <= r.uses; ++k) {
-    if (::unlink(secret_path(r.hash, fmt::format(".use-{}", k)).c_str()) == 0) return true;
+    if (::unlink(use_token_path(r.hash, k).c_str()) == 0) return true;
     if (errno != ENOENT) return core::fail(Errc::store_io, fmt::format("cannot use secret {}: {}", r.id, std::strerror(errno)));
   }
   return false;

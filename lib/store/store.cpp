@@ -218,10 +218,14 @@ core::Result<std::string> Repository::resolve_name(std::string_view name) {
 core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
   auto resolved = resolve_name(name);
   if (!resolved) return std::unexpected(resolved.error());
+  return load_resolved_ca(*resolved);
+}
+
+core::Result<scep::CaBundle> Repository::load_resolved_ca(const std::string& name) {
   auto cfg = config();
   if (!cfg) return std::unexpected(cfg.error());
-  auto ca = m_cache ? m_cache->load_ca(*resolved, **cfg, m_generation) : m_store.load_ca(*resolved, **cfg);
-  if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
+  auto ca = m_cache ? m_cache->load_ca(name, **cfg, m_generation) : m_store.load_ca(name, **cfg);
+  if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", name));
   return ca;
 }
 
@@ -232,7 +236,7 @@ core::Result<std::string> Repository::resolve_ca(std::string_view name) {
   // call. Should the bundle not load (a damaged chain.pem), the file test
   // below decides. A one-request process (CGI) goes straight to the test:
   // parsing the certificates would cost it more than the rest of GetCACaps.
-  if (m_cache && m_cache->long_lived() && find_ca(*resolved)) return resolved;
+  if (m_cache && m_cache->long_lived() && load_resolved_ca(*resolved)) return resolved;
   // A CA is its certificate file: that it exists is enough here.
   if (::access((m_store.ca_dir(*resolved) / "cert.pem").c_str(), F_OK) != 0)
     return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));

@@ -134,6 +134,8 @@ class Store {
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
   core::Result<void> check_ca_name(std::string_view name) const;
   std::filesystem::path secret_path(core::ByteView hash, std::string_view suffix) const;
+  /// secrets/H.use-K: the token for use `k` of the secret with hash H.
+  std::filesystem::path use_token_path(core::ByteView hash, int k) const;
   /// The lowest K whose use token H.use-K exists; uses + 1 when none does.
   int first_unspent_use(const policy::SecretRecord& r) const;
   std::filesystem::path pending_path(const scep::PendingRequest& p) const;
@@ -198,6 +200,8 @@ class Repository final : public scep::Repository {
   core::Result<const config::Config*> config();
   /// `name`, or the default CA's when empty; checked, not looked up.
   core::Result<std::string> resolve_name(std::string_view name);
+  /// find_ca() for a name resolve_name() returned.
+  core::Result<scep::CaBundle> load_resolved_ca(const std::string& name);
   Store& m_store;
   StoreCache* m_cache = nullptr;
   /// The cache's change generation when this request began.
