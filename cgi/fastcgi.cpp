@@ -2,17 +2,17 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <istream>
 #include <mutex>
+#include <streambuf>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
-#include <cstdlib>
-#include <istream>
-#include <streambuf>
-#include <string>
 
 #include <fcgiapp.h>
 #include <poll.h>
@@ -93,7 +93,8 @@ class Stopper {
 
 /// SCEP_FASTCGI_THREADS from the manager's environment: requests one
 /// process answers at once (enrollments wait on fsync; other threads use
-/// the CPU meanwhile). 1 to 64, default 8, as scepctl serve's --workers.
+/// the CPU meanwhile). 1 to 64, default 8 (scepctl serve's --workers
+/// default is at least 8 too).
 constexpr int default_threads = 8;
 
 int thread_count() {
@@ -140,7 +141,6 @@ void serve_one(Endpoint& endpoint, FCGX_Request& req) {
   drain(req.in);
   FCGX_PutStr(out.data(), static_cast<int>(out.size()), req.out);
 }
-
 
 /// One thread's accept loop; each thread has its own FCGX_Request.
 /// libfcgi's accept is serialized, as its threaded example does.

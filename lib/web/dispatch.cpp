@@ -1,6 +1,5 @@
 #include "web/dispatch.hpp"
 
-
 #include <fmt/format.h>
 
 #include "core/names.hpp"

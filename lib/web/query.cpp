@@ -1,6 +1,5 @@
 #include "web/query.hpp"
 
-
 #include "core/names.hpp"
 #include "crypto/der.hpp"
 

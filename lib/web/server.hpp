@@ -66,7 +66,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
-  /// Serves until stop() (or a signal, with stop_on_signals); requests being
+  /// Serves until SIGINT or SIGTERM (with stop_on_signals); requests being
   /// worked on are finished before it returns.
   void run();
 
