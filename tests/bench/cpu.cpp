@@ -46,7 +46,7 @@ core::Result<double> cpu_seconds(const std::vector<pid_t>& pids) {
 }
 
 /// CPU time, not wall time: a busy neighbour on the core does not inflate it.
-static double thread_cpu_seconds() {
+double thread_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;

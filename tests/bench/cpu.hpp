@@ -15,6 +15,9 @@ namespace bench {
 /// long-lived children (FastCGI) as PIDs of their own.
 core::Result<double> cpu_seconds(const std::vector<pid_t>& pids);
 
+/// CPU time of the calling thread, in seconds.
+double thread_cpu_seconds();
+
 /// Seconds of one RSA private-key operation (PKCS#1 v1.5 signature of a
 /// SHA-256 digest) with a `bits` key: thread CPU time, the median of
 /// `rounds` batches of `ops` operations, on the calling thread.

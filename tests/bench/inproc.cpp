@@ -7,8 +7,6 @@
 // are steady, so it also serves to profile the protocol path:
 //   valgrind --tool=callgrind scep-bench-inproc --count 50
 
-#include <time.h>
-
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -25,12 +23,6 @@
 #include "support/test_pki.hpp"
 
 namespace {
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 template <class T>
 T must(core::Result<T> r) {
@@ -69,14 +61,14 @@ int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
 
   // The floor is timed on both sides of the loop: a host that changes speed
   // meanwhile shows as two different figures instead of skewing the ratio.
-  const int floor_batch = floor_ops / 5 > 0 ? floor_ops / 5 : 1;
+  const int floor_batch = floor_ops / 5;  // --floor-ops is at least 5
   const double op_before = must(bench::rsa_private_op_seconds(2048, floor_batch));
   std::vector<core::Bytes> replies(sent.size());
   for (std::size_t i = 0; i < warmup; ++i) replies[i] = must(service.pki_operation("bench", sent[i].message, "bench"));
-  const double cpu0 = thread_cpu_seconds();
+  const double cpu0 = bench::thread_cpu_seconds();
   for (std::size_t i = warmup; i < sent.size(); ++i)
     replies[i] = must(service.pki_operation("bench", sent[i].message, "bench"));
-  const double cpu = thread_cpu_seconds() - cpu0;
+  const double cpu = bench::thread_cpu_seconds() - cpu0;
   const double op_after = must(bench::rsa_private_op_seconds(2048, floor_batch));
   for (std::size_t i = 0; i < sent.size(); ++i) {
     if (auto ok = bench::check_cert_rep(sent[i], ca, replies[i]); !ok)

@@ -75,6 +75,10 @@ def read_response(s, timeout):
         return None
 
 
+def descriptors(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("socket")
@@ -84,20 +88,30 @@ def main():
     args = ap.parse_args()
     common = {"SCEP_STORE": args.store, "REMOTE_ADDR": "127.0.0.1", "SCRIPT_NAME": "/scep", "PATH_INFO": ""}
     body = b"\x30" + b"\x00" * 999  # not a pkiMessage: A is answered 400, which is still an answer
+    before = descriptors(args.pid)
     a = start(args.socket, dict(common, REQUEST_METHOD="POST", QUERY_STRING="operation=PKIOperation",
                                 CONTENT_TYPE="application/x-pki-message", CONTENT_LENGTH=str(len(body))))
     a.sendall(record(STDIN, 1, body[:500]))
-    time.sleep(0.5)  # A's thread is now waiting for the rest of the body
+    # A is accepted when the process holds a descriptor more; its thread
+    # then waits for the rest of the body.
+    deadline = time.monotonic() + 10
+    while descriptors(args.pid) <= before:
+        if time.monotonic() > deadline:
+            print("FAIL: the first request was never accepted")
+            return 1
+        time.sleep(0.02)
     os.kill(args.pid, signal.SIGTERM)
-    time.sleep(0.3)
+    time.sleep(1.0)  # the signal is taken before B connects
     b = start(args.socket, dict(common, REQUEST_METHOD="GET", QUERY_STRING="operation=GetCACaps"))
     b.sendall(record(STDIN, 1))
     late = read_response(b, args.quiet)
+    b.close()
     if late:
         print(f"FAIL: a request sent after SIGTERM was answered: {late[:60]!r}")
         return 1
     a.sendall(record(STDIN, 1, body[500:]) + record(STDIN, 1))
     answer = read_response(a, 10)
+    a.close()
     if not answer or not answer.startswith(b"Status: 400"):
         print(f"FAIL: the request in progress at SIGTERM got {answer[:60] if answer else None!r}, want Status: 400")
         return 1

@@ -385,13 +385,32 @@ check_long_query() {
   expect_response 200 text/plain
 }
 
+# wait_exit PID SECONDS [WHAT] — waits at most SECONDS for PID (a child of
+# this shell that the test stops itself: forget_pid) to exit, and sets RC to
+# its exit status; when it is still running then, kills it and fails,
+# naming WHAT (e.g. "after SIGTERM").
+wait_exit() {
+  local pid=$1 secs=$2 what=${3:-after it was told to stop} i
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    fail "pid $pid still runs $secs s $what"
+  fi
+  RC=0
+  wait "$pid" || RC=$?
+}
+
 # stop_under_load PID URL CA SECRET STORE MIN — 4 clients (scep_client.py)
 # enroll through URL with SECRET until at least MIN certificates are out, then
 # SIGTERM PID: it must exit with status 0. Waits for the clients (they stop at
 # their first failure), then checks that every certificate a client received
 # ($WORK/stop-*.pem) is in STORE and that STORE checks clean. Sets STOP_GOT.
 stop_under_load() {
-  local pid=$1 url=$2 ca=$3 secret=$4 store=$5 min=$6 c i rc p cert serial
+  local pid=$1 url=$2 ca=$3 secret=$4 store=$5 min=$6 c i p cert serial
   "$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" genkeys "$WORK/stop-keys" 4 2048 || fail "genkeys"
   local clients=()
   for c in 0 1 2 3; do
@@ -402,7 +421,7 @@ stop_under_load() {
           --out "$WORK/stop-$c-$i.pem" >/dev/null 2>&1 || exit 0
       done
     ) &
-    clients+=($!)
+    clients+=("$!")
   done
   for ((i = 0; i < 200; i++)); do
     [[ $(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l) -ge $min ]] && break
@@ -413,17 +432,8 @@ stop_under_load() {
   at_kill=$(ls "$WORK"/stop-*.pem 2>/dev/null | wc -l)
   kill -TERM "$pid"
   # Stopping takes the requests in progress, not a load that goes on.
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"
-    fail "pid $pid still runs 30 s after SIGTERM (clients were still enrolling: it kept taking requests)"
-  fi
-  rc=0
-  wait "$pid" || rc=$?
-  [[ $rc == 0 ]] || fail "pid $pid exited with status $rc after SIGTERM under load, want 0"
+  wait_exit "$pid" 30 "after SIGTERM (clients were still enrolling: it kept taking requests)"
+  [[ $RC == 0 ]] || fail "pid $pid exited with status $RC after SIGTERM under load, want 0"
   for p in "${clients[@]}"; do wait "$p" || true; done
   # At most the requests in flight at the signal (one per client) and
   # replies being written then: 2 per client.

@@ -223,14 +223,8 @@ PROBE_PID=$SPAWNED_PID
 forget_pid "$PROBE_PID"
 "$PYTHON" "$SCEP_SOURCE/tests/integration/fcgi_stop_probe.py" "$PROBE_SOCK" "$PROBE_PID" "$STORE" >"$WORK/probe.out" 2>&1 ||
   { kill -KILL "$PROBE_PID" 2>/dev/null; fail "fcgi_stop_probe: $(cat "$WORK/probe.out")"; }
-for ((i = 0; i < 100; i++)); do
-  kill -0 "$PROBE_PID" 2>/dev/null || break
-  [[ $(ps -o stat= -p "$PROBE_PID") == Z* ]] && break
-  sleep 0.1
-done
-rc=0
-wait "$PROBE_PID" || rc=$?
-[[ $rc == 0 ]] || fail "the probed scep.cgi exited with status $rc, want 0"
+wait_exit "$PROBE_PID" 10 "after SIGTERM with its one request answered"
+[[ $RC == 0 ]] || fail "the probed scep.cgi exited with status $RC, want 0"
 log "$(cat "$WORK/probe.out")"
 
 log "ok"

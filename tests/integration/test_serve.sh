@@ -239,24 +239,33 @@ s = socket.create_connection(("127.0.0.1", port))
 s.sendall(b"POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
 check("body cut short", s)
 
+def caps(sock):
+    sock.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.settimeout(5)
+    reply = b""
+    while b"SCEPStandard" not in reply:
+        part = sock.recv(4096)
+        if not part:
+            sys.exit(f"keep-alive: connection closed before the answer: {reply!r}")
+        reply += part
+    if not reply.startswith(b"HTTP/1.1 200"):
+        sys.exit(f"keep-alive: {reply[:100]!r}")
+
+# The clock starts again with each request: a second one 0.6 s after the
+# first keeps the connection open for a full second after its own answer.
 s = socket.create_connection(("127.0.0.1", port))
-s.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n")
-s.settimeout(5)
-reply = b""
-while b"SCEPStandard" not in reply:
-    part = s.recv(4096)
-    if not part:
-        sys.exit(f"keep-alive: connection closed before the answer: {reply!r}")
-    reply += part
-if not reply.startswith(b"HTTP/1.1 200"):
-    sys.exit(f"keep-alive: {reply[:100]!r}")
+caps(s)
+time.sleep(0.6)
+caps(s)
 check("idle keep-alive", s)
 PY
 forget_pid "$SERVE_PID"
 kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" || fail "scepctl serve --io-timeout 1 exited with status $? after SIGTERM"
+wait_exit "$SERVE_PID" 10 "after SIGTERM"
+[[ $RC == 0 ]] || fail "scepctl serve --io-timeout 1 exited with status $RC after SIGTERM"
 rc=0
-"$SCEPCTL" --store "$STORE" serve --io-timeout 0 >"$WORK/timeout0.out" 2>&1 || rc=$?
+timeout 10 "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$(free_port)" --io-timeout 0 >"$WORK/timeout0.out" 2>&1 ||
+  rc=$?
 [[ $rc == 105 ]] || fail "serve --io-timeout 0: exit status $rc, want 105: $(cat "$WORK/timeout0.out")"
 log "--io-timeout 1: $(tr '\n' ';' <"$WORK/timeout.out")"
 
@@ -291,11 +300,7 @@ log "stopped under load after $STOP_GOT enrollments; store checks clean"
 # must still be answered at once, and the held enrollments finish, each with
 # its certificate, when the lock goes.
 [[ -f $STORE/ca/alpha/tx.lock ]] || fail "no ca/alpha/tx.lock after enrollments"
-PORT=$(free_port)
-start_bg "$WORK/serve4.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT" --workers 2
-SERVE_PID=$BG_PID
-wait_for_port "$PORT" "$SERVE_PID"
-BASE="http://127.0.0.1:$PORT/scep"
+# The lock holder starts first, so that on a failure it is stopped first.
 start_bg "$WORK/locker.log" "$PYTHON" -c '
 import fcntl, sys, time
 f = open(sys.argv[1], "r+")
@@ -304,13 +309,27 @@ print("locked", flush=True)
 time.sleep(120)' "$STORE/ca/alpha/tx.lock"
 LOCKER_PID=$BG_PID
 wait_for_log "$WORK/locker.log" '^locked$'
+PORT=$(free_port)
+start_bg "$WORK/serve4.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT" --workers 2
+SERVE_PID=$BG_PID
+wait_for_port "$PORT" "$SERVE_PID"
+BASE="http://127.0.0.1:$PORT/scep"
 held=()
 for c in 0 1 2; do
-  "$PYTHON" "$HERE/scep_client.py" enroll --url "$BASE" --ca alpha --key "$WORK/stop-keys/key.$c.pem" \
-    --cn "held-$c" --challenge "$SECRET" --timeout 60 --out "$WORK/held-$c.pem" >"$WORK/held-$c.log" 2>&1 &
-  held+=($!)
+  start_bg "$WORK/held-$c.log" "$PYTHON" "$HERE/scep_client.py" enroll --url "$BASE" --ca alpha \
+    --key "$WORK/stop-keys/key.$c.pem" --cn "held-$c" --challenge "$SECRET" --timeout 60 --out "$WORK/held-$c.pem"
+  held+=("$BG_PID")
 done
-sleep 2  # time for the three to send their PKCSReqs and block
+# Both workers are stuck once two lock requests wait on tx.lock (the kernel
+# lists them in /proc/locks as "->" lines on its inode).
+inode=$(stat -c %i "$STORE/ca/alpha/tx.lock")
+waiting=0
+for ((i = 0; i < 300; i++)); do
+  waiting=$(grep -c -- "-> .*:$inode " /proc/locks || true)
+  [[ $waiting -ge 2 ]] && break
+  sleep 0.1
+done
+[[ $waiting -ge 2 ]] || fail "the enrollments never waited on tx.lock (/proc/locks: $(grep -- ":$inode " /proc/locks))"
 for q in "operation=GetCACaps&message=alpha" "operation=GetCACert&message=alpha" "operation=GetCACert&message=beta"; do
   code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$BASE?$q") ||
     fail "GET $q got no answer within 5 s while every worker waited on an enrollment"
@@ -324,11 +343,14 @@ forget_pid "$LOCKER_PID"
 kill "$LOCKER_PID"
 wait "$LOCKER_PID" 2>/dev/null || true
 for c in 0 1 2; do
-  wait "${held[$c]}" || fail "enrollment held-$c failed after the lock went: $(cat "$WORK/held-$c.log")"
+  forget_pid "${held[$c]}"
+  wait_exit "${held[$c]}" 60 "after the store lock went"
+  [[ $RC == 0 ]] || fail "enrollment held-$c failed after the lock went: $(cat "$WORK/held-$c.log")"
   [[ -s $WORK/held-$c.pem ]] || fail "enrollment held-$c has no certificate"
 done
 forget_pid "$SERVE_PID"
 kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" || fail "scepctl serve exited with status $? after the held enrollments"
+wait_exit "$SERVE_PID" 10 "after SIGTERM"
+[[ $RC == 0 ]] || fail "scepctl serve exited with status $RC after the held enrollments"
 log "GETs answered while both workers waited on enrollments; the held enrollments then finished"
 log "ok"

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,18 +76,25 @@ struct CachedStore {
 void requests_on_many_threads_see_whole_values(CachedStore& f) {
   const auto& pki = testing::test_pki();
   std::atomic<int> bad{0};
+  std::atomic<bool> written{false};
+  constexpr int readers = 4;
+  std::latch start(readers + 1);  // readers and writer begin together...
   std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
+  for (int t = 0; t < readers; ++t)
     threads.emplace_back([&] {
-      for (int i = 0; i < 100; ++i) {
+      start.arrive_and_wait();
+      // ...and the readers go on until the writer is done.
+      for (int i = 0; i < 50 || !written.load(); ++i) {
         store::Repository repo(f.cache);
         auto ca = repo.find_ca("main");
         auto key = repo.load_key("main", scep::KeyRole::ca);
         if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
       }
     });
+  start.arrive_and_wait();
   for (int i = 0; i < 20; ++i)
     BOOST_REQUIRE(f.st().set_ca_option("main", "legacy_algorithms", i % 2 ? "true" : "false"));
+  written = true;
   for (auto& t : threads) t.join();
   BOOST_TEST(bad.load() == 0);
   BOOST_TEST(f.find_ca().options.legacy_algorithms);  // the last value written
@@ -298,7 +306,6 @@ struct WatchedStore : CachedStore {
   WatchedStore() { cache.watch_changes(); }
 };
 
-
 }  // namespace store_cache_test
 
 using store_cache_test::WatchedStore;
@@ -307,7 +314,7 @@ BOOST_AUTO_TEST_SUITE(store_cache_watched)
 
 BOOST_FIXTURE_TEST_CASE(resolve_ca_answers_from_the_loaded_ca, WatchedStore) {
   // A long-lived process loads the CA once (the configuration and the
-  // bundle), then names it without a system call.
+  // bundle), then names it without loading anything again.
   store::Repository repo(cache);
   BOOST_TEST(repo.resolve_ca("main").value_or("?") == "main");
   BOOST_TEST(cache.loads() == 2u);
