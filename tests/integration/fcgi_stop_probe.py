@@ -75,8 +75,16 @@ def read_response(s, timeout):
         return None
 
 
-def descriptors(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
+def sockets(pid):
+    # Sockets only: the process may still be starting (its eventfd and the
+    # like appear then), but only an accepted connection adds a socket.
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:
+            pass
+    return n
 
 
 def main():
@@ -88,18 +96,22 @@ def main():
     args = ap.parse_args()
     common = {"SCEP_STORE": args.store, "REMOTE_ADDR": "127.0.0.1", "SCRIPT_NAME": "/scep", "PATH_INFO": ""}
     body = b"\x30" + b"\x00" * 999  # not a pkiMessage: A is answered 400, which is still an answer
-    before = descriptors(args.pid)
+    before = sockets(args.pid)
     a = start(args.socket, dict(common, REQUEST_METHOD="POST", QUERY_STRING="operation=PKIOperation",
                                 CONTENT_TYPE="application/x-pki-message", CONTENT_LENGTH=str(len(body))))
     a.sendall(record(STDIN, 1, body[:500]))
-    # A is accepted when the process holds a descriptor more; its thread
-    # then waits for the rest of the body.
+    # A is accepted when the process holds one socket more. Its parameters
+    # are read inside FCGX_Accept_r before the request counts as in
+    # progress (a SIGTERM in that window ends the process at once: see
+    # scep.cgi(8)), so give it a moment more; its thread then waits for the
+    # rest of the body.
     deadline = time.monotonic() + 10
-    while descriptors(args.pid) <= before:
+    while sockets(args.pid) <= before:
         if time.monotonic() > deadline:
             print("FAIL: the first request was never accepted")
             return 1
         time.sleep(0.02)
+    time.sleep(0.5)
     os.kill(args.pid, signal.SIGTERM)
     time.sleep(1.0)  # the signal is taken before B connects
     b = start(args.socket, dict(common, REQUEST_METHOD="GET", QUERY_STRING="operation=GetCACaps"))
