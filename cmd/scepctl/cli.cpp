@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "env.hpp"
+#include "privileges.hpp"
 
 namespace scepctl {
 
@@ -54,7 +55,9 @@ int run(std::vector<std::string> args, Env& env) {
     return app.exit(e, env.out, env.err);
   }
   if (!env.command) return 0;
-  core::Result<void> r = env.command();
+  // Once the store is known and before the command touches it.
+  core::Result<void> r = env.run_as == RunAs::store_owner ? become_store_owner(env.store_path) : core::Result<void>{};
+  if (r) r = env.command();
   if (r) return 0;
   env.err << "scepctl: error: " << r.error().detail << "\n";
   return exit_code(r.error().code);

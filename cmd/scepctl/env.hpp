@@ -14,6 +14,13 @@ class App;
 
 namespace scepctl {
 
+/// Whose ids a command runs with. Only the real program switches: the
+/// in-process tests call run() as root and must stay root.
+enum class RunAs {
+  caller,       ///< as started
+  store_owner,  ///< root becomes the owner of an existing store (privileges.hpp)
+};
+
 /// What every subcommand gets: streams, the store location, output mode,
 /// clock and randomness. Tests build one over string streams.
 struct Env {
@@ -25,6 +32,7 @@ struct Env {
   bool json = false;
   /// The chosen subcommand, run after the whole command line is parsed.
   std::function<core::Result<void>()> command;
+  RunAs run_as = RunAs::caller;
 
   core::Result<store::Store> open_store(store::OpenMode mode) const {
     return store::Store::open(store_path, mode);

@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   core::SystemClock clock;
   crypto::SystemRng rng;
   const char* store = std::getenv("SCEP_STORE");
-  scepctl::Env env{std::cout, std::cerr, clock, rng, store && *store ? store : "/var/lib/scep", false, {}};
+  scepctl::Env env{std::cout, std::cerr, clock, rng, store && *store ? store : "/var/lib/scep", false, {},
+                   scepctl::RunAs::store_owner};
   try {
     return scepctl::run(std::vector<std::string>(argv + 1, argv + argc), env);
   } catch (const std::exception& e) {
