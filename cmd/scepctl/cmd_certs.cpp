@@ -121,9 +121,10 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   auto ca = issuing_ca(*st, opt.ca, *serial);
   if (!ca) return std::unexpected(ca.error());
   auto now = std::chrono::floor<std::chrono::seconds>(env.clock.now());
-  if (auto r = st->revoke(*ca, {*serial, now, *reason}); !r) return r;
+  scep::AuditEvent event{now, *ca, "scepctl", "revoke", {}, {}, {}, {}, "revoked", *serial, {},
+                         std::string(crypto::reason_name(*reason)), false};
+  if (auto r = st->revoke(*ca, {*serial, now, *reason}, event); !r) return r;
   store::Repository repo(*st);
-  repo.audit({now, *ca, "scepctl", "revoke", {}, {}, {}, {}, "revoked", *serial, {}, std::string(crypto::reason_name(*reason))});
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.
   auto bundle = repo.find_ca(*ca);
   if (!bundle) return std::unexpected(bundle.error());

@@ -27,6 +27,10 @@ std::string_view fix_name(store::Finding::Fix fix) {
     case store::Finding::Fix::remove: return "removed";
     case store::Finding::Fix::restore: return "put back into the pending set";
     case store::Finding::Fix::write_tx: return "transaction record written";
+    case store::Finding::Fix::write_index: return "certificate written again from its record";
+    case store::Finding::Fix::append_audit: return "audit line appended from the record";
+    case store::Finding::Fix::return_use: return "use given back to the secret";
+    case store::Finding::Fix::cut_audit: return "torn line cut off";
   }
   return "";
 }

@@ -33,6 +33,33 @@ bool from_hex(std::string_view hex, Bytes& out) {
   return true;
 }
 
+bool is_clean_text(ByteView text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::uint8_t c = text[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    // Sequence length and the smallest code point it may encode.
+    std::size_t len;
+    std::uint32_t cp, min;
+    if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07, min = 0x10000;
+    else return false;
+    if (i + len > text.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((text[i + k] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (text[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
 bool equal_constant_time(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
   unsigned diff = 0;

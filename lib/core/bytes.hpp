@@ -20,6 +20,10 @@ std::string to_hex(ByteView data, char separator = '\0', bool upper = false);
 /// Strict hex decoding (even length, hex digits only); nullopt-like empty on error.
 bool from_hex(std::string_view hex, Bytes& out);
 
+/// Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
+/// without control characters (C0, DEL): text a record or a log line may hold.
+bool is_clean_text(ByteView text);
+
 /// Compares two byte strings in time that depends only on their lengths.
 bool equal_constant_time(ByteView a, ByteView b);
 

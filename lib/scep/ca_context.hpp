@@ -31,16 +31,10 @@ class CaContext {
 
   /// Signs a certificate under a fresh random serial (not stored yet).
   core::Result<crypto::Certificate> sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);
-  /// Stores a signed certificate issued under `policy`; a taken serial (the
-  /// store's O_EXCL claim fails) means signing again under another draw.
-  core::Result<crypto::Certificate> store(crypto::Certificate cert, crypto::CertSpec& spec, const crypto::PublicKey& key,
-                                          std::string_view policy, core::Rng& rng);
-  core::Result<crypto::Certificate> issue(crypto::CertSpec spec, const crypto::PublicKey& key, std::string_view policy,
-                                          core::Rng& rng) {
-    auto cert = sign(spec, key, rng);
-    if (!cert) return cert;
-    return store(std::move(*cert), spec, key, policy, rng);
-  }
+  /// Records an issuance (Repository::record_issuance) of the certificate
+  /// in `is`; a serial another certificate took means signing again under a
+  /// new one. The transaction's and the event's serial follow the certificate.
+  core::Result<Recorded> record(Issuance& is, crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);
 
  private:
   Repository& m_repo;

@@ -43,8 +43,10 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     if (*old) return renew(ctx, *csr, **old, ev);
     if (renewal_req) return CertRep::fail(why.info, why.text);
   }
+  // Proof of possession: a request that is not a renewal is signed with the
+  // key it asks a certificate for, whatever certificate carries that key.
   auto csr_key = csr->public_key();
-  if (signer.is_self_issued() && !(signer.public_key() == csr_key))
+  if (!(signer.public_key() == csr_key))
     return CertRep::fail(FailInfo::bad_message_check, "the message is not signed with the key of the PKCS#10 request");
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
 
@@ -71,30 +73,35 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
 
   // Only a request that passed every check, and whose certificate could be
-  // built, spends a use.
+  // built, spends a use: the store spends it in the same operation that
+  // records the certificate.
   auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
   if (!signed_cert) return std::unexpected(signed_cert.error());
-  auto consumed = m_repo.consume_secret(s);
-  if (!consumed) return std::unexpected(consumed.error());
+  Issuance is{Transaction{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, {}, s.id, s.policy, {},
+                          m_clock.now(), {}, {}},
+              std::move(*signed_cert), &s, ev, false, {}};
+  is.event.outcome = "issued";
+  auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
+  if (!recorded) return std::unexpected(recorded.error());
+  switch (*recorded) {
+    case Recorded::recorded: return issued(ctx, is, ev);
+    case Recorded::secret_used_up: break;
+    case Recorded::transaction_exists: break;
+    case Recorded::serial_taken:
+    case Recorded::already_renewed: return core::fail(Errc::internal, "the store refused the certificate");
+  }
   // Twins wait for each other (lock_transaction); should one get here all
   // the same, answer it as the first was answered.
-  auto twin_or = [&](core::Result<CertRep> otherwise) -> core::Result<CertRep> {
-    auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
-    if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
-    return otherwise;
-  };
-  if (!*consumed) return twin_or(CertRep::fail(FailInfo::bad_request, "the challenge password has already been used"));
-  auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, s.policy, m_rng);
-  if (!cert) return std::unexpected(cert.error());
-  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
-                s.id, s.policy, {}, m_clock.now(), {}};
-  if (auto r = m_repo.add_transaction(t); !r) {
-    if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
-    return twin_or(std::unexpected(r.error()));
-  }
-  ev.outcome = "issued";
-  ev.serial = cert->serial_hex();
-  return CertRep::success({*cert, ctx.bundle().cert});
+  auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  if (!twin) return std::unexpected(twin.error());
+  if (*twin) return answer_existing(ctx, **twin, kid, ev);
+  return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
+}
+
+CertRep Service::issued(CaContext& ctx, const Issuance& is, AuditEvent& ev) {
+  ev = is.event;
+  ev.recorded = true;
+  return CertRep::success({is.certificate, ctx.bundle().cert});
 }
 
 /// Manual authentication: the request waits for an operator, who compares its
@@ -104,25 +111,28 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
                                     AuditEvent& ev) {
   const auto& opt = ctx.bundle().options;
   if (!opt.manual_enrollment) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
+  // The request is kept whole (its hash is the fingerprint read out): a
+  // bound on it bounds what one request can add to the store.
+  if (csr.der().size() > max_parked_request)
+    return CertRep::fail(FailInfo::bad_request, fmt::format("a PKCS#10 request over {} bytes is not parked", max_parked_request));
   auto waiting = m_repo.count_pending(ctx.name());
   if (!waiting) return std::unexpected(waiting.error());
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
   PendingRequest p{ctx.name(),    ev.transaction_id, in.remote, csr.der(), m_clock.now(), csr.subject(),
                    csr.subject_alt_names(), csr.public_key().description()};
-  if (auto r = m_repo.add_pending(p); !r) {
-    if (r.error().code == Errc::already_exists)
-      return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");
-    return std::unexpected(r.error());
-  }
-  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()), {}, {}, {}, {}, m_clock.now(), {}};
-  if (auto r = m_repo.add_transaction(t); !r) {
+  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()),
+                {}, {}, {}, {}, m_clock.now(), {}, {}};
+  AuditEvent parked = ev;
+  parked.outcome = "pending";
+  if (auto r = m_repo.record_pending(p, t, parked); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
     auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
     if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
-    return std::unexpected(r.error());
+    return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");
   }
-  ev.outcome = "pending";
+  ev = parked;
+  ev.recorded = true;
   return CertRep::pending();
 }
 

@@ -48,27 +48,34 @@ core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::
   policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
   if (!d.issue) return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
   auto key = csr->public_key();
-  auto cert = ctx.issue(std::move(d.spec), key, pol.name, rng);
+  auto cert = ctx.sign(d.spec, key, rng);
   if (!cert) return std::unexpected(cert.error());
-  Transaction t{p.ca, p.transaction_id, Transaction::State::issued,
-                crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), cert->serial_hex(), {}, pol.name, {}, p.created, {}};
-  if (auto r = repo.update_transaction(t); !r) return std::unexpected(r.error());
-  repo.audit({clock.now(), p.ca, p.remote, "approve", p.transaction_id, cert->subject(), {}, pol.name, "issued",
-              cert->serial_hex(), {}, "approved by the operator"});
-  return cert;
+  // A poll of this transaction waits while it is decided.
+  auto held = repo.lock_transaction(p.ca, p.transaction_id);
+  if (!held) return std::unexpected(held.error());
+  Issuance is{Transaction{p.ca, p.transaction_id, Transaction::State::issued,
+                          crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), {}, {}, pol.name, {}, p.created, {}, {}},
+              std::move(*cert), nullptr,
+              AuditEvent{clock.now(), p.ca, p.remote, "approve", p.transaction_id, {}, {}, pol.name, "issued", {}, {},
+                         "approved by the operator", false},
+              true, {}};
+  auto recorded = ctx.record(is, d.spec, key, rng);
+  if (!recorded) return std::unexpected(recorded.error());
+  if (*recorded != Recorded::recorded) return core::fail(Errc::internal, "the store refused the certificate");
+  return std::move(is.certificate);
 }
 
 core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, const PendingRequest& p,
                                   std::string_view reason) {
   auto csr = crypto::Csr::from_der(p.csr_der);
   if (!csr) return std::unexpected(csr.error());
+  auto held = repo.lock_transaction(p.ca, p.transaction_id);
+  if (!held) return std::unexpected(held.error());
   Transaction t{p.ca, p.transaction_id, Transaction::State::rejected,
                 crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()), {}, {}, {}, std::string(reason),
-                p.created, {}};
-  if (auto r = repo.update_transaction(t); !r) return r;
-  repo.audit({clock.now(), p.ca, p.remote, "reject", p.transaction_id, csr->subject(), {}, {}, "rejected", {}, {},
-              std::string(reason)});
-  return {};
+                p.created, {}, {}};
+  return repo.record_rejection(t, {clock.now(), p.ca, p.remote, "reject", p.transaction_id, csr->subject(), {}, {},
+                                   "rejected", {}, {}, std::string(reason), false});
 }
 
 }  // namespace scep

@@ -47,9 +47,12 @@ core::Result<CaBundle> Service::select_ca(std::string_view hint, const crypto::E
   return fallback;
 }
 
-void Service::open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env) {
+core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env) {
   const auto& sd = in.signed_data;
-  auto failed = [&in](FailInfo f, std::string text) { in.failure = Failure{f, std::move(text)}; };
+  auto failed = [&in](FailInfo f, std::string text) -> core::Result<void> {
+    in.failure = Failure{f, std::move(text)};
+    return {};
+  };
   if (sd.digest && (*sd.digest != crypto::DigestAlg::md5 || ctx.legacy())) in.reply_digest = *sd.digest;
   // An unknown digest cannot verify either: say why.
   if (!sd.digest) return failed(FailInfo::bad_alg, fmt::format("digest algorithm {} is not supported", sd.digest_oid));
@@ -66,12 +69,15 @@ void Service::open_envelope(CaContext& ctx, InboundMessage& in, const core::Resu
   auto idx = env->recipient_index(candidates);
   if (!idx) return failed(FailInfo::bad_message_check, "the message is not encrypted to this CA");
   KeyRole role = ctx.bundle().ra && *idx == 0 ? KeyRole::ra : KeyRole::ca;
+  // A key that cannot be loaded is the server's trouble, not the client's:
+  // no FAILURE that would tell the device its request was refused.
   auto key = ctx.key(role);
-  if (!key) return failed(FailInfo::bad_request, "the CA cannot decrypt right now");
+  if (!key) return std::unexpected(key.error());
   in.key_transport = env->key_transport(candidates[*idx]);
   auto plain = env->decrypt(candidates[*idx], **key);
   if (!plain) return failed(FailInfo::bad_message_check, "the envelope cannot be decrypted");
   in.message_data = std::move(*plain);
+  return {};
 }
 
 core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core::ByteView der, std::string_view remote) {
@@ -87,7 +93,15 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
 
   InboundMessage in{std::move(*sd), std::move(*header), std::nullopt, crypto::DigestAlg::sha256,
                     crypto::ContentCipher::aes128_cbc, {}, {}, std::string(remote)};
-  open_envelope(ctx, in, env);
+  if (auto opened = open_envelope(ctx, in, env); !opened) return std::unexpected(opened.error());
+  // The transactionID names records and is logged: text only. Checked
+  // before anything is decided, answered with a signed FAILURE.
+  if (!in.failure && !core::is_clean_text(in.header.transaction_id.value))
+    in.failure = Failure{FailInfo::bad_request, "the transactionID must be text (UTF-8 without control characters)"};
+  // The reply is signed with this key: it must load before anything is
+  // decided, or a decision would be made that no reply can carry.
+  auto signer_key = ctx.key(ctx.signer_role());
+  if (!signer_key) return std::unexpected(signer_key.error());
 
   AuditEvent ev;
   ev.time = m_clock.now();
@@ -107,10 +121,8 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
     ev.fail_info = fail_info_name(rep->failure.info);
     ev.detail = rep->failure.text;
   }
-  m_repo.audit(ev);
+  if (!ev.recorded) m_repo.audit(ev);
 
-  auto signer_key = ctx.key(ctx.signer_role());
-  if (!signer_key) return std::unexpected(signer_key.error());
   const crypto::Certificate* recipient = in.signed_data.signer ? &*in.signed_data.signer : nullptr;
   ReplyCrypto rc{ctx.signer_cert(), **signer_key, in.reply_digest, recipient, in.cipher, in.key_transport};
   return build_cert_rep(*rep, in.header, rc, m_rng);
@@ -176,16 +188,17 @@ core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const 
   return cert;
 }
 
-core::Result<crypto::Certificate> CaContext::store(crypto::Certificate cert, crypto::CertSpec& spec,
-                                                   const crypto::PublicKey& key, std::string_view policy,
-                                                   core::Rng& rng) {
+core::Result<Recorded> CaContext::record(Issuance& is, crypto::CertSpec& spec, const crypto::PublicKey& key,
+                                         core::Rng& rng) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    auto stored = m_repo.add_certificate(m_bundle.name, cert, policy);
-    if (stored) return cert;
-    if (stored.error().code != Errc::already_exists) return std::unexpected(stored.error());
+    is.transaction.serial = is.certificate.serial_hex();
+    is.event.serial = is.transaction.serial;
+    is.event.subject = is.certificate.subject();
+    auto r = m_repo.record_issuance(is);
+    if (!r || *r != Recorded::serial_taken) return r;
     auto again = sign(spec, key, rng);
-    if (!again) return again;
-    cert = std::move(*again);
+    if (!again) return std::unexpected(again.error());
+    is.certificate = std::move(*again);
   }
   return core::fail(Errc::internal, "no free serial number after 4 attempts");
 }

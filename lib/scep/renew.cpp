@@ -63,31 +63,27 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
 
   // Sign first: a certificate that cannot be built must not spend the one
-  // renewal. Then claim it, which makes concurrent twins wait, then store.
+  // renewal. The store claims it in the operation that records the new
+  // certificate.
   auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
   if (!signed_cert) return std::unexpected(signed_cert.error());
-  auto holder = m_repo.claim_renewal(ctx.name(), old_serial, ev.transaction_id);
-  if (!holder) return std::unexpected(holder.error());
-  if (*holder) {
-    auto now_tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
-    if (!now_tx) return std::unexpected(now_tx.error());
-    if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(ctx, **now_tx, kid, ev);
-    if (**holder == ev.transaction_id) {  // a twin of this request is being answered right now
-      ev.outcome = "pending";
-      return CertRep::pending();
-    }
-    return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));
-  }
-  auto cert = ctx.store(std::move(*signed_cert), d.spec, csr_key, pol->name, m_rng);
-  if (!cert) return std::unexpected(cert.error());
-  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, cert->serial_hex(),
-                {}, pol->name, {}, m_clock.now(), old_serial};
-  auto recorded = replaces_old ? m_repo.update_transaction(t) : m_repo.add_transaction(t);
+  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, {}, {}, pol->name, {},
+                m_clock.now(), old_serial, replaces_old ? (*tx)->secret_hash : core::Bytes()};
+  Issuance is{std::move(t), std::move(*signed_cert), nullptr, ev, replaces_old, old_serial};
+  is.event.outcome = "renewed";
+  auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
-  ev.outcome = "renewed";
-  ev.serial = cert->serial_hex();
-  ev.subject = cert->subject();
-  return CertRep::success({*cert, ctx.bundle().cert});
+  switch (*recorded) {
+    case Recorded::recorded: return issued(ctx, is, ev);
+    case Recorded::already_renewed:
+    case Recorded::transaction_exists: break;
+    case Recorded::serial_taken:
+    case Recorded::secret_used_up: return core::fail(Errc::internal, "the store refused the certificate");
+  }
+  auto now_tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  if (!now_tx) return std::unexpected(now_tx.error());
+  if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(ctx, **now_tx, kid, ev);
+  return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));
 }
 
 }  // namespace scep

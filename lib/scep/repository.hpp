@@ -44,6 +44,10 @@ struct Transaction {
   std::string reason;  ///< rejected: why
   core::TimePoint created{};
   std::string renewed_from;  ///< a renewal: the serial of the certificate it replaced
+  /// The secret (its hash) one use of which paid for this transaction's
+  /// first certificate; kept when a renewal on the same transactionID
+  /// replaces the record, so the use stays attributed.
+  core::Bytes secret_hash;
 };
 
 /// A request waiting for an operator (manual authentication).
@@ -80,6 +84,35 @@ struct AuditEvent {
   std::string serial;
   std::string fail_info;
   std::string detail;
+  /// Set once a record_* operation stored this event with its decision, so
+  /// the caller does not log it again.
+  bool recorded = false;
+};
+
+/// A certificate to record for a transaction: record_issuance stores all of
+/// it as one decision.
+struct Issuance {
+  Transaction transaction;  ///< state issued; `serial` is the certificate's
+  crypto::Certificate certificate;
+  /// The secret one use of which pays for the certificate; null when none
+  /// does (renewal, approval).
+  const policy::SecretRecord* secret = nullptr;
+  AuditEvent event;
+  /// The transaction's record exists and is replaced (an approval of a
+  /// pending request, a renewal on the transactionID it enrolled with).
+  bool replaces = false;
+  /// A renewal: the serial of the certificate it renews, whose one renewal
+  /// this claims for the transaction.
+  std::string renews;
+};
+
+/// What record_issuance did. Everything but `recorded` stored nothing.
+enum class Recorded {
+  recorded,
+  serial_taken,        ///< another certificate has this serial: sign again under a new one
+  secret_used_up,      ///< the secret had no use left
+  transaction_exists,  ///< a twin recorded this transactionID first
+  already_renewed,     ///< another transaction renewed `renews`
 };
 
 /// A held lock; released when the last copy is destroyed.
@@ -104,8 +137,6 @@ class Repository {
   virtual core::Result<policy::Policy> load_policy(std::string_view name) = 0;
   /// The secret with this hash, if any (whatever its state).
   virtual core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) = 0;
-  /// Takes one use of the secret atomically; false when none was left.
-  virtual core::Result<bool> consume_secret(const policy::SecretRecord& secret) = 0;
   /// How many uses a secret has left.
   virtual core::Result<int> secret_uses_left(const policy::SecretRecord& secret) = 0;
 
@@ -114,29 +145,31 @@ class Repository {
   /// waits, then finds the first try's record and gets the same answer.
   virtual core::Result<LockGuard> lock_transaction(std::string_view ca, std::string_view transaction_id) = 0;
   virtual core::Result<std::optional<Transaction>> find_transaction(std::string_view ca, std::string_view transaction_id) = 0;
-  /// Records a new transaction; already_exists when a concurrent twin got there first.
-  virtual core::Result<void> add_transaction(const Transaction& t) = 0;
-  /// Replaces a transaction's record (approval, rejection).
-  virtual core::Result<void> update_transaction(const Transaction& t) = 0;
 
-  /// Parks a request; already_exists when the same PKCS#10 is already waiting.
-  virtual core::Result<void> add_pending(const PendingRequest& p) = 0;
+  // Decisions. Each is ONE operation with one commit point: after an error
+  // or a crash at any step, either nothing of it is stored (and nothing
+  // spent), or all of it is, or what is left is completed by the client's
+  // retry of the same transactionID and by `scepctl check --repair`. The
+  // caller holds lock_transaction for the transaction.
+
+  /// Records an issued certificate: one use of the secret (if any), or the
+  /// one renewal of the certificate it renews, the certificate under its
+  /// serial, the transaction record, the audit event.
+  virtual core::Result<Recorded> record_issuance(const Issuance& issuance) = 0;
+  /// Parks a request for an operator: the pending request, its transaction
+  /// record (state pending), the audit event. already_exists when the same
+  /// PKCS#10 waits under another transactionID.
+  virtual core::Result<void> record_pending(const PendingRequest& p, const Transaction& t, const AuditEvent& event) = 0;
+  /// Replaces a transaction's record with a refusal (state rejected) and
+  /// logs the event.
+  virtual core::Result<void> record_rejection(const Transaction& t, const AuditEvent& event) = 0;
   virtual core::Result<std::size_t> count_pending(std::string_view ca) = 0;
 
-  /// Stores an issued certificate under its serial, with the policy it was
-  /// issued under; already_exists when the serial is taken (the caller picks
-  /// a new one).
-  virtual core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert,
-                                             std::string_view policy) = 0;
   virtual core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) = 0;
   /// The certificate with this serial (upper-case hex) and its state; nullopt when unknown.
   virtual core::Result<std::optional<IssuedCertificate>> find_certificate(std::string_view ca,
                                                                           std::string_view serial_hex) = 0;
   virtual core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) = 0;
-  /// Claims the one renewal a certificate gets, for `transaction_id`:
-  /// nullopt when this call won, else the transactionID that holds the claim.
-  virtual core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial_hex,
-                                                                 std::string_view transaction_id) = 0;
   /// Runs `update` on the CA's current CRL with the CA's CRL lock held, so
   /// two writers never sign the same CRL number; stores what it returns.
   /// The result is the CRL in force afterwards.

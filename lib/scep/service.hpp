@@ -41,6 +41,9 @@ struct InboundMessage {
 
 class CaContext;
 
+/// The largest PKCS#10 request parked for an operator (it is stored whole).
+inline constexpr std::size_t max_parked_request = 32 * 1024;
+
 class Service {
  public:
   Service(Repository& repo, const core::Clock& clock, core::Rng& rng)
@@ -59,7 +62,9 @@ class Service {
 
  private:
   core::Result<CaBundle> select_ca(std::string_view hint, const crypto::Envelope* env);
-  void open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env);
+  /// Checks and decrypts the message; a check that fails sets in.failure.
+  /// Errors are the server's (a key that does not load).
+  core::Result<void> open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env);
   core::Result<CertRep> process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
@@ -72,6 +77,8 @@ class Service {
   core::Result<CertRep> send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
+  /// The SUCCESS for a recorded issuance; `ev` becomes its recorded event.
+  static CertRep issued(CaContext& ctx, const Issuance& is, AuditEvent& ev);
   core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
                              AuditEvent& ev);
 

@@ -11,18 +11,20 @@
 
 #include <fmt/format.h>
 
+#include "store/file_ops.hpp"
+
 namespace store {
 
 namespace fs = std::filesystem;
 using core::Errc;
 
 static std::unexpected<core::Error> io_error(std::string_view what, const fs::path& p, int err = errno) {
-  return core::fail(Errc::store_io, fmt::format("{} {}: {}", what, p.string(), std::strerror(err)));
+  return sys::io_error(what, p, err);
 }
 
 core::Result<AtomicFile> AtomicFile::create(fs::path target, unsigned mode) {
   std::string temp = (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  int fd = mkostemp(temp.data(), O_CLOEXEC);
+  int fd = sys::mkostemp(temp, 0);
   if (fd < 0) return io_error("cannot create a file in", target.parent_path());
   if (fchmod(fd, static_cast<mode_t>(mode)) != 0) {
     int err = errno;
@@ -48,7 +50,7 @@ AtomicFile::~AtomicFile() {
 core::Result<void> AtomicFile::write(core::ByteView data) {
   std::size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::write(m_fd, data.data() + done, data.size() - done);
+    ssize_t n = sys::write(m_fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error("cannot write", m_temp);
     done += static_cast<std::size_t>(n);
@@ -56,31 +58,34 @@ core::Result<void> AtomicFile::write(core::ByteView data) {
   return {};
 }
 
-core::Result<void> AtomicFile::commit(Replace replace) {
-  if (::fsync(m_fd) != 0) return io_error("cannot sync", m_temp);
+core::Result<void> AtomicFile::commit(Replace replace, Durable durable) {
+  if (durable != Durable::no && sys::fsync(m_fd) != 0) return io_error("cannot sync", m_temp);
   ::close(m_fd);
   m_fd = -1;
-  int rc = replace == Replace::yes ? ::rename(m_temp.c_str(), m_target.c_str())
-                                   : ::link(m_temp.c_str(), m_target.c_str());
+  int rc = replace == Replace::yes ? sys::rename(m_temp.c_str(), m_target.c_str())
+                                   : sys::link(m_temp.c_str(), m_target.c_str());
   int err = errno;
+  // A temp file that cannot be removed is left for `scepctl check --repair`.
   if (replace == Replace::no || rc != 0) ::unlink(m_temp.c_str());
   if (rc != 0 && err == EEXIST) return core::fail(Errc::already_exists, m_target.string() + " already exists");
   if (rc != 0) return io_error("cannot create", m_target, err);
+  if (durable != Durable::yes) return {};
   return sync_directory(m_target.parent_path());
 }
 
 core::Result<void> write_file_atomic(const fs::path& target, core::ByteView data, unsigned mode,
-                                     AtomicFile::Replace replace) {
+                                     AtomicFile::Replace replace, AtomicFile::Durable durable) {
   auto file = AtomicFile::create(target, mode);
   if (!file) return std::unexpected(file.error());
   if (auto r = file->write(data); !r) return r;
-  return file->commit(replace);
+  return file->commit(replace, durable);
 }
 
 core::Result<core::Bytes> read_file(const fs::path& path, std::size_t max_size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = sys::open(path.c_str(), O_RDONLY);
   if (fd < 0) {
     if (errno == ENOENT) return core::fail(Errc::not_found, path.string() + " does not exist");
+    if (errno == ELOOP) return core::fail(Errc::store_io, path.string() + " is a symbolic link: the store follows none");
     return io_error("cannot open", path);
   }
   core::Bytes out;
@@ -160,9 +165,9 @@ std::size_t SyncGroup::failures_held() const {
 namespace {
 
 int fsync_directory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = sys::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) return errno;
-  int rc = ::fsync(fd);
+  int rc = sys::fsync(fd);
   int err = errno;
   ::close(fd);
   // Some file systems cannot sync a directory (EINVAL): nothing more to do.

@@ -30,7 +30,13 @@ class AtomicFile {
   /// Replaces the target. With `Replace::no`, an existing target is kept and
   /// the call fails with already_exists (link + unlink, atomic).
   enum class Replace { yes, no };
-  core::Result<void> commit(Replace replace = Replace::yes);
+  /// Durable::yes syncs the file, then its directory after the rename.
+  /// Durable::file leaves the directory's sync to the caller (who must know
+  /// whether the new name is visible before it is synced). Durable::no
+  /// syncs nothing: for an index that `scepctl check` rebuilds from the
+  /// records, whose own write is the durable one.
+  enum class Durable { yes, file, no };
+  core::Result<void> commit(Replace replace = Replace::yes, Durable durable = Durable::yes);
 
  private:
   AtomicFile(std::filesystem::path target, std::filesystem::path temp, int fd)
@@ -41,14 +47,18 @@ class AtomicFile {
 
 /// One-shot helper: the whole content at once.
 core::Result<void> write_file_atomic(const std::filesystem::path& target, core::ByteView data, unsigned mode = 0640,
-                                     AtomicFile::Replace replace = AtomicFile::Replace::yes);
+                                     AtomicFile::Replace replace = AtomicFile::Replace::yes,
+                                     AtomicFile::Durable durable = AtomicFile::Durable::yes);
 inline core::Result<void> write_file_atomic(const std::filesystem::path& target, std::string_view text,
                                             unsigned mode = 0640,
-                                            AtomicFile::Replace replace = AtomicFile::Replace::yes) {
+                                            AtomicFile::Replace replace = AtomicFile::Replace::yes,
+                                            AtomicFile::Durable durable = AtomicFile::Durable::yes) {
   return write_file_atomic(target, core::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
-                           mode, replace);
+                           mode, replace, durable);
 }
 
+/// The whole file; not_found when it does not exist. A symbolic link is an
+/// error (the store follows none).
 core::Result<core::Bytes> read_file(const std::filesystem::path& path, std::size_t max_size = 16u << 20);
 /// fsync a directory, so a rename in it survives a crash. Threads of one
 /// process that sync the same directory at once share fsyncs (SyncGroup).

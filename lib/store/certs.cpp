@@ -13,6 +13,7 @@
 #include "core/names.hpp"
 #include "store/atomic_file.hpp"
 #include "store/file_lock.hpp"
+#include "store/file_ops.hpp"
 #include "store/fs_util.hpp"
 #include "store/store.hpp"
 
@@ -24,15 +25,26 @@ using nlohmann::json;
 
 namespace {
 
-/// certs/SERIAL.pem starts with "Policy: NAME" (PEM readers skip text before
-/// the armour), so the certificate and the policy it was issued under land in
-/// one atomic file.
+/// certs/SERIAL.pem starts with header lines (PEM readers skip text before
+/// the armour): "Policy: NAME", the policy it was issued under, and
+/// "Transaction: KEY", the transaction whose record it belongs to.
 constexpr std::string_view policy_prefix = "Policy: ";
+constexpr std::string_view transaction_prefix = "Transaction: ";
+
+/// The value of header `prefix` in the lines before the PEM armour.
+std::string header_of(std::string_view text, std::string_view prefix) {
+  while (!text.empty() && !text.starts_with("-----")) {
+    auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (line.starts_with(prefix)) return std::string(line.substr(prefix.size()));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return {};
+}
 
 std::string policy_of(std::string_view text) {
-  if (!text.starts_with(policy_prefix)) return {};
-  auto end = text.find('\n');
-  std::string name(text.substr(policy_prefix.size(), end == std::string_view::npos ? 0 : end - policy_prefix.size()));
+  std::string name = header_of(text, policy_prefix);
   return core::is_valid_name(name) ? name : std::string();
 }
 
@@ -49,30 +61,52 @@ core::Result<crypto::RevokedEntry> parse_revocation(std::string_view text, std::
   }
 }
 
-/// The stems of `dir`'s files with `ext` that are serial numbers.
-std::vector<std::string> serials_in(const fs::path& dir, std::string_view ext) {
+}  // namespace
+
+core::Result<std::vector<std::string>> serials_in(const fs::path& dir, std::string_view ext) {
+  auto names = sys::list_dir(dir);
+  if (!names) return std::unexpected(names.error());
   std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() != ext) continue;
-    std::string stem = e.path().stem().string();
-    if (is_serial(stem)) out.push_back(std::move(stem));
+  for (auto& n : *names) {
+    if (!n.ends_with(ext)) continue;
+    n.resize(n.size() - ext.size());
+    if (is_serial(n)) out.push_back(std::move(n));
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
+namespace {
 
 }  // namespace
 
+fs::path Store::certificate_path(std::string_view ca, std::string_view serial_hex) const {
+  return ca_dir(ca) / "certs" / (std::string(serial_hex) + ".pem");
+}
+
 core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Certificate& cert, std::string_view policy) {
+  return write_certificate_index(ca, cert, policy, {}, AtomicFile::Durable::yes);
+}
+
+core::Result<void> Store::write_certificate_index(std::string_view ca, const crypto::Certificate& cert,
+                                                  std::string_view policy, std::string_view transaction_key,
+                                                  AtomicFile::Durable durable) {
   if (auto r = check_ca_name(ca); !r) return r;
   if (!policy.empty() && !core::is_valid_name(policy))
     return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", policy));
   fs::path dir = ca_dir(ca) / "certs";
   if (auto r = ensure_dir(dir); !r) return r;
-  std::string text = policy.empty() ? cert.pem() : fmt::format("{}{}\n{}", policy_prefix, policy, cert.pem());
-  return write_file_atomic(dir / (cert.serial_hex() + ".pem"), text, 0640, AtomicFile::Replace::no);
+  std::string text;
+  if (!policy.empty()) text += fmt::format("{}{}\n", policy_prefix, policy);
+  if (!transaction_key.empty()) text += fmt::format("{}{}\n", transaction_prefix, transaction_key);
+  text += cert.pem();
+  // The link claims the serial (O_EXCL semantics): a taken one fails.
+  return write_file_atomic(certificate_path(ca, cert.serial_hex()), text, 0640, AtomicFile::Replace::no, durable);
+}
+
+std::string transaction_of_index(std::string_view text) {
+  std::string key = header_of(text, transaction_prefix);
+  return is_hex_key(key) ? key : std::string();
 }
 
 core::Result<std::optional<scep::IssuedCertificate>> Store::find_certificate(std::string_view ca,
@@ -108,8 +142,10 @@ core::Result<crypto::Certificate> Store::load_certificate(std::string_view ca, s
 
 core::Result<std::vector<scep::IssuedCertificate>> Store::list_certificates(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  auto serials = serials_in(ca_dir(ca) / "certs", ".pem");
+  if (!serials) return std::unexpected(serials.error());
   std::vector<scep::IssuedCertificate> out;
-  for (const auto& serial : serials_in(ca_dir(ca) / "certs", ".pem")) {
+  for (const auto& serial : *serials) {
     auto c = find_certificate(ca, serial);
     if (!c) return std::unexpected(c.error());
     if (*c) out.push_back(std::move(**c));
@@ -117,27 +153,37 @@ core::Result<std::vector<scep::IssuedCertificate>> Store::list_certificates(std:
   return out;
 }
 
-core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry& entry) {
+core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event) {
   auto found = find_certificate(ca, entry.serial_hex);
   if (!found) return std::unexpected(found.error());
   if (!*found) return core::fail(Errc::not_found, fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
   fs::path dir = ca_dir(ca) / "revoked";
   if (auto r = ensure_dir(dir); !r) return r;
+  json e = event_json(event);
+  e["unix_time"] = unix_seconds(event.time);
   json j = {{"format", 1},
             {"serial", entry.serial_hex},
             {"time", unix_seconds(entry.time)},
-            {"reason", crypto::reason_name(entry.reason)}};
-  auto r = write_file_atomic(dir / (entry.serial_hex + ".json"), j.dump() + "\n", 0640, AtomicFile::Replace::no);
+            {"reason", crypto::reason_name(entry.reason)},
+            {"event", std::move(e)}};
+  // The revocation record is the commit point; the audit line an index.
+  auto r = write_file_atomic(dir / (entry.serial_hex + ".json"), dump_record(j), 0640, AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
     return core::fail(Errc::already_exists, fmt::format("certificate {} is already revoked", entry.serial_hex));
-  return r;
+  if (!r) return r;
+  if (auto a = append_audit(event); !a) std::fprintf(stderr, "scep: audit: %s\n", a.error().detail.c_str());
+  return {};
 }
 
 core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   std::vector<crypto::RevokedEntry> out;
   fs::path dir = ca_dir(ca) / "revoked";
-  for (const auto& serial : serials_in(dir, ".json")) {
+  // A listing that fails fails the caller: a CRL is never signed from a
+  // partial view of the revocations.
+  auto serials = serials_in(dir, ".json");
+  if (!serials) return std::unexpected(serials.error());
+  for (const auto& serial : *serials) {
     auto text = read_file(dir / (serial + ".json"), 1u << 16);
     if (!text) return std::unexpected(text.error());
     auto entry = parse_revocation(core::to_string(*text), serial);
@@ -154,7 +200,7 @@ core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view c
   fs::path dir = ca_dir(ca) / "renewed";
   if (auto r = ensure_dir(dir); !r) return std::unexpected(r.error());
   fs::path claim = dir / std::string(serial_hex);
-  auto r = write_file_atomic(claim, transaction_id, 0640, AtomicFile::Replace::no);
+  auto r = write_file_atomic(claim, std::string(transaction_id), 0640, AtomicFile::Replace::no);
   if (r) return std::optional<std::string>();
   if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
   auto holder = read_file(claim, 4096);

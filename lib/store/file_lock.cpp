@@ -9,21 +9,22 @@
 
 #include <fmt/format.h>
 
+#include "store/file_ops.hpp"
+
 namespace store {
 
 namespace {
 
 core::Result<int> open_lock_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0)
-    return core::fail(core::Errc::store_io, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+  int fd = sys::open(path.c_str(), O_RDWR | O_CREAT, 0640);
+  if (fd < 0) return sys::io_error("cannot open", path, errno);
   return fd;
 }
 
 core::Error lock_failed(const std::filesystem::path& path, int fd) {
   int err = errno;
   ::close(fd);
-  return core::Error{core::Errc::store_io, fmt::format("cannot lock {}: {}", path.string(), std::strerror(err))};
+  return sys::io_error("cannot lock", path, err).error();
 }
 
 }  // namespace
@@ -37,13 +38,19 @@ core::Result<FileLock> FileLock::whole(const std::filesystem::path& path) {
 }
 
 core::Result<FileLock> FileLock::byte(const std::filesystem::path& path, std::uint64_t offset) {
+  return range(path, offset & ((std::uint64_t{1} << 62) - 1), 1);
+}
+
+core::Result<FileLock> FileLock::all_bytes(const std::filesystem::path& path) { return range(path, 0, 0); }
+
+core::Result<FileLock> FileLock::range(const std::filesystem::path& path, std::uint64_t start, std::uint64_t length) {
   auto fd = open_lock_file(path);
   if (!fd) return std::unexpected(fd.error());
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
-  fl.l_start = static_cast<off_t>(offset & ((std::uint64_t{1} << 62) - 1));
-  fl.l_len = 1;
+  fl.l_start = static_cast<off_t>(start);
+  fl.l_len = static_cast<off_t>(length);  // 0: to the end of any file size
   while (::fcntl(*fd, F_OFD_SETLKW, &fl) != 0)
     if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
   return FileLock(*fd);

@@ -20,6 +20,9 @@ class FileLock {
   /// F_OFD_SETLKW on the byte at `offset` (< 2^62) of `path`: holders of
   /// different offsets do not wait for each other.
   static core::Result<FileLock> byte(const std::filesystem::path& path, std::uint64_t offset);
+  /// F_OFD_SETLKW on every byte of `path`: waits for each byte holder and
+  /// keeps new ones waiting (check --repair over one CA's transactions).
+  static core::Result<FileLock> all_bytes(const std::filesystem::path& path);
 
   FileLock(FileLock&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
   FileLock& operator=(FileLock&&) = delete;
@@ -27,6 +30,7 @@ class FileLock {
 
  private:
   explicit FileLock(int fd) : m_fd(fd) {}
+  static core::Result<FileLock> range(const std::filesystem::path& path, std::uint64_t start, std::uint64_t length);
   int m_fd;
 };
 

@@ -11,16 +11,23 @@
 #include <sys/stat.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "scep/repository.hpp"
+#include "store/file_ops.hpp"
 
 namespace store {
 
+/// Creates `dir` (0750) unless it is there. A symbolic link where the
+/// directory should be is an error: the store never writes through one.
 inline core::Result<void> ensure_dir(const std::filesystem::path& dir) {
-  if (::mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST) return {};
-  return core::fail(core::Errc::store_io, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
+  if (sys::mkdir(dir.c_str(), 0750) == 0) return {};
+  if (errno != EEXIST) return sys::io_error("cannot create", dir, errno);
+  struct stat sb {};
+  if (::lstat(dir.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode)) return {};
+  return core::fail(core::Errc::store_io, fmt::format("{} is not a directory (a symbolic link?)", dir.string()));
 }
 
 inline std::int64_t unix_seconds(core::TimePoint t) {
@@ -34,6 +41,29 @@ inline bool is_serial(std::string_view s) {
   return !s.empty() && s.size() <= 64 &&
          std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
 }
+
+/// A transaction's key: SHA-256 of its transactionID, lower-case hex. Names
+/// its record (tx/KEY.json), its lock byte, and the secret use it spent.
+std::string transaction_key(std::string_view transaction_id);
+inline bool is_hex_key(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+/// Client-controlled text in a record or an audit line is cut to `max`
+/// bytes, with a marker saying how much was cut: one request adds a few KiB
+/// at most. (The cut may split a UTF-8 sequence: dump_record replaces it.)
+inline constexpr std::size_t max_field_bytes = 1024;
+inline constexpr std::size_t max_listed_sans = 32;
+std::string capped(std::string_view text, std::size_t max = max_field_bytes);
+/// One JSON line. Invalid UTF-8 in a client's bytes becomes U+FFFD instead
+/// of an exception: nothing a client sends makes a record unwritable.
+std::string dump_record(const nlohmann::json& j);
+
+/// An audit event as the audit log writes it, and back (for the event a
+/// record carries, which `scepctl check --repair` appends when a crash lost
+/// its line).
+nlohmann::json event_json(const scep::AuditEvent& e);
+scep::AuditEvent event_from_json(const nlohmann::json& j);
 
 /// A pending record (pending/F.json or F.claimed), as records.cpp writes it.
 core::Result<scep::PendingRequest> parse_pending(std::string_view text);

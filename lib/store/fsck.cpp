@@ -1,8 +1,16 @@
 #include "store/fsck.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <set>
+#include <tuple>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,24 +19,54 @@
 
 #include "crypto/digest.hpp"
 #include "store/atomic_file.hpp"
+#include "store/file_lock.hpp"
+#include "store/file_ops.hpp"
 #include "store/fs_util.hpp"
 
 namespace store {
 
 namespace fs = std::filesystem;
 using core::Errc;
+using Fix = Finding::Fix;
 
 namespace {
+
+/// What an audit line says happened, as far as the cross-check needs it.
+using AuditKey = std::tuple<std::string, std::string, std::string, std::string>;  // ca, transaction_id, outcome, serial
+
+AuditKey audit_key(const scep::AuditEvent& e) { return {e.ca, e.transaction_id, e.outcome, e.serial}; }
+
+/// An audit line's "time" (RFC 3339, UTC, as crypto::format_time writes it).
+std::optional<core::TimePoint> line_time(const nlohmann::json& j) {
+  std::tm tm{};
+  std::string text = j.value("time", "");
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec) != 6)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return core::TimePoint(std::chrono::seconds(::timegm(&tm)));
+}
 
 class Checker {
  public:
   Checker(Store& st, bool repair) : m_st(st), m_repair(repair) {}
 
   core::Result<std::vector<Finding>> run() {
+    struct stat sb {};
+    if (::stat(m_st.root().c_str(), &sb) != 0)
+      return core::fail(Errc::store_io, fmt::format("cannot stat {}: {}", m_st.root().string(), std::strerror(errno)));
+    m_owner = sb.st_uid;
     scan_tree();
+    read_audit_log();
     auto names = m_st.ca_names();
     if (!names) return std::unexpected(names.error());
-    for (const auto& ca : *names) check_ca(ca);
+    for (const auto& ca : *names) {
+      // Every transaction of the CA waits while it is looked at.
+      auto all = FileLock::all_bytes(m_st.ca_dir(ca) / "tx.lock");
+      if (!all) return std::unexpected(all.error());
+      check_ca(ca);
+    }
     check_secrets();
     return std::move(m_findings);
   }
@@ -36,108 +74,268 @@ class Checker {
  private:
   std::string rel(const fs::path& p) const { return p.lexically_relative(m_st.root()).string(); }
 
-  void add(const fs::path& p, std::string problem, Finding::Fix fix = Finding::Fix::none) {
+  void add(const fs::path& p, std::string problem, Fix fix = Fix::none, const std::function<bool()>& apply = {}) {
     Finding f{rel(p), std::move(problem), fix, false};
-    if (m_repair && fix != Finding::Fix::none) f.repaired = apply(p, fix);
+    if (m_repair && fix != Fix::none && apply) f.repaired = apply();
     m_findings.push_back(std::move(f));
   }
-
-  bool apply(const fs::path& p, Finding::Fix fix) {
-    switch (fix) {
-      case Finding::Fix::remove: return ::unlink(p.c_str()) == 0;
-      case Finding::Fix::restore: {
-        fs::path to = p;
-        to.replace_extension(".json");
-        return ::rename(p.c_str(), to.c_str()) == 0;
-      }
-      case Finding::Fix::write_tx: return m_pending_tx && m_st.add_transaction(*m_pending_tx).has_value();
-      case Finding::Fix::none: break;
-    }
-    return false;
+  void add_remove(const fs::path& p, std::string problem) {
+    add(p, std::move(problem), Fix::remove, [p] { return sys::unlink(p.c_str()) == 0 || errno == ENOENT; });
   }
 
-  /// Temp files of interrupted atomic writes, and world-writable entries.
-  void scan_tree() {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(m_st.root(), ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-      const fs::path& p = it->path();
-      std::string name = p.filename().string();
+  /// The directory's names, or a finding when it cannot be listed.
+  std::vector<std::string> list(const fs::path& dir) {
+    auto names = sys::list_dir(dir);
+    if (!names) {
+      add(dir, names.error().detail);
+      return {};
+    }
+    std::sort(names->begin(), names->end());
+    return std::move(*names);
+  }
+
+  /// Temp files of interrupted writes, symbolic links, unreadable
+  /// directories, world-writable entries, files of another owner.
+  void scan_tree() { scan_dir(m_st.root()); }
+
+  void scan_dir(const fs::path& dir) {
+    for (const auto& name : list(dir)) {
+      fs::path p = dir / name;
       struct stat sb {};
-      if (::lstat(p.c_str(), &sb) != 0) continue;
-      if ((sb.st_mode & S_IWOTH) != 0 && !S_ISLNK(sb.st_mode))
-        add(p, fmt::format("is world-writable (mode {:o})", sb.st_mode & 07777));
-      if (S_ISREG(sb.st_mode) && name.size() > 12 && name.front() == '.' && name.find(".tmp-") != std::string::npos)
-        add(p, "is the temp file of an interrupted write", Finding::Fix::remove);
+      if (::lstat(p.c_str(), &sb) != 0) continue;  // gone meanwhile
+      if (S_ISLNK(sb.st_mode)) {
+        // The store makes none and follows none: a link was planted.
+        add_remove(p, "is a symbolic link, which the store never follows");
+        continue;
+      }
+      if ((sb.st_mode & S_IWOTH) != 0) add(p, fmt::format("is world-writable (mode {:o})", sb.st_mode & 07777));
+      if (sb.st_uid != m_owner)
+        add(p, fmt::format("is owned by uid {}, not by the store's owner (uid {}): the service may not read it", sb.st_uid,
+                           m_owner));
+      if (S_ISDIR(sb.st_mode)) {
+        if (::access(p.c_str(), R_OK | X_OK) != 0) add(p, fmt::format("cannot be read: {}", std::strerror(errno)));
+        else scan_dir(p);
+        continue;
+      }
+      if (S_ISREG(sb.st_mode) && name.size() > 5 && name.front() == '.' && name.find(".tmp-") != std::string::npos &&
+          !in_ca_dir(dir))
+        add_remove(p, "is the temp file of an interrupted write");
     }
   }
 
-  std::optional<scep::Transaction> transaction(const std::string& ca, const std::string& tid, const fs::path& from) {
-    auto tx = m_st.find_transaction(ca, tid);
-    if (!tx) {
-      add(from, "its transaction record cannot be read: " + tx.error().detail);
-      return std::nullopt;
+  /// Temp files under a CA are judged with its locks held (check_ca).
+  bool in_ca_dir(const fs::path& dir) const {
+    auto r = rel(dir);
+    return r.starts_with("ca/") && r.find('/', 3) != std::string::npos;
+  }
+
+  void ca_temp_files(const fs::path& dir) {
+    for (const auto& sub : {fs::path(), fs::path("tx"), fs::path("certs"), fs::path("pending"), fs::path("renewed"),
+                            fs::path("revoked")})
+      for (const auto& name : list(dir / sub))
+        if (name.size() > 5 && name.front() == '.' && name.find(".tmp-") != std::string::npos)
+          add_remove(dir / sub / name, "is the temp file of an interrupted write");
+  }
+
+  /// audit.log: every line JSON; the decisions it records, for the
+  /// cross-check with the records.
+  void read_audit_log() {
+    fs::path path = m_st.root() / "audit.log";
+    auto text = read_file(path, std::size_t{1} << 34);
+    if (!text) {
+      if (text.error().code != Errc::not_found) add(path, text.error().detail);
+      return;
     }
-    return *tx;
+    std::string_view all(reinterpret_cast<const char*>(text->data()), text->size());
+    std::size_t line_no = 0, pos = 0;
+    while (pos < all.size()) {
+      auto end = all.find('\n', pos);
+      bool last = end == std::string_view::npos;
+      std::string_view line = all.substr(pos, last ? std::string_view::npos : end - pos);
+      ++line_no;
+      pos = last ? all.size() : end + 1;
+      if (line.empty()) continue;
+      try {
+        auto j = nlohmann::json::parse(line);
+        m_audited.insert(audit_key(event_from_json(j)));
+        if (!m_audit_start) m_audit_start = line_time(j);
+      } catch (const nlohmann::json::exception&) {
+        if (last) {
+          std::size_t keep = all.size() - line.size();
+          add(path, fmt::format("line {} is torn (cut short by a crash or a full disk)", line_no), Fix::cut_audit,
+              [path, keep] { return cut_audit(path, keep); });
+        } else {
+          add(path, fmt::format("line {} is not a JSON audit event", line_no));
+        }
+      }
+    }
+  }
+
+  static bool cut_audit(const fs::path& path, std::size_t keep) {
+    int fd = sys::open(path.c_str(), O_RDWR);
+    if (fd < 0) return false;
+    bool ok = ::flock(fd, LOCK_EX) == 0;
+    struct stat sb {};
+    // Only if nothing was appended since it was read (appenders end a torn line first).
+    ok = ok && ::fstat(fd, &sb) == 0 && static_cast<std::size_t>(sb.st_size) > keep;
+    if (ok) {
+      char c = 0;
+      ok = ::pread(fd, &c, 1, sb.st_size - 1) == 1 && c != '\n' && sys::ftruncate(fd, static_cast<off_t>(keep)) == 0;
+    }
+    ::close(fd);
+    return ok;
+  }
+
+  /// The event a record carries has its audit line, or gets it back.
+  /// A log rotated away (logrotate) took the lines of older decisions with
+  /// it: only decisions from the current log's first line on are expected in
+  /// it. A line a crash lost is always among the newest.
+  void expect_audited(const fs::path& record, const std::optional<scep::AuditEvent>& event) {
+    if (!event || m_audited.count(audit_key(*event))) return;
+    if (!m_audit_start || event->time < *m_audit_start) return;
+    scep::AuditEvent e = *event;
+    m_audited.insert(audit_key(e));
+    add(record, fmt::format("its decision ({} {}) is missing from audit.log", e.outcome, e.serial.empty() ? e.transaction_id : e.serial),
+        Fix::append_audit, [this, e] { return m_st.append_audit(e, AuditOrigin::recovered).has_value(); });
   }
 
   void check_ca(const std::string& ca) {
     fs::path dir = m_st.ca_dir(ca);
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir / "tx", ec)) {
-      if (e.path().extension() != ".json") continue;
-      auto text = read_file(e.path(), 1u << 20);
-      std::string tid;
-      try {
-        tid = nlohmann::json::parse(text ? core::to_string(*text) : "").at("transaction_id").get<std::string>();
-      } catch (const nlohmann::json::exception&) {
-        add(e.path(), "is not a transaction record");
+    ca_temp_files(dir);
+    // Serials explained by a record: issued by one, or renewed by one.
+    std::set<std::string> explained;
+    std::map<std::string, std::string> serial_owner;  // serial -> transaction key
+    for (const auto& name : list(dir / "tx")) {
+      if (!name.ends_with(".json") || name.front() == '.') continue;
+      fs::path path = dir / "tx" / name;
+      std::string key = name.substr(0, name.size() - 5);
+      auto text = read_file(path, 1u << 20);
+      auto rec = text ? parse_transaction(core::to_string(*text)) : std::unexpected(text.error());
+      if (!rec) {
+        add(path, "is not a transaction record: " + rec.error().detail);
         continue;
       }
-      auto tx = transaction(ca, tid, e.path());
-      if (tx && tx->state == scep::Transaction::State::issued && !m_st.find_certificate(ca, tx->serial).value_or(std::nullopt))
-        add(e.path(), fmt::format("records certificate {}, which is not in certs/", tx->serial));
+      const scep::Transaction& t = rec->transaction;
+      if (!t.renewed_from.empty()) explained.insert(t.renewed_from);
+      expect_audited(path, rec->event);
+      if (t.state != scep::Transaction::State::issued) continue;
+      explained.insert(t.serial);
+      auto [it, fresh] = serial_owner.emplace(t.serial, key);
+      if (!fresh) add(path, fmt::format("records serial {}, which transaction {} records too", t.serial, it->second));
+      check_index(ca, path, key, *rec);
     }
-    for (const auto& e : fs::directory_iterator(dir / "certs", ec)) {
-      std::string stem = e.path().stem().string();
-      if (e.path().extension() != ".pem" || stem.front() == '.') continue;
-      auto c = m_st.find_certificate(ca, stem);
-      if (!c || !*c) add(e.path(), "is not a readable certificate");
+    for (const auto& name : list(dir / "renewed"))
+      if (is_serial(name)) explained.insert(name);
+    for (const auto& name : list(dir / "certs")) {
+      if (!name.ends_with(".pem") || name.front() == '.') continue;
+      std::string serial = name.substr(0, name.size() - 4);
+      fs::path path = dir / "certs" / name;
+      auto text = read_file(path, 1u << 20);
+      if (!text) {
+        add(path, text.error().detail);
+        continue;
+      }
+      auto certs = crypto::Certificate::load_all(*text);
+      if (!certs) {
+        if (!serial_owner.count(serial)) add(path, "is not a readable certificate");
+        continue;  // else check_index rewrote it
+      }
+      std::string key = transaction_of_index(core::to_string(*text));
+      // Written by an issuance that never reached its commit point: the
+      // certificate was never handed out.
+      if (!key.empty() && !explained.count(serial))
+        add_remove(path, "is a certificate no transaction record names (its issuance did not complete)");
     }
-    if (auto revoked = m_st.revoked_certificates(ca); !revoked) add(dir / "revoked", revoked.error().detail);
+    check_revocations(dir / "revoked");
     check_pending(ca, dir / "pending");
     check_renewals(ca, dir / "renewed");
   }
 
-  void check_pending(const std::string& ca, const fs::path& dir) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      std::string ext = e.path().extension().string();
-      if ((ext != ".json" && ext != ".claimed") || e.path().filename().string().front() == '.') continue;
-      auto text = read_file(e.path(), 1u << 20);
-      auto p = text ? parse_pending(core::to_string(*text)) : std::unexpected(text.error());
-      if (!p) {
-        add(e.path(), "is not a pending request: " + p.error().detail);
+  /// An issued record's certificate has its index file, the same one.
+  void check_index(const std::string& ca, const fs::path& record, const std::string& key, const StoredTransaction& rec) {
+    const scep::Transaction& t = rec.transaction;
+    fs::path index = m_st.certificate_path(ca, t.serial);
+    auto text = read_file(index, 1u << 20);
+    auto certs = text ? crypto::Certificate::load_all(*text) : std::unexpected(text.error());
+    if (certs && (!rec.certificate || certs->front() == *rec.certificate)) return;
+    if (!rec.certificate) {
+      add(record, fmt::format("records certificate {}, which is not in certs/", t.serial));
+      return;
+    }
+    std::string problem = fmt::format("records certificate {}, which is {} in certs/", t.serial,
+                                      certs ? "another certificate" : "missing or unreadable");
+    if (certs) {  // a different certificate under the serial: needs the operator
+      add(record, problem);
+      return;
+    }
+    crypto::Certificate cert = *rec.certificate;
+    std::string policy = t.policy;
+    add(record, problem, Fix::write_index, [this, ca, cert, policy, key, index] {
+      (void)sys::unlink(index.c_str());
+      return m_st.write_certificate_index(ca, cert, policy, key, AtomicFile::Durable::yes).has_value();
+    });
+  }
+
+  void check_revocations(const fs::path& dir) {
+    for (const auto& name : list(dir)) {
+      if (!name.ends_with(".json") || name.front() == '.') continue;
+      auto text = read_file(dir / name, 1u << 16);
+      if (!text) {
+        add(dir / name, text.error().detail);
         continue;
       }
-      auto tx = transaction(ca, p->transaction_id, e.path());
+      try {
+        auto j = nlohmann::json::parse(core::to_string(*text));
+        if (j.contains("event")) expect_audited(dir / name, event_from_json(j["event"]));
+      } catch (const nlohmann::json::exception&) {
+        add(dir / name, "is not a revocation record");
+      }
+    }
+  }
+
+  void check_pending(const std::string& ca, const fs::path& dir) {
+    for (const auto& name : list(dir)) {
+      fs::path path = dir / name;
+      std::string ext = path.extension().string();
+      if ((ext != ".json" && ext != ".claimed") || name.front() == '.') continue;
+      auto text = read_file(path, 1u << 20);
+      auto p = text ? parse_pending(core::to_string(*text)) : std::unexpected(text.error());
+      if (!p) {
+        add(path, "is not a pending request: " + p.error().detail);
+        continue;
+      }
+      auto tx = m_st.find_transaction(ca, p->transaction_id);
       if (!tx) {
+        add(path, "its transaction record cannot be read: " + tx.error().detail);
+        continue;
+      }
+      if (!*tx) {
         if (ext == ".claimed") continue;
         // Parked, then the process died before the transaction was written.
         auto csr = crypto::Csr::from_der(p->csr_der);
         if (!csr) continue;
-        m_pending_tx = scep::Transaction{ca, p->transaction_id, scep::Transaction::State::pending,
-                                         crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()),
-                                         {}, {}, {}, {}, p->created, {}};
-        add(e.path(), "waits without a transaction record", Finding::Fix::write_tx);
-        m_pending_tx.reset();
+        scep::Transaction t{ca, p->transaction_id, scep::Transaction::State::pending,
+                            crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()),
+                            {}, {}, {}, {}, p->created, {}, {}};
+        add(path, "waits without a transaction record", Fix::write_tx,
+            [this, t] { return m_st.add_transaction(t).has_value(); });
         continue;
       }
-      if (ext == ".json") continue;
-      if (tx->state == scep::Transaction::State::pending)
-        add(e.path(), "was taken by an approval that did not finish", Finding::Fix::restore);
-      else
-        add(e.path(), "was decided, but not cleared away", Finding::Fix::remove);
+      bool waiting = (*tx)->state == scep::Transaction::State::pending;
+      if (ext == ".json") {
+        // Decided (the record says so), then put back by a command that
+        // took the decision for failed: the device has its answer.
+        if (!waiting) add_remove(path, "waits, but its transaction was decided");
+        continue;
+      }
+      if (waiting) {
+        fs::path to = path;
+        to.replace_extension(".json");
+        add(path, "was taken by an approval that did not finish", Fix::restore,
+            [path, to] { return sys::rename(path.c_str(), to.c_str()) == 0; });
+      } else {
+        add_remove(path, "was decided, but not cleared away");
+      }
     }
   }
 
@@ -146,35 +344,66 @@ class Checker {
   /// SERIAL itself (a client that keeps its key keeps its transactionID, so
   /// later renewals move the same record on: any other serial is fine).
   void check_renewals(const std::string& ca, const fs::path& dir) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      std::string serial = e.path().filename().string();
+    for (const auto& serial : list(dir)) {
       if (!is_serial(serial)) continue;
-      auto text = read_file(e.path(), 4096);
+      auto text = read_file(dir / serial, 4096);
       if (!text) continue;
       auto tx = m_st.find_transaction(ca, core::to_string(*text));
       if (!tx || (*tx && (*tx)->serial != serial)) continue;
-      add(e.path(), "claims a renewal that was never recorded", Finding::Fix::remove);
+      add_remove(dir / serial, "claims a renewal that was never recorded");
     }
   }
 
-  /// secrets/H.use-K tokens belong to a secrets/H.json record.
+  /// secrets/H.use-K tokens belong to a secrets/H.json record; a spent use
+  /// H.spent-KEY belongs to the transaction KEY that recorded a certificate
+  /// paid with it, or goes back.
   void check_secrets() {
-    std::error_code ec;
     fs::path dir = m_st.root() / "secrets";
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      std::string name = e.path().filename().string();
-      auto dot = name.find(".use-");
-      if (dot == std::string::npos || name.front() == '.') continue;
-      if (!fs::exists(dir / (name.substr(0, dot) + ".json")))
-        add(e.path(), "is a use of a secret that was never recorded", Finding::Fix::remove);
+    std::map<std::string, std::optional<policy::SecretRecord>> secrets;  // by hash hex
+    auto secret = [&](const std::string& hash) -> const std::optional<policy::SecretRecord>& {
+      auto it = secrets.find(hash);
+      if (it != secrets.end()) return it->second;
+      core::Bytes h;
+      std::optional<policy::SecretRecord> rec;
+      if (core::from_hex(hash, h))
+        if (auto found = m_st.find_secret(h)) rec = std::move(*found);
+      return secrets.emplace(hash, std::move(rec)).first->second;
+    };
+    for (const auto& name : list(dir)) {
+      if (name.front() == '.') {
+        if (name.find(".tmp-") != std::string::npos) add_remove(dir / name, "is the temp file of an interrupted write");
+        continue;
+      }
+      auto dot = name.find('.');
+      if (dot == std::string::npos) continue;
+      std::string hash = name.substr(0, dot), rest = name.substr(dot);
+      if (rest.starts_with(".use-")) {
+        if (!secret(hash)) add_remove(dir / name, "is a use of a secret that was never recorded");
+      } else if (rest.starts_with(".spent-")) {
+        check_spent(dir / name, secret(hash), rest.substr(7));
+      }
     }
+  }
+
+  void check_spent(const fs::path& path, const std::optional<policy::SecretRecord>& secret, const std::string& key) {
+    if (!secret) return add_remove(path, "is a spent use of a secret that was never recorded");
+    if (!is_hex_key(key)) return add(path, "is not a spent use");
+    auto held = m_st.lock_transaction_key(secret->ca, key);
+    if (!held) return add(path, held.error().detail);
+    auto rec = m_st.load_transaction(secret->ca, key);
+    if (!rec) return add(path, rec.error().detail);
+    if (*rec && (*rec)->transaction.secret_hash == secret->hash) return;
+    policy::SecretRecord s = *secret;
+    add(path, fmt::format("is a use of secret {} that no recorded certificate took", secret->id), Fix::return_use,
+        [this, s, key] { return m_st.return_use(s, key).has_value(); });
   }
 
   Store& m_st;
   bool m_repair;
+  uid_t m_owner = 0;
   std::vector<Finding> m_findings;
-  std::optional<scep::Transaction> m_pending_tx;  ///< the record Fix::write_tx writes
+  std::set<AuditKey> m_audited;
+  std::optional<core::TimePoint> m_audit_start;  ///< the time of the log's first line
 };
 
 }  // namespace

@@ -24,18 +24,6 @@ namespace fs = std::filesystem;
 using core::Errc;
 using nlohmann::json;
 
-namespace {
-
-std::string_view state_name(scep::Transaction::State s) {
-  switch (s) {
-    case scep::Transaction::State::issued: return "issued";
-    case scep::Transaction::State::pending: return "pending";
-    case scep::Transaction::State::rejected: return "rejected";
-  }
-  return "issued";
-}
-
-}  // namespace
 
 core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) {
   if (!core::is_valid_name(p.name)) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
@@ -58,11 +46,12 @@ core::Result<policy::Policy> Store::load_policy(std::string_view name) const {
 }
 
 core::Result<std::vector<std::string>> Store::policy_names() const {
+  auto files = sys::list_dir(m_root / "policies");
+  if (!files) return std::unexpected(files.error());
   std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(m_root / "policies", ec)) {
-    if (e.path().extension() != ".toml") continue;
-    std::string n = e.path().stem().string();
+  for (const auto& f : *files) {
+    if (!f.ends_with(".toml")) continue;
+    std::string n = f.substr(0, f.size() - 5);
     if (core::is_valid_name(n)) names.push_back(n);
   }
   std::sort(names.begin(), names.end());
@@ -87,7 +76,7 @@ core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
   if (auto t = write_file_atomic(first, "", 0640, AtomicFile::Replace::no); !t) return t;
   for (int k = 2; k <= r.uses; ++k) {
     fs::path token = use_token_path(r.hash, k);
-    if (::link(first.c_str(), token.c_str()) != 0) {
+    if (sys::link(first.c_str(), token.c_str()) != 0) {
       int err = errno;
       for (int j = 1; j < k; ++j) ::unlink(use_token_path(r.hash, j).c_str());
       return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", token.string(), std::strerror(err)));
@@ -112,13 +101,16 @@ core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteV
 }
 
 core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
+  auto files = sys::list_dir(m_root / "secrets");
+  if (!files) return std::unexpected(files.error());
   std::vector<policy::SecretRecord> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(m_root / "secrets", ec)) {
-    if (e.path().extension() != ".json" || e.path().filename().string().front() == '.') continue;
-    auto text = read_file(e.path(), 64 * 1024);
-    if (!text) continue;
-    if (auto rec = policy::parse_secret(core::to_string(*text))) out.push_back(std::move(*rec));
+  for (const auto& f : *files) {
+    if (!f.ends_with(".json") || f.front() == '.') continue;
+    auto text = read_file(m_root / "secrets" / f, 64 * 1024);
+    if (!text) return std::unexpected(text.error());
+    auto rec = policy::parse_secret(core::to_string(*text));
+    if (!rec) return core::fail(Errc::store_io, fmt::format("secrets/{}: {}", f, rec.error().detail));
+    out.push_back(std::move(*rec));
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created < b.created; });
   return out;
@@ -137,10 +129,12 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
   return core::fail(Errc::not_found, fmt::format("no secret with id \"{}\"", id));
 }
 
-// A secret with U uses has tokens H.use-1 .. H.use-U. Every consumer takes
-// the lowest token it finds and tokens never come back, so the tokens left
-// are always a run H.use-(m+1) .. H.use-U: a binary search finds m in
-// log2(U) stat calls, however many uses were spent.
+// A secret with U uses has tokens H.use-1 .. H.use-U. Every spender takes
+// the lowest token it finds and tokens come back only when a decision that
+// spent one fails (return_use), so the tokens left are nearly always a run
+// H.use-(m+1) .. H.use-U: a binary search finds m in log2(U) stat calls,
+// however many uses were spent. A token put back below the run is found by
+// the full scan spend_use makes before it reports the secret used up.
 int Store::first_unspent_use(const policy::SecretRecord& r) const {
   auto exists = [&](int k) { return ::access(use_token_path(r.hash, k).c_str(), F_OK) == 0; };
   int lo = 1, hi = r.uses + 1;  // the answer is in [lo, hi]; hi: none left
@@ -152,74 +146,50 @@ int Store::first_unspent_use(const policy::SecretRecord& r) const {
   return lo;
 }
 
-core::Result<bool> Store::consume_secret(const policy::SecretRecord& r) {
-  // unlink is atomic: of many concurrent callers exactly one removes a token.
-  for (int k = first_unspent_use(r); k <= r.uses; ++k) {
-    if (::unlink(use_token_path(r.hash, k).c_str()) == 0) return true;
-    if (errno != ENOENT) return core::fail(Errc::store_io, fmt::format("cannot use secret {}: {}", r.id, std::strerror(errno)));
-  }
+fs::path Store::spent_path(const policy::SecretRecord& r, std::string_view holder) const {
+  return secret_path(r.hash, fmt::format(".spent-{}", holder));
+}
+
+core::Result<bool> Store::spend_use(const policy::SecretRecord& r, std::string_view holder) {
+  if (!is_hex_key(holder)) return core::fail(Errc::invalid_argument, "a use is held by a transaction key");
+  fs::path to = spent_path(r, holder);
+  // The holder's earlier try, cut short before its decision was recorded,
+  // already spent a use for it.
+  if (::access(to.c_str(), F_OK) == 0) return true;
+  // rename is atomic: of many spenders exactly one moves a given token, and
+  // the use is spent and attributed in one step.
+  auto take = [&](int k) -> core::Result<bool> {
+    if (sys::rename(use_token_path(r.hash, k).c_str(), to.c_str()) == 0) return true;
+    if (errno == ENOENT) return false;
+    return sys::io_error("cannot use secret", to, errno);
+  };
+  int first = first_unspent_use(r);
+  for (int k = first; k <= r.uses; ++k)
+    if (auto t = take(k); !t || *t) return t;
+  for (int k = 1; k < first; ++k)
+    if (auto t = take(k); !t || *t) return t;
   return false;
 }
 
-int Store::secret_uses_left(const policy::SecretRecord& r) const { return r.uses + 1 - first_unspent_use(r); }
-
-static fs::path tx_path(const fs::path& ca_dir, std::string_view tid) {
-  auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));
-  return ca_dir / "tx" / (core::to_hex(h) + ".json");
-}
-
-core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::string_view tid) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto h = crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(tid));
-  std::uint64_t offset = 0;
-  for (int i = 0; i < 8; ++i) offset = offset << 8 | h[i];
-  auto lock = FileLock::byte(ca_dir(ca) / "tx.lock", offset);
-  if (!lock) return std::unexpected(lock.error());
-  return std::make_shared<FileLock>(std::move(*lock));
-}
-
-core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca, std::string_view tid) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto text = read_file(tx_path(ca_dir(ca), tid), 1u << 20);
-  if (!text) {
-    if (text.error().code == Errc::not_found) return std::optional<scep::Transaction>();
-    return std::unexpected(text.error());
+core::Result<void> Store::return_use(const policy::SecretRecord& r, std::string_view holder) {
+  fs::path from = spent_path(r, holder);
+  for (int k = 1; k <= r.uses; ++k) {
+    if (sys::rename_noreplace(from.c_str(), use_token_path(r.hash, k).c_str()) == 0) return {};
+    if (errno == ENOENT) return {};  // nothing held
+    if (errno != EEXIST) return sys::io_error("cannot give back a use of", from, errno);
   }
-  try {
-    json j = json::parse(core::to_string(*text));
-    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported transaction record format");
-    scep::Transaction t;
-    t.ca = j.at("ca").get<std::string>();
-    t.transaction_id = j.at("transaction_id").get<std::string>();
-    if (t.transaction_id != tid) return std::optional<scep::Transaction>();  // a hash collision, however unlikely
-    std::string state = j.at("state").get<std::string>();
-    t.state = state == "pending" ? scep::Transaction::State::pending
-              : state == "rejected" ? scep::Transaction::State::rejected : scep::Transaction::State::issued;
-    if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id)) return core::fail(Errc::store_io, "bad transaction key id");
-    t.serial = j.value("serial", "");
-    t.secret_id = j.value("secret_id", "");
-    t.policy = j.value("policy", "");
-    t.reason = j.value("reason", "");
-    t.renewed_from = j.value("renewed_from", "");
-    t.created = core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0})));
-    return std::optional<scep::Transaction>(std::move(t));
-  } catch (const json::exception& e) {
-    return core::fail(Errc::store_io, fmt::format("bad transaction record: {}", e.what()));
-  }
+  // Every token is there (the secret was made anew?): the use is not needed.
+  if (sys::unlink(from.c_str()) == 0 || errno == ENOENT) return {};
+  return sys::io_error("cannot remove", from, errno);
 }
 
-core::Result<void> Store::add_transaction(const scep::Transaction& t) { return write_transaction(t, AtomicReplace::no); }
-core::Result<void> Store::update_transaction(const scep::Transaction& t) { return write_transaction(t, AtomicReplace::yes); }
-
-core::Result<void> Store::write_transaction(const scep::Transaction& t, AtomicReplace replace) {
-  if (auto r = check_ca_name(t.ca); !r) return r;
-  if (auto r = ensure_dir(ca_dir(t.ca) / "tx"); !r) return r;
-  json j = {{"format", 1},          {"ca", t.ca},           {"transaction_id", t.transaction_id},
-            {"state", state_name(t.state)}, {"key_id", core::to_hex(t.key_id)}, {"serial", t.serial},
-            {"secret_id", t.secret_id}, {"policy", t.policy}, {"reason", t.reason},
-            {"renewed_from", t.renewed_from}, {"created", unix_seconds(t.created)}};
-  return write_file_atomic(tx_path(ca_dir(t.ca), t.transaction_id), j.dump() + "\n", 0640,
-                           replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
+int Store::secret_uses_left(const policy::SecretRecord& r) const {
+  int left = r.uses + 1 - first_unspent_use(r);
+  if (left > 0) return left;
+  // None in the run: a use given back below it still counts.
+  for (int k = 1; k <= r.uses; ++k)
+    if (::access(use_token_path(r.hash, k).c_str(), F_OK) == 0) ++left;
+  return left;
 }
 
 fs::path Store::pending_path(const scep::PendingRequest& p) const {
@@ -229,12 +199,16 @@ fs::path Store::pending_path(const scep::PendingRequest& p) const {
 core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
   if (auto r = check_ca_name(p.ca); !r) return r;
   if (auto r = ensure_dir(ca_dir(p.ca) / "pending"); !r) return r;
-  json j = {{"format", 1}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", p.remote},
+  json j = {{"format", 1}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", capped(p.remote)},
             {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
-  if (!p.subject.empty()) j["subject"] = p.subject;
-  if (!p.key.empty()) j["key"] = p.key;
-  if (!p.sans.empty()) j["sans"] = p.sans;
-  return write_file_atomic(pending_path(p), j.dump() + "\n", 0640, AtomicFile::Replace::no);
+  if (!p.subject.empty()) j["subject"] = capped(p.subject);
+  if (!p.key.empty()) j["key"] = capped(p.key);
+  if (!p.sans.empty()) {
+    std::vector<std::string> sans;
+    for (std::size_t i = 0; i < p.sans.size() && i < max_listed_sans; ++i) sans.push_back(capped(p.sans[i]));
+    j["sans"] = std::move(sans);
+  }
+  return write_file_atomic(pending_path(p), dump_record(j), 0640, AtomicFile::Replace::no);
 }
 
 core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
@@ -266,13 +240,16 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
     cas = std::move(*names);
   }
   for (const auto& name : cas) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(ca_dir(name) / "pending", ec)) {
-      if (e.path().extension() != ".json" || e.path().filename().string().front() == '.') continue;
-      auto text = read_file(e.path(), 1u << 20);
-      if (!text) continue;  // taken by an approver meanwhile
+    fs::path dir = ca_dir(name) / "pending";
+    auto files = sys::list_dir(dir);
+    if (!files) return std::unexpected(files.error());
+    for (const auto& f : *files) {
+      if (!f.ends_with(".json") || f.front() == '.') continue;
+      auto text = read_file(dir / f, 1u << 20);
+      if (!text && text.error().code == Errc::not_found) continue;  // taken by an approver meanwhile
+      if (!text) return std::unexpected(text.error());
       auto p = parse_pending(core::to_string(*text));
-      if (!p) return std::unexpected(core::Error{Errc::store_io, e.path().string() + ": " + p.error().detail});
+      if (!p) return std::unexpected(core::Error{Errc::store_io, (dir / f).string() + ": " + p.error().detail});
       out.push_back(std::move(*p));
     }
   }
@@ -282,48 +259,30 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
 
 core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  std::size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(ca_dir(ca) / "pending", ec))
-    if (e.path().extension() == ".json") ++n;
-  return n;
+  auto files = sys::list_dir(ca_dir(ca) / "pending");
+  if (!files) return std::unexpected(files.error());
+  return static_cast<std::size_t>(
+      std::count_if(files->begin(), files->end(), [](const std::string& f) { return f.ends_with(".json") && f.front() != '.'; }));
 }
 
 static fs::path claimed_path(fs::path pending) { return pending.replace_extension(".claimed"); }
 
 core::Result<bool> Store::claim_pending(const scep::PendingRequest& p) {
   fs::path from = pending_path(p);
-  if (::rename(from.c_str(), claimed_path(from).c_str()) == 0) return true;
+  if (sys::rename(from.c_str(), claimed_path(from).c_str()) == 0) return true;
   if (errno == ENOENT) return false;
   return core::fail(Errc::store_io, fmt::format("cannot take pending request: {}", std::strerror(errno)));
 }
 
 core::Result<void> Store::finish_pending(const scep::PendingRequest& p) {
-  if (::unlink(claimed_path(pending_path(p)).c_str()) == 0 || errno == ENOENT) return {};
+  if (sys::unlink(claimed_path(pending_path(p)).c_str()) == 0 || errno == ENOENT) return {};
   return core::fail(Errc::store_io, fmt::format("cannot remove a decided request: {}", std::strerror(errno)));
 }
 
 core::Result<void> Store::release_pending(const scep::PendingRequest& p) {
   fs::path to = pending_path(p);
-  if (::rename(claimed_path(to).c_str(), to.c_str()) == 0) return {};
+  if (sys::rename(claimed_path(to).c_str(), to.c_str()) == 0) return {};
   return core::fail(Errc::store_io, fmt::format("cannot put a request back: {}", std::strerror(errno)));
-}
-
-core::Result<void> Store::append_audit(const scep::AuditEvent& e) {
-  json j = {{"time", crypto::format_time(e.time)}, {"ca", e.ca},        {"remote", e.remote},
-            {"operation", e.operation},            {"transaction_id", e.transaction_id},
-            {"subject", e.subject},                {"secret_id", e.secret_id}, {"policy", e.policy},
-            {"outcome", e.outcome},                {"serial", e.serial},  {"fail_info", e.fail_info},
-            {"detail", e.detail}};
-  std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  int fd = ::open((m_root / "audit.log").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return core::fail(Errc::store_io, fmt::format("cannot open audit.log: {}", std::strerror(errno)));
-  // One write per line: O_APPEND keeps concurrent writers' lines whole.
-  ssize_t n = ::write(fd, line.data(), line.size());
-  int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(line.size())) return core::fail(Errc::store_io, fmt::format("cannot append to audit.log: {}", std::strerror(err)));
-  return {};
 }
 
 }  // namespace store

@@ -13,6 +13,7 @@
 #include "core/names.hpp"
 #include "store/atomic_file.hpp"
 #include "store/cache.hpp"
+#include "store/fs_util.hpp"
 
 namespace store {
 
@@ -20,11 +21,6 @@ namespace fs = std::filesystem;
 using core::Errc;
 
 namespace {
-
-core::Result<void> make_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0750) == 0 || errno == EEXIST) return {};
-  return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
-}
 
 std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
   std::string out;
@@ -56,8 +52,8 @@ core::Result<Store> Store::open(fs::path root, OpenMode mode) {
   if (format.error().code != Errc::not_found) return std::unexpected(format.error());
   if (mode == OpenMode::existing)
     return core::fail(Errc::not_found, fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
-  if (auto r = make_dir(root); !r) return std::unexpected(r.error());
-  if (auto r = make_dir(root / "ca"); !r) return std::unexpected(r.error());
+  if (auto r = ensure_dir(root); !r) return std::unexpected(r.error());
+  if (auto r = ensure_dir(root / "ca"); !r) return std::unexpected(r.error());
   auto cfg = write_file_atomic(root / "scep.toml", config::default_config_text(), 0640, AtomicFile::Replace::no);
   if (!cfg && cfg.error().code != Errc::already_exists) return std::unexpected(cfg.error());
   // FORMAT last: its presence says the store is complete.
@@ -128,13 +124,15 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
 }
 
 core::Result<std::vector<std::string>> Store::ca_names() const {
+  auto entries = sys::list_dir(m_root / "ca");
+  if (!entries) return std::unexpected(entries.error());
   std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(m_root / "ca", ec)) {
-    std::string n = entry.path().filename().string();
-    if (core::is_valid_name(n) && entry.is_directory()) names.push_back(n);
+  for (auto& n : *entries) {
+    struct stat sb {};
+    // A CA is a directory; a symbolic link is not followed.
+    if (core::is_valid_name(n) && ::lstat((m_root / "ca" / n).c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
+      names.push_back(std::move(n));
   }
-  if (ec) return core::fail(Errc::store_io, fmt::format("cannot list {}: {}", (m_root / "ca").string(), ec.message()));
   std::sort(names.begin(), names.end());
   return names;
 }

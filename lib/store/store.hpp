@@ -7,21 +7,27 @@
 //   ca/NAME/chain.pem      optional: issuers above the CA, nearest first
 //   ca/NAME/ra.pem         optional: RA certificate (its presence = RA mode)
 //   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem
-//   ca/NAME/certs/SERIAL.pem  issued certificates; the file name claims the serial.
-//                          A first line "Policy: NAME" names the policy it was issued under.
-//   ca/NAME/revoked/SERIAL.json  revocations (time, reason); the file's existence revokes
+//   ca/NAME/certs/SERIAL.pem  issued certificates, an index of the transaction records;
+//                          the file name claims the serial. Header lines before the PEM:
+//                          "Policy: NAME", the policy it was issued under, and
+//                          "Transaction: KEY", the record it belongs to.
+//   ca/NAME/revoked/SERIAL.json  revocations (time, reason, the audit event); the file's
+//                          existence revokes
 //   ca/NAME/renewed/SERIAL the transactionID that renewed this certificate (its one renewal)
 //   ca/NAME/crl.der        the current CRL; ca/NAME/crl.lock serialises its writers
-//   ca/NAME/tx/H.json      transaction records, H = SHA-256(transactionID) hex
+//   ca/NAME/tx/KEY.json    transaction records, KEY = SHA-256(transactionID) hex: the
+//                          commit point of every decision on a transaction; an issued
+//                          one carries its certificate and audit event (decisions.cpp)
 //   ca/NAME/tx.lock        byte-range locks, one byte per transactionID (from H), held
 //                          while a request is decided so a retry waits for its first try
 //   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex);
 //                          F.claimed while an operator decides it
 //   policies/NAME.toml     issuance policies
 //   secrets/H.json         secret records, H = hash of the secret (hex)
-//   secrets/H.use-K        one token per remaining use; a use is an unlink
-//                          (the tokens of one secret are hard links of one empty file)
-//   audit.log              JSON lines, appended with O_APPEND
+//   secrets/H.use-K        one token per remaining use (hard links of one empty file)
+//   secrets/H.spent-KEY    a spent use: a token renamed to the transaction it paid for
+//   audit.log              JSON lines, appended whole under flock; an index of the
+//                          decisions, which `scepctl check --repair` completes
 
 #include <filesystem>
 #include <memory>
@@ -36,6 +42,7 @@
 #include "policy/policy.hpp"
 #include "policy/secret.hpp"
 #include "scep/repository.hpp"
+#include "store/atomic_file.hpp"
 
 namespace store {
 
@@ -43,6 +50,22 @@ inline constexpr std::string_view format_line = "scep-store 1";
 
 enum class OpenMode { existing, create };
 enum class AtomicReplace { yes, no };
+enum class AuditOrigin { live, recovered };
+
+/// A transaction record with what an issued one carries besides.
+struct StoredTransaction {
+  scep::Transaction transaction;
+  std::optional<crypto::Certificate> certificate;  ///< issued records since format 2
+  std::optional<scep::AuditEvent> event;           ///< the decision's audit event (format 2)
+};
+
+/// A transaction record's text, parsed.
+core::Result<StoredTransaction> parse_transaction(std::string_view text);
+/// The "Transaction: KEY" header of a certificate index file, or empty.
+std::string transaction_of_index(std::string_view text);
+/// The stems of `dir`'s files ending in `ext` that are serial numbers,
+/// sorted; a directory that cannot be listed is an error.
+core::Result<std::vector<std::string>> serials_in(const std::filesystem::path& dir, std::string_view ext);
 
 struct NewCa {
   crypto::Certificate cert;
@@ -90,19 +113,34 @@ class Store {
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) const;
   core::Result<std::vector<policy::SecretRecord>> list_secrets() const;
   core::Result<void> revoke_secret(std::string_view id);
-  core::Result<bool> consume_secret(const policy::SecretRecord& r);
+  /// Spends one use of the secret for transaction `holder` (its key): a
+  /// token moves to H.spent-HOLDER in one rename, so the use is spent and
+  /// attributed at once. True when a use is held for `holder` afterwards
+  /// (also when its earlier try spent it); false when none was left.
+  core::Result<bool> spend_use(const policy::SecretRecord& r, std::string_view holder);
+  /// Gives the use `holder` spent back (nothing recorded for it).
+  core::Result<void> return_use(const policy::SecretRecord& r, std::string_view holder);
+  std::filesystem::path spent_path(const policy::SecretRecord& r, std::string_view holder) const;
   int secret_uses_left(const policy::SecretRecord& r) const;
 
   // Issued certificates and transactions
+  std::filesystem::path certificate_path(std::string_view ca, std::string_view serial_hex) const;
+  /// A certificate outside any transaction (imports, tests), synced.
   core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert, std::string_view policy);
+  /// certs/SERIAL.pem for a certificate recorded by transaction `key`;
+  /// already_exists when the serial is taken.
+  core::Result<void> write_certificate_index(std::string_view ca, const crypto::Certificate& cert,
+                                             std::string_view policy, std::string_view transaction_key,
+                                             AtomicFile::Durable durable = AtomicFile::Durable::no);
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const;
   core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
                                                                        std::string_view serial_hex) const;
   /// Every certificate the CA issued, by serial.
   core::Result<std::vector<scep::IssuedCertificate>> list_certificates(std::string_view ca) const;
-  /// Revokes a certificate; not_found for a serial the CA never issued,
-  /// already_exists when it is revoked already.
-  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry);
+  /// Revokes a certificate (the record is the commit point, then the audit
+  /// line); not_found for a serial the CA never issued, already_exists when
+  /// it is revoked already.
+  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event);
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) const;
   core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial_hex,
                                                          std::string_view transaction_id);
@@ -110,9 +148,20 @@ class Store {
   core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) const;
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update);
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const;
+  /// The same lock, by the transaction's key (check --repair knows only that).
+  core::Result<scep::LockGuard> lock_transaction_key(std::string_view ca, std::string_view key) const;
+  std::filesystem::path transaction_path(std::string_view ca, std::string_view key) const;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const;
+  core::Result<std::optional<StoredTransaction>> load_transaction(std::string_view ca, std::string_view key) const;
+  /// A bare record (tests, repair); decisions go through record_*.
   core::Result<void> add_transaction(const scep::Transaction& t);
   core::Result<void> update_transaction(const scep::Transaction& t);
+
+  // Decisions, one commit point each (decisions.cpp; scep::Repository).
+  core::Result<scep::Recorded> record_issuance(const scep::Issuance& issuance);
+  core::Result<void> record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
+                                    const scep::AuditEvent& event);
+  core::Result<void> record_rejection(const scep::Transaction& t, const scep::AuditEvent& event);
 
   // Pending requests
   core::Result<void> add_pending(const scep::PendingRequest& p);
@@ -127,8 +176,8 @@ class Store {
   core::Result<void> finish_pending(const scep::PendingRequest& p);
   core::Result<void> release_pending(const scep::PendingRequest& p);
 
-  /// Appends one JSON line; errors go to stderr of the caller's choosing.
-  core::Result<void> append_audit(const scep::AuditEvent& e);
+  /// Appends one JSON line, whole or not at all.
+  core::Result<void> append_audit(const scep::AuditEvent& e, AuditOrigin origin = AuditOrigin::live);
 
  private:
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
@@ -139,7 +188,11 @@ class Store {
   /// The lowest K whose use token H.use-K exists; uses + 1 when none does.
   int first_unspent_use(const policy::SecretRecord& r) const;
   std::filesystem::path pending_path(const scep::PendingRequest& p) const;
-  core::Result<void> write_transaction(const scep::Transaction& t, AtomicReplace replace);
+  /// Writes a transaction record; `visible` says whether it replaced or
+  /// joined the records, which it may have even when the directory's sync
+  /// failed afterwards.
+  core::Result<void> write_transaction(const scep::Transaction& t, const crypto::Certificate* cert,
+                                       const scep::AuditEvent* event, AtomicReplace replace, bool* visible = nullptr);
   std::filesystem::path m_root;
 };
 
@@ -162,7 +215,6 @@ class Repository final : public scep::Repository {
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override {
     return m_store.find_secret(hash);
   }
-  core::Result<bool> consume_secret(const policy::SecretRecord& s) override { return m_store.consume_secret(s); }
   core::Result<int> secret_uses_left(const policy::SecretRecord& s) override { return m_store.secret_uses_left(s); }
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override {
     return m_store.lock_transaction(ca, tid);
@@ -170,23 +222,21 @@ class Repository final : public scep::Repository {
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override {
     return m_store.find_transaction(ca, tid);
   }
-  core::Result<void> add_transaction(const scep::Transaction& t) override { return m_store.add_transaction(t); }
-  core::Result<void> update_transaction(const scep::Transaction& t) override { return m_store.update_transaction(t); }
-  core::Result<void> add_pending(const scep::PendingRequest& p) override { return m_store.add_pending(p); }
-  core::Result<std::size_t> count_pending(std::string_view ca) override { return m_store.count_pending(ca); }
-  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& c, std::string_view policy) override {
-    return m_store.add_certificate(ca, c, policy);
+  core::Result<scep::Recorded> record_issuance(const scep::Issuance& is) override { return m_store.record_issuance(is); }
+  core::Result<void> record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
+                                    const scep::AuditEvent& e) override {
+    return m_store.record_pending(p, t, e);
   }
+  core::Result<void> record_rejection(const scep::Transaction& t, const scep::AuditEvent& e) override {
+    return m_store.record_rejection(t, e);
+  }
+  core::Result<std::size_t> count_pending(std::string_view ca) override { return m_store.count_pending(ca); }
   core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
                                                                         std::string_view serial) override {
     return m_store.find_certificate(ca, serial);
   }
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override {
     return m_store.revoked_certificates(ca);
-  }
-  core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial,
-                                                         std::string_view tid) override {
-    return m_store.claim_renewal(ca, serial, tid);
   }
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override {
     return m_store.update_crl(ca, update);

@@ -35,6 +35,7 @@ std::string cgi_response(const Response& r, Method method) {
   std::string out = fmt::format("Status: {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", r.status,
                                 status_text(r.status), r.content_type, r.body.size());
   if (!r.allow.empty()) out += fmt::format("Allow: {}\r\n", r.allow);
+  if (r.retry_after > 0) out += fmt::format("Retry-After: {}\r\n", r.retry_after);
   out += "\r\n";
   if (method != Method::head) out.append(r.body.begin(), r.body.end());
   return out;

@@ -41,6 +41,9 @@ Response error_response(const core::Error& e) {
   if (status >= 500) {
     Response r = Response::text(status, status == 503 ? "service busy, retry later" : "internal error");
     r.log = e.detail;
+    // A store that is busy or full (ENOSPC) takes the retry once it has room;
+    // nothing was spent for this request.
+    if (status == 503) r.retry_after = 30;
     return r;
   }
   return Response::text(status, e.detail);

@@ -30,6 +30,7 @@ struct Response {
   std::string content_type;
   core::Bytes body;
   std::string allow;  ///< the Allow header of a 405, else empty
+  int retry_after = 0;  ///< seconds for a Retry-After header (a 503), 0: none
   std::string log;    ///< for the server's error log (5xx details); never sent
 
   static Response text(int status, std::string_view message);

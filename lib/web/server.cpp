@@ -232,6 +232,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto& res = *m_response;
     if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
     if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+    if (r.retry_after > 0) res.set(http::field::retry_after, std::to_string(r.retry_after));
     res.keep_alive(keep_alive);
     res.content_length(r.body.size());
     if (!m_head) res.body() = std::move(r.body);

@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
 
   auto pending = fake_pending("tid-7", der);
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());
-  BOOST_REQUIRE(repo.add_transaction({"main", "tid-7", scep::Transaction::State::pending, kid, {}, {}, {}, {}, pending.created, {}}));
+  BOOST_REQUIRE(repo.add_transaction({"main", "tid-7", scep::Transaction::State::pending, kid, {}, {}, {}, {}, pending.created, {}, {}}));
   core::SystemClock clock;
   testing::CountingRng rng;
   policy::Policy pol;

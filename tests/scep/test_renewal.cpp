@@ -281,11 +281,24 @@ BOOST_AUTO_TEST_CASE(a_renewal_that_cannot_be_built_does_not_spend_the_one_renew
   BOOST_TEST(f.last_audit().outcome == "renewed");
 }
 
+// Proof of possession: a PKCSReq that is not a renewal is signed with the
+// key it asks for, whatever certificate carries it.
+BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_a_revoked_certificate_for_another_key_is_refused) {
+  RenewalFixture f;
+  auto old = f.issued(f.pki.client_key);
+  f.revoke(old);
+  auto r = f.renew(old, f.pki.client_key, next_key(), "tid-other-key", MessageType::pkcs_req);
+  BOOST_TEST(r.status() == "2");
+  BOOST_TEST(r.fail_info() == "1", r.fail_text());  // badMessageCheck
+  BOOST_TEST(f.repo.pending.empty());
+  BOOST_TEST(f.repo.transactions.empty());
+}
+
 BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_a_revoked_certificate_enrolls_manually) {
   RenewalFixture f;
   auto old = f.issued(f.pki.client_key);
   f.revoke(old);
-  auto r = f.renew(old, f.pki.client_key, next_key(), "tid-fallback", MessageType::pkcs_req);
+  auto r = f.renew(old, f.pki.client_key, f.pki.client_key, "tid-fallback", MessageType::pkcs_req);
   BOOST_TEST(r.status() == "3", "pkiStatus " << r.status() << ": " << r.fail_text());
   BOOST_TEST(f.repo.pending.size() == 1u);
   BOOST_TEST(f.last_audit().outcome == "pending");

@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(list_certificates_lists_every_one_by_serial) {
   s.add({0x30}, "b");
   s.add({0x10}, "a");
   s.add({0x20}, "");
-  BOOST_REQUIRE(s.st.revoke("main", revocation("20")));
+  BOOST_REQUIRE(s.st.revoke("main", revocation("20"), {}));
   auto all = s.st.list_certificates("main");
   BOOST_REQUIRE(all);
   BOOST_REQUIRE(all->size() == 3u);
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(a_revocation_is_recorded_with_reason_and_time) {
   CertStore s;
   s.add({0x12, 0x34});
   auto entry = revocation("1234", RevocationReason::superseded);
-  auto r = s.st.revoke("main", entry);
+  auto r = s.st.revoke("main", entry, {});
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().detail));
   auto found = s.must_find("1234");
   BOOST_REQUIRE(found.revocation);
@@ -154,8 +154,8 @@ BOOST_AUTO_TEST_CASE(revoked_certificates_lists_only_the_revoked_ones) {
   s.add({0x03});
   BOOST_REQUIRE(s.st.revoked_certificates("main"));
   BOOST_TEST(s.st.revoked_certificates("main")->empty());
-  BOOST_REQUIRE(s.st.revoke("main", revocation("03", RevocationReason::unspecified)));
-  BOOST_REQUIRE(s.st.revoke("main", revocation("01", RevocationReason::cessation_of_operation)));
+  BOOST_REQUIRE(s.st.revoke("main", revocation("03", RevocationReason::unspecified), {}));
+  BOOST_REQUIRE(s.st.revoke("main", revocation("01", RevocationReason::cessation_of_operation), {}));
   auto revoked = s.st.revoked_certificates("main");
   BOOST_REQUIRE(revoked);
   BOOST_REQUIRE(revoked->size() == 2u);
@@ -169,8 +169,8 @@ BOOST_AUTO_TEST_CASE(revoked_certificates_lists_only_the_revoked_ones) {
 BOOST_AUTO_TEST_CASE(revoking_twice_is_already_exists_and_keeps_the_first) {
   CertStore s;
   s.add({0x12, 0x34});
-  BOOST_REQUIRE(s.st.revoke("main", revocation("1234", RevocationReason::key_compromise)));
-  auto again = s.st.revoke("main", revocation("1234", RevocationReason::superseded));
+  BOOST_REQUIRE(s.st.revoke("main", revocation("1234", RevocationReason::key_compromise), {}));
+  auto again = s.st.revoke("main", revocation("1234", RevocationReason::superseded), {});
   BOOST_REQUIRE(!again);
   BOOST_TEST((again.error().code == Errc::already_exists));
   BOOST_TEST((s.must_find("1234").revocation->reason == RevocationReason::key_compromise));
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(revoking_an_unknown_serial_is_not_found) {
   CertStore s;
   s.add({0x12, 0x34});
   for (std::string bad : {"ABCD", "1234.", "../certs/1234", "1234 "}) {
-    auto r = s.st.revoke("main", revocation(bad));
+    auto r = s.st.revoke("main", revocation(bad), {});
     BOOST_REQUIRE_MESSAGE(!r, "revoked \"" << bad << "\"");
     BOOST_TEST((r.error().code == Errc::not_found));
   }

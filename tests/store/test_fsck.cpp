@@ -32,7 +32,7 @@ const store::Finding* finding(const std::vector<store::Finding>& all, std::strin
 
 scep::Transaction pending_tx(const scep::PendingRequest& p, scep::Transaction::State state) {
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, testing::test_pki().client_key.public_key().spki_der());
-  return {p.ca, p.transaction_id, state, kid, {}, {}, {}, {}, p.created, {}};
+  return {p.ca, p.transaction_id, state, kid, {}, {}, {}, {}, p.created, {}, {}};
 }
 
 }  // namespace
@@ -107,7 +107,7 @@ BOOST_FIXTURE_TEST_CASE(crash_leftovers_are_found_then_repaired, CertStore) {
 }
 
 BOOST_FIXTURE_TEST_CASE(a_missing_certificate_needs_the_operator, CertStore) {
-  scep::Transaction t{"main", "tid-1", scep::Transaction::State::issued, {0x01}, "0C", {}, {}, {}, testing::fixed_time(), {}};
+  scep::Transaction t{"main", "tid-1", scep::Transaction::State::issued, {0x01}, "0C", {}, {}, {}, testing::fixed_time(), {}, {}};
   BOOST_REQUIRE(st.add_transaction(t));
   auto found = check(st, true);
   BOOST_TEST_REQUIRE(found.size() == 1u);

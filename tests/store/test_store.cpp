@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "policy/secret.hpp"
 #include "store/atomic_file.hpp"
+#include "store/fs_util.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -583,6 +584,14 @@ policy::SecretRecord secret_with_uses(int uses) {
   return r;
 }
 
+/// A transaction key of its own for every spend: "tx-N" hashed.
+std::string fresh_key() {
+  static std::atomic<int> n{0};
+  return store::transaction_key(fmt::format("tx-{}", n++));
+}
+
+core::Result<bool> spend(store::Store& st, const policy::SecretRecord& r) { return st.spend_use(r, fresh_key()); }
+
 // Uses are counted by a binary search over the use tokens, which relies on
 // the tokens left being a run: consumers in parallel must keep it one.
 BOOST_AUTO_TEST_CASE(parallel_consumers_spend_each_use_once_and_the_count_stays_exact) {
@@ -591,7 +600,7 @@ BOOST_AUTO_TEST_CASE(parallel_consumers_spend_each_use_once_and_the_count_stays_
   auto r = secret_with_uses(200);
   BOOST_REQUIRE(st.add_secret(r));
   BOOST_TEST(st.secret_uses_left(r) == 200);
-  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(*st.consume_secret(r));
+  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(*spend(st, r));
   BOOST_TEST(st.secret_uses_left(r) == 197);
   std::atomic<int> spent{0}, refused{0}, errors{0};
   {
@@ -599,7 +608,7 @@ BOOST_AUTO_TEST_CASE(parallel_consumers_spend_each_use_once_and_the_count_stays_
     for (int t = 0; t < 8; ++t)
       workers.emplace_back([&] {
         for (int i = 0; i < 30; ++i) {
-          auto c = st.consume_secret(r);
+          auto c = spend(st, r);
           if (!c) ++errors;
           else if (*c) ++spent;
           else ++refused;
@@ -610,7 +619,7 @@ BOOST_AUTO_TEST_CASE(parallel_consumers_spend_each_use_once_and_the_count_stays_
   BOOST_TEST(spent.load() == 197);
   BOOST_TEST(refused.load() == 8 * 30 - 197);
   BOOST_TEST(st.secret_uses_left(r) == 0);
-  BOOST_TEST(!*st.consume_secret(r));
+  BOOST_TEST(!*spend(st, r));
 }
 
 // The tokens of a secret are links of one file: spending uses frees no inode
@@ -631,19 +640,62 @@ BOOST_AUTO_TEST_CASE(use_tokens_share_one_inode_until_the_last_use) {
     BOOST_REQUIRE(::stat(token(k).c_str(), &other) == 0);
     BOOST_TEST(other.st_ino == first.st_ino);
   }
-  BOOST_REQUIRE(*st.consume_secret(r));
+  BOOST_REQUIRE(*spend(st, r));
   BOOST_TEST(!fs::exists(token(1)));
   struct stat later {};
   BOOST_REQUIRE(::stat(token(5).c_str(), &later) == 0);
-  BOOST_TEST(later.st_nlink == 4u);
+  // The spent use is the same inode under the transaction's name.
+  BOOST_TEST(later.st_nlink == 5u);
   BOOST_TEST(st.secret_uses_left(r) == 4);
-  // Nothing else is left in secrets/: no temp file, only the tokens and the record.
-  int files = 0;
+  // Nothing else is left in secrets/: no temp file, only the tokens, the
+  // spent use and the record.
+  int files = 0, spent = 0;
   for (const auto& e : fs::directory_iterator(dir.path() / "secrets")) {
     BOOST_TEST(e.path().filename().string().front() != '.');
     ++files;
+    spent += e.path().filename().string().find(".spent-") != std::string::npos;
   }
-  BOOST_TEST(files == 5);
+  BOOST_TEST(files == 6);
+  BOOST_TEST(spent == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_spent_use_is_held_by_its_transaction_until_given_back) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(1);
+  BOOST_REQUIRE(st.add_secret(r));
+  std::string mine = fresh_key(), other = fresh_key();
+  BOOST_TEST(*st.spend_use(r, mine));
+  BOOST_TEST(st.secret_uses_left(r) == 0);
+  // The same transaction again (its retry after a crash) holds its use; another gets none.
+  BOOST_TEST(*st.spend_use(r, mine));
+  BOOST_TEST(!*st.spend_use(r, other));
+  BOOST_REQUIRE(st.return_use(r, mine));
+  BOOST_TEST(!fs::exists(st.spent_path(r, mine)));
+  BOOST_TEST(st.secret_uses_left(r) == 1);
+  BOOST_TEST(*st.spend_use(r, other));
+  // Giving back what is not held changes nothing.
+  BOOST_REQUIRE(st.return_use(r, mine));
+  BOOST_TEST(st.secret_uses_left(r) == 0);
+}
+
+// A use given back below the run of tokens left (others were spent
+// meanwhile) is found again: by the count and by the next spender.
+BOOST_AUTO_TEST_CASE(a_use_given_back_below_the_run_is_not_lost) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(4);
+  BOOST_REQUIRE(st.add_secret(r));
+  std::string first = fresh_key();
+  BOOST_REQUIRE(*st.spend_use(r, first));  // takes use-1
+  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(*spend(st, r));
+  BOOST_TEST(st.secret_uses_left(r) == 0);
+  BOOST_REQUIRE(st.return_use(r, first));
+  BOOST_TEST(fs::exists(dir.path() / "secrets" / (core::to_hex(r.hash) + ".use-1")));
+  BOOST_TEST(st.secret_uses_left(r) == 1);
+  BOOST_TEST(*spend(st, r));
+  BOOST_TEST(st.secret_uses_left(r) == 0);
+  BOOST_TEST(!*spend(st, r));
 }
 
 BOOST_AUTO_TEST_CASE(uses_left_counts_down_to_zero_at_every_step) {
@@ -653,10 +705,10 @@ BOOST_AUTO_TEST_CASE(uses_left_counts_down_to_zero_at_every_step) {
   BOOST_REQUIRE(st.add_secret(r));
   for (int left = 37; left > 0; --left) {
     BOOST_TEST(st.secret_uses_left(r) == left);
-    BOOST_REQUIRE(*st.consume_secret(r));
+    BOOST_REQUIRE(*spend(st, r));
   }
   BOOST_TEST(st.secret_uses_left(r) == 0);
-  BOOST_TEST(!*st.consume_secret(r));
+  BOOST_TEST(!*spend(st, r));
 }
 
 BOOST_AUTO_TEST_CASE(a_pending_record_keeps_what_was_read_from_its_request) {

@@ -56,14 +56,6 @@ core::Result<std::optional<policy::SecretRecord>> MemoryRepository::find_secret(
   return std::optional<policy::SecretRecord>(it->second);
 }
 
-core::Result<bool> MemoryRepository::consume_secret(const policy::SecretRecord& s) {
-  std::lock_guard lock(m_mutex);
-  int& left = uses_left[core::to_hex(s.hash)];
-  if (left <= 0) return false;
-  --left;
-  return true;
-}
-
 core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s) {
   std::lock_guard lock(m_mutex);
   return uses_left[core::to_hex(s.hash)];
@@ -94,17 +86,46 @@ core::Result<void> MemoryRepository::add_transaction(const scep::Transaction& t)
   return {};
 }
 
-core::Result<void> MemoryRepository::update_transaction(const scep::Transaction& t) {
+// One decision under one mutex: all of it happens or none.
+core::Result<scep::Recorded> MemoryRepository::record_issuance(const scep::Issuance& is) {
   std::lock_guard lock(m_mutex);
-  transactions.insert_or_assign(t.ca + "/" + t.transaction_id, t);
+  const auto& t = is.transaction;
+  std::string tx_key = t.ca + "/" + t.transaction_id;
+  std::string cert_key = t.ca + "/" + is.certificate.serial_hex();
+  if (is.secret && uses_left[core::to_hex(is.secret->hash)] <= 0) return scep::Recorded::secret_used_up;
+  if (!is.renews.empty()) {
+    auto it = renewals.find(t.ca + "/" + is.renews);
+    if (it != renewals.end() && it->second != t.transaction_id) return scep::Recorded::already_renewed;
+  }
+  if (certificates.count(cert_key)) return scep::Recorded::serial_taken;
+  if (!is.replaces && transactions.count(tx_key)) return scep::Recorded::transaction_exists;
+  if (is.secret) --uses_left[core::to_hex(is.secret->hash)];
+  if (!is.renews.empty()) renewals.emplace(t.ca + "/" + is.renews, t.transaction_id);
+  certificates.emplace(cert_key, scep::IssuedCertificate{is.certificate, t.policy, std::nullopt});
+  scep::Transaction record = t;
+  if (is.secret) record.secret_hash = is.secret->hash;
+  transactions.insert_or_assign(tx_key, record);
+  audit_log.push_back(is.event);
+  return scep::Recorded::recorded;
+}
+
+core::Result<void> MemoryRepository::record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
+                                                    const scep::AuditEvent& e) {
+  std::lock_guard lock(m_mutex);
+  for (const auto& q : pending)
+    if (q.ca == p.ca && q.csr_der == p.csr_der && q.transaction_id != p.transaction_id)
+      return core::fail(Errc::already_exists, "already pending");
+  if (transactions.count(t.ca + "/" + t.transaction_id)) return core::fail(Errc::already_exists, "transaction exists");
+  pending.push_back(p);
+  transactions.emplace(t.ca + "/" + t.transaction_id, t);
+  audit_log.push_back(e);
   return {};
 }
 
-core::Result<void> MemoryRepository::add_pending(const scep::PendingRequest& p) {
+core::Result<void> MemoryRepository::record_rejection(const scep::Transaction& t, const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
-  for (const auto& q : pending)
-    if (q.ca == p.ca && q.csr_der == p.csr_der) return core::fail(Errc::already_exists, "already pending");
-  pending.push_back(p);
+  transactions.insert_or_assign(t.ca + "/" + t.transaction_id, t);
+  audit_log.push_back(e);
   return {};
 }
 
@@ -149,14 +170,6 @@ core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certif
 void MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& entry) {
   std::lock_guard lock(m_mutex);
   certificates.at(std::string(ca) + "/" + entry.serial_hex).revocation = entry;
-}
-
-core::Result<std::optional<std::string>> MemoryRepository::claim_renewal(std::string_view ca, std::string_view serial,
-                                                                         std::string_view tid) {
-  std::lock_guard lock(m_mutex);
-  auto [it, won] = renewals.emplace(std::string(ca) + "/" + std::string(serial), std::string(tid));
-  if (won) return std::optional<std::string>();
-  return std::optional<std::string>(it->second);
 }
 
 core::Result<core::Bytes> MemoryRepository::update_crl(std::string_view ca, const scep::CrlUpdate& update) {

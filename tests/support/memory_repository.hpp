@@ -31,22 +31,21 @@ class MemoryRepository final : public scep::Repository {
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
   core::Result<policy::Policy> load_policy(std::string_view name) override;
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override;
-  core::Result<bool> consume_secret(const policy::SecretRecord& s) override;
   core::Result<int> secret_uses_left(const policy::SecretRecord& s) override;
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override;
-  core::Result<void> add_transaction(const scep::Transaction& t) override;
-  core::Result<void> update_transaction(const scep::Transaction& t) override;
-  core::Result<void> add_pending(const scep::PendingRequest& p) override;
+  core::Result<scep::Recorded> record_issuance(const scep::Issuance& is) override;
+  core::Result<void> record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
+                                    const scep::AuditEvent& e) override;
+  core::Result<void> record_rejection(const scep::Transaction& t, const scep::AuditEvent& e) override;
   core::Result<std::size_t> count_pending(std::string_view ca) override;
-  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert,
-                                     std::string_view policy) override;
+  /// Test set-up: records without a decision.
+  core::Result<void> add_transaction(const scep::Transaction& t);
+  core::Result<void> add_certificate(std::string_view ca, const crypto::Certificate& cert, std::string_view policy);
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override;
   core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
                                                                         std::string_view serial) override;
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override;
-  core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial,
-                                                         std::string_view tid) override;
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
   /// Marks a stored certificate revoked (what `scepctl revoke` does to the store).
   void revoke(std::string_view ca, const crypto::RevokedEntry& entry);

@@ -463,10 +463,12 @@ inline void require_good_enrollment(Site& site) {
   BOOST_REQUIRE(!certs.empty());
   BOOST_TEST((certs.front().public_key() == site.pki.client_key.public_key()));
   std::string changed = diff(before, snapshot(site.dir.path()));
-  // One certificate, one transaction record, one use token spent.
-  BOOST_TEST(std::count(changed.begin(), changed.end(), '+') == 2, changed);
+  // One certificate, one transaction record, one use token moved to the
+  // transaction that spent it.
+  BOOST_TEST(std::count(changed.begin(), changed.end(), '+') == 3, changed);
   BOOST_TEST(changed.find(" +store/ca/main/certs/") != std::string::npos, changed);
   BOOST_TEST(changed.find(" +store/ca/main/tx/") != std::string::npos, changed);
+  BOOST_TEST(changed.find(".spent-") != std::string::npos, changed);
   BOOST_TEST(changed.find(" -store/secrets/") != std::string::npos, changed);
 }
 

@@ -267,8 +267,11 @@ std::vector<Row> path_tid_rows(Site& s) {
                                {std::string(scep::oid::transaction_id), V_ASN1_IA5STRING, {core::to_bytes(tid)}},
                                octets(scep::oid::sender_nonce, nonce_of(16))};
     };
+    // A transactionID that is not text (here: NULs, a newline) is refused
+    // before it is looked up.
+    bool text = core::is_clean_text(core::to_bytes(tid));
     rows.push_back({"CertPoll, transactionID \"" + tid + "\"", post(sign(env, {s.client(attr("20"))})),
-                    failure(FailInfo::bad_cert_id)});
+                    failure(text ? FailInfo::bad_cert_id : FailInfo::bad_request)});
     rows.push_back({"PKCSReq with an unknown secret, transactionID \"" + tid + "\"",
                     post(sign(env, {s.client(attr("19"))})), failure(FailInfo::bad_request)});
   }

@@ -1,0 +1,99 @@
+// The audit log: one JSON line per decision, whole or not at all.
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crypto/certificate.hpp"
+#include "crypto/digest.hpp"
+#include "store/file_ops.hpp"
+#include "store/fs_util.hpp"
+#include "store/store.hpp"
+
+namespace store {
+
+using core::Errc;
+using nlohmann::json;
+
+std::string transaction_key(std::string_view transaction_id) {
+  return core::to_hex(crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(transaction_id)));
+}
+
+std::string capped(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  return fmt::format("{}...[{} more bytes]", text.substr(0, max), text.size() - max);
+}
+
+std::string dump_record(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+json event_json(const scep::AuditEvent& e) {
+  return {{"time", crypto::format_time(e.time)}, {"ca", e.ca},
+          {"remote", capped(e.remote)},          {"operation", capped(e.operation, 64)},
+          {"transaction_id", capped(e.transaction_id, 256)},
+          {"subject", capped(e.subject)},        {"secret_id", capped(e.secret_id, 64)},
+          {"policy", capped(e.policy, 128)},     {"outcome", e.outcome},
+          {"serial", capped(e.serial, 128)},     {"fail_info", e.fail_info},
+          {"detail", capped(e.detail)}};
+}
+
+scep::AuditEvent event_from_json(const json& j) {
+  scep::AuditEvent e;
+  e.time = from_unix_seconds(j.value("unix_time", std::int64_t{0}));
+  e.ca = j.value("ca", "");
+  e.remote = j.value("remote", "");
+  e.operation = j.value("operation", "");
+  e.transaction_id = j.value("transaction_id", "");
+  e.subject = j.value("subject", "");
+  e.secret_id = j.value("secret_id", "");
+  e.policy = j.value("policy", "");
+  e.outcome = j.value("outcome", "");
+  e.serial = j.value("serial", "");
+  e.fail_info = j.value("fail_info", "");
+  e.detail = j.value("detail", "");
+  return e;
+}
+
+namespace {
+
+/// Appends `line` to the open log whole, or not at all. Writers hold the
+/// log's flock for the few system calls this takes; a line cut short (a full
+/// disk) is cut off again, and a torn last line someone else left (a crash
+/// of an older version, a power loss) is ended before ours, never glued to it.
+core::Result<void> append_whole(int fd, std::string line, const std::string& path) {
+  while (::flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) return sys::io_error("cannot lock", path, errno);
+  struct stat sb {};
+  if (::fstat(fd, &sb) != 0) return sys::io_error("cannot stat", path, errno);
+  char last = '\n';
+  if (sb.st_size > 0 && ::pread(fd, &last, 1, sb.st_size - 1) != 1) return sys::io_error("cannot read", path, errno);
+  if (last != '\n') line.insert(line.begin(), '\n');
+  ssize_t n = sys::write(fd, line.data(), line.size());
+  if (n == static_cast<ssize_t>(line.size())) return {};
+  int err = n < 0 ? errno : ENOSPC;
+  if (n > 0) (void)sys::ftruncate(fd, sb.st_size);
+  return sys::io_error("cannot append to", path, err);
+}
+
+}  // namespace
+
+core::Result<void> Store::append_audit(const scep::AuditEvent& e, AuditOrigin origin) {
+  json j = event_json(e);
+  if (origin == AuditOrigin::recovered) j["recovered"] = true;
+  std::string path = (m_root / "audit.log").string();
+  int fd = sys::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT, 0640);
+  if (fd < 0) {
+    if (errno == ELOOP) return core::fail(Errc::store_io, path + " is a symbolic link: the store follows none");
+    return sys::io_error("cannot open", path, errno);
+  }
+  auto r = append_whole(fd, dump_record(j), path);
+  ::close(fd);  // drops the lock
+  return r;
+}
+
+}  // namespace store

@@ -1,0 +1,254 @@
+// Transactions and the decisions on them, each with one commit point: the
+// write of the transaction record (tx/KEY.json, fsynced, then linked or
+// renamed into place, then its directory fsynced).
+//
+// An issuance, step by step:
+//   1. a use of the secret moves to secrets/H.spent-KEY (rename): spent and
+//      attributed to this transaction at once;
+//   2. the certificate's index entry certs/SERIAL.pem is linked into place,
+//      which claims the serial (not synced: check rebuilds it from 3);
+//   3. tx/KEY.json, carrying the certificate and the audit event, is
+//      written: the COMMIT POINT;
+//   4. the audit line is appended (check appends it again if it is lost).
+// An error before 3 undoes 2 and 1, so nothing is spent; a crash before 3
+// leaves a spent use and maybe a certificate that no record names, which the
+// client's retry of the same transactionID takes over (1 finds its use) and
+// `scepctl check --repair` gives back and removes. After 3 the decision
+// stands: a retry gets the same certificate.
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crypto/der.hpp"
+#include "store/atomic_file.hpp"
+#include "store/file_lock.hpp"
+#include "store/file_ops.hpp"
+#include "store/fs_util.hpp"
+#include "store/store.hpp"
+
+namespace store {
+
+namespace fs = std::filesystem;
+using core::Errc;
+using nlohmann::json;
+
+namespace {
+
+std::string_view state_name(scep::Transaction::State s) {
+  switch (s) {
+    case scep::Transaction::State::issued: return "issued";
+    case scep::Transaction::State::pending: return "pending";
+    case scep::Transaction::State::rejected: return "rejected";
+  }
+  return "issued";
+}
+
+std::uint64_t lock_offset(std::string_view key) {
+  // The first 16 hex digits of the key: the same byte for the same transactionID.
+  return std::stoull(std::string(key.substr(0, 16)), nullptr, 16);
+}
+
+json transaction_json(const scep::Transaction& t, const crypto::Certificate* cert, const scep::AuditEvent* event) {
+  json j = {{"format", 2},
+            {"ca", t.ca},
+            {"transaction_id", t.transaction_id},
+            {"state", state_name(t.state)},
+            {"key_id", core::to_hex(t.key_id)},
+            {"serial", t.serial},
+            {"secret_id", t.secret_id},
+            {"policy", t.policy},
+            {"reason", capped(t.reason)},
+            {"renewed_from", t.renewed_from},
+            {"created", unix_seconds(t.created)}};
+  if (!t.secret_hash.empty()) j["secret_hash"] = core::to_hex(t.secret_hash);
+  if (cert) j["certificate"] = crypto::base64_encode(cert->der());
+  if (event) {
+    json e = event_json(*event);
+    e["unix_time"] = unix_seconds(event->time);
+    j["event"] = std::move(e);
+  }
+  return j;
+}
+
+}  // namespace
+
+fs::path Store::transaction_path(std::string_view ca, std::string_view key) const {
+  return ca_dir(ca) / "tx" / (std::string(key) + ".json");
+}
+
+core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::string_view tid) const {
+  return lock_transaction_key(ca, transaction_key(tid));
+}
+
+core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, std::string_view key) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  if (!is_hex_key(key)) return core::fail(Errc::invalid_argument, "not a transaction key");
+  auto lock = FileLock::byte(ca_dir(ca) / "tx.lock", lock_offset(key));
+  if (!lock) return std::unexpected(lock.error());
+  return std::make_shared<FileLock>(std::move(*lock));
+}
+
+core::Result<StoredTransaction> parse_transaction(std::string_view text) {
+  try {
+    json j = json::parse(text);
+    int format = j.at("format").get<int>();
+    if (format != 1 && format != 2) return core::fail(Errc::store_io, "unsupported transaction record format");
+    StoredTransaction out;
+    scep::Transaction& t = out.transaction;
+    t.ca = j.at("ca").get<std::string>();
+    t.transaction_id = j.at("transaction_id").get<std::string>();
+    std::string state = j.at("state").get<std::string>();
+    t.state = state == "pending" ? scep::Transaction::State::pending
+              : state == "rejected" ? scep::Transaction::State::rejected : scep::Transaction::State::issued;
+    if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id)) return core::fail(Errc::store_io, "bad transaction key id");
+    t.serial = j.value("serial", "");
+    t.secret_id = j.value("secret_id", "");
+    t.policy = j.value("policy", "");
+    t.reason = j.value("reason", "");
+    t.renewed_from = j.value("renewed_from", "");
+    t.created = from_unix_seconds(j.value("created", std::int64_t{0}));
+    if (j.contains("secret_hash") && !core::from_hex(j["secret_hash"].get<std::string>(), t.secret_hash))
+      return core::fail(Errc::store_io, "bad secret hash in transaction record");
+    if (j.contains("certificate")) {
+      auto der = crypto::base64_decode(j["certificate"].get<std::string>());
+      auto cert = der ? crypto::Certificate::from_der(*der) : std::unexpected(der.error());
+      if (!cert) return core::fail(Errc::store_io, "bad certificate in transaction record");
+      out.certificate = std::move(*cert);
+    }
+    if (j.contains("event")) out.event = event_from_json(j["event"]);
+    return out;
+  } catch (const json::exception& e) {
+    return core::fail(Errc::store_io, fmt::format("bad transaction record: {}", e.what()));
+  }
+}
+
+core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::string_view ca, std::string_view key) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  auto text = read_file(transaction_path(ca, key), 1u << 20);
+  if (!text) {
+    if (text.error().code == Errc::not_found) return std::optional<StoredTransaction>();
+    return std::unexpected(text.error());
+  }
+  auto t = parse_transaction(core::to_string(*text));
+  if (!t) return core::fail(Errc::store_io, fmt::format("{}: {}", transaction_path(ca, key).string(), t.error().detail));
+  return std::optional<StoredTransaction>(std::move(*t));
+}
+
+core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca, std::string_view tid) const {
+  auto t = load_transaction(ca, transaction_key(tid));
+  if (!t) return std::unexpected(t.error());
+  // A different transactionID under the same hash: a collision, however unlikely.
+  if (!*t || (*t)->transaction.transaction_id != tid) return std::optional<scep::Transaction>();
+  return std::optional<scep::Transaction>(std::move((*t)->transaction));
+}
+
+core::Result<void> Store::add_transaction(const scep::Transaction& t) {
+  return write_transaction(t, nullptr, nullptr, AtomicReplace::no);
+}
+core::Result<void> Store::update_transaction(const scep::Transaction& t) {
+  return write_transaction(t, nullptr, nullptr, AtomicReplace::yes);
+}
+
+core::Result<void> Store::write_transaction(const scep::Transaction& t, const crypto::Certificate* cert,
+                                            const scep::AuditEvent* event, AtomicReplace replace,
+                                            bool* visible) {
+  if (visible) *visible = false;
+  if (auto r = check_ca_name(t.ca); !r) return r;
+  fs::path dir = ca_dir(t.ca) / "tx";
+  if (auto r = ensure_dir(dir); !r) return r;
+  auto file = AtomicFile::create(transaction_path(t.ca, transaction_key(t.transaction_id)), 0640);
+  if (!file) return std::unexpected(file.error());
+  if (auto r = file->write(dump_record(transaction_json(t, cert, event))); !r) return r;
+  auto r = file->commit(replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no,
+                        AtomicFile::Durable::file);
+  if (!r) return r;
+  // From here on the record is what everyone reads: the decision is made,
+  // whether or not the directory's sync below succeeds.
+  if (visible) *visible = true;
+  return sync_directory(dir);
+}
+
+core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
+  const scep::Transaction& t = is.transaction;
+  if (auto r = check_ca_name(t.ca); !r) return std::unexpected(r.error());
+  std::string key = transaction_key(t.transaction_id);
+  if (is.secret) {
+    auto spent = spend_use(*is.secret, key);
+    if (!spent) return std::unexpected(spent.error());
+    if (!*spent) return scep::Recorded::secret_used_up;
+  }
+  // A renewal claims the one renewal of the certificate it renews. A claim
+  // this transaction holds already is its own earlier try, cut short: twins
+  // wait for each other on the transaction lock, so none is running.
+  bool claimed_now = false;
+  if (!is.renews.empty()) {
+    auto holder = claim_renewal(t.ca, is.renews, t.transaction_id);
+    if (!holder) return std::unexpected(holder.error());
+    if (*holder && **holder != t.transaction_id) return scep::Recorded::already_renewed;
+    claimed_now = !*holder;
+  }
+  // Nothing recorded: the use goes back and the claim is let go. Should that
+  // fail too, they stay with this transaction, for its retry or for check --repair.
+  auto give_back = [&] {
+    if (is.secret) (void)return_use(*is.secret, key);
+    if (claimed_now) (void)sys::unlink((ca_dir(t.ca) / "renewed" / is.renews).c_str());
+  };
+  fs::path index = certificate_path(t.ca, is.certificate.serial_hex());
+  if (auto r = write_certificate_index(t.ca, is.certificate, t.policy, key); !r) {
+    give_back();
+    if (r.error().code == Errc::already_exists) return scep::Recorded::serial_taken;
+    return std::unexpected(r.error());
+  }
+  scep::Transaction record = t;
+  if (is.secret) record.secret_hash = is.secret->hash;
+  bool visible = false;
+  auto committed = write_transaction(record, &is.certificate, &is.event,
+                                     is.replaces ? AtomicReplace::yes : AtomicReplace::no, &visible);
+  if (!committed && !visible) {
+    (void)sys::unlink(index.c_str());
+    give_back();
+    if (committed.error().code == Errc::already_exists) return scep::Recorded::transaction_exists;
+    return std::unexpected(committed.error());
+  }
+  // Recorded (if not yet durably: the client is told it failed, and its
+  // retry gets this certificate). The audit line is an index of the records.
+  if (auto r = append_audit(is.event); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  if (!committed) return std::unexpected(committed.error());
+  return scep::Recorded::recorded;
+}
+
+core::Result<void> Store::record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
+                                         const scep::AuditEvent& event) {
+  // The pending request first (its name claims the PKCS#10), then the
+  // transaction record: the commit point. A crash between them leaves a
+  // request that the client's retry (it finds its own request) and check
+  // --repair (it writes the record) complete.
+  bool parked_now = true;
+  if (auto r = add_pending(p); !r) {
+    if (r.error().code != Errc::already_exists) return r;
+    auto text = read_file(pending_path(p), 1u << 20);
+    auto waiting = text ? parse_pending(core::to_string(*text)) : std::unexpected(text.error());
+    if (!waiting || waiting->transaction_id != p.transaction_id) return r;
+    parked_now = false;  // this transaction's own earlier try
+  }
+  bool visible = false;
+  auto committed = write_transaction(t, nullptr, &event, AtomicReplace::no, &visible);
+  if (!committed && !visible) {
+    if (parked_now) (void)sys::unlink(pending_path(p).c_str());
+    return committed;
+  }
+  if (auto r = append_audit(event); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  return committed;
+}
+
+core::Result<void> Store::record_rejection(const scep::Transaction& t, const scep::AuditEvent& event) {
+  bool visible = false;
+  auto committed = write_transaction(t, nullptr, &event, AtomicReplace::yes, &visible);
+  if (!committed && !visible) return committed;
+  if (auto r = append_audit(event); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  return committed;
+}
+
+}  // namespace store
