@@ -62,7 +62,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   const policy::SecretRecord& s = **secret;
   ev.secret_id = s.id;
   ev.policy = s.policy;
-  auto uses_left = m_repo.secret_uses_left(s);
+  auto uses_left = m_repo.secret_uses_left(s, ev.transaction_id);
   if (!uses_left) return std::unexpected(uses_left.error());
   if (auto problem = secret_problem(s, ctx.name(), m_clock.now(), *uses_left); !problem.empty())
     return CertRep::fail(FailInfo::bad_request, problem);

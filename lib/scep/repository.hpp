@@ -137,8 +137,10 @@ class Repository {
   virtual core::Result<policy::Policy> load_policy(std::string_view name) = 0;
   /// The secret with this hash, if any (whatever its state).
   virtual core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) = 0;
-  /// How many uses a secret has left.
-  virtual core::Result<int> secret_uses_left(const policy::SecretRecord& secret) = 0;
+  /// How many uses of a secret transaction `transaction_id` may take: the
+  /// uses left, and the one an earlier try of the same transaction spent
+  /// before it was cut short (a crash), which its retry takes over.
+  virtual core::Result<int> secret_uses_left(const policy::SecretRecord& secret, std::string_view transaction_id) = 0;
 
   /// Serialises the decisions on one transactionID (across processes for
   /// the store): a client's retry sent while its first try is being decided

@@ -130,11 +130,12 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
 }
 
 // A secret with U uses has tokens H.use-1 .. H.use-U. Every spender takes
-// the lowest token it finds and tokens come back only when a decision that
-// spent one fails (return_use), so the tokens left are nearly always a run
+// the lowest token it finds, and a use given back (a decision that spent one
+// failed) goes just below the run, so the tokens left are a run
 // H.use-(m+1) .. H.use-U: a binary search finds m in log2(U) stat calls,
-// however many uses were spent. A token put back below the run is found by
-// the full scan spend_use makes before it reports the secret used up.
+// however many uses were spent. Should a give-back race a spender and leave
+// a hole, the full scan spend_use makes before it reports the secret used
+// up still finds every token.
 int Store::first_unspent_use(const policy::SecretRecord& r) const {
   auto exists = [&](int k) { return ::access(use_token_path(r.hash, k).c_str(), F_OK) == 0; };
   int lo = 1, hi = r.uses + 1;  // the answer is in [lo, hi]; hi: none left
@@ -173,14 +174,21 @@ core::Result<bool> Store::spend_use(const policy::SecretRecord& r, std::string_v
 
 core::Result<void> Store::return_use(const policy::SecretRecord& r, std::string_view holder) {
   fs::path from = spent_path(r, holder);
-  for (int k = 1; k <= r.uses; ++k) {
+  // Just below the run of tokens left, so that the run stays one (the count
+  // and the next spender's search rely on it); lower should a spender race it.
+  for (int k = first_unspent_use(r) - 1; k >= 1; --k) {
     if (sys::rename_noreplace(from.c_str(), use_token_path(r.hash, k).c_str()) == 0) return {};
     if (errno == ENOENT) return {};  // nothing held
     if (errno != EEXIST) return sys::io_error("cannot give back a use of", from, errno);
   }
-  // Every token is there (the secret was made anew?): the use is not needed.
+  // Every token is there: the use is not needed.
   if (sys::unlink(from.c_str()) == 0 || errno == ENOENT) return {};
   return sys::io_error("cannot remove", from, errno);
+}
+
+int Store::secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const {
+  bool held = ::access(spent_path(r, transaction_key(tid)).c_str(), F_OK) == 0;
+  return secret_uses_left(r) + (held ? 1 : 0);
 }
 
 int Store::secret_uses_left(const policy::SecretRecord& r) const {

@@ -122,6 +122,8 @@ class Store {
   core::Result<void> return_use(const policy::SecretRecord& r, std::string_view holder);
   std::filesystem::path spent_path(const policy::SecretRecord& r, std::string_view holder) const;
   int secret_uses_left(const policy::SecretRecord& r) const;
+  /// The uses left, and the one transaction `tid` holds already, if any.
+  int secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const;
 
   // Issued certificates and transactions
   std::filesystem::path certificate_path(std::string_view ca, std::string_view serial_hex) const;
@@ -215,7 +217,9 @@ class Repository final : public scep::Repository {
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override {
     return m_store.find_secret(hash);
   }
-  core::Result<int> secret_uses_left(const policy::SecretRecord& s) override { return m_store.secret_uses_left(s); }
+  core::Result<int> secret_uses_left(const policy::SecretRecord& s, std::string_view tid) override {
+    return m_store.secret_uses_left(s, tid);
+  }
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override {
     return m_store.lock_transaction(ca, tid);
   }

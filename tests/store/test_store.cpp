@@ -679,19 +679,21 @@ BOOST_AUTO_TEST_CASE(a_spent_use_is_held_by_its_transaction_until_given_back) {
   BOOST_TEST(st.secret_uses_left(r) == 0);
 }
 
-// A use given back below the run of tokens left (others were spent
-// meanwhile) is found again: by the count and by the next spender.
-BOOST_AUTO_TEST_CASE(a_use_given_back_below_the_run_is_not_lost) {
+// A use given back after others were spent goes just below the run of
+// tokens left: the count stays exact and the next spender finds it.
+BOOST_AUTO_TEST_CASE(a_use_given_back_keeps_the_count_exact) {
   testing::TempDir dir;
   auto st = must_open(dir.path());
-  auto r = secret_with_uses(4);
+  auto r = secret_with_uses(6);
   BOOST_REQUIRE(st.add_secret(r));
   std::string first = fresh_key();
   BOOST_REQUIRE(*st.spend_use(r, first));  // takes use-1
-  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(*spend(st, r));
-  BOOST_TEST(st.secret_uses_left(r) == 0);
+  for (int i = 0; i < 2; ++i) BOOST_REQUIRE(*spend(st, r));
+  BOOST_TEST(st.secret_uses_left(r) == 3);
   BOOST_REQUIRE(st.return_use(r, first));
-  BOOST_TEST(fs::exists(dir.path() / "secrets" / (core::to_hex(r.hash) + ".use-1")));
+  BOOST_TEST(fs::exists(dir.path() / "secrets" / (core::to_hex(r.hash) + ".use-3")));
+  BOOST_TEST(st.secret_uses_left(r) == 4);
+  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(*spend(st, r));
   BOOST_TEST(st.secret_uses_left(r) == 1);
   BOOST_TEST(*spend(st, r));
   BOOST_TEST(st.secret_uses_left(r) == 0);
@@ -708,6 +710,23 @@ BOOST_AUTO_TEST_CASE(uses_left_counts_down_to_zero_at_every_step) {
     BOOST_REQUIRE(*spend(st, r));
   }
   BOOST_TEST(st.secret_uses_left(r) == 0);
+  BOOST_TEST(!*spend(st, r));
+}
+
+// A hole below the run (a give-back that raced a spender) is not lost:
+// once the run is spent, the full scan finds the token.
+BOOST_AUTO_TEST_CASE(a_token_in_a_hole_below_the_run_is_still_spent) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(6);
+  BOOST_REQUIRE(st.add_secret(r));
+  for (int i = 0; i < 4; ++i) BOOST_REQUIRE(*spend(st, r));
+  auto token = [&](int k) { return dir.path() / "secrets" / (core::to_hex(r.hash) + ".use-" + std::to_string(k)); };
+  fs::create_hard_link(token(6), token(2));  // the hole: 2, then 5..6
+  for (int i = 0; i < 2; ++i) BOOST_REQUIRE(*spend(st, r));
+  BOOST_TEST(st.secret_uses_left(r) == 1);
+  BOOST_TEST(*spend(st, r));
+  BOOST_TEST(!fs::exists(token(2)));
   BOOST_TEST(!*spend(st, r));
 }
 

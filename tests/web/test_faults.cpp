@@ -13,6 +13,7 @@
 #include "scep/crl.hpp"
 #include "scep/manual.hpp"
 #include "store/file_ops.hpp"
+#include "store/fs_util.hpp"
 #include "store/fsck.hpp"
 
 namespace {
@@ -143,6 +144,48 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_a_503_with_retry_after_and_spends_nothing) {
     if (tx && !*tx) BOOST_TEST(uses_left(s) == 1, "operation " << n);
   }
   BOOST_TEST(statuses.count(503) == 1u);
+}
+
+// A crash (no undo) after the use was spent and the certificate's index
+// written, before the record: the retry of the same transaction takes the
+// use over; another transaction finds the secret used; repair removes the
+// certificate no record names.
+BOOST_AUTO_TEST_CASE(a_retry_takes_over_what_a_crashed_try_left) {
+  Site site;
+  auto secret = site.st.find_secret(policy::secret_hash(good_secret));
+  BOOST_REQUIRE(secret && *secret);
+  std::string key = store::transaction_key("tid-crash");
+  BOOST_REQUIRE(*site.st.spend_use(**secret, key));
+  // The index entry of the certificate the crashed try signed.
+  auto other = web::dispatch(post(site.request(site.csr(), "tid-other")), site.svc);
+  BOOST_TEST(pki_status(other) == "2", "another transaction: " << describe(other));
+  auto r = web::dispatch(post(site.request(site.csr(), "tid-crash")), site.svc);
+  BOOST_TEST(pki_status(r) == "0", describe(r));
+  BOOST_TEST(uses_left(site) == 0);
+  repair_to_clean(site);
+}
+
+BOOST_AUTO_TEST_CASE(a_crashed_try_is_undone_by_repair) {
+  Site site;
+  auto secret = site.st.find_secret(policy::secret_hash(good_secret));
+  BOOST_REQUIRE(secret && *secret);
+  std::string key = store::transaction_key("tid-gone");
+  BOOST_REQUIRE(*site.st.spend_use(**secret, key));
+  // The crashed try's certificate index entry (from a real issuance elsewhere).
+  Site donor;
+  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(donor.request(donor.csr(), "tid-donor")), donor.svc)), "0");
+  auto certs = donor.st.list_certificates("main");
+  BOOST_REQUIRE(certs && certs->size() == 1u);
+  BOOST_REQUIRE(site.st.write_certificate_index("main", certs->front().cert, "default", key));
+  auto found = store::check_records(site.st, false);
+  BOOST_REQUIRE(found);
+  BOOST_TEST(found->size() == 2u);
+  repair_to_clean(site);
+  BOOST_TEST(uses_left(site) == 1);
+  BOOST_TEST(files_in(site.dir.path() / "store/ca/main/certs", ".pem") == 0u);
+  // The device, had it a new transactionID, enrolls with the secret.
+  auto r = web::dispatch(post(site.request(site.csr(), "tid-new")), site.svc);
+  BOOST_TEST(pki_status(r) == "0", describe(r));
 }
 
 BOOST_AUTO_TEST_CASE(parking_a_request_is_whole_or_nothing) {

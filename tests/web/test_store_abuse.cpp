@@ -1,0 +1,184 @@
+// Regressions of issue 14: client bytes that cannot be stored, requests that
+// would grow the store without bound, symbolic links planted in the store.
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+#include "hostile_fixture.hpp"
+#include "store/fsck.hpp"
+
+namespace {
+
+using namespace hostile;
+
+std::string status_of(const web::Response& r) {
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  auto sd = crypto::parse_signed_data(r.body);
+  if (!sd) return "not a SignedData";
+  auto* a = sd->attribute(scep::oid::pki_status);
+  return a ? core::to_string(a->value) : "no pkiStatus";
+}
+
+int abuse_uses_left(Site& site) {
+  auto s = site.st.find_secret(policy::secret_hash(good_secret));
+  BOOST_REQUIRE(s && *s);
+  return site.st.secret_uses_left(**s);
+}
+
+std::uintmax_t audit_size(Site& site) {
+  std::error_code ec;
+  auto n = fs::file_size(site.dir.path() / "store/audit.log", ec);
+  return ec ? 0 : n;
+}
+
+/// Every line of audit.log is one JSON object.
+void audit_is_json_lines(Site& site) {
+  std::ifstream in(site.dir.path() / "store/audit.log");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    BOOST_TEST(nlohmann::json::accept(line), "audit line " << n << " is not JSON: " << line.substr(0, 200));
+  }
+}
+
+web::Request with_tid(Site& site, std::string_view tid, const core::Bytes& csr) {
+  std::vector<Attr> attrs{printable(scep::oid::message_type, "19"),
+                          {std::string(scep::oid::transaction_id), V_ASN1_UTF8STRING, {core::to_bytes(tid)}},
+                          octets(scep::oid::sender_nonce, nonce_of(16))};
+  return post(sign(site.envelope(csr), {site.client(attrs)}));
+}
+
+std::vector<std::string> findings(Site& site) {
+  auto found = store::check_records(site.st, false);
+  BOOST_REQUIRE_MESSAGE(found, (found ? "" : found.error().detail));
+  std::vector<std::string> out;
+  for (const auto& f : *found) out.push_back(f.path + ": " + f.problem);
+  return out;
+}
+
+bool any_mentions(const std::vector<std::string>& all, std::string_view part) {
+  return std::any_of(all.begin(), all.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(store_abuse, *boost::unit_test::timeout(300))
+
+// Before issue 14: HTTP 500 after the secret was spent and the certificate
+// written, and "already used" on the retry.
+BOOST_AUTO_TEST_CASE(a_transaction_id_that_is_not_text_spends_nothing) {
+  Site site;
+  for (std::string tid : {std::string("\xff\xfe\x80", 3), std::string("ok\x01", 3), std::string("\xc0\xaf", 2),
+                          std::string("\xed\xa0\x80", 3)}) {
+    auto r = web::dispatch(with_tid(site, tid, site.csr()), site.svc);
+    BOOST_TEST(status_of(r) == "2", describe(r));
+    BOOST_TEST(abuse_uses_left(site) == 1);
+  }
+  BOOST_TEST(!fs::exists(site.dir.path() / "store/ca/main/tx"));
+  audit_is_json_lines(site);
+  // The device with a proper transactionID still enrolls with the secret.
+  auto good = web::dispatch(with_tid(site, "0123abcd-text-\xc3\xa9", site.csr()), site.svc);
+  BOOST_TEST(status_of(good) == "0", describe(good));
+  BOOST_TEST(abuse_uses_left(site) == 0);
+  audit_is_json_lines(site);
+  BOOST_TEST(findings(site).empty());
+}
+
+// A subject of hostile bytes with a valid secret: answered (issued or
+// refused by the policy), the audit stays JSON lines.
+BOOST_AUTO_TEST_CASE(a_subject_of_hostile_bytes_is_answered_and_logged_as_json) {
+  Site site;
+  CsrSpec spec;
+  spec.subject = "CN=line\x01\x02\x1b[31mred\x7f,O=\xe2\x80\xae-reversed";
+  auto r = web::dispatch(post(site.request(site.csr(good_secret, spec), "tid-bytes")), site.svc);
+  std::string st = status_of(r);
+  BOOST_TEST((st == "0" || st == "2"), describe(r));
+  audit_is_json_lines(site);
+  BOOST_TEST(findings(site).empty());
+}
+
+// Before: a 176 KB subject with a wrong secret added ~700 KB to audit.log.
+BOOST_AUTO_TEST_CASE(a_huge_subject_with_a_wrong_secret_adds_a_few_kib_at_most) {
+  Site site;
+  CsrSpec spec;
+  spec.subject = "CN=" + std::string(60, 'x');
+  for (int i = 0; i < 3000; ++i) spec.subject += ",OU=" + std::string(60, 'a' + i % 26);
+  auto csr = site.csr(wrong_secret, spec);
+  BOOST_TEST_REQUIRE(csr.size() > 150000u);
+  auto before = audit_size(site);
+  auto r = web::dispatch(post(site.request(csr, "tid-huge")), site.svc);
+  BOOST_TEST(status_of(r) == "2", describe(r));
+  BOOST_TEST(audit_size(site) - before < 4096u, "one refused request added " << audit_size(site) - before << " bytes");
+  audit_is_json_lines(site);
+  // Without a secret it would be parked: too large to keep, refused.
+  auto parked = web::dispatch(post(site.request(site.csr("", spec), "tid-huge-park")), site.svc);
+  BOOST_TEST(status_of(parked) == "2", describe(parked));
+  fs::path pending = site.dir.path() / "store/ca/main/pending";
+  bool none_parked = !fs::exists(pending) || fs::is_empty(pending);
+  BOOST_TEST(none_parked);
+}
+
+// Symbolic links planted in the store are never written through: the
+// decision fails (5xx, nothing spent), nothing lands outside, check says so.
+BOOST_AUTO_TEST_CASE(planted_symbolic_links_are_not_followed) {
+  for (std::string planted : {"ca/main/certs", "ca/main/tx", "ca/main/pending", "audit.log", "ca/main/tx.lock"}) {
+    BOOST_TEST_CONTEXT("a symbolic link at " << planted) {
+      Site site;
+      fs::path outside = site.dir.path() / "outside";
+      fs::create_directories(outside);
+      fs::path link = site.dir.path() / "store" / planted;
+      fs::remove_all(link);
+      bool is_dir = planted.find('.') == std::string::npos;
+      fs::path target = outside / (is_dir ? "dir" : "file");
+      if (is_dir) fs::create_directories(target);
+      else std::ofstream(target) << "";
+      fs::create_symlink(target, link);
+      bool manual = planted == "ca/main/pending";
+      auto r = web::dispatch(post(site.request(site.csr(manual ? "" : good_secret), "tid-link")), site.svc);
+      if (planted == "audit.log") {
+        // The decision stands (its record is the commit point); only the log line is refused.
+        BOOST_TEST(status_of(r) == "0", describe(r));
+      } else {
+        BOOST_TEST(r.status >= 500, describe(r));
+        BOOST_TEST(abuse_uses_left(site) == 1);
+      }
+      // Nothing was written where the link points.
+      if (is_dir) BOOST_TEST(fs::is_empty(target));
+      else BOOST_TEST(fs::file_size(target) == 0u);
+      BOOST_TEST(any_mentions(findings(site), "symbolic link"));
+    }
+  }
+}
+
+// A CRL is never signed from a revoked/ that cannot be read.
+BOOST_AUTO_TEST_CASE(an_unreadable_revocation_directory_fails_the_crl) {
+  Site site;
+  auto r = web::dispatch(post(site.request(site.csr(), "tid-rev")), site.svc);
+  BOOST_REQUIRE_EQUAL(status_of(r), "0");
+  auto issued = site.st.list_certificates("main");
+  BOOST_REQUIRE(issued && issued->size() == 1u);
+  std::string serial = issued->front().cert.serial_hex();
+  auto when = std::chrono::floor<std::chrono::seconds>(site.clock.now());
+  BOOST_REQUIRE(site.st.revoke("main", {serial, when, crypto::RevocationReason::key_compromise}, {}));
+  fs::path revoked = site.dir.path() / "store/ca/main/revoked";
+  // What root's `scepctl revoke` left before: a directory the service cannot list.
+  fs::permissions(revoked, fs::perms::none);
+  struct Restore {
+    fs::path p;
+    ~Restore() { fs::permissions(p, fs::perms::owner_all); }
+  } restore{revoked};
+  if (::access(revoked.c_str(), R_OK) == 0) {
+    BOOST_TEST_MESSAGE("running as root: permissions do not bind; a symlinked revoked/ stands in");
+    fs::permissions(revoked, fs::perms::owner_all);
+    fs::rename(revoked, site.dir.path() / "revoked.real");
+    fs::create_symlink(site.dir.path() / "revoked.real", revoked);
+  }
+  auto crl = web::dispatch(get("", "/main/crl"), site.svc);
+  BOOST_TEST(crl.status >= 500, describe(crl));
+  auto ca = site.repo.find_ca("main");
+  BOOST_REQUIRE(ca);
+  BOOST_TEST(!site.st.revoked_certificates("main").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
