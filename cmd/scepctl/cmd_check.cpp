@@ -41,7 +41,23 @@ struct CaReport {
   std::size_t certificates = 0, revoked = 0, pending = 0, expired_pending = 0, purged = 0;
   std::string crl;  ///< "none", "current until ...", "stale since ..."
   std::vector<std::string> problems;
+  std::vector<std::string> warnings;  ///< reported, but not problems (exit 0)
 };
+
+/// A CA or RA certificate that expires within 30 days: devices stop trusting
+/// its replies when it does, so the operator is told in time.
+void check_expiry(const scep::CaBundle& bundle, core::TimePoint now, CaReport& rep) {
+  auto warn = [&](const crypto::Certificate& c, std::string_view what) {
+    auto left = std::chrono::floor<std::chrono::days>(c.not_after() - now);
+    if (c.not_after() <= now)
+      rep.problems.push_back(fmt::format("the {} certificate expired on {}", what, crypto::format_time(c.not_after())));
+    else if (left < std::chrono::days(30))
+      rep.warnings.push_back(fmt::format("the {} certificate expires in {} day(s), on {}", what, left.count(),
+                                         crypto::format_time(c.not_after())));
+  };
+  warn(bundle.cert, "CA");
+  if (bundle.ra) warn(*bundle.ra, "RA");
+}
 
 void check_key_file(const store::Store& st, const std::string& ca, const char* file, CaReport& rep) {
   struct stat sb {};
@@ -104,13 +120,14 @@ core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle,
 
 core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, const std::string& name,
                                 const CheckOptions& opt, Env& env) {
-  CaReport rep{name, 0, 0, 0, 0, 0, {}, {}};
+  CaReport rep{name, 0, 0, 0, 0, 0, {}, {}, {}};
   auto bundle = st.load_ca(name, cfg);
   if (!bundle) {
     rep.problems.push_back(bundle.error().detail);
     return rep;
   }
   check_keys(st, *bundle, rep);
+  check_expiry(*bundle, env.clock.now(), rep);
   auto certs = st.list_certificates(name);
   if (!certs) rep.problems.push_back("certificates: " + certs.error().detail);
   else rep.certificates = certs->size();
@@ -139,13 +156,14 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
     if (env.json) {
       list.push_back({{"ca", name}, {"certificates", rep->certificates}, {"revoked", rep->revoked},
                       {"pending", rep->pending}, {"expired_pending", rep->expired_pending}, {"purged", rep->purged},
-                      {"crl", rep->crl}, {"problems", rep->problems}});
+                      {"crl", rep->crl}, {"problems", rep->problems}, {"warnings", rep->warnings}});
       continue;
     }
     env.out << fmt::format("ca {}: {} certificates, {} revoked, {} pending ({} expired{}), CRL {}\n", name,
                            rep->certificates, rep->revoked, rep->pending, rep->expired_pending,
                            opt.purge_expired ? fmt::format(", {} purged", rep->purged) : std::string(), rep->crl);
     for (const auto& p : rep->problems) env.out << "  problem: " << p << "\n";
+    for (const auto& w : rep->warnings) env.out << "  warning: " << w << "\n";
   }
   auto findings = store::check_records(*st, opt.repair);
   if (!findings) return std::unexpected(findings.error());
@@ -171,7 +189,7 @@ void add_check_command(CLI::App& app, Env& env) {
   cmd->add_flag("--purge-expired", opt->purge_expired,
                 "reject pending requests that have expired, so polling devices are told so");
   cmd->add_flag("--repair", opt->repair,
-                "remove what interrupted writes left behind and restore interrupted approvals (stop the service first)");
+                "finish or undo what a crash or a failed write left (safe while the service runs)");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_check(*opt, env); }; });
 }
 

@@ -137,6 +137,17 @@ BOOST_FIXTURE_TEST_CASE(crl_json_without_out_is_json_holding_the_crl, Lifecycle)
   BOOST_TEST(w["number"] == crl->number() + 1);
 }
 
+BOOST_FIXTURE_TEST_CASE(check_warns_of_a_ca_certificate_that_expires_within_30_days, Lifecycle) {
+  auto not_after = testing::test_pki().root.cert.not_after();
+  clock.advance(std::chrono::duration_cast<std::chrono::seconds>(not_after - clock.now()) - 10 * 24h - 1h);
+  BOOST_TEST_REQUIRE(run({"check"}) == 0, err);
+  BOOST_TEST(contains(out, "warning: the CA certificate expires in 10 day(s)"), out);
+  BOOST_TEST(contains(out, "store ok"));
+  clock.advance(11 * 24h);
+  BOOST_TEST(run({"check"}) == 5);
+  BOOST_TEST(contains(out, "problem: the CA certificate expired on"), out);
+}
+
 BOOST_FIXTURE_TEST_CASE(check_passes_a_sound_store_and_names_problems, Lifecycle) {
   BOOST_TEST_REQUIRE(run({"check"}) == 0, err);
   BOOST_TEST(contains(out, "ca main: 3 certificates, 0 revoked"));

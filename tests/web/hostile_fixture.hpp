@@ -472,4 +472,20 @@ inline void require_good_enrollment(Site& site) {
   BOOST_TEST(changed.find(" -store/secrets/") != std::string::npos, changed);
 }
 
+/// The pkiStatus of a CertRep ("0", "2", "3"), or what came instead.
+inline std::string pki_status(const web::Response& r) {
+  if (r.status != 200) return "HTTP " + std::to_string(r.status);
+  auto sd = crypto::parse_signed_data(r.body);
+  if (!sd) return "not a SignedData";
+  auto* a = sd->attribute(scep::oid::pki_status);
+  return a ? core::to_string(a->value) : "no pkiStatus";
+}
+
+/// Uses left of the site's good secret.
+inline int good_secret_uses_left(Site& site) {
+  auto s = site.st.find_secret(policy::secret_hash(good_secret));
+  BOOST_REQUIRE(s && *s);
+  return site.st.secret_uses_left(**s);
+}
+
 }  // namespace hostile

@@ -26,14 +26,6 @@ struct Armed {
   ~Armed() { store::sys::inject_fault(0, 0); }
 };
 
-std::string pki_status(const web::Response& r) {
-  if (r.status != 200) return "HTTP " + std::to_string(r.status);
-  auto sd = crypto::parse_signed_data(r.body);
-  if (!sd) return "not a SignedData";
-  auto* a = sd->attribute(scep::oid::pki_status);
-  return a ? core::to_string(a->value) : "no pkiStatus";
-}
-
 std::size_t files_in(const fs::path& dir, std::string_view ext) {
   std::size_t n = 0;
   std::error_code ec;
@@ -50,12 +42,6 @@ void repair_to_clean(Site& site) {
   auto again = store::check_records(site.st, false);
   BOOST_TEST_REQUIRE(again.has_value());
   for (const auto& f : *again) BOOST_TEST(false, "after repair: " << f.path << ": " << f.problem);
-}
-
-int uses_left(Site& site) {
-  auto s = site.st.find_secret(policy::secret_hash(good_secret));
-  BOOST_REQUIRE(s && *s);
-  return site.st.secret_uses_left(**s);
 }
 
 /// Runs `decide` once on a fresh site counting operations, then once per
@@ -106,15 +92,15 @@ BOOST_AUTO_TEST_CASE(an_enrollment_with_a_secret_is_whole_or_spends_nothing) {
         if (done) BOOST_TEST(bool(*tx), "a SUCCESS is on record");
         if (!*tx) {
           // Not recorded: nothing spent, nothing kept.
-          BOOST_TEST(uses_left(site) == 1);
+          BOOST_TEST(good_secret_uses_left(site) == 1);
           BOOST_TEST(files_in(ca / "certs", ".pem") == 0u);
         }
         repair_to_clean(site);
-        if (!*tx) BOOST_TEST(uses_left(site) == 1);
+        if (!*tx) BOOST_TEST(good_secret_uses_left(site) == 1);
         // The device retries the same request and gets its certificate.
         auto retry = web::dispatch(request(site), site.svc);
         BOOST_TEST(pki_status(retry) == "0", "retry: " << describe(retry));
-        BOOST_TEST(uses_left(site) == 0);
+        BOOST_TEST(good_secret_uses_left(site) == 0);
         BOOST_TEST(files_in(ca / "certs", ".pem") == 1u);
         repair_to_clean(site);
         (void)error;
@@ -141,7 +127,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_a_503_with_retry_after_and_spends_nothing) {
     BOOST_TEST(r.status == 503, "operation " << n << ": " << describe(r));
     BOOST_TEST(r.retry_after > 0);
     auto tx = s.st.find_transaction("main", "tid-full");
-    if (tx && !*tx) BOOST_TEST(uses_left(s) == 1, "operation " << n);
+    if (tx && !*tx) BOOST_TEST(good_secret_uses_left(s) == 1, "operation " << n);
   }
   BOOST_TEST(statuses.count(503) == 1u);
 }
@@ -161,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_retry_takes_over_what_a_crashed_try_left) {
   BOOST_TEST(pki_status(other) == "2", "another transaction: " << describe(other));
   auto r = web::dispatch(post(site.request(site.csr(), "tid-crash")), site.svc);
   BOOST_TEST(pki_status(r) == "0", describe(r));
-  BOOST_TEST(uses_left(site) == 0);
+  BOOST_TEST(good_secret_uses_left(site) == 0);
   repair_to_clean(site);
 }
 
@@ -181,7 +167,7 @@ BOOST_AUTO_TEST_CASE(a_crashed_try_is_undone_by_repair) {
   BOOST_REQUIRE(found);
   BOOST_TEST(found->size() == 2u);
   repair_to_clean(site);
-  BOOST_TEST(uses_left(site) == 1);
+  BOOST_TEST(good_secret_uses_left(site) == 1);
   BOOST_TEST(files_in(site.dir.path() / "store/ca/main/certs", ".pem") == 0u);
   // The device, had it a new transactionID, enrolls with the secret.
   auto r = web::dispatch(post(site.request(site.csr(), "tid-new")), site.svc);

@@ -11,20 +11,6 @@ namespace {
 
 using namespace hostile;
 
-std::string status_of(const web::Response& r) {
-  if (r.status != 200) return "HTTP " + std::to_string(r.status);
-  auto sd = crypto::parse_signed_data(r.body);
-  if (!sd) return "not a SignedData";
-  auto* a = sd->attribute(scep::oid::pki_status);
-  return a ? core::to_string(a->value) : "no pkiStatus";
-}
-
-int abuse_uses_left(Site& site) {
-  auto s = site.st.find_secret(policy::secret_hash(good_secret));
-  BOOST_REQUIRE(s && *s);
-  return site.st.secret_uses_left(**s);
-}
-
 std::uintmax_t audit_size(Site& site) {
   std::error_code ec;
   auto n = fs::file_size(site.dir.path() / "store/audit.log", ec);
@@ -72,15 +58,15 @@ BOOST_AUTO_TEST_CASE(a_transaction_id_that_is_not_text_spends_nothing) {
   for (std::string tid : {std::string("\xff\xfe\x80", 3), std::string("ok\x01", 3), std::string("\xc0\xaf", 2),
                           std::string("\xed\xa0\x80", 3)}) {
     auto r = web::dispatch(with_tid(site, tid, site.csr()), site.svc);
-    BOOST_TEST(status_of(r) == "2", describe(r));
-    BOOST_TEST(abuse_uses_left(site) == 1);
+    BOOST_TEST(pki_status(r) == "2", describe(r));
+    BOOST_TEST(good_secret_uses_left(site) == 1);
   }
   BOOST_TEST(!fs::exists(site.dir.path() / "store/ca/main/tx"));
   audit_is_json_lines(site);
   // The device with a proper transactionID still enrolls with the secret.
   auto good = web::dispatch(with_tid(site, "0123abcd-text-\xc3\xa9", site.csr()), site.svc);
-  BOOST_TEST(status_of(good) == "0", describe(good));
-  BOOST_TEST(abuse_uses_left(site) == 0);
+  BOOST_TEST(pki_status(good) == "0", describe(good));
+  BOOST_TEST(good_secret_uses_left(site) == 0);
   audit_is_json_lines(site);
   BOOST_TEST(findings(site).empty());
 }
@@ -92,7 +78,7 @@ BOOST_AUTO_TEST_CASE(a_subject_of_hostile_bytes_is_answered_and_logged_as_json) 
   CsrSpec spec;
   spec.subject = "CN=line\x01\x02\x1b[31mred\x7f,O=\xe2\x80\xae-reversed";
   auto r = web::dispatch(post(site.request(site.csr(good_secret, spec), "tid-bytes")), site.svc);
-  std::string st = status_of(r);
+  std::string st = pki_status(r);
   BOOST_TEST((st == "0" || st == "2"), describe(r));
   audit_is_json_lines(site);
   BOOST_TEST(findings(site).empty());
@@ -108,12 +94,12 @@ BOOST_AUTO_TEST_CASE(a_huge_subject_with_a_wrong_secret_adds_a_few_kib_at_most) 
   BOOST_TEST_REQUIRE(csr.size() > 150000u);
   auto before = audit_size(site);
   auto r = web::dispatch(post(site.request(csr, "tid-huge")), site.svc);
-  BOOST_TEST(status_of(r) == "2", describe(r));
+  BOOST_TEST(pki_status(r) == "2", describe(r));
   BOOST_TEST(audit_size(site) - before < 4096u, "one refused request added " << audit_size(site) - before << " bytes");
   audit_is_json_lines(site);
   // Without a secret it would be parked: too large to keep, refused.
   auto parked = web::dispatch(post(site.request(site.csr("", spec), "tid-huge-park")), site.svc);
-  BOOST_TEST(status_of(parked) == "2", describe(parked));
+  BOOST_TEST(pki_status(parked) == "2", describe(parked));
   fs::path pending = site.dir.path() / "store/ca/main/pending";
   bool none_parked = !fs::exists(pending) || fs::is_empty(pending);
   BOOST_TEST(none_parked);
@@ -138,10 +124,10 @@ BOOST_AUTO_TEST_CASE(planted_symbolic_links_are_not_followed) {
       auto r = web::dispatch(post(site.request(site.csr(manual ? "" : good_secret), "tid-link")), site.svc);
       if (planted == "audit.log") {
         // The decision stands (its record is the commit point); only the log line is refused.
-        BOOST_TEST(status_of(r) == "0", describe(r));
+        BOOST_TEST(pki_status(r) == "0", describe(r));
       } else {
         BOOST_TEST(r.status >= 500, describe(r));
-        BOOST_TEST(abuse_uses_left(site) == 1);
+        BOOST_TEST(good_secret_uses_left(site) == 1);
       }
       // Nothing was written where the link points.
       if (is_dir) BOOST_TEST(fs::is_empty(target));
@@ -155,7 +141,7 @@ BOOST_AUTO_TEST_CASE(planted_symbolic_links_are_not_followed) {
 BOOST_AUTO_TEST_CASE(an_unreadable_revocation_directory_fails_the_crl) {
   Site site;
   auto r = web::dispatch(post(site.request(site.csr(), "tid-rev")), site.svc);
-  BOOST_REQUIRE_EQUAL(status_of(r), "0");
+  BOOST_REQUIRE_EQUAL(pki_status(r), "0");
   auto issued = site.st.list_certificates("main");
   BOOST_REQUIRE(issued && issued->size() == 1u);
   std::string serial = issued->front().cert.serial_hex();
