@@ -19,13 +19,21 @@
 
 namespace store::sys {
 
+/// Registers a store's root: every path below it is opened without
+/// following a symbolic link in any component (openat2 RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS). Store::open calls it.
+void register_root(const std::filesystem::path& root);
+
 /// Tests only: the `nth` store operation from now (1 = the next one) fails
 /// with `error` (ENOSPC, EIO, ...); every later one succeeds. 0 disarms.
 void inject_fault(std::uint64_t nth, int error);
 /// Operations counted since the last inject_fault (armed or not).
 std::uint64_t operations();
 
+/// open(2) with O_NOFOLLOW | O_CLOEXEC; below a registered root, through
+/// no symbolic link at all (ELOOP).
 int open(const char* path, int flags, mode_t mode = 0);
+/// mkostemp(3) through open() above.
 int mkostemp(std::string& templ, int flags);
 ssize_t write(int fd, const void* data, std::size_t size);
 int fsync(int fd);

@@ -39,6 +39,7 @@ core::Result<std::vector<crypto::Certificate>> read_certs(const fs::path& p) {
 }  // namespace
 
 core::Result<Store> Store::open(fs::path root, OpenMode mode) {
+  sys::register_root(root);
   fs::path format_file = root / "FORMAT";
   auto format = read_file(format_file, 4096);
   if (format) {
@@ -53,6 +54,7 @@ core::Result<Store> Store::open(fs::path root, OpenMode mode) {
   if (mode == OpenMode::existing)
     return core::fail(Errc::not_found, fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
   if (auto r = ensure_dir(root); !r) return std::unexpected(r.error());
+  sys::register_root(root);
   if (auto r = ensure_dir(root / "ca"); !r) return std::unexpected(r.error());
   auto cfg = write_file_atomic(root / "scep.toml", config::default_config_text(), 0640, AtomicFile::Replace::no);
   if (!cfg && cfg.error().code != Errc::already_exists) return std::unexpected(cfg.error());

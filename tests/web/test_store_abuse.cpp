@@ -137,6 +137,34 @@ BOOST_AUTO_TEST_CASE(planted_symbolic_links_are_not_followed) {
   }
 }
 
+// Reads do not go through a linked directory either (openat2 with
+// RESOLVE_NO_SYMLINKS below the store's root): a certs/ that points to a
+// copy elsewhere is an error, not a quiet read of the copy.
+BOOST_AUTO_TEST_CASE(a_linked_directory_is_not_read_through) {
+  Site site;
+  auto r = web::dispatch(post(site.request(site.csr(), "tid-read")), site.svc);
+  BOOST_REQUIRE_EQUAL(pki_status(r), "0");
+  auto issued = site.st.list_certificates("main");
+  BOOST_REQUIRE(issued && issued->size() == 1u);
+  std::string serial = issued->front().cert.serial_hex();
+  fs::path certs = site.dir.path() / "store/ca/main/certs", copy = site.dir.path() / "elsewhere";
+  fs::rename(certs, copy);
+  fs::create_symlink(copy, certs);
+  auto found = site.st.find_certificate("main", serial);
+  BOOST_TEST_REQUIRE(!found.has_value());
+  BOOST_TEST(found.error().detail.find("symbolic link") != std::string::npos, found.error().detail);
+  // The store's root itself may be a link (the administrator's choice).
+  fs::remove(certs);
+  fs::rename(copy, certs);
+  fs::path alias = site.dir.path() / "alias";
+  fs::create_symlink(site.dir.path() / "store", alias);
+  auto via = store::Store::open(alias, store::OpenMode::existing);
+  BOOST_TEST_REQUIRE(via.has_value());
+  auto again = via->find_certificate("main", serial);
+  BOOST_TEST_REQUIRE(again.has_value(), again.error().detail);
+  BOOST_TEST(bool(*again));
+}
+
 // A CRL is never signed from a revoked/ that cannot be read.
 BOOST_AUTO_TEST_CASE(an_unreadable_revocation_directory_fails_the_crl) {
   Site site;
