@@ -56,7 +56,7 @@ core::Result<std::optional<policy::SecretRecord>> MemoryRepository::find_secret(
   return std::optional<policy::SecretRecord>(it->second);
 }
 
-core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s) {
+core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s, std::string_view) {
   std::lock_guard lock(m_mutex);
   return uses_left[core::to_hex(s.hash)];
 }

@@ -31,7 +31,7 @@ class MemoryRepository final : public scep::Repository {
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
   core::Result<policy::Policy> load_policy(std::string_view name) override;
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override;
-  core::Result<int> secret_uses_left(const policy::SecretRecord& s) override;
+  core::Result<int> secret_uses_left(const policy::SecretRecord& s, std::string_view) override;
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override;
   core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override;
   core::Result<scep::Recorded> record_issuance(const scep::Issuance& is) override;
