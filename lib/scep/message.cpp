@@ -87,9 +87,9 @@ core::Result<Header> read_header(const crypto::SignedDataInfo& sd) {
   if (!nonce) return std::unexpected(nonce.error());
   if (!is_string(**type) || (*type)->value.size() > 4) return core::fail(Errc::malformed_request, "messageType is not a short string");
   if (!is_string(**tid)) return core::fail(Errc::malformed_request, "transactionID is not a string");
-  if ((*tid)->value.empty() || (*tid)->value.size() > max_transaction_id)
+  if ((*tid)->value.empty() || (*tid)->value.size() > hard_max_transaction_id)
     return core::fail(Errc::malformed_request, fmt::format("transactionID must be 1..{} characters", max_transaction_id));
-  if ((*nonce)->type != crypto::StringType::octet || (*nonce)->value.empty() || (*nonce)->value.size() > max_nonce)
+  if ((*nonce)->type != crypto::StringType::octet || (*nonce)->value.empty() || (*nonce)->value.size() > hard_max_nonce)
     return core::fail(Errc::malformed_request, fmt::format("senderNonce must be an OCTET STRING of 1..{} bytes", max_nonce));
   Header h;
   h.type_text = core::to_string((*type)->value);

@@ -30,9 +30,13 @@ inline constexpr std::string_view transaction_id = "2.16.840.1.113733.1.9.7";
 inline constexpr std::string_view fail_info_text = "1.3.6.1.5.5.7.24.1";
 }  // namespace oid
 
-/// Limits on client-controlled attribute sizes.
+/// Limits on client-controlled attribute sizes. Past the sane limits a
+/// request is answered FAILURE badRequest (it echoes both, so a reply can
+/// still be made); past the hard ones it is not parsed further (HTTP 400).
 inline constexpr std::size_t max_transaction_id = 128;
 inline constexpr std::size_t max_nonce = 64;
+inline constexpr std::size_t hard_max_transaction_id = 4096;
+inline constexpr std::size_t hard_max_nonce = 4096;
 
 /// The SCEP header of a request: what a CertRep must echo.
 struct Header {

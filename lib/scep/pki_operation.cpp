@@ -94,10 +94,15 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   InboundMessage in{std::move(*sd), std::move(*header), std::nullopt, crypto::DigestAlg::sha256,
                     crypto::ContentCipher::aes128_cbc, {}, {}, std::string(remote)};
   if (auto opened = open_envelope(ctx, in, env); !opened) return std::unexpected(opened.error());
-  // The transactionID names records and is logged: text only. Checked
-  // before anything is decided, answered with a signed FAILURE.
-  if (!in.failure && !core::is_clean_text(in.header.transaction_id.value))
+  // The transactionID names records and is logged: short text only.
+  // Checked before anything is decided, answered with a signed FAILURE.
+  const auto& tid = in.header.transaction_id.value;
+  if (!in.failure && tid.size() > max_transaction_id)
+    in.failure = Failure{FailInfo::bad_request, fmt::format("the transactionID is longer than {} characters", max_transaction_id)};
+  if (!in.failure && !core::is_clean_text(tid))
     in.failure = Failure{FailInfo::bad_request, "the transactionID must be text (UTF-8 without control characters)"};
+  if (!in.failure && in.header.sender_nonce.size() > max_nonce)
+    in.failure = Failure{FailInfo::bad_request, fmt::format("the senderNonce is longer than {} bytes", max_nonce)};
   // The reply is signed with this key: it must load before anything is
   // decided, or a decision would be made that no reply can carry.
   auto signer_key = ctx.key(ctx.signer_role());

@@ -163,10 +163,11 @@ BOOST_AUTO_TEST_CASE(messages_that_cannot_be_answered_are_malformed_errors) {
        cms_sign(*env, {client(replaced(1, {std::string(scep::oid::transaction_id), V_ASN1_PRINTABLESTRING,
                                            {core::to_bytes("a"), core::to_bytes("b")}}))})},
       {"an empty transactionID", cms_sign(*env, {client(replaced(1, printable(scep::oid::transaction_id, "")))})},
-      {"a transactionID of 129 characters",
-       cms_sign(*env, {client(replaced(1, printable(scep::oid::transaction_id, std::string(129, 'T'))))})},
+      {"a transactionID of 4097 characters",
+       cms_sign(*env, {client(replaced(1, printable(scep::oid::transaction_id, std::string(4097, 'T'))))})},
       {"an empty senderNonce", cms_sign(*env, {client(replaced(2, octets(scep::oid::sender_nonce, {})))})},
-      {"a senderNonce of 65 bytes", cms_sign(*env, {client(replaced(2, octets(scep::oid::sender_nonce, nonce_of(65))))})},
+      {"a senderNonce of 4097 bytes",
+       cms_sign(*env, {client(replaced(2, octets(scep::oid::sender_nonce, core::Bytes(4097, 0x5a))))})},
       {"a PrintableString senderNonce", cms_sign(*env, {client(replaced(2, printable(scep::oid::sender_nonce, "0123456789abcdef")))})},
       {"an OCTET STRING transactionID", cms_sign(*env, {client(replaced(1, octets(scep::oid::transaction_id, core::to_bytes("tid"))))})},
       {"an OCTET STRING messageType", cms_sign(*env, {client(replaced(0, octets(scep::oid::message_type, core::to_bytes("19"))))})},
@@ -206,6 +207,24 @@ BOOST_AUTO_TEST_CASE(limits_on_transaction_id_and_nonce_are_inclusive) {
   auto r = f.exchange(f.csr("LIMIT-SECRET"), s);
   require_success(r);
   BOOST_TEST(r.attr(scep::oid::sender_nonce)->value.size() == 64u);
+}
+
+// One past the limits: a signed FAILURE badRequest that echoes both, and
+// nothing spent.
+BOOST_AUTO_TEST_CASE(a_transaction_id_or_nonce_past_the_limit_is_a_bad_request) {
+  Fixture f;
+  f.add_secret("PAST-SECRET", 1);
+  Send s;
+  s.tid = std::string(129, 'T');
+  auto r = f.exchange(f.csr("PAST-SECRET"), s);
+  require_failure(r, FailInfo::bad_request, "transactionID");
+  BOOST_TEST(r.text(scep::oid::transaction_id) == s.tid);
+  s.tid = "tid-nonce-65";
+  s.nonce = nonce_of(65);
+  r = f.exchange(f.csr("PAST-SECRET"), s);
+  require_failure(r, FailInfo::bad_request, "senderNonce");
+  BOOST_TEST(f.uses_left("PAST-SECRET") == 1);
+  BOOST_TEST(f.repo.certificates.empty());
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_message_type_is_a_bad_request) {
