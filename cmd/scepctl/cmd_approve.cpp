@@ -58,6 +58,10 @@ core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
     return core::fail(core::Errc::invalid_argument, "the request has expired; reject it and let the device enroll again");
   auto pol = approval_policy(*st, *cfg, opt, *p);
   if (!pol) return std::unexpected(pol.error());
+  // Held until the claim is cleared: a poll, a second operator and check
+  // --repair see the request before or after, never half decided.
+  auto held = st->lock_transaction(p->ca, p->transaction_id);
+  if (!held) return std::unexpected(held.error());
   auto claimed = st->claim_pending(*p);
   if (!claimed) return std::unexpected(claimed.error());
   if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
@@ -86,6 +90,8 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   auto p = find_one(*st, opt, env);
   if (!p) return std::unexpected(p.error());
+  auto held = st->lock_transaction(p->ca, p->transaction_id);
+  if (!held) return std::unexpected(held.error());
   auto claimed = st->claim_pending(*p);
   if (!claimed) return std::unexpected(claimed.error());
   if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");

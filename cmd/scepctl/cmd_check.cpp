@@ -105,6 +105,8 @@ core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle,
     if (now <= p.created + std::chrono::days(bundle.options.pending_days)) continue;
     ++rep.expired_pending;
     if (!purge) continue;
+    auto held = st.lock_transaction(p.ca, p.transaction_id);
+    if (!held) return std::unexpected(held.error());
     auto claimed = st.claim_pending(p);
     if (!claimed) return std::unexpected(claimed.error());
     if (!*claimed) continue;

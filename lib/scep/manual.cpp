@@ -38,6 +38,20 @@ core::Result<std::vector<const PendingRequest*>> match_fingerprint(const std::ve
   return out;
 }
 
+namespace {
+
+/// A request is decided once: a record that says otherwise (an approval
+/// whose result was taken for a failure, then put back) is not overwritten.
+core::Result<void> still_pending(Repository& repo, const PendingRequest& p) {
+  auto tx = repo.find_transaction(p.ca, p.transaction_id);
+  if (!tx) return std::unexpected(tx.error());
+  if (*tx && (*tx)->state != Transaction::State::pending)
+    return core::fail(Errc::already_exists, "the request has already been decided (scepctl check --repair clears it)");
+  return {};
+}
+
+}  // namespace
+
 core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::Clock& clock, core::Rng& rng,
                                                   const PendingRequest& p, const policy::Policy& pol) {
   auto csr = crypto::Csr::from_der(p.csr_der);
@@ -48,11 +62,9 @@ core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::
   policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
   if (!d.issue) return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
   auto key = csr->public_key();
+  if (auto open = still_pending(repo, p); !open) return std::unexpected(open.error());
   auto cert = ctx.sign(d.spec, key, rng);
   if (!cert) return std::unexpected(cert.error());
-  // A poll of this transaction waits while it is decided.
-  auto held = repo.lock_transaction(p.ca, p.transaction_id);
-  if (!held) return std::unexpected(held.error());
   Issuance is{Transaction{p.ca, p.transaction_id, Transaction::State::issued,
                           crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), {}, {}, pol.name, {}, p.created, {}, {}},
               std::move(*cert), nullptr,
@@ -69,8 +81,7 @@ core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, co
                                   std::string_view reason) {
   auto csr = crypto::Csr::from_der(p.csr_der);
   if (!csr) return std::unexpected(csr.error());
-  auto held = repo.lock_transaction(p.ca, p.transaction_id);
-  if (!held) return std::unexpected(held.error());
+  if (auto open = still_pending(repo, p); !open) return open;
   Transaction t{p.ca, p.transaction_id, Transaction::State::rejected,
                 crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()), {}, {}, {}, std::string(reason),
                 p.created, {}, {}};

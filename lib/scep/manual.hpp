@@ -24,11 +24,14 @@ core::Result<std::vector<const PendingRequest*>> match_fingerprint(const std::ve
                                                                    std::string_view text);
 
 /// Issues the certificate for a request the caller has claimed from the
-/// pending set, under `policy`, and marks its transaction issued.
+/// pending set, under `policy`, and marks its transaction issued. The caller
+/// holds lock_transaction for it from before the claim to after the claim is
+/// cleared; a transaction decided already is refused (already_exists).
 core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::Clock& clock, core::Rng& rng,
                                                   const PendingRequest& p, const policy::Policy& policy);
 
-/// Marks a claimed request's transaction rejected with the operator's reason.
+/// Marks a claimed request's transaction rejected with the operator's
+/// reason; the same lock and refusal as approve_pending.
 core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, const PendingRequest& p,
                                   std::string_view reason);
 

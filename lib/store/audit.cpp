@@ -1,6 +1,8 @@
 // The audit log: one JSON line per decision, whole or not at all.
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -61,18 +63,35 @@ scep::AuditEvent event_from_json(const json& j) {
 
 namespace {
 
+/// Where the log's last whole line ends: `size` when it ends in a newline,
+/// else the end of the last newline in the final 64 KiB (0 when the file is
+/// one torn line), else nullopt (a tail too long to be a torn line).
+std::optional<off_t> whole_end(int fd, off_t size) {
+  char last = '\n';
+  if (size == 0 || ::pread(fd, &last, 1, size - 1) != 1 || last == '\n') return size;
+  off_t from = std::max<off_t>(0, size - 65536);
+  std::string tail(static_cast<std::size_t>(size - from), '\0');
+  if (::pread(fd, tail.data(), tail.size(), from) != static_cast<ssize_t>(tail.size())) return std::nullopt;
+  auto nl = tail.rfind('\n');
+  if (nl != std::string::npos) return from + static_cast<off_t>(nl) + 1;
+  return from == 0 ? std::optional<off_t>(0) : std::nullopt;
+}
+
 /// Appends `line` to the open log whole, or not at all. Writers hold the
-/// log's flock for the few system calls this takes; a line cut short (a full
-/// disk) is cut off again, and a torn last line someone else left (a crash
-/// of an older version, a power loss) is ended before ours, never glued to it.
+/// log's flock for the few system calls this takes, and a line cut short (a
+/// full disk) is cut off again; so a torn tail found under the lock was left
+/// by a writer that died (an older version, a power loss): it is cut off
+/// (check --repair appends its event again from the record). A tail too long
+/// to cut is ended with a newline instead, never glued to the next line.
 core::Result<void> append_whole(int fd, std::string line, const std::string& path) {
   while (::flock(fd, LOCK_EX) != 0)
     if (errno != EINTR) return sys::io_error("cannot lock", path, errno);
   struct stat sb {};
   if (::fstat(fd, &sb) != 0) return sys::io_error("cannot stat", path, errno);
-  char last = '\n';
-  if (sb.st_size > 0 && ::pread(fd, &last, 1, sb.st_size - 1) != 1) return sys::io_error("cannot read", path, errno);
-  if (last != '\n') line.insert(line.begin(), '\n');
+  auto end = whole_end(fd, sb.st_size);
+  if (!end) line.insert(line.begin(), '\n');
+  else if (*end < sb.st_size && sys::ftruncate(fd, *end) == 0) sb.st_size = *end;
+  else if (*end < sb.st_size) line.insert(line.begin(), '\n');
   ssize_t n = sys::write(fd, line.data(), line.size());
   if (n == static_cast<ssize_t>(line.size())) return {};
   int err = n < 0 ? errno : ENOSPC;

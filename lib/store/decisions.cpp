@@ -183,18 +183,24 @@ core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
   // this transaction holds already is its own earlier try, cut short: twins
   // wait for each other on the transaction lock, so none is running.
   bool claimed_now = false;
-  if (!is.renews.empty()) {
-    auto holder = claim_renewal(t.ca, is.renews, t.transaction_id);
-    if (!holder) return std::unexpected(holder.error());
-    if (*holder && **holder != t.transaction_id) return scep::Recorded::already_renewed;
-    claimed_now = !*holder;
-  }
   // Nothing recorded: the use goes back and the claim is let go. Should that
   // fail too, they stay with this transaction, for its retry or for check --repair.
   auto give_back = [&] {
     if (is.secret) (void)return_use(*is.secret, key);
     if (claimed_now) (void)sys::unlink((ca_dir(t.ca) / "renewed" / is.renews).c_str());
   };
+  if (!is.renews.empty()) {
+    auto holder = claim_renewal(t.ca, is.renews, t.transaction_id);
+    if (!holder) {
+      give_back();
+      return std::unexpected(holder.error());
+    }
+    if (*holder && **holder != t.transaction_id) {
+      give_back();
+      return scep::Recorded::already_renewed;
+    }
+    claimed_now = !*holder;
+  }
   fs::path index = certificate_path(t.ca, is.certificate.serial_hex());
   if (auto r = write_certificate_index(t.ca, is.certificate, t.policy, key); !r) {
     give_back();

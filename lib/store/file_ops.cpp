@@ -108,8 +108,9 @@ int open(const char* path, int flags, mode_t mode) {
     std::string rel(rest);
     int fd = static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
     // A symbolic link on the way is ELOOP (as O_NOFOLLOW gives for the last
-    // component). A kernel before 5.6 has no openat2: by path, as below.
-    if (fd >= 0 || errno != ENOSYS) return fd;
+    // component). A kernel before 5.6 has no openat2 (ENOSYS), and some
+    // seccomp filters refuse it (EPERM): by path, as below.
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return fd;
   }
   return ::open(path, flags, mode);
 }

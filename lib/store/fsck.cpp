@@ -86,11 +86,13 @@ class Checker {
     add(p, std::move(problem), Fix::remove, [p] { return sys::unlink(p.c_str()) == 0 || errno == ENOENT; });
   }
 
-  /// The directory's names, or a finding when it cannot be listed.
+  /// The directory's names, or a finding when it cannot be listed (and
+  /// the view counts as partial: nothing is removed on the strength of it).
   std::vector<std::string> list(const fs::path& dir) {
     auto names = sys::list_dir(dir);
     if (!names) {
       add(dir, names.error().detail);
+      m_partial = true;
       return {};
     }
     std::sort(names->begin(), names->end());
@@ -120,24 +122,38 @@ class Checker {
         else scan_dir(p);
         continue;
       }
-      if (S_ISREG(sb.st_mode) && name.size() > 5 && name.front() == '.' && name.find(".tmp-") != std::string::npos &&
-          !in_ca_dir(dir))
+      // Temp files of writes no lock covers (secrets, policies, revocations,
+      // the configuration) are garbage once they are a minute old; a younger
+      // one may be a write in progress. Those under a CA's transaction locks
+      // and its CRL lock are judged with the lock held (check_ca).
+      if (is_temp(name) && !under_ca_locks(dir) && std::time(nullptr) - sb.st_mtime >= 60)
         add_remove(p, "is the temp file of an interrupted write");
     }
   }
 
-  /// Temp files under a CA are judged with its locks held (check_ca).
-  bool in_ca_dir(const fs::path& dir) const {
+  static bool is_temp(std::string_view name) {
+    return name.size() > 5 && name.front() == '.' && name.find(".tmp-") != std::string_view::npos;
+  }
+
+  /// ca/NAME itself (the CRL's temp files) and its tx/, certs/, pending/, renewed/.
+  bool under_ca_locks(const fs::path& dir) const {
     auto r = rel(dir);
-    return r.starts_with("ca/") && r.find('/', 3) != std::string::npos;
+    if (!r.starts_with("ca/")) return false;
+    auto slash = r.find('/', 3);
+    if (slash == std::string::npos) return true;
+    std::string sub = r.substr(slash + 1);
+    return sub == "tx" || sub == "certs" || sub == "pending" || sub == "renewed";
   }
 
   void ca_temp_files(const fs::path& dir) {
-    for (const auto& sub : {fs::path(), fs::path("tx"), fs::path("certs"), fs::path("pending"), fs::path("renewed"),
-                            fs::path("revoked")})
+    for (const auto& sub : {"tx", "certs", "pending", "renewed"})
       for (const auto& name : list(dir / sub))
-        if (name.size() > 5 && name.front() == '.' && name.find(".tmp-") != std::string::npos)
-          add_remove(dir / sub / name, "is the temp file of an interrupted write");
+        if (is_temp(name)) add_remove(dir / sub / name, "is the temp file of an interrupted write");
+    // crl.der is written under crl.lock, not the transaction locks.
+    auto crl = FileLock::whole(dir / "crl.lock");
+    if (!crl) return add(dir / "crl.lock", crl.error().detail);
+    for (const auto& name : list(dir))
+      if (is_temp(name)) add_remove(dir / name, "is the temp file of an interrupted write");
   }
 
   /// audit.log: every line JSON; the decisions it records, for the
@@ -149,6 +165,9 @@ class Checker {
       if (text.error().code != Errc::not_found) add(path, text.error().detail);
       return;
     }
+    m_audit_read = text->size();
+    struct stat sb {};
+    if (::stat(path.c_str(), &sb) == 0) m_audit_ino = sb.st_ino;
     std::string_view all(reinterpret_cast<const char*>(text->data()), text->size());
     std::size_t line_no = 0, pos = 0;
     while (pos < all.size()) {
@@ -165,8 +184,10 @@ class Checker {
       } catch (const nlohmann::json::exception&) {
         if (last) {
           std::size_t keep = all.size() - line.size();
+          std::size_t size = all.size();
+          ino_t ino = m_audit_ino;
           add(path, fmt::format("line {} is torn (cut short by a crash or a full disk)", line_no), Fix::cut_audit,
-              [path, keep] { return cut_audit(path, keep); });
+              [path, keep, size, ino] { return cut_audit(path, keep, size, ino); });
         } else {
           add(path, fmt::format("line {} is not a JSON audit event", line_no));
         }
@@ -174,19 +195,45 @@ class Checker {
     }
   }
 
-  static bool cut_audit(const fs::path& path, std::size_t keep) {
+  /// Cuts the torn tail, under the appenders' flock, only if the log is the
+  /// file and the size it was when read (an appender since cut it itself).
+  static bool cut_audit(const fs::path& path, std::size_t keep, std::size_t size, ino_t ino) {
     int fd = sys::open(path.c_str(), O_RDWR);
     if (fd < 0) return false;
     bool ok = ::flock(fd, LOCK_EX) == 0;
     struct stat sb {};
-    // Only if nothing was appended since it was read (appenders end a torn line first).
-    ok = ok && ::fstat(fd, &sb) == 0 && static_cast<std::size_t>(sb.st_size) > keep;
-    if (ok) {
-      char c = 0;
-      ok = ::pread(fd, &c, 1, sb.st_size - 1) == 1 && c != '\n' && sys::ftruncate(fd, static_cast<off_t>(keep)) == 0;
-    }
+    ok = ok && ::fstat(fd, &sb) == 0 && sb.st_ino == ino && static_cast<std::size_t>(sb.st_size) == size;
+    ok = ok && sys::ftruncate(fd, static_cast<off_t>(keep)) == 0;
     ::close(fd);
     return ok;
+  }
+
+  /// Lines appended since the log was read (decisions made before this
+  /// CA's locks were taken), added to what is known.
+  void read_audit_tail() {
+    fs::path path = m_st.root() / "audit.log";
+    int fd = sys::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return;
+    struct stat sb {};
+    if (::fstat(fd, &sb) == 0 && sb.st_ino == m_audit_ino && static_cast<std::size_t>(sb.st_size) > m_audit_read) {
+      std::string tail(static_cast<std::size_t>(sb.st_size) - m_audit_read, '\0');
+      ssize_t n = ::pread(fd, tail.data(), tail.size(), static_cast<off_t>(m_audit_read));
+      if (n > 0) {
+        tail.resize(static_cast<std::size_t>(n));
+        std::size_t pos = 0;
+        while (pos < tail.size()) {
+          auto end = tail.find('\n', pos);
+          if (end == std::string::npos) break;
+          try {
+            m_audited.insert(audit_key(event_from_json(nlohmann::json::parse(tail.substr(pos, end - pos)))));
+          } catch (const nlohmann::json::exception&) {
+          }
+          pos = end + 1;
+        }
+        m_audit_read += pos;
+      }
+    }
+    ::close(fd);
   }
 
   /// The event a record carries has its audit line, or gets it back.
@@ -196,6 +243,8 @@ class Checker {
   void expect_audited(const fs::path& record, const std::optional<scep::AuditEvent>& event) {
     if (!event || m_audited.count(audit_key(*event))) return;
     if (!m_audit_start || event->time < *m_audit_start) return;
+    read_audit_tail();
+    if (m_audited.count(audit_key(*event))) return;
     scep::AuditEvent e = *event;
     m_audited.insert(audit_key(e));
     add(record, fmt::format("its decision ({} {}) is missing from audit.log", e.outcome, e.serial.empty() ? e.transaction_id : e.serial),
@@ -204,6 +253,7 @@ class Checker {
 
   void check_ca(const std::string& ca) {
     fs::path dir = m_st.ca_dir(ca);
+    m_partial = false;
     ca_temp_files(dir);
     // Serials explained by a record: issued by one, or renewed by one.
     std::set<std::string> explained;
@@ -216,6 +266,7 @@ class Checker {
       auto rec = text ? parse_transaction(core::to_string(*text)) : std::unexpected(text.error());
       if (!rec) {
         add(path, "is not a transaction record: " + rec.error().detail);
+        m_partial = true;
         continue;
       }
       const scep::Transaction& t = rec->transaction;
@@ -244,10 +295,15 @@ class Checker {
         continue;  // else check_index rewrote it
       }
       std::string key = transaction_of_index(core::to_string(*text));
+      if (key.empty() || explained.count(serial)) continue;
       // Written by an issuance that never reached its commit point: the
-      // certificate was never handed out.
-      if (!key.empty() && !explained.count(serial))
-        add_remove(path, "is a certificate no transaction record names (its issuance did not complete)");
+      // certificate was never handed out. Removed only on a whole view of
+      // the records, and when its own record is absent or names another.
+      std::string problem = "is a certificate no transaction record names (its issuance did not complete)";
+      auto own = m_st.load_transaction(ca, key);
+      if (m_partial || !own) add(path, problem + "; not removed: some records could not be read");
+      else if (!*own || ((*own)->transaction.serial != serial && (*own)->transaction.renewed_from != serial))
+        add_remove(path, problem);
     }
     check_revocations(dir / "revoked");
     check_pending(ca, dir / "pending");
@@ -362,28 +418,35 @@ class Checker {
   /// paid with it, or goes back.
   void check_secrets() {
     fs::path dir = m_st.root() / "secrets";
-    std::map<std::string, std::optional<policy::SecretRecord>> secrets;  // by hash hex
-    auto secret = [&](const std::string& hash) -> const std::optional<policy::SecretRecord>& {
+    // By hash (hex): the record, nullopt when there is none, an error when
+    // it cannot be read (then its tokens are left alone).
+    std::map<std::string, core::Result<std::optional<policy::SecretRecord>>> secrets;
+    auto secret = [&](const std::string& hash) -> const core::Result<std::optional<policy::SecretRecord>>& {
       auto it = secrets.find(hash);
       if (it != secrets.end()) return it->second;
       core::Bytes h;
-      std::optional<policy::SecretRecord> rec;
-      if (core::from_hex(hash, h))
-        if (auto found = m_st.find_secret(h)) rec = std::move(*found);
+      core::Result<std::optional<policy::SecretRecord>> rec = std::optional<policy::SecretRecord>();
+      if (core::from_hex(hash, h)) rec = m_st.find_secret(h);
+      if (!rec) add(dir / (hash + ".json"), "cannot be read, so its uses are not checked: " + rec.error().detail);
       return secrets.emplace(hash, std::move(rec)).first->second;
     };
+    // `secret add` links the tokens before it writes the record: a token
+    // younger than a minute may belong to a secret being made.
+    auto young = [](const fs::path& p) {
+      struct stat sb {};
+      return ::lstat(p.c_str(), &sb) == 0 && std::time(nullptr) - sb.st_mtime < 60;
+    };
     for (const auto& name : list(dir)) {
-      if (name.front() == '.') {
-        if (name.find(".tmp-") != std::string::npos) add_remove(dir / name, "is the temp file of an interrupted write");
-        continue;
-      }
+      if (name.front() == '.') continue;  // temp files: scan_tree
       auto dot = name.find('.');
       if (dot == std::string::npos) continue;
       std::string hash = name.substr(0, dot), rest = name.substr(dot);
+      const auto& rec = secret(hash);
+      if (!rec) continue;
       if (rest.starts_with(".use-")) {
-        if (!secret(hash)) add_remove(dir / name, "is a use of a secret that was never recorded");
+        if (!*rec && !young(dir / name)) add_remove(dir / name, "is a use of a secret that was never recorded");
       } else if (rest.starts_with(".spent-")) {
-        check_spent(dir / name, secret(hash), rest.substr(7));
+        check_spent(dir / name, *rec, rest.substr(7));
       }
     }
   }
@@ -407,6 +470,9 @@ class Checker {
   std::vector<Finding> m_findings;
   std::set<AuditKey> m_audited;
   std::optional<core::TimePoint> m_audit_start;  ///< the time of the log's first line
+  std::size_t m_audit_read = 0;                  ///< bytes of the log read so far
+  ino_t m_audit_ino = 0;
+  bool m_partial = false;  ///< a listing or record of the CA being checked could not be read
 };
 
 }  // namespace

@@ -136,8 +136,11 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
 // however many uses were spent. Should a give-back race a spender and leave
 // a hole, the full scan spend_use makes before it reports the secret used
 // up still finds every token.
+/// Whether `p` exists, a symbolic link not followed (it counts as there).
+static bool exists_here(const fs::path& p) { return ::faccessat(AT_FDCWD, p.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0; }
+
 int Store::first_unspent_use(const policy::SecretRecord& r) const {
-  auto exists = [&](int k) { return ::access(use_token_path(r.hash, k).c_str(), F_OK) == 0; };
+  auto exists = [&](int k) { return exists_here(use_token_path(r.hash, k)); };
   int lo = 1, hi = r.uses + 1;  // the answer is in [lo, hi]; hi: none left
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
@@ -156,7 +159,7 @@ core::Result<bool> Store::spend_use(const policy::SecretRecord& r, std::string_v
   fs::path to = spent_path(r, holder);
   // The holder's earlier try, cut short before its decision was recorded,
   // already spent a use for it.
-  if (::access(to.c_str(), F_OK) == 0) return true;
+  if (exists_here(to)) return true;
   // rename is atomic: of many spenders exactly one moves a given token, and
   // the use is spent and attributed in one step.
   auto take = [&](int k) -> core::Result<bool> {
@@ -175,19 +178,26 @@ core::Result<bool> Store::spend_use(const policy::SecretRecord& r, std::string_v
 core::Result<void> Store::return_use(const policy::SecretRecord& r, std::string_view holder) {
   fs::path from = spent_path(r, holder);
   // Just below the run of tokens left, so that the run stays one (the count
-  // and the next spender's search rely on it); lower should a spender race it.
-  for (int k = first_unspent_use(r) - 1; k >= 1; --k) {
-    if (sys::rename_noreplace(from.c_str(), use_token_path(r.hash, k).c_str()) == 0) return {};
-    if (errno == ENOENT) return {};  // nothing held
-    if (errno != EEXIST) return sys::io_error("cannot give back a use of", from, errno);
-  }
-  // Every token is there: the use is not needed.
+  // and the next spender's search rely on it). Should spenders and other
+  // give-backs race it, any free slot will do: the full scan finds it.
+  auto put_back = [&](int k) -> std::optional<core::Result<void>> {
+    if (sys::rename_noreplace(from.c_str(), use_token_path(r.hash, k).c_str()) == 0) return core::Result<void>();
+    if (errno == ENOENT) return core::Result<void>();  // nothing held
+    if (errno != EEXIST) return core::Result<void>(sys::io_error("cannot give back a use of", from, errno));
+    return std::nullopt;
+  };
+  int first = first_unspent_use(r);
+  for (int k = first - 1; k >= 1; --k)
+    if (auto done = put_back(k)) return *done;
+  for (int k = first; k <= r.uses; ++k)
+    if (auto done = put_back(k)) return *done;
+  // All U tokens are there: this use is not one of them (a secret made anew).
   if (sys::unlink(from.c_str()) == 0 || errno == ENOENT) return {};
   return sys::io_error("cannot remove", from, errno);
 }
 
 int Store::secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const {
-  bool held = ::access(spent_path(r, transaction_key(tid)).c_str(), F_OK) == 0;
+  bool held = exists_here(spent_path(r, transaction_key(tid)));
   return secret_uses_left(r) + (held ? 1 : 0);
 }
 
@@ -196,7 +206,7 @@ int Store::secret_uses_left(const policy::SecretRecord& r) const {
   if (left > 0) return left;
   // None in the run: a use given back below it still counts.
   for (int k = 1; k <= r.uses; ++k)
-    if (::access(use_token_path(r.hash, k).c_str(), F_OK) == 0) ++left;
+    if (exists_here(use_token_path(r.hash, k))) ++left;
   return left;
 }
 

@@ -67,7 +67,10 @@ BOOST_FIXTURE_TEST_CASE(crash_leftovers_are_found_then_repaired, CertStore) {
   BOOST_REQUIRE(st.add_pending(parked));
   // A renewal claim nothing recorded, and a secret use token without its secret.
   BOOST_REQUIRE(st.claim_renewal("main", "0A", "tid-gone").value_or(std::optional<std::string>("x")) == std::nullopt);
-  touch(st.root() / "secrets" / (std::string(64, 'a') + ".use-1"));
+  // (A minute old: a younger token may belong to a secret being made.)
+  fs::path orphan = st.root() / "secrets" / (std::string(64, 'a') + ".use-1");
+  touch(orphan);
+  fs::last_write_time(orphan, fs::file_time_type::clock::now() - std::chrono::minutes(2));
 
   auto found = check(st, false);
   BOOST_TEST(found.size() == 6u);

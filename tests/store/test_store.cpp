@@ -730,6 +730,25 @@ BOOST_AUTO_TEST_CASE(a_token_in_a_hole_below_the_run_is_still_spent) {
   BOOST_TEST(!*spend(st, r));
 }
 
+// Give-backs that raced (review of issue 14): every slot below the run is
+// taken, so the use goes to a free one above it, never away.
+BOOST_AUTO_TEST_CASE(a_use_given_back_finds_a_free_slot_anywhere) {
+  testing::TempDir dir;
+  auto st = must_open(dir.path());
+  auto r = secret_with_uses(3);
+  BOOST_REQUIRE(st.add_secret(r));
+  std::string x1 = fresh_key(), x2 = fresh_key(), z = fresh_key();
+  BOOST_REQUIRE(*st.spend_use(r, x1));
+  BOOST_REQUIRE(*st.spend_use(r, x2));
+  BOOST_REQUIRE(*st.spend_use(r, z));
+  auto token = [&](int k) { return dir.path() / "secrets" / (core::to_hex(r.hash) + ".use-" + std::to_string(k)); };
+  fs::rename(st.spent_path(r, x1), token(1));
+  fs::rename(st.spent_path(r, x2), token(2));
+  BOOST_REQUIRE(st.return_use(r, z));
+  BOOST_TEST(fs::exists(token(3)));
+  BOOST_TEST(st.secret_uses_left(r) == 3);
+}
+
 BOOST_AUTO_TEST_CASE(a_pending_record_keeps_what_was_read_from_its_request) {
   testing::TempDir dir;
   auto st = must_open(dir.path());

@@ -205,6 +205,8 @@ scep::PendingRequest parked(Site& site) {
 
 /// What `scepctl approve` does: claim, decide, clear; put back on failure.
 bool approve(Site& site, const scep::PendingRequest& p) {
+  auto held = site.st.lock_transaction(p.ca, p.transaction_id);
+  if (!held) return false;
   auto claimed = site.st.claim_pending(p);
   if (!claimed || !*claimed) return false;
   policy::Policy pol = policy::builtin_policy();
@@ -243,10 +245,33 @@ BOOST_AUTO_TEST_CASE(an_approval_is_whole_or_nothing) {
       });
 }
 
+// An approval whose result was taken for a failure puts the request back;
+// a second approval is refused, not a second certificate.
+BOOST_AUTO_TEST_CASE(a_decided_request_is_not_decided_again) {
+  Site site;
+  auto p = parked(site);
+  BOOST_REQUIRE(approve(site, p));
+  BOOST_REQUIRE(site.st.add_pending(p));  // put back, as a failed-looking approval would
+  auto held = site.st.lock_transaction(p.ca, p.transaction_id);
+  BOOST_REQUIRE(held);
+  BOOST_REQUIRE(*site.st.claim_pending(p));
+  auto again = scep::approve_pending(site.repo, site.clock, site.rng, p, policy::builtin_policy());
+  BOOST_TEST_REQUIRE(!again.has_value());
+  BOOST_TEST(again.error().detail.find("already been decided") != std::string::npos, again.error().detail);
+  BOOST_TEST(!scep::reject_pending(site.repo, site.clock, p, "no").has_value());
+  BOOST_REQUIRE(site.st.release_pending(p));
+  held.value().reset();
+  BOOST_TEST(files_in(site.dir.path() / "store/ca/main/certs", ".pem") == 1u);
+  repair_to_clean(site);
+  BOOST_TEST(files_in(site.dir.path() / "store/ca/main/pending", ".json") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_rejection_is_whole_or_nothing) {
   walk(
       "reject", [](Site& site) { return parked(site); },
       [](Site& site, scep::PendingRequest& p) {
+        auto held = site.st.lock_transaction(p.ca, p.transaction_id);
+        if (!held) return false;
         auto claimed = site.st.claim_pending(p);
         if (!claimed || !*claimed) return false;
         if (!scep::reject_pending(site.repo, site.clock, p, "no")) {

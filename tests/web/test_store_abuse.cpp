@@ -35,6 +35,12 @@ web::Request with_tid(Site& site, std::string_view tid, const core::Bytes& csr) 
   return post(sign(site.envelope(csr), {site.client(attrs)}));
 }
 
+std::size_t files_in_dir(const fs::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string().front() != '.';
+  return n;
+}
+
 std::vector<std::string> findings(Site& site) {
   auto found = store::check_records(site.st, false);
   BOOST_REQUIRE_MESSAGE(found, (found ? "" : found.error().detail));
@@ -193,6 +199,37 @@ BOOST_AUTO_TEST_CASE(an_unreadable_revocation_directory_fails_the_crl) {
   auto ca = site.repo.find_ca("main");
   BOOST_REQUIRE(ca);
   BOOST_TEST(!site.st.revoked_certificates("main").has_value());
+}
+
+// Review of issue 14: repair removes nothing on the strength of a record it
+// could not read.
+BOOST_AUTO_TEST_CASE(repair_keeps_what_an_unreadable_record_may_explain) {
+  Site site;
+  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(site.request(site.csr(), "tid-keep")), site.svc)), "0");
+  fs::path tx = site.st.transaction_path("main", store::transaction_key("tid-keep"));
+  std::ofstream(tx) << "{damaged";
+  fs::path secret = site.dir.path() / "store/secrets" / (core::to_hex(policy::secret_hash(good_secret)) + ".json");
+  std::ofstream(secret) << "{damaged";
+  auto found = store::check_records(site.st, true);
+  BOOST_REQUIRE(found);
+  for (const auto& f : *found) BOOST_TEST(!f.repaired, f.path << ": " << f.problem);
+  BOOST_TEST(files_in_dir(site.dir.path() / "store/ca/main/certs") == 1u);
+  // The spent use stays with its transaction.
+  bool spent = false;
+  for (const auto& e : fs::directory_iterator(site.dir.path() / "store/secrets"))
+    spent = spent || e.path().filename().string().find(".spent-") != std::string::npos;
+  BOOST_TEST(spent);
+}
+
+// A torn tail a dead writer left is cut off by the next append, not ended
+// and kept: the log stays JSON lines.
+BOOST_AUTO_TEST_CASE(a_torn_audit_tail_is_cut_by_the_next_append) {
+  Site site;
+  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(site.request(site.csr(), "tid-a")), site.svc)), "0");
+  { std::ofstream(site.dir.path() / "store/audit.log", std::ios::app) << "{\"time\":\"2026-12-07T0"; }
+  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(site.request(site.csr(wrong_secret), "tid-b")), site.svc)), "2");
+  audit_is_json_lines(site);
+  BOOST_TEST(findings(site).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
