@@ -450,3 +450,42 @@ stop_under_load() {
   [[ $STOP_GOT -ge $min ]] || fail "only $STOP_GOT certificates were issued before the stop"
   "$SCEPCTL" --store "$store" check >"$WORK/check.out" 2>&1 || fail "scepctl check after the stop: $(cat "$WORK/check.out")"
 }
+
+# start_nginx_fastcgi SOCKET [WORKER_CONNECTIONS] — nginx on a free port with
+# share/nginx-fastcgi.conf, its store and socket pointed at $STORE and
+# SOCKET; sets NGINX_PORT and NGINX_PID.
+start_nginx_fastcgi() {
+  local sock=$1 conns=${2:-64} snippet="$SCEP_SOURCE/share/nginx-fastcgi.conf"
+  [[ -f $snippet ]] || fail "missing $snippet"
+  grep -q 'fastcgi_param SCEP_STORE        /var/lib/scep;' "$snippet" || fail "$snippet: no SCEP_STORE line"
+  grep -q 'fastcgi_pass unix:/run/scep/scep.sock;' "$snippet" || fail "$snippet: no fastcgi_pass line"
+  sed -e "s|/var/lib/scep;|$STORE;|" -e "s|unix:/run/scep/scep.sock;|unix:$sock;|" "$snippet" >"$WORK/nginx-snippet.conf"
+  NGINX_PORT=$(free_port)
+  mkdir -p "$WORK/nginx"
+  cat >"$WORK/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+user $(id -un) $(id -gn);
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log info;
+events { worker_connections $conns; }
+http {
+    access_log $WORK/nginx-access.log;
+    client_body_temp_path $WORK/nginx/body;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    proxy_temp_path $WORK/nginx/proxy;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        include $WORK/nginx-snippet.conf;
+    }
+}
+EOF
+  nginx -t -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx-t.out" 2>&1 ||
+    fail "nginx -t: $(cat "$WORK/nginx-t.out")"
+  start_bg "$WORK/nginx.log" nginx -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf"
+  NGINX_PID=$BG_PID
+  wait_for_port "$NGINX_PORT" "$NGINX_PID"
+}

@@ -159,39 +159,7 @@ SOCK="$WORK/scep.sock"
 spawn "$WORK/no-such-store" "$SOCK" "$WORK/spawn-fcgi.log"
 FCGI_PID=$SPAWNED_PID
 
-NGINX_SNIPPET="$SCEP_SOURCE/share/nginx-fastcgi.conf"
-[[ -f $NGINX_SNIPPET ]] || fail "missing $NGINX_SNIPPET"
-grep -q 'fastcgi_param SCEP_STORE        /var/lib/scep;' "$NGINX_SNIPPET" || fail "$NGINX_SNIPPET: no SCEP_STORE line"
-grep -q 'fastcgi_pass unix:/run/scep/scep.sock;' "$NGINX_SNIPPET" || fail "$NGINX_SNIPPET: no fastcgi_pass line"
-sed -e "s|/var/lib/scep;|$STORE;|" -e "s|unix:/run/scep/scep.sock;|unix:$SOCK;|" "$NGINX_SNIPPET" >"$WORK/nginx-snippet.conf"
-NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-user $(id -un) $(id -gn);
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    access_log $WORK/nginx-access.log;
-    client_body_temp_path $WORK/nginx/body;
-    fastcgi_temp_path $WORK/nginx/fastcgi;
-    proxy_temp_path $WORK/nginx/proxy;
-    uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        include $WORK/nginx-snippet.conf;
-    }
-}
-EOF
-nginx -t -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx-t.out" 2>&1 ||
-  fail "nginx -t: $(cat "$WORK/nginx-t.out")"
-start_bg "$WORK/nginx.log" nginx -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf"
-NGINX_PID=$BG_PID
-wait_for_port "$NGINX_PORT" "$NGINX_PID"
+start_nginx_fastcgi "$SOCK"
 BASE="http://127.0.0.1:$NGINX_PORT/scep"
 
 check_endpoint "$BASE" 60000

@@ -147,38 +147,7 @@ for mode in "${MODES[@]}"; do
       # nginx with the shipped snippet in front of a unix socket that
       # kill_load.py's spawn-fcgi listens on.
       SOCK="$WORK/fcgi.sock"
-      snippet="$SCEP_SOURCE/share/nginx-fastcgi.conf"
-      [[ -f $snippet ]] || fail "missing $snippet"
-      sed -e "s|/var/lib/scep;|$STORE;|" -e "s|unix:/run/scep/scep.sock;|unix:$SOCK;|" "$snippet" >"$WORK/nginx-snippet.conf"
-      grep -q "unix:$SOCK;" "$WORK/nginx-snippet.conf" || fail "$snippet: no fastcgi_pass line to point at the test's socket"
-      NGINX_PORT=$(free_port)
-      mkdir -p "$WORK/nginx"
-      cat >"$WORK/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-user $(id -un) $(id -gn);
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log info;
-events { worker_connections 256; }
-http {
-    access_log $WORK/nginx-access.log;
-    client_body_temp_path $WORK/nginx/body;
-    fastcgi_temp_path $WORK/nginx/fastcgi;
-    proxy_temp_path $WORK/nginx/proxy;
-    uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        include $WORK/nginx-snippet.conf;
-    }
-}
-EOF
-      nginx -t -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx-t.out" 2>&1 ||
-        fail "nginx -t: $(cat "$WORK/nginx-t.out")"
-      start_bg "$WORK/nginx.log" nginx -p "$WORK/nginx" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf"
-      NGINX_PID=$BG_PID
-      wait_for_port "$NGINX_PORT" "$NGINX_PID"
+      start_nginx_fastcgi "$SOCK" 256
       run_mode fastcgi --url "http://127.0.0.1:$NGINX_PORT/scep" --socket "$SOCK" --scep-cgi "$SCEP_CGI_BIN" \
         --log "$WORK/fastcgi-kills.log"
       _stop_pid "$NGINX_PID"
