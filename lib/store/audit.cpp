@@ -1,6 +1,7 @@
 // The audit log: one JSON line per decision, whole or not at all.
 #include <cerrno>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -113,6 +114,10 @@ core::Result<void> Store::append_audit(const scep::AuditEvent& e, AuditOrigin or
   auto r = append_whole(fd, dump_record(j), path);
   ::close(fd);  // drops the lock
   return r;
+}
+
+void Store::log_decision(const scep::AuditEvent& e) {
+  if (auto r = append_audit(e); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
 }
 
 }  // namespace store

@@ -171,7 +171,7 @@ core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry
   if (!r && r.error().code == Errc::already_exists)
     return core::fail(Errc::already_exists, fmt::format("certificate {} is already revoked", entry.serial_hex));
   if (!r) return r;
-  if (auto a = append_audit(event); !a) std::fprintf(stderr, "scep: audit: %s\n", a.error().detail.c_str());
+  log_decision(event);
   return {};
 }
 

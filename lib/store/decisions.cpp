@@ -165,8 +165,10 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, const cr
                         AtomicFile::Durable::file);
   if (!r) return r;
   // From here on the record is what everyone reads: the decision is made,
-  // whether or not the directory's sync below succeeds.
+  // whether or not the directory's sync below succeeds. Its audit line is
+  // an index of the records (check --repair appends it should it be lost).
   if (visible) *visible = true;
+  if (event) log_decision(*event);
   return sync_directory(dir);
 }
 
@@ -219,8 +221,7 @@ core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
     return std::unexpected(committed.error());
   }
   // Recorded (if not yet durably: the client is told it failed, and its
-  // retry gets this certificate). The audit line is an index of the records.
-  if (auto r = append_audit(is.event); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  // retry gets this certificate).
   if (!committed) return std::unexpected(committed.error());
   return scep::Recorded::recorded;
 }
@@ -241,20 +242,12 @@ core::Result<void> Store::record_pending(const scep::PendingRequest& p, const sc
   }
   bool visible = false;
   auto committed = write_transaction(t, nullptr, &event, AtomicReplace::no, &visible);
-  if (!committed && !visible) {
-    if (parked_now) (void)sys::unlink(pending_path(p).c_str());
-    return committed;
-  }
-  if (auto r = append_audit(event); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  if (!committed && !visible && parked_now) (void)sys::unlink(pending_path(p).c_str());
   return committed;
 }
 
 core::Result<void> Store::record_rejection(const scep::Transaction& t, const scep::AuditEvent& event) {
-  bool visible = false;
-  auto committed = write_transaction(t, nullptr, &event, AtomicReplace::yes, &visible);
-  if (!committed && !visible) return committed;
-  if (auto r = append_audit(event); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
-  return committed;
+  return write_transaction(t, nullptr, &event, AtomicReplace::yes);
 }
 
 }  // namespace store

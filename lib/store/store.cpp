@@ -245,7 +245,7 @@ core::Result<std::string> Repository::resolve_ca(std::string_view name) {
 
 void Repository::audit(const scep::AuditEvent& e) {
   // A decision already made stands; a lost audit line is reported, not fatal.
-  if (auto r = m_store.append_audit(e); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  m_store.log_decision(e);
 }
 
 core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep::KeyRole role) {

@@ -180,6 +180,10 @@ class Store {
 
   /// Appends one JSON line, whole or not at all.
   core::Result<void> append_audit(const scep::AuditEvent& e, AuditOrigin origin = AuditOrigin::live);
+  /// append_audit for a decision already made: a line that cannot be written
+  /// is reported on stderr (the web server's error log) and the decision
+  /// stands; check --repair appends it from the record.
+  void log_decision(const scep::AuditEvent& e);
 
  private:
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}

@@ -35,6 +35,15 @@ web::Request with_tid(Site& site, std::string_view tid, const core::Bytes& csr) 
   return post(sign(site.envelope(csr), {site.client(attrs)}));
 }
 
+/// Enrolls with the good secret under `tid`; the serial of the one certificate stored.
+std::string enroll_one(Site& site, const std::string& tid) {
+  auto r = web::dispatch(post(site.request(site.csr(), tid)), site.svc);
+  BOOST_REQUIRE_EQUAL(pki_status(r), "0");
+  auto issued = site.st.list_certificates("main");
+  BOOST_REQUIRE(issued && issued->size() == 1u);
+  return issued->front().cert.serial_hex();
+}
+
 std::size_t files_in_dir(const fs::path& dir) {
   std::size_t n = 0;
   for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string().front() != '.';
@@ -148,11 +157,7 @@ BOOST_AUTO_TEST_CASE(planted_symbolic_links_are_not_followed) {
 // copy elsewhere is an error, not a quiet read of the copy.
 BOOST_AUTO_TEST_CASE(a_linked_directory_is_not_read_through) {
   Site site;
-  auto r = web::dispatch(post(site.request(site.csr(), "tid-read")), site.svc);
-  BOOST_REQUIRE_EQUAL(pki_status(r), "0");
-  auto issued = site.st.list_certificates("main");
-  BOOST_REQUIRE(issued && issued->size() == 1u);
-  std::string serial = issued->front().cert.serial_hex();
+  std::string serial = enroll_one(site, "tid-read");
   fs::path certs = site.dir.path() / "store/ca/main/certs", copy = site.dir.path() / "elsewhere";
   fs::rename(certs, copy);
   fs::create_symlink(copy, certs);
@@ -174,11 +179,7 @@ BOOST_AUTO_TEST_CASE(a_linked_directory_is_not_read_through) {
 // A CRL is never signed from a revoked/ that cannot be read.
 BOOST_AUTO_TEST_CASE(an_unreadable_revocation_directory_fails_the_crl) {
   Site site;
-  auto r = web::dispatch(post(site.request(site.csr(), "tid-rev")), site.svc);
-  BOOST_REQUIRE_EQUAL(pki_status(r), "0");
-  auto issued = site.st.list_certificates("main");
-  BOOST_REQUIRE(issued && issued->size() == 1u);
-  std::string serial = issued->front().cert.serial_hex();
+  std::string serial = enroll_one(site, "tid-rev");
   auto when = std::chrono::floor<std::chrono::seconds>(site.clock.now());
   BOOST_REQUIRE(site.st.revoke("main", {serial, when, crypto::RevocationReason::key_compromise}, {}));
   fs::path revoked = site.dir.path() / "store/ca/main/revoked";
@@ -219,6 +220,36 @@ BOOST_AUTO_TEST_CASE(repair_keeps_what_an_unreadable_record_may_explain) {
   for (const auto& e : fs::directory_iterator(site.dir.path() / "store/secrets"))
     spent = spent || e.path().filename().string().find(".spent-") != std::string::npos;
   BOOST_TEST(spent);
+}
+
+// A crash between the record and its audit line: check finds the line
+// missing, repair appends it from the record, marked recovered.
+BOOST_AUTO_TEST_CASE(a_lost_audit_line_is_appended_from_its_record) {
+  Site site;
+  enroll_one(site, "tid-first");
+  fs::path log = site.dir.path() / "store/audit.log";
+  auto before = fs::file_size(log);
+  // The site's secret has one use: a second one for the second enrollment.
+  auto s = site.st.find_secret(policy::secret_hash(good_secret));
+  BOOST_REQUIRE(s && *s);
+  policy::SecretRecord more = **s;
+  more.id = "s-000000000009";
+  more.hash = policy::secret_hash("SECOND-SECRET");
+  BOOST_REQUIRE(site.st.add_secret(more));
+  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(site.request(site.csr("SECOND-SECRET"), "tid-lost")), site.svc)), "0");
+  fs::resize_file(log, before);  // the crash took the line
+  auto found = findings(site);
+  BOOST_TEST(any_mentions(found, "missing from audit.log"));
+  auto repaired = store::check_records(site.st, true);
+  BOOST_REQUIRE(repaired);
+  BOOST_TEST(findings(site).empty());
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  auto j = nlohmann::json::parse(last);
+  BOOST_TEST(j["transaction_id"] == "tid-lost");
+  BOOST_TEST(j["outcome"] == "issued");
+  BOOST_TEST(j["recovered"] == true);
 }
 
 // A torn tail a dead writer left is cut off by the next append, not ended
