@@ -16,6 +16,8 @@ std::string Endpoint::respond(const web::EnvLookup& env, std::istream& body, con
       method = req->method;
       const char* root = env("SCEP_STORE");
       response = handle(*req, root && *root ? std::string(root) : m_fallback_store, log);
+      const char* level = env("SCEP_LOG_LEVEL");
+      if (!response.debug.empty() && level && std::string_view(level) == "debug") log("debug: " + response.debug);
     } else {
       response = std::move(req.error());
     }

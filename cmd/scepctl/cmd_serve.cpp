@@ -14,6 +14,7 @@ struct ServeOptions {
   std::string path;
   std::size_t workers = 0;
   int io_timeout = 60;  ///< seconds
+  std::string log_level = "info";  ///< error: errors only; info: also one line per request; debug: also notes
 };
 
 struct Endpoint {
@@ -69,8 +70,11 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   so.stop_on_signals = true;
   auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
   auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
-  auto log = [](const web::AccessEntry& e, const web::Response& r) {
+  bool debug = opt.log_level == "debug", access = debug || opt.log_level == "info";
+  auto log = [debug, access](const web::AccessEntry& e, const web::Response& r) {
     std::string lines = r.log.empty() ? std::string() : fmt::format("scepctl serve: {}\n", r.log);
+    if (debug && !r.debug.empty()) fmt::format_to(std::back_inserter(lines), "scepctl serve: debug: {}\n", r.debug);
+    if (!access) return lines;
     std::string_view target = e.target;
     if (target.size() > 160) target = target.substr(0, 160);
     fmt::format_to(std::back_inserter(lines), "{} \"{} {}{}\" {} {}\n", e.remote, e.method, target,
@@ -104,6 +108,10 @@ void add_serve_command(CLI::App& app, Env& env) {
                   "seconds for a request to arrive whole, for a reply to be taken, and for an idle "
                   "keep-alive connection to stay open (default: 60)")
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--log-level", opt->log_level,
+                  "error: errors only; info: also a line per request (default); debug: also notes such as a "
+                  "CA identifier that fell back to the default CA")
+      ->check(CLI::IsMember({"error", "info", "debug"}));
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_serve(*opt, env); }; });
 }
 

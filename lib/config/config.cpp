@@ -40,10 +40,11 @@ core::Result<void> check_keys(const toml::table& t, std::initializer_list<std::s
 }
 
 core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
-  if (auto r = check_keys(t, {"listen", "path", "default_ca"}, "server"); !r) return r;
+  if (auto r = check_keys(t, {"listen", "path", "default_ca", "strict_ca_names"}, "server"); !r) return r;
   if (auto r = read(t, "listen", s.listen, "server"); !r) return r;
   if (auto r = read(t, "path", s.path, "server"); !r) return r;
   if (auto r = read(t, "default_ca", s.default_ca, "server"); !r) return r;
+  if (auto r = read(t, "strict_ca_names", s.strict_ca_names, "server"); !r) return r;
   if (s.path.empty() || s.path.front() != '/') return core::fail(Errc::config_invalid, "server.path must start with '/'");
   if (!s.default_ca.empty() && !core::is_valid_name(s.default_ca))
     return core::fail(Errc::config_invalid, "server.default_ca is not a valid CA name");
@@ -120,6 +121,9 @@ listen = "0.0.0.0:8080"
 path = "/scep"
 # The CA used when a request names none. Empty: the only CA, if there is one.
 default_ca = ""
+# A message= CA identifier that names no CA (certmonger sends "0", sscep
+# "CAIdentifier") gets the default CA's GetCACaps/GetCACert; true: 404.
+strict_ca_names = false
 
 # Per-CA options, one table per CA store name:
 # [ca.NAME]

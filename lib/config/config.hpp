@@ -27,6 +27,9 @@ struct ServerConfig {
   std::string listen = "0.0.0.0:8080";
   std::string path = "/scep";
   std::string default_ca;  ///< empty: the only CA, if there is exactly one
+  /// A GetCACaps/GetCACert/GetCACertChain whose `message=` names no CA gets
+  /// 404 instead of the default CA's answer.
+  bool strict_ca_names = false;
 };
 
 struct Config {

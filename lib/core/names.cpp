@@ -1,5 +1,7 @@
 #include "core/names.hpp"
 
+#include <algorithm>
+
 namespace core {
 
 static bool is_alnum(char c) {
@@ -12,6 +14,24 @@ bool is_valid_name(std::string_view name) {
     if (!is_alnum(c) && c != '.' && c != '_' && c != '-') return false;
   }
   return true;
+}
+
+std::string escape_text(std::string_view text, std::size_t max) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(text.size(), max) + 8);
+  for (std::size_t i = 0; i < text.size() && i < max; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
 }
 
 }  // namespace core

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace core {
@@ -8,6 +9,11 @@ namespace core {
 /// CA (and policy) store names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. Such a name is
 /// safe to use as a single path component: no '/', never "." or "..".
 bool is_valid_name(std::string_view name);
+
+/// Client text made safe for a log line or a quoted message: bytes outside
+/// printable ASCII, `"` and `\` become `\xNN`; past `max` input bytes the
+/// rest is replaced by "...".
+std::string escape_text(std::string_view text, std::size_t max = 256);
 
 /// Equal ignoring ASCII case (protocol tokens: operation names, HTTP header
 /// values); other bytes compare exactly, whatever the locale.

@@ -131,6 +131,10 @@ class Repository {
     if (!ca) return std::unexpected(ca.error());
     return ca->name;
   }
+  /// Whether a CA identifier that names no CA (the `message=` of GetCACaps,
+  /// GetCACert, GetCACertChain) is refused rather than answered for the
+  /// default CA.
+  virtual bool strict_ca_names() { return false; }
   virtual core::Result<std::vector<std::string>> ca_names() = 0;
   virtual core::Result<crypto::PrivateKey> load_key(std::string_view ca, KeyRole role) = 0;
 

@@ -15,6 +15,17 @@ std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
   return certs;
 }
 
+core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
+  auto named = m_repo.resolve_ca(identifier);
+  if (named) return CaChoice{std::move(*named), false};
+  if (identifier.empty() || named.error().code != core::Errc::unknown_ca || m_repo.strict_ca_names())
+    return std::unexpected(named.error());
+  auto fallback = m_repo.resolve_ca("");
+  // No default either (several CAs, none chosen): the name was the problem.
+  if (!fallback) return std::unexpected(fallback.error().code == core::Errc::unknown_ca ? named.error() : fallback.error());
+  return CaChoice{std::move(*fallback), true};
+}
+
 core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   // Nothing here depends on the certificates: do not parse them (a CGI
   // process would also load OpenSSL's configuration for it).

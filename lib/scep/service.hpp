@@ -41,6 +41,14 @@ struct InboundMessage {
 
 class CaContext;
 
+/// The CA a `message=` CA identifier selects.
+struct CaChoice {
+  std::string name;
+  /// The identifier names no CA: `name` is the default CA (clients send
+  /// fixed values: certmonger "0", sscep "CAIdentifier", Apple the profile name).
+  bool fallback = false;
+};
+
 /// The largest PKCS#10 request parked for an operator (it is stored whole).
 inline constexpr std::size_t max_parked_request = 32 * 1024;
 
@@ -49,6 +57,9 @@ class Service {
   Service(Repository& repo, const core::Clock& clock, core::Rng& rng)
       : m_repo(repo), m_clock(clock), m_rng(rng) {}
 
+  /// The CA of that name; else, unless the repository is strict about
+  /// names, the default CA. Errc::unknown_ca when neither exists.
+  core::Result<CaChoice> ca_by_identifier(std::string_view identifier);
   /// The GetCACaps keywords for a CA, one per line.
   core::Result<std::string> get_ca_caps(std::string_view ca);
   core::Result<CaCertReply> get_ca_cert(std::string_view ca);

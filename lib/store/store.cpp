@@ -243,6 +243,11 @@ core::Result<std::string> Repository::resolve_ca(std::string_view name) {
   return resolved;
 }
 
+bool Repository::strict_ca_names() {
+  auto cfg = config();
+  return cfg && (*cfg)->server.strict_ca_names;
+}
+
 void Repository::audit(const scep::AuditEvent& e) {
   // A decision already made stands; a lost audit line is reported, not fatal.
   m_store.log_decision(e);

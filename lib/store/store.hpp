@@ -215,6 +215,7 @@ class Repository final : public scep::Repository {
   explicit Repository(StoreCache& cache);
   core::Result<scep::CaBundle> find_ca(std::string_view name) override;
   core::Result<std::string> resolve_ca(std::string_view name) override;
+  bool strict_ca_names() override;
   core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
   core::Result<policy::Policy> load_policy(std::string_view name) override;

@@ -64,6 +64,22 @@ std::string requested_ca(const Request& req, const Query& q) {
   return q.message ? percent_decode(*q.message, true) : std::string();
 }
 
+/// The CA of GetCACaps, GetCACert and GetCACertChain. A name in the path is
+/// exact; a `message=` CA identifier that names no CA selects the default CA
+/// (unless the store is strict about names), which `note` then says.
+core::Result<std::string> ca_for_certificates(scep::Service& svc, const Request& req, const Query& q,
+                                              std::string& note) {
+  std::string by_path = ca_from_path(req.path);
+  if (!by_path.empty() || !q.message) return by_path;
+  std::string identifier = percent_decode(*q.message, true);
+  auto choice = svc.ca_by_identifier(identifier);
+  if (!choice) return std::unexpected(choice.error());
+  if (choice->fallback)
+    note = fmt::format("CA identifier \"{}\" names no CA: answered for the default CA \"{}\"",
+                       core::escape_text(identifier, 64), choice->name);
+  return std::move(choice->name);
+}
+
 Response pki_operation(scep::Service& svc, const Request& req, core::ByteView der) {
   // PKIOperation finds its CA by path, else by recipient; never by message=.
   auto reply = svc.pki_operation(ca_from_path(req.path), der, req.remote_addr);
@@ -76,6 +92,18 @@ Response get_ca_cert(scep::Service& svc, const std::string& ca) {
   if (!reply) return error_response(reply.error());
   return binary(reply->kind == scep::CaCertKind::single ? "application/x-x509-ca-cert" : "application/x-x509-ca-ra-cert",
                 std::move(reply->body));
+}
+
+Response get_ca_caps(scep::Service& svc, const std::string& ca) {
+  auto caps = svc.get_ca_caps(ca);
+  if (!caps) return error_response(caps.error());
+  return binary("text/plain", core::to_bytes(*caps));
+}
+
+Response get_ca_chain(scep::Service& svc, const std::string& ca) {
+  auto chain = svc.get_ca_chain(ca);
+  if (!chain) return error_response(chain.error());
+  return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
 }
 
 Response get_crl(scep::Service& svc, const std::string& ca) {
@@ -151,17 +179,17 @@ Response dispatch(const Request& req, scep::Service& svc) {
   const std::string& op = q.operation;
   if (op.empty() && is_crl_path(req.path)) return get_crl(svc, ca);
   if (op.empty()) return Response::text(400, "missing operation parameter");
-  if (core::iequals_ascii(op, "GetCACaps")) {
-    auto caps = svc.get_ca_caps(ca);
-    if (!caps) return error_response(caps.error());
-    Response r = binary("text/plain", core::to_bytes(*caps));
+  bool caps = core::iequals_ascii(op, "GetCACaps"), cert = core::iequals_ascii(op, "GetCACert"),
+       chain = core::iequals_ascii(op, "GetCACertChain") || core::iequals_ascii(op, "GetCAChain");
+  if (caps || cert || chain) {
+    std::string note;
+    auto named = ca_for_certificates(svc, req, q, note);
+    Response r = !named                                   ? error_response(named.error())
+                 : caps                                   ? get_ca_caps(svc, *named)
+                 : cert                                   ? get_ca_cert(svc, *named)
+                                                          : get_ca_chain(svc, *named);
+    r.debug = std::move(note);
     return r;
-  }
-  if (core::iequals_ascii(op, "GetCACert")) return get_ca_cert(svc, ca);
-  if (core::iequals_ascii(op, "GetCACertChain") || core::iequals_ascii(op, "GetCAChain")) {
-    auto chain = svc.get_ca_chain(ca);
-    if (!chain) return error_response(chain.error());
-    return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
   }
   if (core::iequals_ascii(op, "GetCRL")) return get_crl(svc, ca);
   if (core::iequals_ascii(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");

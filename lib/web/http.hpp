@@ -32,6 +32,7 @@ struct Response {
   std::string allow;  ///< the Allow header of a 405, else empty
   int retry_after = 0;  ///< seconds for a Retry-After header (a 503), 0: none
   std::string log;    ///< for the server's error log (5xx details); never sent
+  std::string debug;  ///< a note for the server's log at debug level; never sent
 
   static Response text(int status, std::string_view message);
 };

@@ -4,6 +4,7 @@
 #include <tuple>
 #include <vector>
 
+#include "config/config.hpp"
 #include "crypto/crl.hpp"
 #include "crypto/pkcs7.hpp"
 #include "scep/service.hpp"
@@ -162,19 +163,67 @@ BOOST_AUTO_TEST_CASE(no_default_among_several_cas_is_404) {
   BOOST_TEST(r.content_type == "text/plain");
 }
 
-BOOST_AUTO_TEST_CASE(an_unknown_ca_is_404) {
+BOOST_AUTO_TEST_CASE(an_unknown_ca_in_the_path_is_404) {
   DispatchSite site;
   for (auto [path, query] : std::vector<std::pair<std::string, std::string>>{
            {"/nope/pkiclient.exe", "operation=GetCACert"},
-           {"", "operation=GetCACert&message=nope"},
            {"/nope/pkiclient.exe", "operation=GetCACaps"},
-           {"", "operation=GetCAChain&message=nope"},
+           {"/nope", "operation=GetCAChain&message=main"},
            {"/%2E%2E/pkiclient.exe", "operation=GetCACert"},
-           {"/..%2Fstore/pkiclient.exe", "operation=GetCACert"},
-           {"", "operation=GetCACert&message=..%2Fstore"},
-           {"", "operation=GetCACert&message=%2E%2E"}}) {
+           {"/..%2Fstore/pkiclient.exe", "operation=GetCACert"}}) {
     auto r = site.get(path, query);
     BOOST_TEST(r.status == 404, path << "?" << query << " -> " << r.status);
+  }
+}
+
+// Clients send fixed CA identifiers: certmonger "0", sscep "CAIdentifier",
+// Apple the profile's name (spaces and all), Intune's Android agent "ca".
+BOOST_AUTO_TEST_CASE(a_message_that_names_no_ca_gets_the_default_ca) {
+  DispatchSite site("sub");
+  for (std::string id : {"0", "CAIdentifier", "Corp%20VPN%20profile", "ca", "..%2Fstore", "%2E%2E"}) {
+    auto cert = site.get("/pkiclient.exe", "operation=GetCACert&message=" + id);
+    BOOST_TEST(which_ca(cert) == "sub", id);
+    BOOST_TEST(cert.debug.find("names no CA") != std::string::npos, id << ": " << cert.debug);
+    BOOST_TEST(cert.debug.find("\"sub\"") != std::string::npos, cert.debug);
+    auto caps = site.get("", "operation=GetCACaps&message=" + id);
+    BOOST_TEST(caps.status == 200, id);
+    BOOST_TEST(body_text(caps).find("POSTPKIOperation") != std::string::npos);
+    auto chain = site.get("", "operation=GetCACertChain&message=" + id);
+    BOOST_REQUIRE_EQUAL(chain.status, 200);
+    BOOST_TEST((bundle(chain).front() == testing::test_pki().inter.cert));
+  }
+  // A name that is a CA is no fallback and says nothing.
+  auto named = site.get("", "operation=GetCACert&message=main");
+  BOOST_TEST(which_ca(named) == "main");
+  BOOST_TEST(named.debug.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_fallback_note_escapes_the_identifier) {
+  DispatchSite site("sub");
+  auto r = site.get("", "operation=GetCACaps&message=a%0Ab%22c");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.debug.find("a\\x0ab\\x22c") != std::string::npos, r.debug);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_that_names_no_ca_is_404_without_a_default) {
+  DispatchSite site("");
+  for (std::string op : {"GetCACert", "GetCACaps", "GetCACertChain"}) {
+    auto r = site.get("", "operation=" + op + "&message=CAIdentifier");
+    BOOST_TEST(r.status == 404, op);
+    BOOST_TEST(body_text(r).find("CAIdentifier") != std::string::npos, body_text(r));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(strict_ca_names_makes_an_unknown_message_404) {
+  DispatchSite site("sub");
+  auto path = site.st.root() / "scep.toml";
+  auto text = store::read_file(path);
+  BOOST_REQUIRE(text);
+  BOOST_REQUIRE(store::write_file_atomic(path, config::set_value(core::to_string(*text), "server", "strict_ca_names", "true")));
+  for (std::string op : {"GetCACert", "GetCACaps", "GetCACertChain"}) {
+    BOOST_TEST(site.get("", "operation=" + op + "&message=0").status == 404, op);
+    BOOST_TEST(site.get("", "operation=" + op + "&message=main").status == 200, op);
+    BOOST_TEST(site.get("", "operation=" + op).status == 200, op);
   }
 }
 
@@ -314,7 +363,7 @@ BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) 
 
 BOOST_AUTO_TEST_CASE(client_errors_carry_no_log) {
   DispatchSite site;
-  auto r = site.get("", "operation=GetCACert&message=nope");
+  auto r = site.get("/nope", "operation=GetCACert");
   BOOST_TEST(r.status == 404);
   BOOST_TEST(r.log == "");
 }
