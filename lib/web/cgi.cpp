@@ -11,10 +11,23 @@ static std::string get(const EnvLookup& env, const char* name) {
   return v ? std::string(v) : std::string();
 }
 
+/// PATH_INFO arrives decoded (RFC 3875 §4.1.5), but Request::path is the raw
+/// target that dispatch decodes once, as under `serve`. Quoting '%' again
+/// makes that one decoding a no-op: "/%2561" (PATH_INFO "/%61") stays "%61".
+static std::string requote_percent(std::string_view decoded) {
+  std::string out;
+  out.reserve(decoded.size());
+  for (char c : decoded) {
+    if (c == '%') out += "%25";
+    else out += c;
+  }
+  return out;
+}
+
 std::expected<Request, Response> read_cgi_request(const EnvLookup& env, std::istream& body) {
   Request req;
   req.method = parse_method(get(env, "REQUEST_METHOD"));
-  req.path = get(env, "PATH_INFO");
+  req.path = requote_percent(get(env, "PATH_INFO"));
   req.query = get(env, "QUERY_STRING");
   req.remote_addr = get(env, "REMOTE_ADDR");
   std::string length_text = get(env, "CONTENT_LENGTH");

@@ -19,7 +19,7 @@ Method parse_method(std::string_view m);
 
 struct Request {
   Method method = Method::get;
-  std::string path;   ///< below the SCEP mount point: "" or "/NAME/pkiclient.exe"
+  std::string path;   ///< below the SCEP mount point, percent-encoded as sent: "" or "/NAME/pkiclient.exe"
   std::string query;  ///< raw, still percent-encoded
   core::Bytes body;
   std::string remote_addr;

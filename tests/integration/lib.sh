@@ -316,7 +316,19 @@ check_scep_endpoint() {
   done <"$WORK/resp.body"
   http GET "$base?operation=GetCACaps&message=beta"
   expect_response 200 text/plain
-  http GET "$base?operation=GetCACaps&message=nosuch"
+  # A message= that names no CA (certmonger sends "0", sscep "CAIdentifier")
+  # is answered for the default CA; a CA named in the path must exist.
+  http GET "$base?operation=GetCACaps&message=CAIdentifier"
+  expect_response 200 text/plain
+  http GET "$base?operation=GetCACert&message=0"
+  expect_ca_der alpha
+  http GET "$base/nosuch/pkiclient.exe?operation=GetCACaps"
+  expect_text_error 404
+  # The path is percent-decoded once, by every front end: "%61lpha" is
+  # alpha, "%2561lpha" is the CA "%61lpha", which does not exist.
+  http GET "$base/%61lpha/pkiclient.exe?operation=GetCACert"
+  expect_ca_der alpha
+  http GET "$base/%2561lpha/pkiclient.exe?operation=GetCACert"
   expect_text_error 404
 
   # GetCACert: the default CA, and each CA by message= and by path.
@@ -357,8 +369,6 @@ check_scep_endpoint() {
   expect_chain_has alpha
 
   # Errors: scep's own short text/plain answers, never the server's pages.
-  http GET "$base?operation=GetCACert&message=nosuch"
-  expect_text_error 404
   http GET "$base/nosuch/pkiclient.exe?operation=GetCACert"
   expect_text_error 404
   http GET "$base?operation=GetBogus"

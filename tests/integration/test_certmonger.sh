@@ -91,17 +91,17 @@ for ca in alpha beta; do
   fi
 done
 
-# ---- no -i and no CA in the path: scep-submit sends message=0
+# ---- no -i and no CA in the path: scep-submit sends message=0, which names
+# no CA, and gets the default CA (alpha) -- certmonger's defaults just work.
 submit bare -u "$BASE" -C
-if [[ $RC == 0 ]]; then
-  expect_certs bare "$E/alpha.pem"
-else
-  if [[ $RC != 2 ]] || ! grep -q 'Got response code 404' "$WORK/bare.out"; then
-    fail "scep-submit -C without -i: exit $RC, $(cat "$WORK/bare.out")"
-  fi
-  note "without -i scep-submit asks GetCACert&message=0; scep answers 404 (no CA \"0\"), so scep-submit exits 2"
-fi
+[[ $RC == 0 ]] || fail "scep-submit -C without -i: exit $RC, $(cat "$WORK/bare.out")"
+expect_certs bare "$E/alpha.pem"
 grep -q '"GET /scep?operation=GetCACert&message=0"' "$WORK/serve.log" ||
-  note "scep-submit without -i no longer sends message=0; the notes at the top of this test are out of date"
+  fail "scep-submit without -i no longer sends message=0; the notes at the top of this test are out of date"
+submit bare-caps -u "$BASE" -c
+[[ $RC == 0 ]] || fail "scep-submit -c without -i: exit $RC, $(cat "$WORK/bare-caps.out")"
+curl -sS -o "$WORK/caps-default.body" "$BASE?operation=GetCACaps"
+printf '\n' >>"$WORK/caps-default.body"
+cmp -s "$WORK/bare-caps.out" "$WORK/caps-default.body" || fail "scep-submit -c without -i printed something else than the default CA's GetCACaps"
 
 log "ok"

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "web/cgi.hpp"
+#include "web/dispatch.hpp"
 
 namespace {
 
@@ -50,6 +51,17 @@ BOOST_AUTO_TEST_CASE(meta_variables_map_to_the_request) {
   BOOST_TEST(req.query == "operation=GetCACert&message=x%20y");  // still raw
   BOOST_TEST(req.remote_addr == "198.51.100.7");
   BOOST_TEST(req.body.empty());
+}
+
+// The web server has decoded PATH_INFO once already: the CA name the client
+// wrote as "%2561lpha" is "%61lpha" here, and must not be decoded to "alpha"
+// a second time (serve answers 404 for it; so must every CGI front end).
+BOOST_AUTO_TEST_CASE(path_info_is_decoded_only_once) {
+  FakeEnv env{{{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/%61lpha/pkiclient.exe"}}};
+  auto req = must_read(env);
+  BOOST_TEST(web::ca_from_path(req.path) == "%61lpha");
+  FakeEnv plain{{{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/corp ca/pkiclient.exe"}}};
+  BOOST_TEST(web::ca_from_path(must_read(plain).path) == "corp ca");
 }
 
 BOOST_AUTO_TEST_CASE(methods_are_mapped_case_sensitively) {
