@@ -29,4 +29,14 @@ std::string_view errc_name(Errc code) {
 
 std::ostream& operator<<(std::ostream& os, Errc code) { return os << errc_name(code); }
 
+std::string client_text(const Error& e) {
+  constexpr std::size_t max_bytes = 200;
+  std::string_view text = e.detail;
+  text = text.substr(0, text.find(log_only_mark));
+  text = text.substr(0, text.find_first_of("\r\n"));
+  if (text.size() <= max_bytes) return std::string(text);
+  std::string cut(text.substr(0, max_bytes - 3));
+  return cut + "...";
+}
+
 }  // namespace core

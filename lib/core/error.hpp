@@ -44,6 +44,14 @@ inline std::unexpected<Error> fail(Errc code, std::string detail) {
   return std::unexpected(Error{code, std::move(detail)});
 }
 
+/// Where an error's detail turns from what a client may read into what only
+/// the log may: crypto::ossl_error() appends OpenSSL's error queue after it.
+inline constexpr std::string_view log_only_mark = " (OpenSSL: ";
+
+/// The part of `e.detail` fit for a client: the text before log_only_mark,
+/// cut to one line of at most 200 bytes.
+std::string client_text(const Error& e);
+
 /// A short stable name, used in logs and JSON output.
 std::string_view errc_name(Errc code);
 std::ostream& operator<<(std::ostream& os, Errc code);

@@ -7,7 +7,7 @@ namespace crypto {
 core::Error ossl_error(core::Errc code, std::string_view what) {
   std::string detail(what);
   unsigned long e;
-  const char* sep = ": ";
+  std::string_view sep = core::log_only_mark;
   while ((e = ERR_get_error()) != 0) {
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
@@ -15,6 +15,7 @@ core::Error ossl_error(core::Errc code, std::string_view what) {
     detail += buf;
     sep = "; ";
   }
+  if (sep != core::log_only_mark) detail += ')';
   return core::Error{code, std::move(detail)};
 }
 

@@ -46,7 +46,12 @@ Response error_response(const core::Error& e) {
     if (status == 503) r.retry_after = 30;
     return r;
   }
-  return Response::text(status, e.detail);
+  // A client's mistake: a short reason; what only helps the operator (OpenSSL's
+  // error queue) goes to the log at debug level, so that junk from the
+  // network cannot fill the error log.
+  Response r = Response::text(status, core::client_text(e));
+  if (e.detail.find(core::log_only_mark) != std::string::npos) r.debug = e.detail;
+  return r;
 }
 
 Response binary(std::string content_type, core::Bytes body) {
