@@ -1,21 +1,51 @@
 #include "crypto/pkcs7.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "crypto/ossl_error.hpp"
 
 namespace crypto {
 
 using core::Errc;
 
+bool der_set_order(core::ByteView a, core::ByteView b) {
+  std::size_t common = std::min(a.size(), b.size());
+  if (common > 0)
+    if (int c = std::memcmp(a.data(), b.data(), common); c != 0) return c < 0;
+  // Equal up to the shorter one, which counts as padded with zero octets.
+  return std::any_of(b.begin() + static_cast<std::ptrdiff_t>(common), b.end(), [](auto v) { return v != 0; });
+}
+
+namespace {
+
+/// `items` in DER SET OF order (stable, so equal encodings keep their order).
+template <class T, class Der>
+std::vector<const T*> in_set_order(const std::vector<T>& items, Der der_of) {
+  std::vector<std::pair<core::Bytes, const T*>> keyed;
+  keyed.reserve(items.size());
+  for (const auto& item : items) keyed.emplace_back(der_of(item), &item);
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& x, const auto& y) { return der_set_order(x.first, y.first); });
+  std::vector<const T*> out;
+  out.reserve(keyed.size());
+  for (auto& k : keyed) out.push_back(k.second);
+  return out;
+}
+
+}  // namespace
+
 core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs, const std::vector<core::Bytes>& crls) {
   Pkcs7Ptr p7(PKCS7_new());
   if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 || PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1)
     return ossl_fail(Errc::internal, "creating PKCS#7");
   PKCS7_set_detached(p7.get(), 1);  // encapContentInfo{id-data} without content
-  for (const auto& c : certs)
-    if (PKCS7_add_certificate(p7.get(), c.native()) != 1) return ossl_fail(Errc::internal, "adding certificate");
-  for (const auto& der : crls) {
-    const unsigned char* p = der.data();
-    X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+  // OpenSSL encodes PKCS#7 `certificates` and `crls` as SEQUENCE OF, in the
+  // order added; both are SET OF (RFC 2315 §9.1), so DER wants them sorted.
+  for (const Certificate* c : in_set_order(certs, [](const Certificate& x) { return x.der(); }))
+    if (PKCS7_add_certificate(p7.get(), c->native()) != 1) return ossl_fail(Errc::internal, "adding certificate");
+  for (const core::Bytes* der : in_set_order(crls, [](const core::Bytes& x) { return x; })) {
+    const unsigned char* p = der->data();
+    X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
     if (!crl || PKCS7_add_crl(p7.get(), crl.get()) != 1) return ossl_fail(Errc::internal, "adding CRL");
   }
   unsigned char* buf = nullptr;

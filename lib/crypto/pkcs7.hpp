@@ -11,9 +11,14 @@
 namespace crypto {
 
 /// A degenerate certs-only SignedData (RFC 8894 §3.4): no signers, no content,
-/// the certificates in the order given, then the CRLs (DER).
+/// the certificates, then the CRLs (DER), each SET in DER order (X.690 §11.6),
+/// whatever the order given: clients choose by key usage, not position.
 core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs,
                                            const std::vector<core::Bytes>& crls = {});
+
+/// X.690 §11.6: true when encoding `a` sorts before `b` in a DER SET OF
+/// (octet-wise, the shorter one padded with zero octets).
+bool der_set_order(core::ByteView a, core::ByteView b);
 
 /// The certificates of a degenerate (or any) PKCS#7 SignedData, in order.
 core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der);

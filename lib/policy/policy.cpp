@@ -246,7 +246,7 @@ Decision refuse(Refusal r, std::string detail) {
 }
 
 std::optional<Decision> check_key_and_signature(const Policy& p, const crypto::Csr& csr) {
-  if (!csr.signature_valid()) return refuse(Refusal::bad_message_check, "the PKCS#10 signature does not verify");
+  if (!csr.signature_valid()) return refuse(Refusal::bad_request, "the PKCS#10 signature does not verify");
   auto digest = csr.signature_digest();
   if (!digest || std::find(p.allowed_digests.begin(), p.allowed_digests.end(), *digest) == p.allowed_digests.end())
     return refuse(Refusal::bad_alg, "the PKCS#10 signature digest is not allowed by the policy");

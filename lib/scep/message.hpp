@@ -59,7 +59,10 @@ struct Failure {
 struct CertRep {
   PkiStatus status = PkiStatus::failure;
   Failure failure{FailInfo::bad_request, {}};  ///< with status failure
-  std::vector<crypto::Certificate> certs;     ///< success: issued certificate first
+  /// success: the issued certificate alone (RFC 8894 §3.3.2 asks for at least
+  /// it; clients such as micromdm's take the first certificate of the SET,
+  /// which DER sorts, so a second one could be taken for theirs)
+  std::vector<crypto::Certificate> certs;
   std::vector<core::Bytes> crls;
 
   static CertRep fail(FailInfo info, std::string text) { return {PkiStatus::failure, {info, std::move(text)}, {}, {}}; }

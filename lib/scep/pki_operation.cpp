@@ -67,7 +67,7 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, co
   in.cipher = *env->cipher();
   auto candidates = recipient_candidates(ctx.bundle());
   auto idx = env->recipient_index(candidates);
-  if (!idx) return failed(FailInfo::bad_message_check, "the message is not encrypted to this CA");
+  if (!idx) return failed(FailInfo::bad_request, "the message is not encrypted to this CA");
   KeyRole role = ctx.bundle().ra && *idx == 0 ? KeyRole::ra : KeyRole::ca;
   // A key that cannot be loaded is the server's trouble, not the client's:
   // no FAILURE that would tell the device its request was refused.
@@ -75,7 +75,7 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, co
   if (!key) return std::unexpected(key.error());
   in.key_transport = env->key_transport(candidates[*idx]);
   auto plain = env->decrypt(candidates[*idx], **key);
-  if (!plain) return failed(FailInfo::bad_message_check, "the envelope cannot be decrypted");
+  if (!plain) return failed(FailInfo::bad_request, "the envelope cannot be decrypted");
   in.message_data = std::move(*plain);
   return {};
 }
@@ -124,7 +124,8 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   if (rep->status == PkiStatus::failure) {
     ev.outcome = "failure";
     ev.fail_info = fail_info_name(rep->failure.info);
-    ev.detail = rep->failure.text;
+    // Keep what was noted on the way (a signer that could not renew).
+    ev.detail = ev.detail.empty() ? rep->failure.text : fmt::format("{}; {}", rep->failure.text, ev.detail);
   }
   if (!ev.recorded) m_repo.audit(ev);
 
@@ -169,7 +170,7 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
   // A repeated request must not hand out a certificate the operator revoked since.
   if ((*found)->revocation) return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
   ev.outcome = "reissued";
-  return CertRep::success({(*found)->cert, ctx.bundle().cert});
+  return CertRep::success({(*found)->cert});
 }
 
 core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {

@@ -2,6 +2,9 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "crypto/pkcs7.hpp"
 #include "support/test_pki.hpp"
 
@@ -39,18 +42,37 @@ core::Bytes make_crl() {
 
 BOOST_AUTO_TEST_SUITE(crypto_pkcs7)
 
-BOOST_AUTO_TEST_CASE(certificates_come_back_in_the_order_given) {
+// `certificates` is a SET OF: DER sorts it by encoding (X.690 §11.6), so the
+// order given does not matter and the bytes are the same for every order.
+BOOST_AUTO_TEST_CASE(certificates_are_in_der_order_whatever_the_order_given) {
   const auto& pki = testing::test_pki();
-  for (std::vector<crypto::Certificate> order :
-       {std::vector{pki.ra.cert, pki.root.cert, pki.inter.cert}, std::vector{pki.inter.cert, pki.root.cert},
-        std::vector{pki.root.cert, pki.inter.cert, pki.ra.cert}}) {
+  std::vector<crypto::Certificate> order{pki.ra.cert, pki.root.cert, pki.inter.cert};
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.der() < b.der(); });
+  std::optional<core::Bytes> first;
+  do {
     auto der = crypto::degenerate_pkcs7(order);
     BOOST_REQUIRE(der);
+    if (!first) first = *der;
+    BOOST_TEST((*der == *first), "the encoding depends on the order given");
     auto certs = crypto::certificates_of_pkcs7(*der);
     BOOST_REQUIRE(certs);
-    BOOST_REQUIRE(certs->size() == order.size());
-    for (std::size_t i = 0; i < order.size(); ++i) BOOST_TEST(((*certs)[i] == order[i]), "position " << i);
-  }
+    BOOST_REQUIRE(certs->size() == 3u);
+    // Certificates all begin 30 82 LL LL: plain byte order is DER order here.
+    for (std::size_t i = 1; i < certs->size(); ++i)
+      BOOST_TEST(((*certs)[i - 1].der() < (*certs)[i].der()), "position " << i);
+  } while (std::next_permutation(order.begin(), order.end(),
+                                 [](const auto& a, const auto& b) { return a.der() < b.der(); }));
+}
+
+BOOST_AUTO_TEST_CASE(der_set_order_pads_the_shorter_encoding_with_zeros) {
+  using B = core::Bytes;
+  BOOST_TEST(crypto::der_set_order(B{0x01}, B{0x02}));
+  BOOST_TEST(!crypto::der_set_order(B{0x02}, B{0x01, 0xff}));
+  BOOST_TEST(crypto::der_set_order(B{0x01}, B{0x01, 0x01}));
+  BOOST_TEST(!crypto::der_set_order(B{0x01}, B{0x01, 0x00}));  // equal once padded
+  BOOST_TEST(!crypto::der_set_order(B{0x01, 0x00}, B{0x01}));
+  BOOST_TEST(!crypto::der_set_order(B{}, B{}));
+  BOOST_TEST(crypto::der_set_order(B{}, B{0x00, 0x01}));
 }
 
 BOOST_AUTO_TEST_CASE(degenerate_means_no_signers_no_content_and_no_crls) {

@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(policy_rejections_keep_the_secret_unspent) {
          spec.sans = {"otherName:someone@example.com"};
          return f.csr(secret, spec);
        }},
-      {"CSR signature broken", FailInfo::bad_message_check, "signature", [](Fixture&) {}, as_client,
+      {"CSR signature broken", FailInfo::bad_request, "signature", [](Fixture&) {}, as_client,
        [&](Fixture& f) { return corrupt_last_byte(f.csr(secret)); }},
   };
   for (const auto& c : cases) {
@@ -250,9 +250,8 @@ BOOST_AUTO_TEST_CASE(a_retransmitted_pkcsreq_gets_the_same_certificate_without_a
   auto again = open_reply(f.send(request));
   require_success(again);
   auto certs = reply_certs(again, f.signer, f.pki.client_key);
-  BOOST_REQUIRE(certs.size() == 2u);
+  BOOST_REQUIRE(certs.size() == 1u);
   BOOST_TEST((certs[0] == cert));
-  BOOST_TEST((certs[1] == f.pki.root.cert));
   // ... and a rebuilt message with a new nonce and a new CSR on the same key.
   s.nonce = nonce_of(16, 0x77);
   auto rebuilt = f.exchange(f.csr("RETRANSMIT-SECRET"), s);

@@ -69,7 +69,7 @@ std::vector<Row> structure_rows(Site& s) {
       {"a bad signature", post(bad_sig), failure(FailInfo::bad_message_check)},
       {"the content altered after signing", post(altered), failure(FailInfo::bad_message_check)},
       {"an envelope for a CA of the store not named in the path",
-       post(s.request(s.csr(), "tid-other-ca"), "/sub/pkiclient.exe"), failure(FailInfo::bad_message_check)},
+       post(s.request(s.csr(), "tid-other-ca"), "/sub/pkiclient.exe"), failure(FailInfo::bad_request)},
   };
 }
 
@@ -88,10 +88,10 @@ std::vector<Row> recipient_and_algorithm_rows(Site& s) {
   return {
       {"an envelope for another recipient (the intermediate, CA named)",
        post(signed_env(s.envelope(csr, &s.pki.inter.cert)).body, "/main/pkiclient.exe"),
-       failure(FailInfo::bad_message_check)},
+       failure(FailInfo::bad_request)},
       {"an envelope for a recipient no CA of the store has (the RA)", signed_env(s.envelope(csr, &s.pki.ra.cert)),
-       failure(FailInfo::bad_message_check)},
-      {"an envelope for the client itself", signed_env(s.envelope(csr, &s.signer)), failure(FailInfo::bad_message_check)},
+       failure(FailInfo::bad_request)},
+      {"an envelope for the client itself", signed_env(s.envelope(csr, &s.signer)), failure(FailInfo::bad_request)},
       {"DES-CBC when legacy algorithms are off", signed_env(s.envelope(csr, nullptr, ContentCipher::des_cbc)),
        failure(FailInfo::bad_alg)},
       {"Camellia-128-CBC (unknown to SCEP)", signed_env(envelope_with(csr, {&s.pki.root.cert}, "CAMELLIA-128-CBC")),
@@ -206,7 +206,7 @@ std::vector<Row> content_rows(Site& s) {
       {"the signed content claims 1 GiB", post(sign(core::Bytes{0x30, 0x84, 0x40, 0, 0, 0, 0x05, 0x00}, {s.client()})),
        failure(FailInfo::bad_request)},
       {"a PKCS#10 with a bad signature", signed_env(enroll_test::corrupt_last_byte(csr)),
-       failure(FailInfo::bad_message_check)},
+       failure(FailInfo::bad_request)},
       {"a PKCS#10 of another key than the self-signed signer's", signed_env(other_key_csr),
        failure(FailInfo::bad_message_check)},
       {"a PKCS#10 with 101 subjectAltNames", signed_env(s.csr(good_secret, many_sans(101))), failure(FailInfo::bad_request)},
@@ -250,7 +250,7 @@ std::vector<Row> count_rows(Site& s) {
        failure(FailInfo::bad_request)},
       {"2000 unknown signed attributes", post(sign(env, {s.client(many_attrs)})), failure(FailInfo::bad_request)},
       {"300 recipients, none of them the CA", post(sign(envelope_with(refused_csr, to_fillers), {s.client()})),
-       failure(FailInfo::bad_message_check)},
+       failure(FailInfo::bad_request)},
       {"300 recipients, the CA last", post(sign(envelope_with(refused_csr, to_fillers_then_ca), {s.client()})),
        failure(FailInfo::bad_request)},
   };
