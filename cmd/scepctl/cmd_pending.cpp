@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/names.hpp"
 #include "crypto/csr.hpp"
 #include "env.hpp"
 #include "scep/manual.hpp"
@@ -46,6 +47,7 @@ static nlohmann::json pending_json(const scep::PendingRequest& p, bool expired, 
     j["sans"] = csr->subject_alt_names();
     j["key"] = csr->public_key().description();
   }
+  if (!p.note.empty()) j["note"] = p.note;
   return j;
 }
 
@@ -83,6 +85,7 @@ core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
                            j.value("subject", "?"), j.value("key", "?"), j["age"].get<std::string>(), p.remote,
                            p.transaction_id);
     if (j.contains("sans") && !j["sans"].empty()) env.out << fmt::format("  sans={}\n", j["sans"].dump());
+    if (!p.note.empty()) env.out << fmt::format("  note: {}\n", core::escape_text(p.note));
   }
   if (env.json) env.out << (first ? "]\n" : "\n]\n");
   return {};

@@ -33,15 +33,23 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (!held) return std::unexpected(held.error());
   const crypto::Certificate& signer = *in.signed_data.signer;
   // RenewalReq, and a PKCSReq signed by a certificate this CA issued (sscep,
-  // certmonger, macOS), are renewals; a PKCSReq whose signer cannot renew
-  // enrolls as any other.
+  // certmonger, macOS), are renewals. A PKCSReq whose signer cannot renew
+  // enrolls as any other, and says why in the audit log and the pending
+  // record; one whose signer was revoked as compromised is refused.
   bool renewal_req = in.header.type == MessageType::renewal_req;
+  std::string signer_note;
   if (renewal_req || !signer.is_self_issued()) {
-    Failure why{FailInfo::bad_request, {}};
+    SignerProblem why;
     auto old = renewal_signer(ctx, signer, why);
     if (!old) return std::unexpected(old.error());
     if (*old) return renew(ctx, *csr, **old, ev);
-    if (renewal_req) return CertRep::fail(why.info, why.text);
+    if (renewal_req) return CertRep::fail(why.failure.info, why.failure.text);
+    if (why.compromised)
+      return CertRep::fail(FailInfo::bad_request, fmt::format("signed by a compromised certificate: {}", why.failure.text));
+    if (why.of_this_ca) {
+      signer_note = fmt::format("signed by {}", why.failure.text);
+      ev.detail = signer_note;
+    }
   }
   // Proof of possession: a request that is not a renewal is signed with the
   // key it asks a certificate for, whatever certificate carries that key.
@@ -55,7 +63,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   if (*tx) return answer_existing(ctx, **tx, kid, ev);
 
   auto challenge = csr->challenge_password();
-  if (!challenge || challenge->empty()) return park(ctx, in, *csr, kid, ev);
+  if (!challenge || challenge->empty()) return park(ctx, in, *csr, kid, signer_note, ev);
   auto secret = m_repo.find_secret(policy::secret_hash(*challenge));
   if (!secret) return std::unexpected(secret.error());
   if (!*secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
@@ -98,17 +106,17 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
 }
 
-CertRep Service::issued(CaContext& ctx, const Issuance& is, AuditEvent& ev) {
+CertRep Service::issued(CaContext& /*ctx*/, const Issuance& is, AuditEvent& ev) {
   ev = is.event;
   ev.recorded = true;
-  return CertRep::success({is.certificate, ctx.bundle().cert});
+  return CertRep::success({is.certificate});
 }
 
 /// Manual authentication: the request waits for an operator, who compares its
 /// fingerprint with the one the device owner reads out. A wrong secret never
 /// gets here: only a request without one.
 core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView kid,
-                                    AuditEvent& ev) {
+                                    std::string_view note, AuditEvent& ev) {
   const auto& opt = ctx.bundle().options;
   if (!opt.manual_enrollment) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
   // The request is kept whole (its hash is the fingerprint read out): a
@@ -120,7 +128,7 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
   PendingRequest p{ctx.name(),    ev.transaction_id, in.remote, csr.der(), m_clock.now(), csr.subject(),
-                   csr.subject_alt_names(), csr.public_key().description()};
+                   csr.subject_alt_names(), csr.public_key().description(), std::string(note)};
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()),
                 {}, {}, {}, {}, m_clock.now(), {}, {}};
   AuditEvent parked = ev;

@@ -11,21 +11,29 @@ namespace scep {
 using core::Errc;
 
 core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
-                                                                       Failure& why) {
+                                                                       SignerProblem& why) {
   using Found = std::optional<IssuedCertificate>;
   auto refuse = [&why](FailInfo info, std::string text) -> core::Result<Found> {
-    why = {info, std::move(text)};
+    why.failure = {info, std::move(text)};
     return Found();
   };
   if (!ctx.bundle().cert.issued(signer))
     return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
+  why.of_this_ca = true;
   std::string serial = signer.serial_hex();
   auto found = m_repo.find_certificate(ctx.name(), serial);
   if (!found) return std::unexpected(found.error());
   // Signed by the CA key but not in the store: not a certificate this service issued.
   if (!*found || !((*found)->cert == signer))
     return refuse(FailInfo::bad_cert_id, fmt::format("certificate {} is not in this CA's store", serial));
-  if ((*found)->revocation) return refuse(FailInfo::bad_request, fmt::format("certificate {} is revoked", serial));
+  if (const auto& revoked = (*found)->revocation) {
+    using crypto::RevocationReason;
+    why.compromised = revoked->reason == RevocationReason::key_compromise ||
+                      revoked->reason == RevocationReason::ca_compromise ||
+                      revoked->reason == RevocationReason::aa_compromise;
+    return refuse(FailInfo::bad_request,
+                  fmt::format("certificate {} is revoked ({})", serial, crypto::reason_name(revoked->reason)));
+  }
   auto now = m_clock.now();
   if (now < signer.not_before()) return refuse(FailInfo::bad_time, fmt::format("certificate {} is not valid yet", serial));
   if (now > signer.not_after() + std::chrono::days(ctx.bundle().options.renewal_grace_days))

@@ -63,6 +63,9 @@ struct PendingRequest {
   std::string subject;
   std::vector<std::string> sans;
   std::string key;  ///< e.g. "RSA 2048"
+  /// What the operator should know before approving, e.g. "signed by
+  /// certificate 1A2B: revoked (superseded)"; empty when nothing.
+  std::string note;
 };
 
 /// An issued certificate with what the store knows about it.

@@ -79,10 +79,16 @@ class Service {
   core::Result<CertRep> process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  /// Why a signer certificate cannot renew.
+  struct SignerProblem {
+    Failure failure{FailInfo::bad_request, {}};
+    bool of_this_ca = false;  ///< the CA issued it: a PKCSReq must not pass over this in silence
+    bool compromised = false;  ///< revoked for keyCompromise, cACompromise or aACompromise
+  };
   /// The certificate of this CA that signed the message, when it may renew
   /// now; else nullopt and `why` says why.
   core::Result<std::optional<IssuedCertificate>> renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
-                                                                Failure& why);
+                                                                SignerProblem& why);
   core::Result<CertRep> renew(CaContext& ctx, const crypto::Csr& csr,
                               const IssuedCertificate& old, AuditEvent& ev);
   core::Result<CertRep> send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
@@ -90,8 +96,10 @@ class Service {
   core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
   /// The SUCCESS for a recorded issuance; `ev` becomes its recorded event.
   static CertRep issued(CaContext& ctx, const Issuance& is, AuditEvent& ev);
+  /// `note` goes into the pending record for the operator (why a signer
+  /// certificate did not renew, say).
   core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
-                             AuditEvent& ev);
+                             std::string_view note, AuditEvent& ev);
 
   Repository& m_repo;
   const core::Clock& m_clock;

@@ -221,6 +221,7 @@ core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
             {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
   if (!p.subject.empty()) j["subject"] = capped(p.subject);
   if (!p.key.empty()) j["key"] = capped(p.key);
+  if (!p.note.empty()) j["note"] = capped(p.note);
   if (!p.sans.empty()) {
     std::vector<std::string> sans;
     for (std::size_t i = 0; i < p.sans.size() && i < max_listed_sans; ++i) sans.push_back(capped(p.sans[i]));
@@ -240,7 +241,8 @@ core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
                                 core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0}))),
                                 j.value("subject", ""),
                                 j.value("sans", std::vector<std::string>{}),
-                                j.value("key", "")};
+                                j.value("key", ""),
+                                j.value("note", "")};
   } catch (const json::exception& e) {
     return core::fail(Errc::store_io, fmt::format("bad pending record: {}", e.what()));
   }

@@ -9,7 +9,7 @@
 namespace {
 
 scep::PendingRequest fake_pending(std::string tid, core::Bytes der) {
-  return scep::PendingRequest{"main", std::move(tid), "10.0.0.1", std::move(der), testing::fixed_time(), {}, {}, {}};
+  return scep::PendingRequest{"main", std::move(tid), "10.0.0.1", std::move(der), testing::fixed_time(), {}, {}, {}, {}};
 }
 
 std::string colon_upper(const core::Bytes& d) { return core::to_hex(d, ':', true); }

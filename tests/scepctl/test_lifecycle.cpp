@@ -161,7 +161,7 @@ BOOST_FIXTURE_TEST_CASE(check_passes_a_sound_store_and_names_problems, Lifecycle
 
 BOOST_FIXTURE_TEST_CASE(expired_pending_requests_are_listed_and_purged, Lifecycle) {
   auto csr = enroll_test::make_csr({}, testing::test_pki().client_key);
-  scep::PendingRequest p{"main", "tid-old", "192.0.2.7", csr, clock.now(), {}, {}, {}};
+  scep::PendingRequest p{"main", "tid-old", "192.0.2.7", csr, clock.now(), {}, {}, {}, {}};
   {
     auto st = open();
     core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, testing::test_pki().client_key.public_key().spki_der());
