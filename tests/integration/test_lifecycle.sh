@@ -143,7 +143,7 @@ scepclient_run "$C/serve" "$SERVE_URL" "" serve
 grep -q 'failInfo: badRequest' "$C/serve/out" || fail "revoked renewal: $(tail -n 2 "$C/serve/out")"
 cmp -s "$C/serve/cert.pem" "$WORK/revoked.pem" || fail "revoked renewal replaced cert.pem"
 [[ $(cert_count main) == "$n" ]] || fail "a certificate was issued to a revoked signer"
-audit_one outcome=failure fail_info=badRequest detail="certificate $SV_CUR is revoked" >/dev/null
+audit_one outcome=failure fail_info=badRequest detail="certificate $SV_CUR is revoked (keyCompromise)" >/dev/null
 
 # ---- scepctl certs --json: every certificate with its status.
 scepctl certs --json >"$WORK/certs.json" || fail "scepctl certs --json"
