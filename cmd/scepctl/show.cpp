@@ -24,7 +24,11 @@ std::vector<std::string> printable_sans(const std::vector<std::string>& sans) {
   return shown;
 }
 
-std::string san_list(const std::vector<std::string>& sans) { return nlohmann::json(printable_sans(sans)).dump(); }
+std::string san_list(const std::vector<std::string>& sans) {
+  std::string out;
+  for (const auto& s : printable_sans(sans)) out += fmt::format("{}\"{}\"", out.empty() ? "" : " ", s);
+  return out;
+}
 
 nlohmann::json cert_json(const crypto::Certificate& cert) {
   return {

@@ -16,7 +16,8 @@ std::vector<std::string> cert_sans(const crypto::Certificate& cert);
 /// Names escaped by crypto::to_display as they are; those from a record
 /// written before names were escaped, escaped now.
 std::vector<std::string> printable_sans(const std::vector<std::string>& sans);
-/// printable_sans on one line: `["DNS:a", "email:b"]`.
+/// printable_sans on one line, each quoted: `"DNS:a" "email:b"` (escaped
+/// names hold no '"').
 std::string san_list(const std::vector<std::string>& sans);
 
 nlohmann::json cert_json(const crypto::Certificate& cert);

@@ -122,7 +122,7 @@ BOOST_FIXTURE_TEST_CASE(san_values_are_issued_as_typed_and_listed_escaped, Names
   std::vector<std::string> shown{"email:move", "email:copy", "DNS:a.example,DNS:b.example", "DNS:c.example\\x0ad.example"};
   BOOST_REQUIRE_MESSAGE(run({"certs"}) == 0, err);
   BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 1, out);
-  BOOST_TEST(contains(out, R"(sans=["email:move","email:copy","DNS:a.example,DNS:b.example","DNS:c.example\\x0ad.example"])"), out);
+  BOOST_TEST(contains(out, R"(  sans="email:move" "email:copy" "DNS:a.example,DNS:b.example" "DNS:c.example\x0ad.example")" "\n"), out);
   auto list = json({"--json", "certs"});
   BOOST_TEST(list.at(0)["sans"].get<std::vector<std::string>>() == shown, boost::test_tools::per_element());
   BOOST_TEST(audit().back()["sans"].get<std::vector<std::string>>() == shown, boost::test_tools::per_element());
@@ -138,7 +138,7 @@ BOOST_FIXTURE_TEST_CASE(pending_lists_names_escaped_even_from_older_records, Nam
   BOOST_REQUIRE(st->record_pending(p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
                                    {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
   BOOST_REQUIRE_MESSAGE(run({"pending"}) == 0, err);
-  BOOST_TEST(contains(out, R"(sans=["DNS:old\\x0arecord","DNS:escaped\\x0aalready"])"), out);
+  BOOST_TEST(contains(out, R"(  sans="DNS:old\x0arecord" "DNS:escaped\x0aalready")" "\n"), out);
   auto list = json({"--json", "pending"});
   std::vector<std::string> want{"DNS:old\\x0arecord", "DNS:escaped\\x0aalready"};
   BOOST_TEST(list.at(0)["sans"].get<std::vector<std::string>>() == want, boost::test_tools::per_element());
