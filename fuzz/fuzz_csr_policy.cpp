@@ -3,9 +3,6 @@
 // signature rarely verifies, and evaluate stops there; so each request is
 // also re-signed with a fixed key, letting its subject, attributes and
 // extensions reach the subject, SAN and extension rules and the builder.
-#include <arpa/inet.h>
-
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +17,7 @@
 
 #include "crypto/cert_builder.hpp"
 #include "crypto/csr.hpp"
+#include "crypto/general_name.hpp"
 #include "fuzz_store.hpp"
 #include "policy/policy.hpp"
 
@@ -41,7 +39,7 @@ const std::vector<policy::Policy>& policies() {
     match.required_attributes = {"CN", "O"};
     match.subject_regex = "CN=[A-Za-z0-9.-]+(,.*)?";
     match.san_mode = policy::SanMode::match;
-    match.san_regex = R"((DNS:.*\.example\.com)|(IP:10\..*)|(email:.*@example\.com))";
+    match.san_regex = R"((DNS:.*\.example\.com)|(IP:10\..*)|(email:.*@example\.com)|(otherName|dirName|RID):.*)";
     policy::Policy drop = base_policy("drop");
     drop.san_mode = policy::SanMode::drop;
     drop.allowed_digests = {crypto::DigestAlg::sha256};
@@ -82,8 +80,10 @@ void read_everything(const crypto::Csr& csr) {
   (void)csr.subject();
   (void)csr.subject_der();
   (void)csr.subject_values("CN");
+  (void)csr.subject_attribute_types();
   (void)csr.challenge_password();
-  (void)csr.subject_alt_names();
+  if (auto sans = csr.subject_alt_names())
+    for (const auto& s : *sans) (void)crypto::to_display(s);
   (void)csr.extensions();
   crypto::PublicKey key = csr.public_key();
   (void)key.description();
@@ -91,63 +91,15 @@ void read_everything(const crypto::Csr& csr) {
   (void)key.spki_der();
 }
 
-std::string text_of(const ASN1_STRING* s) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
-}
-
-/// The certificate's subjectAltNames, spelled as Csr::subject_alt_names spells them.
-std::vector<std::string> issued_sans(const crypto::Certificate& cert) {
-  std::vector<std::string> out;
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert.native(), NID_subject_alt_name, nullptr, nullptr));
-  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
-    switch (gn->type) {
-      case GEN_DNS: out.push_back("DNS:" + text_of(gn->d.dNSName)); break;
-      case GEN_EMAIL: out.push_back("email:" + text_of(gn->d.rfc822Name)); break;
-      case GEN_URI: out.push_back("URI:" + text_of(gn->d.uniformResourceIdentifier)); break;
-      case GEN_IPADD: {
-        char text[INET6_ADDRSTRLEN] = {};
-        int family = gn->d.iPAddress->length == 4 ? AF_INET : AF_INET6;
-        out.push_back(std::string("IP:") + (inet_ntop(family, gn->d.iPAddress->data, text, sizeof text) ? text : "?"));
-        break;
-      }
-      default: out.push_back("other"); break;
-    }
-  }
-  GENERAL_NAMES_free(names);
-  return out;
-}
-
-/// "KIND:value" with the value's surrounding white space dropped, as
-/// OpenSSL's configuration syntax drops it (harmless).
-std::string trimmed(const std::string& san) {
-  auto colon = san.find(':');
-  if (colon == std::string::npos) return san;
-  std::size_t b = colon + 1, e = san.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(san[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(san[e - 1]))) --e;
-  return san.substr(0, colon + 1) + san.substr(b, e - b);
-}
-
-/// Bytes outside printable ASCII as \xHH.
-std::string escaped(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, c >= 0x20 && c < 0x7f && c != '\\' ? "%c" : "\\x%02x", c);
-    out += buf;
-  }
-  return out;
-}
-
-/// The certificate names exactly the subjectAltNames the policy allowed.
-void check_sans(const crypto::Certificate& cert, const std::vector<std::string>& allowed, const policy::Policy& p) {
-  std::vector<std::string> issued = issued_sans(cert), want;
-  for (const auto& s : allowed) want.push_back(trimmed(s));
-  if (issued == want) return;
+/// The certificate names exactly the subjectAltNames the policy allowed, typed.
+void check_sans(const crypto::Certificate& cert, const std::vector<crypto::GeneralName>& allowed, const policy::Policy& p) {
+  auto issued = crypto::subject_alt_names(cert);
+  if (issued && *issued == allowed) return;
   std::fprintf(stderr, "the certificate's subjectAltNames differ from those policy \"%s\" allowed\n", p.name.c_str());
-  for (const auto& s : want) std::fprintf(stderr, "  allowed: \"%s\"\n", escaped(s).c_str());
-  for (const auto& s : issued) std::fprintf(stderr, "  issued:  \"%s\"\n", escaped(s).c_str());
+  for (const auto& s : allowed) std::fprintf(stderr, "  allowed: \"%s\"\n", crypto::to_display(s).c_str());
+  if (!issued) std::fprintf(stderr, "  issued:  unreadable: %s\n", issued.error().detail.c_str());
+  for (const auto& s : issued.value_or(std::vector<crypto::GeneralName>{}))
+    std::fprintf(stderr, "  issued:  \"%s\"\n", crypto::to_display(s).c_str());
   std::abort();
 }
 
@@ -155,7 +107,7 @@ void check_sans(const crypto::Certificate& cert, const std::vector<std::string>&
 /// the service would (a build error must be the client's, not a 5xx).
 void evaluate_all(const crypto::Csr& csr) {
   const auto& ca = fuzz::wire_ca().cert;
-  const policy::SecretConstraints limits[] = {{}, {"device1", "CN=.*"}};
+  const policy::SecretConstraints limits[] = {{}, {"device1", "CN=.*"}, {"device1", std::nullopt}};
   for (const auto& p : policies()) {
     for (const auto& l : limits) {
       policy::Decision d = policy::evaluate(p, csr, l, ca, fuzz::wire_time());

@@ -85,8 +85,10 @@ core::Result<void> run_certs(const CertsOptions& opt, Env& env) {
         list.push_back(std::move(j));
         continue;
       }
-      env.out << fmt::format("{}  {:<7}  {}  {}  {}\n", c.cert.serial_hex(), status,
-                             crypto::format_time(c.cert.not_after()), ca, c.cert.subject());
+      auto sans = cert_sans(c.cert);
+      env.out << fmt::format("{}  {:<7}  {}  {}  {}{}\n", c.cert.serial_hex(), status,
+                             crypto::format_time(c.cert.not_after()), ca, c.cert.subject(),
+                             sans.empty() ? "" : "  sans=" + san_list(sans));
     }
   }
   if (env.json) env.out << list.dump(2) << "\n";
@@ -122,7 +124,7 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   if (!ca) return std::unexpected(ca.error());
   auto now = std::chrono::floor<std::chrono::seconds>(env.clock.now());
   scep::AuditEvent event{now, *ca, "scepctl", "revoke", {}, {}, {}, {}, "revoked", *serial, {},
-                         std::string(crypto::reason_name(*reason)), false};
+                         std::string(crypto::reason_name(*reason)), false, {}};
   if (auto r = st->revoke(*ca, {*serial, now, *reason}, event); !r) return r;
   store::Repository repo(*st);
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.

@@ -5,6 +5,7 @@
 #include "core/names.hpp"
 #include "crypto/csr.hpp"
 #include "env.hpp"
+#include "show.hpp"
 #include "scep/manual.hpp"
 #include "store/atomic_file.hpp"
 
@@ -40,11 +41,12 @@ static nlohmann::json pending_json(const scep::PendingRequest& p, bool expired, 
                       {"expired", expired}};
   if (!p.subject.empty() && !p.key.empty()) {  // read when the request was parked
     j["subject"] = p.subject;
-    j["sans"] = p.sans;
+    j["sans"] = printable_sans(p.sans);
     j["key"] = p.key;
   } else if (auto csr = crypto::Csr::from_der(p.csr_der)) {
     j["subject"] = csr->subject();
-    j["sans"] = csr->subject_alt_names();
+    auto sans = csr->subject_alt_names();
+    j["sans"] = sans ? crypto::to_display(*sans) : std::vector<std::string>{"(the subjectAltName extension is malformed)"};
     j["key"] = csr->public_key().description();
   }
   if (!p.note.empty()) j["note"] = p.note;
@@ -84,7 +86,7 @@ core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
                            j["md5"].get<std::string>(), j["sha256"].get<std::string>(), p.ca,
                            j.value("subject", "?"), j.value("key", "?"), j["age"].get<std::string>(), p.remote,
                            p.transaction_id);
-    if (j.contains("sans") && !j["sans"].empty()) env.out << fmt::format("  sans={}\n", j["sans"].dump());
+    if (j.contains("sans") && !j["sans"].empty()) env.out << fmt::format("  sans={}\n", san_list(j["sans"]));
     if (!p.note.empty()) env.out << fmt::format("  note: {}\n", core::escape_text(p.note));
   }
   if (env.json) env.out << (first ? "]\n" : "\n]\n");

@@ -16,6 +16,7 @@ struct PolicyOptions {
   std::vector<std::string> required;
   std::string san = "copy";
   std::string san_regex;
+  std::string secret_cn_scope = "names";
   int min_rsa_bits = 2048;
   std::vector<std::string> digests{"SHA-1", "SHA-256", "SHA-384", "SHA-512"};
   std::vector<std::string> copy_ext;
@@ -36,6 +37,7 @@ static core::Result<policy::Policy> to_policy(const PolicyOptions& o) {
   p.required_attributes = o.required;
   p.san_mode = o.san == "drop" ? policy::SanMode::drop : o.san == "match" ? policy::SanMode::match : policy::SanMode::copy;
   p.san_regex = o.san_regex;
+  p.secret_cn_scope = o.secret_cn_scope == "cn" ? policy::SecretCnScope::cn : policy::SecretCnScope::names;
   p.min_rsa_bits = o.min_rsa_bits;
   p.allowed_digests.clear();
   for (const auto& d : o.digests) {
@@ -59,8 +61,9 @@ static nlohmann::json policy_json(const policy::Policy& p) {
           {"extended_key_usage", p.extended_key_usage},
           {"subject_regex", p.subject_regex},
           {"required_attributes", p.required_attributes},
-          {"san", p.san_mode == policy::SanMode::copy ? "copy" : p.san_mode == policy::SanMode::match ? "match" : "drop"},
+          {"san", policy::san_mode_name(p.san_mode)},
           {"san_regex", p.san_regex},
+          {"secret_cn_scope", policy::secret_cn_scope_name(p.secret_cn_scope)},
           {"min_rsa_bits", p.min_rsa_bits},
           {"allowed_digests", digests},
           {"copy_extensions", p.copy_extensions},
@@ -124,6 +127,9 @@ void add_policy_command(CLI::App& app, Env& env) {
   create->add_option("--san", opt->san, "subjectAltNames: copy, match (keep those matching --san-regex) or drop")
       ->check(CLI::IsMember({"copy", "match", "drop"}));
   create->add_option("--san-regex", opt->san_regex, "regex for --san match, on \"DNS:name\", \"IP:addr\", ...");
+  create->add_option("--secret-cn-scope", opt->secret_cn_scope,
+                     "what a secret's --cn limits: names (every name of the certificate, default) or cn (only the CN)")
+      ->check(CLI::IsMember({"names", "cn"}));
   create->add_option("--min-rsa-bits", opt->min_rsa_bits, "smallest RSA key accepted (default 2048)");
   create->add_option("--digests", opt->digests, "PKCS#10 signature digests accepted")->delimiter(',');
   create->add_option("--copy-ext", opt->copy_ext, "dotted OIDs of request extensions copied verbatim")->delimiter(',');

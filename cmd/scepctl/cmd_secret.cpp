@@ -93,7 +93,7 @@ void add_secret_command(CLI::App& app, Env& env) {
   auto* create = cmd->add_subcommand("create", "create a secret and print it once");
   create->add_option("--ca", opt->ca, "the CA the secret enrolls with")->required();
   create->add_option("--policy", opt->policy, "the issuance policy it grants")->required();
-  auto* cn = create->add_option("--cn", opt->cn, "the only subject CN the secret may be used for");
+  auto* cn = create->add_option("--cn", opt->cn, "bind the secret to this name: the only CN, and the only name the policy does not allow explicitly");
   create->add_option("--subject-regex", opt->subject_regex, "a regex the requested subject must match")->excludes(cn);
   create->add_option("--uses", opt->uses, "how many enrollments it allows (default 1)")->check(CLI::Range(1, 1000));
   create->add_option("--expires", opt->expires, "lifetime: 30d, 12h, 90m, 3600s (default 7d)");

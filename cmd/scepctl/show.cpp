@@ -1,8 +1,34 @@
 #include "show.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "core/names.hpp"
+#include "crypto/general_name.hpp"
+
 namespace scepctl {
+
+std::vector<std::string> cert_sans(const crypto::Certificate& cert) {
+  auto sans = crypto::subject_alt_names(cert);
+  if (!sans) return {"(the subjectAltName extension is malformed)"};
+  return crypto::to_display(*sans);
+}
+
+std::vector<std::string> printable_sans(const std::vector<std::string>& sans) {
+  std::vector<std::string> shown;
+  for (const auto& s : sans) {
+    bool clean = std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+    shown.push_back(clean ? s : core::escape_text(s, 1024));
+  }
+  return shown;
+}
+
+std::string san_list(const std::vector<std::string>& sans) {
+  std::string out;
+  for (const auto& s : printable_sans(sans)) out += fmt::format("{}\"{}\"", out.empty() ? "" : " ", s);
+  return out;
+}
 
 nlohmann::json cert_json(const crypto::Certificate& cert) {
   return {
@@ -15,6 +41,7 @@ nlohmann::json cert_json(const crypto::Certificate& cert) {
       {"md5", crypto::colon_hex(cert.fingerprint(crypto::DigestAlg::md5))},
       {"sha1", crypto::colon_hex(cert.fingerprint(crypto::DigestAlg::sha1))},
       {"sha256", crypto::colon_hex(cert.fingerprint(crypto::DigestAlg::sha256))},
+      {"sans", cert_sans(cert)},
   };
 }
 
@@ -24,6 +51,7 @@ void print_cert(std::ostream& out, const crypto::Certificate& cert, std::string_
     std::string label = std::string(key) + ":";
     out << fmt::format("{}{:<12}{}\n", indent, label, j[key].get<std::string>());
   }
+  if (!j["sans"].empty()) out << fmt::format("{}{:<12}{}\n", indent, "sans:", san_list(j["sans"]));
 }
 
 }  // namespace scepctl

@@ -3,11 +3,22 @@
 
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/certificate.hpp"
 
 namespace scepctl {
+
+/// The certificate's subjectAltNames as crypto::to_display writes them (escaped).
+std::vector<std::string> cert_sans(const crypto::Certificate& cert);
+/// Names escaped by crypto::to_display as they are; those from a record
+/// written before names were escaped, escaped now.
+std::vector<std::string> printable_sans(const std::vector<std::string>& sans);
+/// printable_sans on one line, each quoted: `"DNS:a" "email:b"` (escaped
+/// names hold no '"').
+std::string san_list(const std::vector<std::string>& sans);
 
 nlohmann::json cert_json(const crypto::Certificate& cert);
 /// Aligned "label: value" lines, each prefixed by `indent`.

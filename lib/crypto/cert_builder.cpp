@@ -54,6 +54,27 @@ core::Result<void> add_ext(X509* cert, X509V3_CTX* ctx, int nid, const std::stri
   return {};
 }
 
+/// An extension from its DER value, as it is: no configuration syntax.
+core::Result<void> add_der_ext(X509* cert, const RawExtension& raw) {
+  Asn1ObjectPtr obj(OBJ_txt2obj(raw.oid.c_str(), 1));
+  OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
+  if (!obj || !value || ASN1_OCTET_STRING_set(value.get(), raw.value.data(), static_cast<int>(raw.value.size())) != 1)
+    return ossl_fail(Errc::internal, "adding extension " + raw.oid);
+  X509ExtPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical ? 1 : 0, value.get()));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return ossl_fail(Errc::internal, "adding extension " + raw.oid);
+  return {};
+}
+
+/// The names typed as they were read: never text for OpenSSL's
+/// configuration parser, where "email:move" is a directive and ',' a separator.
+/// Critical when the subject is empty (RFC 5280 §4.2.1.6).
+core::Result<void> add_subject_alt_names(X509* cert, const std::vector<GeneralName>& names) {
+  auto der = encode_general_names(names);
+  if (!der) return std::unexpected(der.error());
+  bool critical = X509_NAME_entry_count(X509_get_subject_name(cert)) == 0;
+  return add_der_ext(cert, {"2.5.29.17", critical, std::move(*der)});
+}
+
 core::Result<void> set_validity(X509* cert, const CertSpec& spec) {
   Asn1TimePtr nb(ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_before)));
   Asn1TimePtr na(ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_after)));
@@ -68,15 +89,10 @@ core::Result<void> add_extensions(X509* cert, const CertSpec& spec, X509* issuer
   core::Result<void> r = add_ext(cert, &ctx, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   if (r && spec.key_usage != 0) r = add_ext(cert, &ctx, NID_key_usage, key_usage_text(spec.key_usage));
   if (r && !spec.extended_key_usage.empty()) r = add_ext(cert, &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
-  if (r && !spec.subject_alt_names.empty()) r = add_ext(cert, &ctx, NID_subject_alt_name, join(spec.subject_alt_names));
+  if (r && !spec.subject_alt_names.empty()) r = add_subject_alt_names(cert, spec.subject_alt_names);
   for (const auto& raw : spec.copied_extensions) {
     if (!r) break;
-    Asn1ObjectPtr obj(OBJ_txt2obj(raw.oid.c_str(), 1));
-    OsslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
-    if (!obj || !value || ASN1_OCTET_STRING_set(value.get(), raw.value.data(), static_cast<int>(raw.value.size())) != 1)
-      return ossl_fail(Errc::internal, "copying extension " + raw.oid);
-    X509ExtPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical ? 1 : 0, value.get()));
-    if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return ossl_fail(Errc::internal, "copying extension " + raw.oid);
+    r = add_der_ext(cert, raw);
   }
   if (r) r = add_ext(cert, &ctx, NID_subject_key_identifier, "hash");
   if (r) r = add_ext(cert, &ctx, NID_authority_key_identifier, "keyid:always");

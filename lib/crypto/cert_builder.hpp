@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/csr.hpp"
+#include "crypto/general_name.hpp"
 #include "crypto/keys.hpp"
 
 namespace crypto {
@@ -22,7 +23,7 @@ struct CertSpec {
   bool ca = false;
   unsigned key_usage = 0;                        ///< KeyUsageBit mask; 0 = no extension
   std::vector<std::string> extended_key_usage;  ///< short names ("clientAuth") or dotted OIDs
-  std::vector<std::string> subject_alt_names;   ///< "DNS:host", "IP:1.2.3.4", "email:a@b", "URI:..."
+  std::vector<GeneralName> subject_alt_names;   ///< written as they are, typed; none: no extension
   std::vector<RawExtension> copied_extensions;   ///< verbatim from the request
 };
 

@@ -1,7 +1,5 @@
 #include "crypto/csr.hpp"
 
-#include <arpa/inet.h>
-
 #include <openssl/pem.h>
 
 #include "crypto/der.hpp"
@@ -101,6 +99,18 @@ std::vector<std::string> Csr::subject_values(std::string_view short_name) const 
   return out;
 }
 
+std::vector<std::string> Csr::subject_attribute_types() const {
+  std::vector<std::string> out;
+  const X509_NAME* name = X509_REQ_get_subject_name(m_req.get());
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    const ASN1_OBJECT* type = X509_NAME_ENTRY_get_object(X509_NAME_get_entry(name, i));
+    int nid = OBJ_obj2nid(type);
+    const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
+    out.push_back(sn ? std::string(sn) : oid_text(type));
+  }
+  return out;
+}
+
 std::optional<std::string> Csr::challenge_password() const {
   int idx = X509_REQ_get_attr_by_NID(m_req.get(), NID_pkcs9_challengePassword, -1);
   if (idx < 0) return std::nullopt;
@@ -146,31 +156,15 @@ std::vector<RawExtension> Csr::extensions() const {
   return out;
 }
 
-std::vector<std::string> Csr::subject_alt_names() const {
-  std::vector<std::string> out;
+core::Result<std::vector<GeneralName>> Csr::subject_alt_names() const {
   ExtStackPtr exts(request_extensions(m_req.get()));
-  if (!exts) return out;
-  auto* names = static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr));
-  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
-    switch (gn->type) {
-      case GEN_DNS: out.push_back("DNS:" + asn1_string_utf8(gn->d.dNSName)); break;
-      case GEN_EMAIL: out.push_back("email:" + asn1_string_utf8(gn->d.rfc822Name)); break;
-      case GEN_URI: out.push_back("URI:" + asn1_string_utf8(gn->d.uniformResourceIdentifier)); break;
-      case GEN_IPADD: {
-        const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
-        char text[INET6_ADDRSTRLEN] = {};
-        int family = ip->length == 4 ? AF_INET : ip->length == 16 ? AF_INET6 : 0;
-        if (family != 0 && inet_ntop(family, ip->data, text, sizeof text)) out.push_back(std::string("IP:") + text);
-        else out.push_back("IP:invalid");
-        break;
-      }
-      default: out.push_back("othername:unsupported"); break;
-    }
-  }
-  GENERAL_NAMES_free(names);
   clear_ossl_errors();
-  return out;
+  int at = exts ? X509v3_get_ext_by_NID(exts.get(), NID_subject_alt_name, -1) : -1;
+  if (at < 0) return std::vector<GeneralName>{};
+  if (X509v3_get_ext_by_NID(exts.get(), NID_subject_alt_name, at) >= 0)
+    return core::fail(Errc::malformed_request, "the request has two subjectAltName extensions");
+  const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(sk_X509_EXTENSION_value(exts.get(), at));
+  return decode_general_names(core::ByteView(v->data, static_cast<std::size_t>(v->length)));
 }
 
 }  // namespace crypto

@@ -7,6 +7,7 @@
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "crypto/digest.hpp"
+#include "crypto/general_name.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/ossl_ptr.hpp"
 
@@ -36,10 +37,15 @@ class Csr {
   std::string subject() const;
   /// Values of one subject attribute type given by short name ("CN").
   std::vector<std::string> subject_values(std::string_view short_name) const;
+  /// The type of each subject attribute in order: short name ("O"), or the
+  /// dotted OID of a type OpenSSL has no name for.
+  std::vector<std::string> subject_attribute_types() const;
   /// The challengePassword in UTF-8, whatever DirectoryString type carried it.
   std::optional<std::string> challenge_password() const;
-  /// "DNS:host", "IP:10.0.0.1", "email:a@b", "URI:..." from the extension request.
-  std::vector<std::string> subject_alt_names() const;
+  /// The subjectAltNames of the extension request, typed, in their order;
+  /// empty without the extension. Two such extensions, or one that does not
+  /// decode (leftover bytes included), are malformed.
+  core::Result<std::vector<GeneralName>> subject_alt_names() const;
   /// Every requested extension (from extensionRequest, PKCS#9 or Verisign OID).
   std::vector<RawExtension> extensions() const;
 

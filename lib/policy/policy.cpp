@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "config/config.hpp"
+#include "core/names.hpp"
 
 namespace policy {
 
@@ -137,17 +138,20 @@ core::Result<void> read_int(const toml::table& t, std::string_view key, int& out
 }
 
 core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::string& where) {
-  std::string san = p.san_mode == SanMode::copy ? "copy" : p.san_mode == SanMode::match ? "match" : "drop";
+  std::string san(san_mode_name(p.san_mode)), scope(secret_cn_scope_name(p.secret_cn_scope));
   for (auto r : {read_int(t, "validity_days", p.validity_days, 1, 36500, where),
                  read_int(t, "min_rsa_bits", p.min_rsa_bits, 1024, 16384, where),
                  read_exact(t, "subject_regex", p.subject_regex, where), read_exact(t, "san_regex", p.san_regex, where),
-                 read_exact(t, "san", san, where),
+                 read_exact(t, "san", san, where), read_exact(t, "secret_cn_scope", scope, where),
                  read_exact(t, "renewal_subject_change", p.renewal_subject_change, where)})
     if (!r) return r;
   if (san == "copy") p.san_mode = SanMode::copy;
   else if (san == "match") p.san_mode = SanMode::match;
   else if (san == "drop") p.san_mode = SanMode::drop;
   else return core::fail(Errc::config_invalid, fmt::format("{}: san must be copy, match or drop", where));
+  if (scope == "names") p.secret_cn_scope = SecretCnScope::names;
+  else if (scope == "cn") p.secret_cn_scope = SecretCnScope::cn;
+  else return core::fail(Errc::config_invalid, fmt::format("{}: secret_cn_scope must be names or cn", where));
   if (!p.subject_regex.empty())
     if (auto err = regex_error(p.subject_regex))
       return core::fail(Errc::config_invalid, fmt::format("{}: bad subject_regex: {}", where, *err));
@@ -159,6 +163,23 @@ core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::str
 }
 
 }  // namespace
+
+std::string_view san_mode_name(SanMode m) {
+  switch (m) {
+    case SanMode::copy: return "copy";
+    case SanMode::match: return "match";
+    case SanMode::drop: return "drop";
+  }
+  return "copy";
+}
+
+std::string_view secret_cn_scope_name(SecretCnScope s) {
+  switch (s) {
+    case SecretCnScope::names: return "names";
+    case SecretCnScope::cn: return "cn";
+  }
+  return "names";
+}
 
 core::Result<unsigned> parse_key_usage(const std::vector<std::string>& names) {
   unsigned mask = 0;
@@ -198,7 +219,7 @@ core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_t
   static constexpr std::string_view known[] = {"format", "validity_days", "key_usage", "extended_key_usage",
                                                "subject_regex", "required_attributes", "san", "san_regex",
                                                "min_rsa_bits", "allowed_digests", "copy_extensions",
-                                               "renewal_subject_change"};
+                                               "renewal_subject_change", "secret_cn_scope"};
   for (auto&& [k, v] : t)
     if (std::find(std::begin(known), std::end(known), k.str()) == std::end(known))
       return core::fail(Errc::config_invalid, fmt::format("{}: unknown setting {}", where, k.str()));
@@ -220,19 +241,19 @@ static std::string toml_list(const std::vector<std::string>& items) {
 std::string render_policy(const Policy& p) {
   std::vector<std::string> digests;
   for (auto d : p.allowed_digests) digests.emplace_back(crypto::digest_name(d));
-  const char* san = p.san_mode == SanMode::copy ? "copy" : p.san_mode == SanMode::match ? "match" : "drop";
   std::string out = fmt::format("# issuance policy \"{}\"; see scep.toml(5)\nformat = {}\n", p.name, format_version);
   out += fmt::format("validity_days = {}\n", p.validity_days);
   out += fmt::format("key_usage = {}\n", toml_list(key_usage_names(p.key_usage)));
   out += fmt::format("extended_key_usage = {}\n", toml_list(p.extended_key_usage));
   out += fmt::format("subject_regex = {}\n", config::quote(p.subject_regex));
   out += fmt::format("required_attributes = {}\n", toml_list(p.required_attributes));
-  out += fmt::format("san = \"{}\"\n", san);
+  out += fmt::format("san = \"{}\"\n", san_mode_name(p.san_mode));
   out += fmt::format("san_regex = {}\n", config::quote(p.san_regex));
   out += fmt::format("min_rsa_bits = {}\n", p.min_rsa_bits);
   out += fmt::format("allowed_digests = {}\n", toml_list(digests));
   out += fmt::format("copy_extensions = {}\n", toml_list(p.copy_extensions));
   out += fmt::format("renewal_subject_change = {}\n", p.renewal_subject_change);
+  out += fmt::format("secret_cn_scope = \"{}\"\n", secret_cn_scope_name(p.secret_cn_scope));
   return out;
 }
 
@@ -257,6 +278,26 @@ std::optional<Decision> check_key_and_signature(const Policy& p, const crypto::C
   return std::nullopt;
 }
 
+/// The bound name when the secret limits every name of the certificate.
+const std::string* bound_name(const Policy& p, const SecretConstraints& limits) {
+  return limits.common_name && p.secret_cn_scope == SecretCnScope::names ? &*limits.common_name : nullptr;
+}
+
+/// With a bound name and no subject regex to say otherwise, the subject may
+/// hold the CN and the policy's required attributes, nothing else.
+std::optional<Decision> check_bound_subject(const Policy& p, const crypto::Csr& csr, const SecretConstraints& limits) {
+  const std::string* bound = bound_name(p, limits);
+  if (!bound || !p.subject_regex.empty() || limits.subject_regex) return std::nullopt;
+  for (const auto& type : csr.subject_attribute_types()) {
+    if (type == "CN" || std::find(p.required_attributes.begin(), p.required_attributes.end(), type) != p.required_attributes.end())
+      continue;
+    return refuse(Refusal::bad_request,
+                  fmt::format("the subject attribute {} is not allowed for this challenge password: it is bound to CN \"{}\"",
+                              type, core::escape_text(*bound)));
+  }
+  return std::nullopt;
+}
+
 std::optional<Decision> check_subject(const Policy& p, const crypto::Csr& csr, const SecretConstraints& limits) {
   std::string subject = csr.subject();
   if (subject.size() > max_regex_input) return refuse(Refusal::bad_request, "the subject is too long");
@@ -271,26 +312,53 @@ std::optional<Decision> check_subject(const Policy& p, const crypto::Csr& csr, c
     if (cns.size() != 1 || cns.front() != *limits.common_name)
       return refuse(Refusal::bad_request, "the subject CN is not the one this challenge password was issued for");
   }
-  return std::nullopt;
+  return check_bound_subject(p, csr, limits);
 }
 
-/// SANs to issue, or a refusal.
-std::variant<std::vector<std::string>, Decision> select_sans(const Policy& p, const crypto::Csr& csr) {
+/// A SAN that names exactly the bound name: a dNSName, rfc822Name or URI of
+/// that very text, or the iPAddress it spells.
+bool names_bound(const crypto::GeneralName& name, const std::string& bound) {
+  switch (name.type) {
+    case crypto::NameType::dns: case crypto::NameType::email: case crypto::NameType::uri: return name.value == bound;
+    case crypto::NameType::ip_address: return crypto::ip_name(bound) == name;
+    default: return false;
+  }
+}
+
+/// The types san = "copy" copies; the others need san = "match" and a regex naming them.
+bool copied_by_default(crypto::NameType t) {
+  return t == crypto::NameType::dns || t == crypto::NameType::email || t == crypto::NameType::uri ||
+         t == crypto::NameType::ip_address;
+}
+
+/// SANs to issue, typed as requested, or a refusal.
+std::variant<std::vector<crypto::GeneralName>, Decision> select_sans(const Policy& p, const crypto::Csr& csr,
+                                                                     const SecretConstraints& limits) {
   constexpr std::size_t max_sans = 100;
+  using Names = std::vector<crypto::GeneralName>;
+  if (p.san_mode == SanMode::drop) return Names{};
   auto sans = csr.subject_alt_names();
-  if (p.san_mode == SanMode::drop) return std::vector<std::string>{};
-  if (sans.size() > max_sans) return refuse(Refusal::bad_request, fmt::format("too many subjectAltNames (limit {})", max_sans));
-  std::vector<std::string> out;
-  for (const auto& s : sans) {
-    if (s == "othername:unsupported" || s == "IP:invalid")
-      return refuse(Refusal::bad_request, "a subjectAltName has an unsupported form");
-    if (p.san_mode == SanMode::match && !full_match(p.san_regex, s)) continue;
-    if (s.find(',') != std::string::npos) return refuse(Refusal::bad_request, "a subjectAltName contains a comma");
-    // The builder hands SANs to OpenSSL's configuration syntax as C strings: a
-    // NUL cuts a name short, a line break merges the names after it into it.
-    if (std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
-      return refuse(Refusal::bad_request, "a subjectAltName contains a control character");
-    out.push_back(s);
+  if (!sans) return refuse(Refusal::bad_request, "the subjectAltName extension of the request is malformed");
+  if (sans->size() > max_sans) return refuse(Refusal::bad_request, fmt::format("too many subjectAltNames (limit {})", max_sans));
+  const std::string* bound = bound_name(p, limits);
+  Names out;
+  for (auto& name : *sans) {
+    if (auto problem = crypto::general_name_problem(name))
+      return refuse(Refusal::bad_request, fmt::format("a subjectAltName cannot be issued: {}", *problem));
+    if (bound && names_bound(name, *bound)) {
+      out.push_back(std::move(name));
+    } else if (p.san_mode == SanMode::match) {
+      if (full_match(p.san_regex, crypto::to_text(name))) out.push_back(std::move(name));
+    } else if (bound) {
+      return refuse(Refusal::bad_request,
+                    fmt::format("subjectAltName {} is not allowed for this challenge password: it is bound to \"{}\"",
+                                crypto::to_display(name), core::escape_text(*bound)));
+    } else if (!copied_by_default(name.type)) {
+      return refuse(Refusal::bad_request,
+                    fmt::format("subjectAltName {} is of a type that san = \"copy\" does not copy", crypto::to_display(name)));
+    } else {
+      out.push_back(std::move(name));
+    }
   }
   return out;
 }
@@ -301,7 +369,7 @@ Decision evaluate(const Policy& p, const crypto::Csr& csr, const SecretConstrain
                   const crypto::Certificate& ca_cert, core::TimePoint now) {
   if (auto r = check_key_and_signature(p, csr)) return *r;
   if (auto r = check_subject(p, csr, limits)) return *r;
-  auto sans = select_sans(p, csr);
+  auto sans = select_sans(p, csr, limits);
   if (auto* refusal = std::get_if<Decision>(&sans)) return *refusal;
   Decision d;
   d.issue = true;
@@ -310,7 +378,7 @@ Decision evaluate(const Policy& p, const crypto::Csr& csr, const SecretConstrain
   d.spec.not_after = std::min(now + std::chrono::days(p.validity_days), ca_cert.not_after());
   d.spec.key_usage = p.key_usage;
   d.spec.extended_key_usage = p.extended_key_usage;
-  d.spec.subject_alt_names = std::get<std::vector<std::string>>(sans);
+  d.spec.subject_alt_names = std::move(std::get<std::vector<crypto::GeneralName>>(sans));
   for (const auto& ext : csr.extensions())
     if (std::find(p.copy_extensions.begin(), p.copy_extensions.end(), ext.oid) != p.copy_extensions.end())
       d.spec.copied_extensions.push_back(ext);

@@ -21,6 +21,11 @@ inline constexpr int format_version = 1;
 /// What happens to the subjectAltNames a request asks for.
 enum class SanMode { copy, match, drop };
 
+/// What a secret bound to a name (`secret create --cn NAME`) limits: every
+/// name of the certificate (the subject's other attributes and the SANs
+/// too), or only the CN, the rest following the policy as for any secret.
+enum class SecretCnScope { names, cn };
+
 struct Policy {
   std::string name;
   int validity_days = 365;
@@ -29,7 +34,8 @@ struct Policy {
   std::string subject_regex;                     ///< ECMAScript, whole DN text ("CN=a,O=b"); empty: any
   std::vector<std::string> required_attributes;  ///< subject attribute short names that must be present
   SanMode san_mode = SanMode::copy;
-  std::string san_regex;  ///< with SanMode::match: SANs ("DNS:x") not matching are dropped
+  std::string san_regex;  ///< with SanMode::match: SANs (crypto::to_text: "DNS:x") not matching are dropped
+  SecretCnScope secret_cn_scope = SecretCnScope::names;
   int min_rsa_bits = 2048;
   std::vector<crypto::DigestAlg> allowed_digests{crypto::DigestAlg::sha1, crypto::DigestAlg::sha256,
                                                  crypto::DigestAlg::sha384, crypto::DigestAlg::sha512};
@@ -46,6 +52,10 @@ inline Policy builtin_policy() {
   return p;
 }
 
+/// The TOML spellings: "copy", "match", "drop"; "names", "cn".
+std::string_view san_mode_name(SanMode m);
+std::string_view secret_cn_scope_name(SecretCnScope s);
+
 core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_text);
 
 /// Why `pattern` cannot be a policy or secret regex (ECMAScript), or nothing.
@@ -58,6 +68,11 @@ std::vector<std::string> key_usage_names(unsigned mask);
 
 /// Extra limits a secret carries on top of its policy.
 struct SecretConstraints {
+  /// The bound name: the CN, and with SecretCnScope::names the only name
+  /// the certificate carries beyond what the policy's explicit rules allow:
+  /// other subject attributes need a subject_regex (the policy's or the
+  /// secret's) or required_attributes; SANs must equal it (DNS, email, URI,
+  /// IP) or, with SanMode::match, match san_regex. Others are refused.
   std::optional<std::string> common_name;
   std::optional<std::string> subject_regex;
 };

@@ -21,12 +21,20 @@ std::string secret_problem(const policy::SecretRecord& s, std::string_view ca, c
   return {};
 }
 
+/// The requested subjectAltNames for the audit log and `scepctl pending`, escaped.
+std::vector<std::string> shown_sans(const crypto::Csr& csr) {
+  auto sans = csr.subject_alt_names();
+  if (!sans) return {"(the subjectAltName extension is malformed)"};
+  return crypto::to_display(*sans);
+}
+
 }  // namespace
 
 core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
   auto csr = crypto::Csr::from_der(in.message_data);
   if (!csr) return CertRep::fail(FailInfo::bad_request, "the message does not hold a valid PKCS#10 request");
   ev.subject = csr->subject();
+  ev.sans = shown_sans(*csr);
   // A client's retry sent while this request is being decided (same
   // transactionID) waits here, then is answered from this request's record.
   auto held = m_repo.lock_transaction(ctx.name(), ev.transaction_id);
@@ -128,7 +136,7 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
   PendingRequest p{ctx.name(),    ev.transaction_id, in.remote, csr.der(), m_clock.now(), csr.subject(),
-                   csr.subject_alt_names(), csr.public_key().description(), std::string(note)};
+                   ev.sans, csr.public_key().description(), std::string(note)};
   Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()),
                 {}, {}, {}, {}, m_clock.now(), {}, {}};
   AuditEvent parked = ev;

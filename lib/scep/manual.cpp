@@ -69,7 +69,7 @@ core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::
                           crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), {}, {}, pol.name, {}, p.created, {}, {}},
               std::move(*cert), nullptr,
               AuditEvent{clock.now(), p.ca, p.remote, "approve", p.transaction_id, {}, {}, pol.name, "issued", {}, {},
-                         "approved by the operator", false},
+                         "approved by the operator", false, p.sans},
               true, {}};
   auto recorded = ctx.record(is, d.spec, key, rng);
   if (!recorded) return std::unexpected(recorded.error());
@@ -86,7 +86,7 @@ core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, co
                 crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()), {}, {}, {}, std::string(reason),
                 p.created, {}, {}};
   return repo.record_rejection(t, {clock.now(), p.ca, p.remote, "reject", p.transaction_id, csr->subject(), {}, {},
-                                   "rejected", {}, {}, std::string(reason), false});
+                                   "rejected", {}, {}, std::string(reason), false, p.sans});
 }
 
 }  // namespace scep

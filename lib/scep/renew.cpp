@@ -1,14 +1,31 @@
 // Renewal: a request signed by a certificate this CA issued, answered under
 // the policy of that certificate, without a challenge (RFC 8894 §2.5, §3.3.1.2).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "crypto/digest.hpp"
+#include "crypto/general_name.hpp"
 #include "scep/ca_context.hpp"
 #include "scep/service.hpp"
 
 namespace scep {
 
 using core::Errc;
+
+namespace {
+
+/// A subjectAltName to be issued that `old` does not have, displayed. A
+/// renewal needs no secret: were it to add names, a certificate bound to one
+/// name (secret create --cn) would buy any other at its first renewal.
+std::optional<std::string> added_name(const std::vector<crypto::GeneralName>& names, const crypto::Certificate& old) {
+  auto had = crypto::subject_alt_names(old);
+  for (const auto& n : names)
+    if (!had || std::find(had->begin(), had->end(), n) == had->end()) return crypto::to_display(n);
+  return std::nullopt;
+}
+
+}  // namespace
 
 core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
                                                                        SignerProblem& why) {
@@ -69,6 +86,10 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
     return CertRep::fail(FailInfo::bad_request, fmt::format("a renewal must keep the subject \"{}\"", old.cert.subject()));
   policy::Decision d = policy::evaluate(*pol, csr, {}, ctx.bundle().cert, m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
+  if (!pol->renewal_subject_change)
+    if (auto added = added_name(d.spec.subject_alt_names, old.cert))
+      return CertRep::fail(FailInfo::bad_request,
+                           fmt::format("a renewal must keep the names of certificate {}: {} is not one of them", old_serial, *added));
 
   // Sign first: a certificate that cannot be built must not spend the one
   // renewal. The store claims it in the operation that records the new

@@ -61,7 +61,7 @@ struct PendingRequest {
   /// listing thousands of requests parses none (OpenSSL 3.0 spends ~0.1 ms
   /// decoding each request's public key). Empty in records made before.
   std::string subject;
-  std::vector<std::string> sans;
+  std::vector<std::string> sans;  ///< crypto::to_display: escaped
   std::string key;  ///< e.g. "RSA 2048"
   /// What the operator should know before approving, e.g. "signed by
   /// certificate 1A2B: revoked (superseded)"; empty when nothing.
@@ -90,6 +90,8 @@ struct AuditEvent {
   /// Set once a record_* operation stored this event with its decision, so
   /// the caller does not log it again.
   bool recorded = false;
+  /// The request's subjectAltNames as crypto::to_display writes them (escaped).
+  std::vector<std::string> sans;
 };
 
 /// A certificate to record for a transaction: record_issuance stores all of

@@ -35,14 +35,23 @@ std::string capped(std::string_view text, std::size_t max) {
 
 std::string dump_record(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
 
+std::vector<std::string> listed_sans(const std::vector<std::string>& sans) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < sans.size() && i < max_listed_sans; ++i) out.push_back(capped(sans[i]));
+  if (sans.size() > max_listed_sans) out.push_back(fmt::format("...[{} more]", sans.size() - max_listed_sans));
+  return out;
+}
+
 json event_json(const scep::AuditEvent& e) {
-  return {{"time", crypto::format_time(e.time)}, {"ca", e.ca},
-          {"remote", capped(e.remote)},          {"operation", capped(e.operation, 64)},
-          {"transaction_id", capped(e.transaction_id, 256)},
-          {"subject", capped(e.subject)},        {"secret_id", capped(e.secret_id, 64)},
-          {"policy", capped(e.policy, 128)},     {"outcome", e.outcome},
-          {"serial", capped(e.serial, 128)},     {"fail_info", e.fail_info},
-          {"detail", capped(e.detail)}};
+  json j = {{"time", crypto::format_time(e.time)}, {"ca", e.ca},
+            {"remote", capped(e.remote)},          {"operation", capped(e.operation, 64)},
+            {"transaction_id", capped(e.transaction_id, 256)},
+            {"subject", capped(e.subject)},        {"secret_id", capped(e.secret_id, 64)},
+            {"policy", capped(e.policy, 128)},     {"outcome", e.outcome},
+            {"serial", capped(e.serial, 128)},     {"fail_info", e.fail_info},
+            {"detail", capped(e.detail)}};
+  if (!e.sans.empty()) j["sans"] = listed_sans(e.sans);
+  return j;
 }
 
 scep::AuditEvent event_from_json(const json& j) {
@@ -59,6 +68,7 @@ scep::AuditEvent event_from_json(const json& j) {
   e.serial = j.value("serial", "");
   e.fail_info = j.value("fail_info", "");
   e.detail = j.value("detail", "");
+  e.sans = j.value("sans", std::vector<std::string>{});
   return e;
 }
 

@@ -63,6 +63,8 @@ std::string dump_record(const nlohmann::json& j);
 /// record carries, which `scepctl check --repair` appends when a crash lost
 /// its line).
 nlohmann::json event_json(const scep::AuditEvent& e);
+/// At most max_listed_sans names, each capped, and a note of how many more.
+std::vector<std::string> listed_sans(const std::vector<std::string>& sans);
 scep::AuditEvent event_from_json(const nlohmann::json& j);
 
 /// A pending record (pending/F.json or F.claimed), as records.cpp writes it.

@@ -222,11 +222,7 @@ core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
   if (!p.subject.empty()) j["subject"] = capped(p.subject);
   if (!p.key.empty()) j["key"] = capped(p.key);
   if (!p.note.empty()) j["note"] = capped(p.note);
-  if (!p.sans.empty()) {
-    std::vector<std::string> sans;
-    for (std::size_t i = 0; i < p.sans.size() && i < max_listed_sans; ++i) sans.push_back(capped(p.sans[i]));
-    j["sans"] = std::move(sans);
-  }
+  if (!p.sans.empty()) j["sans"] = listed_sans(p.sans);
   return write_file_atomic(pending_path(p), dump_record(j), 0640, AtomicFile::Replace::no);
 }
 

@@ -147,10 +147,53 @@ BOOST_AUTO_TEST_CASE(no_key_usage_means_no_extension_and_every_use) {
 
 BOOST_AUTO_TEST_CASE(subject_alt_names_are_encoded_in_order) {
   auto spec = leaf_spec();
-  spec.subject_alt_names = {"DNS:host.example", "IP:192.0.2.7", "email:a@example.com", "URI:https://example.com/x"};
+  spec.subject_alt_names = {crypto::dns_name("host.example"), *crypto::ip_name("192.0.2.7"),
+                            crypto::email_name("a@example.com"), crypto::uri_name("https://example.com/x")};
   auto cert = build_leaf(spec);
   std::vector<std::string> want = {"DNS:host.example", "IP:192.0.2.7", "email:a@example.com", "URI:https://example.com/x"};
   BOOST_TEST(alt_names(cert) == want, boost::test_tools::per_element());
+  auto typed = crypto::subject_alt_names(cert);
+  BOOST_REQUIRE(typed);
+  BOOST_TEST((*typed == spec.subject_alt_names));
+  BOOST_TEST(X509_EXTENSION_get_critical(extension(cert, NID_subject_alt_name)) == 0);
+}
+
+// Regression: the names went to OpenSSL's configuration parser joined by
+// ','. "email:move" moved the subject's emailAddress into the SAN (after the
+// policy had checked the subject), "email:copy" copied it, and a ',' or a
+// line break in a dNSName made two names of one.
+BOOST_AUTO_TEST_CASE(subject_alt_names_are_data_never_directives) {
+  auto spec = leaf_spec();
+  auto subject = crypto::subject_der_from_text("CN=leaf.example,emailAddress=boss@example.com");
+  BOOST_REQUIRE(subject);
+  spec.subject = *subject;
+  spec.subject_alt_names = {crypto::email_name("move"), crypto::email_name("copy"), crypto::dns_name("a.example,DNS:b.example"),
+                            crypto::dns_name("c.example\nd.example")};
+  auto cert = build_leaf(spec);
+  BOOST_TEST(cert.subject() == "CN=leaf.example,emailAddress=boss@example.com");
+  std::vector<std::string> want = {"email:move", "email:copy", "DNS:a.example,DNS:b.example", "DNS:c.example\nd.example"};
+  BOOST_TEST(alt_names(cert) == want, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(every_general_name_kind_is_written_as_given) {
+  auto spec = leaf_spec();
+  auto dir = crypto::subject_der_from_text("CN=Dir,O=Example");
+  BOOST_REQUIRE(dir);
+  spec.subject_alt_names = {crypto::GeneralName{crypto::NameType::registered_id, "1.2.3.4", {}},
+                            crypto::GeneralName{crypto::NameType::directory_name, {}, *dir},
+                            crypto::GeneralName{crypto::NameType::other_name, "1.3.6.1.4.1.311.20.2.3", {0x0c, 0x01, 'u'}},
+                            *crypto::ip_name("2001:db8::7")};
+  auto typed = crypto::subject_alt_names(build_leaf(spec));
+  BOOST_REQUIRE(typed);
+  BOOST_TEST((*typed == spec.subject_alt_names));
+}
+
+BOOST_AUTO_TEST_CASE(with_an_empty_subject_the_subject_alt_names_are_critical) {
+  auto spec = leaf_spec();
+  spec.subject = {0x30, 0x00};
+  spec.subject_alt_names = {crypto::dns_name("only.example")};
+  auto cert = build_leaf(spec);
+  BOOST_TEST(X509_EXTENSION_get_critical(extension(cert, NID_subject_alt_name)) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(no_subject_alt_names_means_no_extension) {
@@ -218,13 +261,13 @@ BOOST_AUTO_TEST_CASE(bad_subject_der_is_malformed) {
   BOOST_TEST(cert.error().code == core::Errc::malformed_request);
 }
 
-BOOST_AUTO_TEST_CASE(bad_extension_values_are_invalid_arguments) {
+BOOST_AUTO_TEST_CASE(bad_extension_values_are_errors) {
   const auto& pki = testing::test_pki();
   auto spec = leaf_spec();
-  spec.subject_alt_names = {"bogus-without-type"};
+  spec.subject_alt_names = {crypto::GeneralName{crypto::NameType::registered_id, "not-an-oid", {}}};
   auto bad_san = crypto::build_certificate(spec, pki.client_key.public_key(), &pki.root.cert, pki.root.key);
   BOOST_REQUIRE(!bad_san);
-  BOOST_TEST(bad_san.error().code == core::Errc::invalid_argument);
+  BOOST_TEST(bad_san.error().code == core::Errc::malformed_request);
   spec = leaf_spec();
   spec.extended_key_usage = {"notAnExtendedKeyUsage"};
   auto bad_eku = crypto::build_certificate(spec, pki.client_key.public_key(), &pki.root.cert, pki.root.key);

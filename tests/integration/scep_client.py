@@ -33,7 +33,7 @@ Command line
   scep_client.py enroll --url URL [--ca NAME] --key KEY.pem --cn CN
                         [--challenge SECRET] [--out CERT.pem] [--get]
                         [--cipher aes128|aes192|aes256|des3] [--poll SECONDS]
-                        [--timeout SECONDS] [--transaction-id ID]
+                        [--timeout SECONDS] [--transaction-id ID] [--csr FILE]
       URL is the endpoint (http://HOST:PORT/scep); --ca puts NAME in the
       path (URL/NAME) and in message= of GetCACert. KEY.pem is an RSA key
       (PEM, any form; created, 2048 bits, when the file does not exist).
@@ -41,6 +41,11 @@ Command line
       --timeout (default 60). Exit 0 with the certificate in --out (PEM,
       default: stdout); 2 on FAILURE (failInfo and failInfoText on stderr);
       3 when still PENDING at the timeout; 1 on any other error.
+      --csr sends FILE (a PKCS#10, PEM or DER, e.g. from `openssl req`,
+      for subjects and extensions this client does not build) instead of
+      building one; it must be for KEY.pem, and --challenge is then
+      ignored (put the challengePassword in FILE). CN names the signer
+      certificate only.
   scep_client.py genkeys DIR COUNT [BITS]
       COUNT RSA keys (default 2048 bits) as DIR/key.N.pem (PKCS#1 "RSA
       PRIVATE KEY", which micromdm's scepclient also reads), N from 0, a
@@ -567,13 +572,22 @@ def _enroll(argv):
     p.add_argument("--poll", type=float, default=1.0)
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--transaction-id")
+    p.add_argument("--csr")
     a = p.parse_args(argv)
     ep = Endpoint(a.url, a.ca)
     ep.get_ca_cert()
     ident = Identity(load_key(a.key), a.cn)
     tid = a.transaction_id or new_transaction_id()
     kw = {"cipher": a.cipher, "use_get": a.get}
-    reply, _ = ep.pkcs_req(ident, make_csr(ident.key, a.cn, a.challenge), tid, **kw)
+    if a.csr:
+        with open(a.csr, "rb") as f:
+            csr = f.read()
+        if b"-----BEGIN" in csr:
+            lines = csr.split(b"-----BEGIN", 1)[1].split(b"-----END", 1)[0].splitlines()[1:]
+            csr = base64.b64decode(b"".join(lines))
+    else:
+        csr = make_csr(ident.key, a.cn, a.challenge)
+    reply, _ = ep.pkcs_req(ident, csr, tid, **kw)
     deadline = time.monotonic() + a.timeout
     while reply.status == "PENDING" and time.monotonic() < deadline:
         time.sleep(a.poll)

@@ -28,7 +28,8 @@ struct CsrSpec {
   /// V_ASN1_BMPSTRING (the ASCII text is widened to UCS-2 for BMP).
   int challenge_type = V_ASN1_PRINTABLESTRING;
   /// "DNS:x", "IP:10.0.0.1", "email:a@b", "URI:u", "otherName:x" (UTF8 value
-  /// under the Microsoft UPN OID). DNS values are taken verbatim, commas too.
+  /// under the Microsoft UPN OID), "dirName:CN=x", "RID:1.2.3". Values are
+  /// taken verbatim, commas too.
   std::vector<std::string> sans;
   std::vector<crypto::RawExtension> extensions;  ///< extra requested extensions, verbatim
   crypto::DigestAlg digest = crypto::DigestAlg::sha256;
@@ -45,6 +46,18 @@ inline GENERAL_NAME* general_name(const std::string& san) {
     ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
     BOOST_REQUIRE(ip);
     GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
+    return gn;
+  }
+  if (kind == "dirName") {
+    auto dn = crypto::parse_dn(value);
+    BOOST_REQUIRE(dn);
+    GENERAL_NAME_set0_value(gn, GEN_DIRNAME, dn->release());
+    return gn;
+  }
+  if (kind == "RID") {
+    ASN1_OBJECT* oid = OBJ_txt2obj(value.c_str(), 1);
+    BOOST_REQUIRE(oid);
+    GENERAL_NAME_set0_value(gn, GEN_RID, oid);
     return gn;
   }
   if (kind == "otherName") {

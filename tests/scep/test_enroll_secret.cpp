@@ -222,6 +222,34 @@ BOOST_AUTO_TEST_CASE(san_match_and_drop_modes_shape_the_issued_certificate) {
   }
 }
 
+// Issue 15 item 7: a secret bound to a name yields only that name. A
+// request asking for more is refused (so the client learns why) and spends
+// nothing; the corrected retry on the same transactionID gets the certificate.
+BOOST_AUTO_TEST_CASE(a_bound_secret_refuses_extra_names_without_spending_a_use) {
+  Fixture f;
+  f.add_secret("BOUND-SECRET").common_name = "laptop-17";
+  CsrSpec greedy;
+  greedy.subject = "CN=laptop-17,O=Corp Admins";
+  greedy.sans = {"DNS:laptop-17"};
+  Send s;
+  s.tid = "tid-bound";
+  require_failure(f.exchange(f.csr("BOUND-SECRET", greedy), s), FailInfo::bad_request, "subject attribute O");
+  CsrSpec extra;
+  extra.subject = "CN=laptop-17";
+  extra.sans = {"DNS:laptop-17", "email:move"};
+  require_failure(f.exchange(f.csr("BOUND-SECRET", extra), s), FailInfo::bad_request, "email:move");
+  BOOST_TEST(f.uses_left("BOUND-SECRET") == 1);
+  BOOST_TEST(f.repo.certificates.empty());
+  BOOST_REQUIRE(f.repo.audit_log.size() == 2u);
+  BOOST_TEST((f.repo.audit_log[1].sans == std::vector<std::string>{"DNS:laptop-17", "email:move"}));
+
+  extra.sans = {"DNS:laptop-17"};
+  auto cert = f.enroll_ok("BOUND-SECRET", "tid-bound", extra);
+  BOOST_TEST(cert.subject() == "CN=laptop-17");
+  BOOST_TEST(cert_sans(cert) == std::vector<std::string>{"DNS:laptop-17"}, boost::test_tools::per_element());
+  BOOST_TEST(f.uses_left("BOUND-SECRET") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(message_signed_with_another_key_than_the_csr_is_a_bad_message_check) {
   Fixture f;
   f.add_secret("SIGNER-SECRET");

@@ -211,6 +211,41 @@ BOOST_AUTO_TEST_CASE(a_renewal_keeps_the_subject_unless_the_policy_allows_a_chan
   BOOST_TEST(certs.at(0).subject() == "CN=renamed,O=Example");
 }
 
+// A renewal needs no secret: were it to add names, a certificate bound to
+// one name (secret create --cn) would get any other at its first renewal.
+BOOST_AUTO_TEST_CASE(a_renewal_keeps_the_subject_alt_names_unless_the_policy_allows_a_change) {
+  RenewalFixture f;
+  crypto::CertSpec spec;
+  spec.subject = *crypto::subject_der_from_text(device_subject);
+  spec.serial = crypto::random_serial(f.rng);
+  spec.not_before = f.clock.now() - std::chrono::hours(1);
+  spec.not_after = f.clock.now() + std::chrono::days(10);
+  spec.subject_alt_names = {crypto::dns_name("device1"), crypto::dns_name("device1.example")};
+  auto built = crypto::build_certificate(spec, f.pki.client_key.public_key(), &f.pki.root.cert, f.pki.root.key);
+  BOOST_REQUIRE(built);
+  auto old = *built;
+  BOOST_REQUIRE(f.repo.add_certificate("main", old, "P"));
+  CsrSpec more;
+  more.subject = std::string(device_subject);
+  more.sans = {"DNS:device1", "DNS:www.bank.example"};
+  auto r = f.signed_by(old, f.pki.client_key, make_csr(more, next_key()), MessageType::renewal_req, "tid-more");
+  require_failure(r, FailInfo::bad_request, "DNS:www.bank.example is not one of them");
+  BOOST_TEST(f.repo.certificates.size() == 1u);
+
+  CsrSpec same_or_fewer = more;
+  same_or_fewer.sans = {"DNS:device1.example"};
+  auto fresh = reply_certs(f.signed_by(old, f.pki.client_key, make_csr(same_or_fewer, next_key()), MessageType::renewal_req,
+                                       "tid-fewer"),
+                           old, f.pki.client_key);
+  BOOST_TEST(cert_sans(fresh.at(0)) == std::vector<std::string>{"DNS:device1.example"}, boost::test_tools::per_element());
+
+  auto old2 = f.issued(f.pki.client_key);  // no SANs
+  f.repo.policies["P"].renewal_subject_change = true;
+  r = f.signed_by(old2, f.pki.client_key, make_csr(more, next_key()), MessageType::renewal_req, "tid-more-2");
+  require_success(r);
+  BOOST_TEST(cert_sans(reply_certs(r, old2, f.pki.client_key).at(0)).size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_certificate_whose_policy_was_deleted_cannot_renew) {
   RenewalFixture f;
   auto old = f.issued(f.pki.client_key);
