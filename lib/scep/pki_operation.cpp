@@ -57,6 +57,11 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, co
   // An unknown digest cannot verify either: say why.
   if (!sd.digest) return failed(FailInfo::bad_alg, fmt::format("digest algorithm {} is not supported", sd.digest_oid));
   if (!sd.signer) return failed(FailInfo::bad_message_check, sd.signature_error);
+  // OpenSSL would only say the signature does not verify.
+  if (sd.signature.padding == crypto::SignaturePadding::pss && sd.signature.digest != sd.digest)
+    return failed(FailInfo::bad_alg, fmt::format("RSASSA-PSS is taken with the digest of the SignerInfo ({}), "
+                                                 "MGF1 over it and trailerField 1",
+                                                 crypto::digest_name(*sd.digest)));
   if (!sd.signature_valid) return failed(FailInfo::bad_message_check, "the message signature does not verify");
   if (*sd.digest == crypto::DigestAlg::md5 && !ctx.legacy()) return failed(FailInfo::bad_alg, "MD5 is not allowed by this CA");
   if (!in.header.type) return failed(FailInfo::bad_request, fmt::format("messageType {} is not supported", in.header.type_text));
