@@ -267,6 +267,11 @@ core::Result<core::Bytes> Envelope::decrypt(const Certificate& cert, const Priva
   return bio_contents(out.get());
 }
 
+bool can_encrypt_to(const Certificate& recipient) {
+  int id = EVP_PKEY_get_base_id(X509_get0_pubkey(recipient.native()));
+  return id == EVP_PKEY_RSA || id == EVP_PKEY_EC;
+}
+
 core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificate& recipient, ContentCipher cipher,
                                         const KeyTransport& kt) {
   EvpCipherPtr evp(EVP_CIPHER_fetch(nullptr, std::string(cipher_name(cipher)).c_str(), nullptr));

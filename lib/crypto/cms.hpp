@@ -70,6 +70,11 @@ class Envelope {
   std::optional<ContentCipher> m_cipher;
 };
 
+/// Whether make_envelope can encrypt to the key of `recipient`: RSA (key
+/// transport) or EC (key agreement). An RSASSA-PSS key is for signatures
+/// only (RFC 4055 §1.2); OpenSSL refuses to encrypt to it, as to EdDSA keys.
+bool can_encrypt_to(const Certificate& recipient);
+
 /// EnvelopedData with one KTRI (issuerAndSerialNumber) for `recipient`.
 core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificate& recipient, ContentCipher cipher,
                                         const KeyTransport& kt = {});

@@ -154,4 +154,52 @@ BOOST_AUTO_TEST_CASE(strongswan_pki_scep_messages_are_issued) {
   }
 }
 
+
+BOOST_AUTO_TEST_CASE(a_signer_with_an_rsassa_pss_key_is_refused_before_anything_is_decided) {
+  // An id-RSASSA-PSS key signs but must not encrypt (RFC 4055 §1.2), and the
+  // reply is encrypted to the signer. Before: GetCRL got HTTP 500 (OpenSSL
+  // refused the envelope after the decision), a PKCSReq without a secret
+  // was parked although nothing could ever be sent to it.
+  Fixture f;
+  crypto::EvpPkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA-PSS", nullptr));
+  EVP_PKEY* raw = nullptr;
+  BOOST_REQUIRE(kctx);
+  BOOST_REQUIRE(EVP_PKEY_keygen_init(kctx.get()) == 1);
+  BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_keygen_bits(kctx.get(), 2048) == 1);
+  BOOST_REQUIRE(EVP_PKEY_keygen(kctx.get(), &raw) == 1);
+  crypto::PrivateKey key{crypto::EvpPkeyPtr(raw)};
+  auto signer = self_signed(key);
+  auto ias = crypto::encode_issuer_and_serial(f.pki.root.cert, "01");
+  BOOST_REQUIRE(ias);
+  int n = 0;
+  for (auto type : {scep::MessageType::get_crl, scep::MessageType::pkcs_req}) {
+    BOOST_TEST_CONTEXT(scep::message_type_name(type)) {
+      Send s;
+      s.type = type;
+      s.tid = "tid-pss-key-" + std::to_string(n++);
+      s.signer = &signer;
+      s.key = &key;
+      s.padding = SignaturePadding::pss;
+      auto r = open_reply(f.send(f.build(type == scep::MessageType::get_crl ? *ias : f.csr("", {}, &key), s)));
+      require_failure(r, FailInfo::bad_alg, "cannot receive an encrypted reply");
+    }
+  }
+  BOOST_TEST(f.repo.pending.empty());
+  BOOST_TEST(f.repo.transactions.empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_ec_signer_still_gets_its_crl) {
+  Fixture f;
+  crypto::PrivateKey key{crypto::EvpPkeyPtr(EVP_EC_gen("P-256"))};
+  BOOST_REQUIRE(key.native());
+  auto signer = self_signed(key);
+  auto ias = crypto::encode_issuer_and_serial(f.pki.root.cert, "01");
+  BOOST_REQUIRE(ias);
+  Send s;
+  s.type = scep::MessageType::get_crl;
+  s.signer = &signer;
+  s.key = &key;
+  require_success(open_reply(f.send(f.build(*ias, s))));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
