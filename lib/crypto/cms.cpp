@@ -187,11 +187,13 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
   info.content.assign((*content)->data, (*content)->data + (*content)->length);
   info.attributes = read_attributes(si);
   X509_ALGOR* dig = nullptr;
-  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &dig, nullptr);
+  X509_ALGOR* sig = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &dig, &sig);
   if (dig) {
     info.digest_oid = oid_text(dig->algorithm);
     info.digest = digest_from_nid(OBJ_obj2nid(dig->algorithm));
   }
+  info.signature = signature_scheme(sig);
   X509StackPtr certs(CMS_get1_certs(c));
   for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
     X509* x = sk_X509_value(certs.get(), i);
@@ -265,6 +267,11 @@ core::Result<core::Bytes> Envelope::decrypt(const Certificate& cert, const Priva
   return bio_contents(out.get());
 }
 
+bool can_encrypt_to(const Certificate& recipient) {
+  int id = EVP_PKEY_get_base_id(X509_get0_pubkey(recipient.native()));
+  return id == EVP_PKEY_RSA || id == EVP_PKEY_EC;
+}
+
 core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificate& recipient, ContentCipher cipher,
                                         const KeyTransport& kt) {
   EvpCipherPtr evp(EVP_CIPHER_fetch(nullptr, std::string(cipher_name(cipher)).c_str(), nullptr));
@@ -288,12 +295,22 @@ core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificat
 
 core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certificate& signer, const PrivateKey& key,
                                            DigestAlg digest, const std::vector<SignedAttribute>& attributes,
-                                           const std::vector<Certificate>& extra_certs) {
+                                           const std::vector<Certificate>& extra_certs, SignaturePadding padding) {
   const int flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
+  const bool pss = padding == SignaturePadding::pss;
   CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
   if (!cms) return ossl_fail(Errc::internal, "creating SignedData");
-  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer.native(), key.native(), evp_md(digest), CMS_BINARY | CMS_NOSMIMECAP);
+  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer.native(), key.native(), evp_md(digest),
+                                       CMS_BINARY | CMS_NOSMIMECAP | (pss ? CMS_KEY_PARAM : 0));
   if (!si) return ossl_fail(Errc::unsupported_algorithm, std::string("cannot sign with ") + std::string(digest_name(digest)));
+  if (pss) {
+    // OpenSSL writes the RSASSA-PSS parameters from these when it signs.
+    EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+    if (!pctx || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, evp_md(digest)) <= 0)
+      return ossl_fail(Errc::unsupported_algorithm, "cannot sign with RSASSA-PSS");
+  }
   for (const auto& a : attributes) {
     Asn1ObjectPtr obj(OBJ_txt2obj(a.oid.c_str(), 1));
     if (!obj || CMS_signed_add1_attr_by_OBJ(si, obj.get(), asn1_type(a.type), a.value.data(),

@@ -11,6 +11,7 @@
 #include "crypto/certificate.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/signature_scheme.hpp"
 
 namespace crypto {
 
@@ -30,6 +31,9 @@ struct SignedDataInfo {
   std::optional<Certificate> signer;  ///< nullopt: not in the message (signature_valid is false then)
   std::optional<DigestAlg> digest;  ///< nullopt: an unknown digest algorithm
   std::string digest_oid;
+  /// The SignerInfo's signatureAlgorithm: rsaEncryption (PKCS#1 v1.5) or
+  /// RSASSA-PSS, whose parameters name a digest that must be `digest`.
+  SignatureScheme signature;
   std::vector<SignedAttribute> attributes;
   core::Bytes content;
   bool signature_valid = false;
@@ -66,15 +70,23 @@ class Envelope {
   std::optional<ContentCipher> m_cipher;
 };
 
+/// Whether make_envelope can encrypt to the key of `recipient`: RSA (key
+/// transport) or EC (key agreement). An RSASSA-PSS key is for signatures
+/// only (RFC 4055 §1.2); OpenSSL refuses to encrypt to it, as to EdDSA keys.
+bool can_encrypt_to(const Certificate& recipient);
+
 /// EnvelopedData with one KTRI (issuerAndSerialNumber) for `recipient`.
 core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificate& recipient, ContentCipher cipher,
                                         const KeyTransport& kt = {});
 
 /// SignedData over `content` (embedded, also when empty) with the given signed
-/// attributes next to contentType, messageDigest and signingTime.
+/// attributes next to contentType, messageDigest and signingTime. With
+/// SignaturePadding::pss, RSASSA-PSS over `digest` with MGF1-`digest` and a
+/// salt as long as the digest; otherwise PKCS#1 v1.5 (rsaEncryption).
 core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certificate& signer, const PrivateKey& key,
                                            DigestAlg digest, const std::vector<SignedAttribute>& attributes,
-                                           const std::vector<Certificate>& extra_certs = {});
+                                           const std::vector<Certificate>& extra_certs = {},
+                                           SignaturePadding padding = SignaturePadding::pkcs1);
 
 /// Makes DES-CBC and MD5 usable (OpenSSL's legacy provider, next to the default one).
 void enable_legacy_algorithms();

@@ -5,6 +5,7 @@
 #include "crypto/der.hpp"
 #include "crypto/name.hpp"
 #include "crypto/ossl_error.hpp"
+#include "crypto/signature_scheme.hpp"
 
 namespace crypto {
 
@@ -60,9 +61,10 @@ bool Csr::signature_valid() const {
 }
 
 std::optional<DigestAlg> Csr::signature_digest() const {
-  int md_nid = NID_undef, pk_nid = NID_undef;
-  if (OBJ_find_sigid_algs(X509_REQ_get_signature_nid(m_req.get()), &md_nid, &pk_nid) != 1) return std::nullopt;
-  return digest_from_nid(md_nid);
+  // RSASSA-PSS names its digest in the parameters, not in the OID.
+  const X509_ALGOR* alg = nullptr;
+  X509_REQ_get0_signature(m_req.get(), nullptr, &alg);
+  return signature_scheme(alg).digest;
 }
 
 PublicKey Csr::public_key() const {

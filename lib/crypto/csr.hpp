@@ -30,7 +30,8 @@ class Csr {
 
   const core::Bytes& der() const { return m_der; }
   bool signature_valid() const;
-  /// The digest of the CSR's own signature, if it is a known one.
+  /// The digest of the CSR's own signature, if it is a known one (for
+  /// RSASSA-PSS, the one its parameters name: signature_scheme.hpp).
   std::optional<DigestAlg> signature_digest() const;
   PublicKey public_key() const;
   core::Bytes subject_der() const;

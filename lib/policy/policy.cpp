@@ -269,8 +269,10 @@ Decision refuse(Refusal r, std::string detail) {
 std::optional<Decision> check_key_and_signature(const Policy& p, const crypto::Csr& csr) {
   if (!csr.signature_valid()) return refuse(Refusal::bad_request, "the PKCS#10 signature does not verify");
   auto digest = csr.signature_digest();
-  if (!digest || std::find(p.allowed_digests.begin(), p.allowed_digests.end(), *digest) == p.allowed_digests.end())
-    return refuse(Refusal::bad_alg, "the PKCS#10 signature digest is not allowed by the policy");
+  if (!digest) return refuse(Refusal::bad_alg, "the PKCS#10 signature algorithm is not supported");
+  if (std::find(p.allowed_digests.begin(), p.allowed_digests.end(), *digest) == p.allowed_digests.end())
+    return refuse(Refusal::bad_alg,
+                  fmt::format("the PKCS#10 signature digest {} is not allowed by the policy", crypto::digest_name(*digest)));
   auto key = csr.public_key();
   if (!key.is_rsa()) return refuse(Refusal::bad_alg, fmt::format("key type {} is not allowed (RSA only)", key.description()));
   if (key.bits() < p.min_rsa_bits)

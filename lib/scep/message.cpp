@@ -137,7 +137,7 @@ core::Result<core::Bytes> build_request(const RequestSpec& spec, const crypto::C
       printable(oid::transaction_id, spec.transaction_id),
       octets(oid::sender_nonce, spec.sender_nonce),
   };
-  return crypto::make_signed_data(*env, signer_cert, signer_key, spec.digest, attrs);
+  return crypto::make_signed_data(*env, signer_cert, signer_key, spec.digest, attrs, {}, spec.padding);
 }
 
 }  // namespace scep

@@ -70,7 +70,12 @@ struct CertRep {
   static CertRep success(std::vector<crypto::Certificate> certs) { return {PkiStatus::success, {}, std::move(certs), {}}; }
 };
 
-/// How the reply is protected: mirrors the request.
+/// How the reply is protected: mirrors the request's digest, content cipher
+/// and key transport. Not its signature scheme: the reply is always signed
+/// with PKCS#1 v1.5 (rsaEncryption), which every client verifies, also when
+/// the request used RSASSA-PSS (strongSwan 5.9.8 sends PSS with
+/// --rsa-padding pss but verifies only rsaEncryption; RFC 8894 names no
+/// scheme for the CertRep, and RFC 4056 leaves PSS in CMS optional).
 struct ReplyCrypto {
   const crypto::Certificate& signer_cert;
   const crypto::PrivateKey& signer_key;
@@ -92,6 +97,7 @@ struct RequestSpec {
   core::Bytes sender_nonce;
   core::Bytes message_data;  ///< PKCS#10 DER, IssuerAndSubject, ...
   crypto::DigestAlg digest = crypto::DigestAlg::sha256;
+  crypto::SignaturePadding padding = crypto::SignaturePadding::pkcs1;  ///< of the CMS signature
   crypto::ContentCipher cipher = crypto::ContentCipher::aes128_cbc;
   crypto::KeyTransport key_transport;
 };

@@ -57,7 +57,17 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, co
   // An unknown digest cannot verify either: say why.
   if (!sd.digest) return failed(FailInfo::bad_alg, fmt::format("digest algorithm {} is not supported", sd.digest_oid));
   if (!sd.signer) return failed(FailInfo::bad_message_check, sd.signature_error);
+  // OpenSSL would only say the signature does not verify.
+  if (sd.signature.padding == crypto::SignaturePadding::pss && sd.signature.digest != sd.digest)
+    return failed(FailInfo::bad_alg, fmt::format("RSASSA-PSS is taken with the digest of the SignerInfo ({}), "
+                                                 "MGF1 over it and trailerField 1",
+                                                 crypto::digest_name(*sd.digest)));
   if (!sd.signature_valid) return failed(FailInfo::bad_message_check, "the message signature does not verify");
+  // A reply is encrypted to the signer: refuse before anything is decided
+  // (a request parked for a key no certificate can be sent to, say).
+  if (!crypto::can_encrypt_to(*sd.signer))
+    return failed(FailInfo::bad_alg, fmt::format("the signer certificate's key ({}) cannot receive an encrypted reply",
+                                                 sd.signer->public_key().description()));
   if (*sd.digest == crypto::DigestAlg::md5 && !ctx.legacy()) return failed(FailInfo::bad_alg, "MD5 is not allowed by this CA");
   if (!in.header.type) return failed(FailInfo::bad_request, fmt::format("messageType {} is not supported", in.header.type_text));
   if (!env) return failed(FailInfo::bad_request, "the message content is not an EnvelopedData");

@@ -33,7 +33,13 @@ core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
   // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
   // Renewal makes certmonger and macOS sign renewals with the old certificate.
-  return std::string("POSTPKIOperation\nRenewal\nAES\nDES3\nSHA-1\nSHA-256\nSHA-512\nSCEPStandard\n");
+  // SHA-384 (accepted for the CMS signature and by the default policy for
+  // the PKCS#10; sscep knows the keyword, the RFC's clients ignore it) is
+  // what lets strongSwan 5.9.8 find AES: it tests bit SCEP_CAPS_AES = 0 and
+  // bit SCEP_CAPS_SCEPSTANDARD = 8, i.e. 1 << 3, the bit it sets for SHA-384
+  // (strongswan/strongswan#1607). SHA-224 is not listed: the default policy
+  // refuses PKCS#10 requests signed with it.
+  return std::string("POSTPKIOperation\nRenewal\nAES\nDES3\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nSCEPStandard\n");
 }
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {

@@ -11,7 +11,9 @@ What it sends
   GET with the base64 message in message= (--get). A PKIOperation is a CMS
   SignedData (SHA-256, rsaEncryption; digestAlgorithm and signature over the
   DER SET of signed attributes: contentType, messageDigest, messageType,
-  transactionID (PrintableString), senderNonce (16 random bytes)) whose
+  transactionID (PrintableString), senderNonce (16 random bytes); with
+  --pss the signature is RSASSA-PSS instead: SHA-256, MGF1-SHA-256, a 32-byte
+  salt, signatureAlgorithm rsassaPss with these parameters) whose
   eContent is a CMS EnvelopedData (version 0, one KeyTransRecipientInfo by
   issuerAndSerialNumber, rsaEncryption PKCS#1 v1.5 key transport, AES-128-CBC
   by default) to the RA certificate if GetCACert returned one, else to the
@@ -19,7 +21,8 @@ What it sends
   key (CN of the request, 1 day, random serial), included in the SignedData.
     PKCSReq (19)  the PKCS#10: subject CN=..., the key's SPKI,
                   challengePassword (PrintableString) when given, signed
-                  sha256WithRSAEncryption.
+                  sha256WithRSAEncryption (--pss: RSASSA-PSS as above);
+                  or, with --csr, the PKCS#10 of that file as it is.
     CertPoll (20) IssuerAndSubject (the CA's subject, the request's subject),
                   with the transactionID of the PKCSReq.
   Replies are checked: a SignedData signed (signature verified over the
@@ -33,19 +36,17 @@ Command line
   scep_client.py enroll --url URL [--ca NAME] --key KEY.pem --cn CN
                         [--challenge SECRET] [--out CERT.pem] [--get]
                         [--cipher aes128|aes192|aes256|des3] [--poll SECONDS]
-                        [--timeout SECONDS] [--transaction-id ID] [--csr FILE]
+                        [--timeout SECONDS] [--transaction-id ID]
+                        [--csr CSR.pem|CSR.der] [--pss]
       URL is the endpoint (http://HOST:PORT/scep); --ca puts NAME in the
       path (URL/NAME) and in message= of GetCACert. KEY.pem is an RSA key
       (PEM, any form; created, 2048 bits, when the file does not exist).
       PENDING is polled with CertPoll every --poll seconds (default 1) until
       --timeout (default 60). Exit 0 with the certificate in --out (PEM,
       default: stdout); 2 on FAILURE (failInfo and failInfoText on stderr);
-      3 when still PENDING at the timeout; 1 on any other error.
-      --csr sends FILE (a PKCS#10, PEM or DER, e.g. from `openssl req`,
-      for subjects and extensions this client does not build) instead of
-      building one; it must be for KEY.pem, and --challenge is then
-      ignored (put the challengePassword in FILE). CN names the signer
-      certificate only.
+      3 when still PENDING at the timeout; 1 on any other error. --csr
+      sends that PKCS#10 (made by `openssl req`, say) instead of one made
+      here; KEY.pem must hold its key (it signs the message).
   scep_client.py genkeys DIR COUNT [BITS]
       COUNT RSA keys (default 2048 bits) as DIR/key.N.pem (PKCS#1 "RSA
       PRIVATE KEY", which micromdm's scepclient also reads), N from 0, a
@@ -188,6 +189,8 @@ ID_ENVELOPED = "1.2.840.113549.1.7.3"
 RSA_ENC = "1.2.840.113549.1.1.1"
 SHA256_RSA = "1.2.840.113549.1.1.11"
 SHA256 = "2.16.840.1.101.3.4.2.1"
+RSASSA_PSS = "1.2.840.113549.1.1.10"
+MGF1 = "1.2.840.113549.1.1.8"
 CONTENT_TYPE = "1.2.840.113549.1.9.3"
 MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7"
@@ -218,6 +221,16 @@ def name_cn(cn):
 
 def algid(o, params=NULL):
     return seq(oid(o), params) if params is not None else seq(oid(o))
+
+
+# RSASSA-PSS-params (RFC 4055): SHA-256, MGF1 with SHA-256, saltLength 32,
+# trailerField left at its default.
+PSS_SHA256_PARAMS = seq(ctx(0, algid(SHA256)), ctx(1, algid(MGF1, algid(SHA256))), ctx(2, integer(32)))
+
+
+def sig_algid(pss, pkcs1_oid):
+    """The signatureAlgorithm: rsassaPss with its parameters, or PKCS1_OID."""
+    return algid(RSASSA_PSS, PSS_SHA256_PARAMS) if pss else algid(pkcs1_oid)
 
 
 # ---------------------------------------------------------------- certificates
@@ -261,7 +274,9 @@ def spki_of(key):
     return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def sign(key, data):
+def sign(key, data, pss=False):
+    if pss:
+        return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
@@ -278,13 +293,13 @@ def self_signed(key, cn):
     return seq(tbs, algid(SHA256_RSA), tlv(0x03, b"\x00" + sign(key, tbs)))
 
 
-def make_csr(key, cn, challenge=None):
+def make_csr(key, cn, challenge=None, pss=False):
     """PKCS#10 for CN=cn with KEY; challengePassword when given. DER."""
     attrs = b""
     if challenge is not None:
         attrs = seq(oid(CHALLENGE_PASSWORD), set_of(printable(challenge)))
     info = seq(integer(0), name_cn(cn), spki_of(key), ctx(0, attrs))
-    return seq(info, algid(SHA256_RSA), tlv(0x03, b"\x00" + sign(key, info)))
+    return seq(info, sig_algid(pss, SHA256_RSA), tlv(0x03, b"\x00" + sign(key, info, pss)))
 
 
 # ---------------------------------------------------------------- CMS
@@ -338,14 +353,15 @@ def signed_attr(o, value):
     return seq(oid(o), set_of(value))
 
 
-def signed_data(content, signer, key, attrs):
+def signed_data(content, signer, key, attrs, pss=False):
     """ContentInfo(SignedData) with eContent CONTENT (id-data), signed by
-    SIGNER (a Cert) and KEY with the SCEP attributes ATTRS (DER Attributes)."""
+    SIGNER (a Cert) and KEY with the SCEP attributes ATTRS (DER Attributes);
+    PSS: RSASSA-PSS, else PKCS#1 v1.5."""
     all_attrs = [signed_attr(CONTENT_TYPE, oid(ID_DATA)),
                  signed_attr(MESSAGE_DIGEST, octets(hashlib.sha256(content).digest()))] + attrs
     body = b"".join(sorted(all_attrs))
-    signature = sign(key, tlv(0x31, body))
-    si = seq(integer(1), signer.issuer_and_serial(), algid(SHA256, None), ctx(0, body), algid(RSA_ENC),
+    signature = sign(key, tlv(0x31, body), pss)
+    si = seq(integer(1), signer.issuer_and_serial(), algid(SHA256, None), ctx(0, body), sig_algid(pss, RSA_ENC),
              octets(signature))
     sd = seq(integer(1), set_of(algid(SHA256, None)), seq(oid(ID_DATA), ctx(0, octets(content))),
              ctx(0, signer.der), set_of(si))
@@ -501,17 +517,19 @@ class Endpoint:
             raise RuntimeError("GetCACert: Content-Type %r" % ctype)
         return self.ca_cert
 
-    def message(self, identity, msg_type, tid, message_data, cipher="aes128"):
+    def message(self, identity, msg_type, tid, message_data, cipher="aes128", pss=False):
         """A PKIOperation request: (DER, its senderNonce)."""
         nonce = os.urandom(16)
         attrs = [signed_attr(MESSAGE_TYPE, printable(str(MESSAGE_TYPES[msg_type]))),
                  signed_attr(TRANSACTION_ID, printable(tid)), signed_attr(SENDER_NONCE, octets(nonce))]
-        return signed_data(envelope(message_data, self.recipient, cipher), identity.cert, identity.key, attrs), nonce
+        return signed_data(envelope(message_data, self.recipient, cipher), identity.cert, identity.key, attrs,
+                           pss), nonce
 
-    def pki_operation(self, identity, msg_type, tid, message_data, cipher="aes128", use_get=False, raw=None):
+    def pki_operation(self, identity, msg_type, tid, message_data, cipher="aes128", use_get=False, raw=None,
+                      pss=False):
         """Send one PKIOperation; return (Reply, (request DER, nonce)). RAW,
         when given, is such a (DER, nonce) to send again as it is."""
-        req, nonce = raw or self.message(identity, msg_type, tid, message_data, cipher)
+        req, nonce = raw or self.message(identity, msg_type, tid, message_data, cipher, pss)
         if use_get:
             st, ctype, body = self.http("GET", self.path + "?operation=PKIOperation&message=" +
                                         urllib.parse.quote(base64.b64encode(req).decode(), safe=""))
@@ -538,6 +556,15 @@ def issued_cert(reply, identity):
     if len(mine) != 1:
         raise ValueError("the SUCCESS reply holds %d certificates with the request's key" % len(mine))
     return mine[0]
+
+
+def load_csr(path):
+    """A PKCS#10 file (PEM or DER) as DER, its bytes as they are."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_csr(data).public_bytes(serialization.Encoding.DER)
+    return data
 
 
 def new_transaction_id():
@@ -573,20 +600,14 @@ def _enroll(argv):
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--transaction-id")
     p.add_argument("--csr")
+    p.add_argument("--pss", action="store_true")
     a = p.parse_args(argv)
     ep = Endpoint(a.url, a.ca)
     ep.get_ca_cert()
     ident = Identity(load_key(a.key), a.cn)
     tid = a.transaction_id or new_transaction_id()
-    kw = {"cipher": a.cipher, "use_get": a.get}
-    if a.csr:
-        with open(a.csr, "rb") as f:
-            csr = f.read()
-        if b"-----BEGIN" in csr:
-            lines = csr.split(b"-----BEGIN", 1)[1].split(b"-----END", 1)[0].splitlines()[1:]
-            csr = base64.b64decode(b"".join(lines))
-    else:
-        csr = make_csr(ident.key, a.cn, a.challenge)
+    kw = {"cipher": a.cipher, "use_get": a.get, "pss": a.pss}
+    csr = load_csr(a.csr) if a.csr else make_csr(ident.key, a.cn, a.challenge, a.pss)
     reply, _ = ep.pkcs_req(ident, csr, tid, **kw)
     deadline = time.monotonic() + a.timeout
     while reply.status == "PENDING" and time.monotonic() < deadline:

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "crypto/cert_builder.hpp"
@@ -18,6 +19,7 @@
 #include "crypto/digest.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/name.hpp"
+#include "crypto/signature_scheme.hpp"
 
 namespace enroll_test {
 
@@ -33,6 +35,10 @@ struct CsrSpec {
   std::vector<std::string> sans;
   std::vector<crypto::RawExtension> extensions;  ///< extra requested extensions, verbatim
   crypto::DigestAlg digest = crypto::DigestAlg::sha256;
+  /// pss: RSASSA-PSS over `digest` (salt as long as the digest), as
+  /// `openssl req -sigopt rsa_padding_mode:pss` signs.
+  crypto::SignaturePadding padding = crypto::SignaturePadding::pkcs1;
+  std::optional<crypto::DigestAlg> mgf1_digest{};  ///< pss: MGF1's digest when not `digest`
 };
 
 namespace detail {
@@ -122,7 +128,17 @@ inline core::Bytes make_csr(const CsrSpec& spec, const crypto::PrivateKey& key) 
     }
     BOOST_REQUIRE(X509_REQ_add_extensions(req.get(), exts.get()) == 1);
   }
-  BOOST_REQUIRE(X509_REQ_sign(req.get(), key.native(), crypto::evp_md(spec.digest)) > 0);
+  if (spec.padding == crypto::SignaturePadding::pss) {
+    crypto::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* pctx = nullptr;
+    BOOST_REQUIRE(EVP_DigestSignInit(ctx.get(), &pctx, crypto::evp_md(spec.digest), nullptr, key.native()) == 1);
+    BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+    BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0);
+    BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, crypto::evp_md(spec.mgf1_digest.value_or(spec.digest))) > 0);
+    BOOST_REQUIRE(X509_REQ_sign_ctx(req.get(), ctx.get()) > 0);
+  } else {
+    BOOST_REQUIRE(X509_REQ_sign(req.get(), key.native(), crypto::evp_md(spec.digest)) > 0);
+  }
   unsigned char* buf = nullptr;
   int n = i2d_X509_REQ(req.get(), &buf);
   BOOST_REQUIRE(n > 0);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <openssl/cms.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "../policy/csr_maker.hpp"
@@ -54,6 +55,8 @@ struct SignerSpec {
   crypto::DigestAlg digest = crypto::DigestAlg::sha256;
   std::vector<Attr> attrs;
   bool include_cert = true;
+  /// Set: RSASSA-PSS over `digest` with this MGF1 digest (any combination).
+  std::optional<crypto::DigestAlg> pss_mgf1{};
 };
 
 /// A SignedData over `content` with the given signers and their signed attributes.
@@ -62,8 +65,14 @@ inline core::Bytes cms_sign(core::ByteView content, const std::vector<SignerSpec
   BOOST_REQUIRE(cms);
   for (const auto& s : signers) {
     CMS_SignerInfo* si = CMS_add1_signer(cms.get(), s.cert->native(), s.key->native(), crypto::evp_md(s.digest),
-                                         CMS_BINARY | CMS_NOSMIMECAP | (s.include_cert ? 0 : CMS_NOCERTS));
+                                         CMS_BINARY | CMS_NOSMIMECAP | (s.include_cert ? 0 : CMS_NOCERTS) |
+                                             (s.pss_mgf1 ? CMS_KEY_PARAM : 0));
     BOOST_REQUIRE(si);
+    if (s.pss_mgf1) {
+      EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+      BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+      BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, crypto::evp_md(*s.pss_mgf1)) > 0);
+    }
     for (const auto& a : s.attrs) {
       crypto::Asn1ObjectPtr obj(OBJ_txt2obj(a.oid.c_str(), 1));
       X509_ATTRIBUTE* attr = X509_ATTRIBUTE_create_by_OBJ(nullptr, obj.get(), a.asn1_type, a.values.at(0).data(),
@@ -210,6 +219,7 @@ struct Send {
   std::string tid = "tid-1";
   core::Bytes nonce = nonce_of(16);
   crypto::DigestAlg digest = crypto::DigestAlg::sha256;
+  crypto::SignaturePadding padding = crypto::SignaturePadding::pkcs1;  ///< of the CMS signature
   crypto::ContentCipher cipher = crypto::ContentCipher::aes128_cbc;
   crypto::KeyTransport kt{};
   const crypto::Certificate* recipient = nullptr;  ///< null: the CA certificate
@@ -265,6 +275,7 @@ struct Fixture {
     spec.sender_nonce = s.nonce;
     spec.message_data = message_data;
     spec.digest = s.digest;
+    spec.padding = s.padding;
     spec.cipher = s.cipher;
     spec.key_transport = s.kt;
     auto der = scep::build_request(spec, s.recipient ? *s.recipient : pki.root.cert, s.signer ? *s.signer : signer,

@@ -26,7 +26,7 @@ struct OpensslDir {
 };
 
 /// `openssl req` with a config file: UTF8String challengePassword, SANs as an extension request.
-core::Bytes openssl_csr(const OpensslDir& dir, const std::string& challenge) {
+core::Bytes openssl_csr(const OpensslDir& dir, const std::string& challenge, const std::string& sign_opts = "-sha256") {
   write_file(dir.path() / "req.cnf",
              "[req]\n"
              "prompt = no\n"
@@ -41,7 +41,7 @@ core::Bytes openssl_csr(const OpensslDir& dir, const std::string& challenge) {
              "challengePassword = " + challenge + "\n"
              "[ext]\n"
              "subjectAltName = DNS:ossl.example.com,IP:192.0.2.44\n");
-  dir.run("req -new -config req.cnf -key key.pem -sha256 -outform DER -out csr.der");
+  dir.run("req -new -config req.cnf -key key.pem " + sign_opts + " -outform DER -out csr.der");
   return dir.read("csr.der");
 }
 
@@ -90,6 +90,33 @@ BOOST_AUTO_TEST_CASE(a_wrong_challenge_in_an_openssl_req_csr_is_refused) {
   require_failure(r, scep::FailInfo::bad_request, "unknown challenge password");
   BOOST_TEST(r.fail_text().find("Ossl-Wrong-Secret") == std::string::npos);
   BOOST_TEST(f.uses_left("Ossl-Right-Secret") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_openssl_req_csr_signed_with_rsassa_pss_is_issued) {
+  Fixture f;
+  OpensslDir dir(f);
+  f.add_secret("Ossl-Pss-Secret", 2);
+  // Before, Csr::signature_digest() found no digest in rsassaPss: badAlg
+  // "the PKCS#10 signature digest is not allowed by the policy".
+  int n = 0;
+  for (std::string opts : {"-sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest",
+                           "-sha384 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max"}) {
+    BOOST_TEST_CONTEXT("openssl req " << opts) {
+      auto csr = openssl_csr(dir, "Ossl-Pss-Secret", opts);
+      const unsigned char* p = csr.data();
+      crypto::X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(csr.size())));
+      BOOST_REQUIRE(req);
+      BOOST_TEST(X509_REQ_get_signature_nid(req.get()) == NID_rsassaPss);
+      Send s;
+      s.tid = "tid-ossl-pss-" + std::to_string(n++);
+      auto r = f.exchange(csr, s);
+      require_success(r);
+      auto certs = reply_certs(r, f.signer, f.pki.client_key);
+      BOOST_REQUIRE(certs.size() == 2u);
+      BOOST_TEST(certs[0].subject() == "CN=ossl-device,O=Example Org");
+    }
+  }
+  BOOST_TEST(f.uses_left("Ossl-Pss-Secret") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(envelopes_made_by_openssl_cms_are_opened_and_their_cipher_mirrored) {
