@@ -74,10 +74,12 @@ std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBun
   auto crl = crypto::Crl::parse(*current);
   if (crl && crl->verify(ca.cert)) return crl->number() + 1;
   // A damaged CRL (or another issuer's) hides the number this CA reached,
-  // and CRL numbers must only grow (RFC 5280 §5.2.3): the Unix time is
-  // beyond any count kept so far.
-  auto seconds = static_cast<std::uint64_t>(std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count());
-  return crl ? std::max(seconds, crl->number() + 1) : seconds;
+  // and CRL numbers must only grow (RFC 5280 §5.2.3): the Unix time in
+  // milliseconds is beyond any count kept so far, also the count since a
+  // damaged CRL was replaced a second ago.
+  auto ms = static_cast<std::uint64_t>(
+      std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count());
+  return crl ? std::max(ms, crl->number() + 1) : ms;
 }
 
 /// The update that signs the CA's next CRL, with the CRL lock held. With
