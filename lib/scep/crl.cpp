@@ -27,18 +27,26 @@ std::string_view digits(std::string_view hex) {
   return hex;
 }
 
-/// Whether the CRL lists exactly the serials of `revoked` (sorted).
+/// Upper-case hex digits in numeric order: shorter first, then by text.
+bool numerically_less(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+/// The serials as digits in numeric order. A CRL lists its entries in that
+/// order (X509_CRL_sort) and the store's serials are names of one length,
+/// sorted: the sort is then a check.
+std::vector<std::string_view> in_order(const std::vector<std::string>& serials) {
+  std::vector<std::string_view> out;
+  out.reserve(serials.size());
+  for (const auto& s : serials) out.push_back(digits(s));
+  if (!std::is_sorted(out.begin(), out.end(), numerically_less)) std::sort(out.begin(), out.end(), numerically_less);
+  return out;
+}
+
+/// Whether the CRL lists exactly the serials of `revoked`.
 bool lists_exactly(const crypto::Crl& crl, const std::vector<std::string>& revoked) {
   auto listed = crl.revoked_serials();
-  if (listed.size() != revoked.size()) return false;
-  std::vector<std::string_view> a, b;
-  a.reserve(listed.size());
-  b.reserve(revoked.size());
-  for (const auto& s : listed) a.push_back(digits(s));
-  for (const auto& s : revoked) b.push_back(digits(s));
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return a == b;
+  return listed.size() == revoked.size() && in_order(listed) == in_order(revoked);
 }
 
 /// The stored CRL (DER), judged against the CA and its revocations on record.

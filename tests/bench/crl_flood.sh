@@ -7,14 +7,16 @@
 # each of ROUNDS rounds, the enrollment p50 alone and again while CRL_FLOOD
 # connections send GetCRL without pause, and the ratio of the two. The
 # machine (CPU flags, openssl version, load average) is printed beside the
-# figures: compare runs of one session only.
+# figures: compare runs of one session only. With CRL_REFERENCE (default
+# cacert) each round also floods with that mode (GetCACert, answered on the
+# event loop) for a reference: what any flood of cheap requests costs.
 #
 #   tests/bench/crl_flood.sh build/bin after
 #   OUT=/tmp/crl.txt tests/bench/crl_flood.sh /tmp/old/build/bin before
 #
 # Environment [default]: CRL_REVOKED [3000], CRL_FLOOD [16] connections,
 # ENROLL_WORKERS [8], ENROLL_COUNT [300] per cell, ROUNDS [2], CRL_SECONDS [5]
-# (the GetCRL-only cell), SCEP_BENCH [this tree's build/bin/scep-bench, which
+# (the GetCRL-only cell), CRL_REFERENCE [cacert; empty: none], SCEP_BENCH [this tree's build/bin/scep-bench, which
 # has --mode crl], OUT [also append the report to this file].
 set -euo pipefail
 BIN=$(cd "${1:?usage: crl_flood.sh BIN_DIR [LABEL]}" && pwd)
@@ -22,7 +24,7 @@ LABEL=${2:-$(basename "$(dirname "$BIN")")}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=${SCEP_BENCH:-$HERE/../../build/bin/scep-bench}
 REVOKED=${CRL_REVOKED:-3000} FLOOD=${CRL_FLOOD:-16} W=${ENROLL_WORKERS:-8} N=${ENROLL_COUNT:-300}
-ROUNDS=${ROUNDS:-2} CRL_SECONDS=${CRL_SECONDS:-5}
+ROUNDS=${ROUNDS:-2} CRL_SECONDS=${CRL_SECONDS:-5} REFERENCE=${CRL_REFERENCE-cacert}
 D=$(mktemp -d /tmp/scep-crl-flood.XXXXXX)
 pids=()
 cleanup() {
@@ -40,7 +42,7 @@ field() { python3 -c 'import json, sys; print(round(json.loads(sys.argv[1])[sys.
 python3 "$HERE/scale_fill.py" revoked "$D/s" bench "$REVOKED"
 "${S[@]}" crl bench >/dev/null
 sync
-need=$(((ROUNDS * 2 + 1) * (N + 2 * W)))
+need=$(((ROUNDS * 3 + 1) * (N + 2 * W)))
 ch=()
 for ((n = 0; n < need; n += 1000)); do
   ch+=(--challenge "$("${S[@]}" --json secret create --ca bench --policy device --uses 1000 |
@@ -65,19 +67,27 @@ report "GetCRL alone, $FLOOD connections, ${CRL_SECONDS} s: $(field "$j" per_s)/
   "p99 $(field "$j" p99_ms) ms, server CPU $(field "$j" server_cpu_ms_per_req) ms/GetCRL, $(field "$j" failed) failed"
 
 enroll() { "${B[@]}" --workers "$W" --count "$N" --warmup "$((2 * W))" "${ch[@]}" --label "$1"; }
-for ((round = 1; round <= ROUNDS; round++)); do
-  alone=$(enroll alone)
-  "${B[@]}" --mode crl --workers "$FLOOD" --count 10000000 --seconds 3600 --label flood >/dev/null 2>&1 &
-  flood=$!
+# flooded MODE — an enrollment cell while FLOOD connections send MODE requests.
+flooded() {
+  "${B[@]}" --mode "$1" --workers "$FLOOD" --count 10000000 --seconds 3600 --label flood >/dev/null 2>&1 &
+  local flood=$!
   pids+=("$flood")
   sleep 1
-  flooded=$(enroll flooded)
+  enroll "flooded-$1"
   kill "$flood" 2>/dev/null || true
   wait "$flood" 2>/dev/null || true
-  a=$(field "$alone" p50_ms) b=$(field "$flooded" p50_ms)
-  report "round $round: enrollment p50 alone $a ms (p99 $(field "$alone" p99_ms), $(field "$alone" per_s)/s)," \
-    "with the GetCRL flood $b ms (p99 $(field "$flooded" p99_ms), $(field "$flooded" per_s)/s):" \
-    "ratio $(python3 -c "print(round($b / $a, 2))"), $W workers x $N enrollments," \
-    "failed $(field "$alone" failed)+$(field "$flooded" failed)"
+}
+cell() { echo "$(field "$1" p50_ms) ms (p99 $(field "$1" p99_ms), $(field "$1" per_s)/s, $(field "$1" failed) failed)"; }
+ratio() { python3 -c "print(round($(field "$2" p50_ms) / $(field "$1" p50_ms), 2))"; }
+for ((round = 1; round <= ROUNDS; round++)); do
+  alone=$(enroll alone)
+  crl=$(flooded crl)
+  line="round $round, $W workers x $N enrollments: p50 alone $(cell "$alone"); with the GetCRL flood $(cell "$crl"):"
+  line+=" ratio $(ratio "$alone" "$crl")"
+  if [[ -n $REFERENCE ]]; then
+    ref=$(flooded "$REFERENCE")
+    line+="; with a $REFERENCE flood $(cell "$ref"): ratio $(ratio "$alone" "$ref")"
+  fi
+  report "$line"
 done
 report "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
