@@ -67,12 +67,19 @@ report "GetCRL alone, $FLOOD connections, ${CRL_SECONDS} s: $(field "$j" per_s)/
   "p99 $(field "$j" p99_ms) ms, server CPU $(field "$j" server_cpu_ms_per_req) ms/GetCRL, $(field "$j" failed) failed"
 
 enroll() { "${B[@]}" --workers "$W" --count "$N" --warmup "$((2 * W))" "${ch[@]}" --label "$1"; }
+# answered OPERATION — how many OPERATION requests serve has logged.
+answered() { grep -c "operation=$1" "$D/serve.log" || true; }
 # flooded MODE — an enrollment cell while FLOOD connections send MODE requests.
 flooded() {
+  local op before
+  case $1 in crl) op=GetCRL ;; cacert) op=GetCACert ;; caps) op=GetCACaps ;; *) op=$1 ;; esac
+  before=$(answered "$op")
   "${B[@]}" --mode "$1" --workers "$FLOOD" --count 10000000 --seconds 3600 --label flood >/dev/null 2>&1 &
   local flood=$!
   pids+=("$flood")
-  sleep 1
+  # The client takes seconds to start (RSA keys on a busy CPU): the cell
+  # begins once the server has answered a round of the flood.
+  for _ in $(seq 1200); do (($(answered "$op") >= before + 2 * FLOOD)) && break; sleep 0.1; done
   enroll "flooded-$1"
   kill "$flood" 2>/dev/null || true
   wait "$flood" 2>/dev/null || true
