@@ -1,5 +1,6 @@
 #include "crypto/crl.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -154,6 +155,15 @@ std::vector<RevokedEntry> Crl::revoked() const {
     out.push_back(std::move(e));
   }
   clear_ossl_errors();
+  return out;
+}
+
+std::vector<std::string> Crl::revoked_serials() const {
+  std::vector<std::string> out;
+  STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(m_crl.get());
+  out.reserve(static_cast<std::size_t>(std::max(0, sk_X509_REVOKED_num(entries))));
+  for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i)
+    out.push_back(integer_to_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(entries, i))));
   return out;
 }
 

@@ -64,6 +64,9 @@ class Crl {
   core::TimePoint this_update() const;
   core::TimePoint next_update() const;
   std::vector<RevokedEntry> revoked() const;
+  /// The serials alone (upper-case hex, in the CRL's order): cheaper than
+  /// revoked() for a CRL of thousands, which GetCRL compares with the store.
+  std::vector<std::string> revoked_serials() const;
   /// Signed by this certificate's key, and issued under its subject name.
   bool verify(const Certificate& issuer) const;
   X509_CRL* native() const { return m_crl.get(); }

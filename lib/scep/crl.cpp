@@ -1,7 +1,6 @@
 #include "scep/crl.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -9,20 +8,112 @@ namespace scep {
 
 namespace {
 
-std::set<std::string> serials(const std::vector<crypto::RevokedEntry>& entries) {
-  std::set<std::string> out;
-  for (const auto& e : entries) out.insert(e.serial_hex);
+/// What the stored CRL is good for now.
+enum class Standing {
+  fresh,     ///< lists every revocation, in the first half of its life: serve it
+  due,       ///< lists every revocation, valid, past half its life: one process re-signs, the others serve it meanwhile
+  unusable,  ///< none, damaged, not this CA's, misses a revocation, not (or no longer) valid: wait for a new one
+};
+
+Standing by_time(core::TimePoint this_update, core::TimePoint next_update, core::TimePoint now) {
+  if (now < this_update || now >= next_update) return Standing::unusable;
+  auto half = this_update + (next_update - this_update) / 2;
+  return now < half ? Standing::fresh : Standing::due;
+}
+
+/// A serial as a number's digits: "0A1B" and "A1B" are one serial.
+std::string_view digits(std::string_view hex) {
+  while (hex.size() > 1 && hex.front() == '0') hex.remove_prefix(1);
+  return hex;
+}
+
+/// Upper-case hex digits in numeric order: shorter first, then by text.
+bool numerically_less(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+/// The serials as digits in numeric order. A CRL lists its entries in that
+/// order (X509_CRL_sort) and the store's serials are names of one length,
+/// sorted: the sort is then a check.
+std::vector<std::string_view> in_order(const std::vector<std::string>& serials) {
+  std::vector<std::string_view> out;
+  out.reserve(serials.size());
+  for (const auto& s : serials) out.push_back(digits(s));
+  if (!std::is_sorted(out.begin(), out.end(), numerically_less)) std::sort(out.begin(), out.end(), numerically_less);
   return out;
 }
 
-/// Whether the stored CRL still serves: it verifies, is within the first half
-/// of its life, and lists exactly the revocations in the store.
-bool still_good(const crypto::Crl& crl, const CaBundle& ca, const std::vector<crypto::RevokedEntry>& revoked,
+/// Whether the CRL lists exactly the serials of `revoked`.
+bool lists_exactly(const crypto::Crl& crl, const std::vector<std::string>& revoked) {
+  auto listed = crl.revoked_serials();
+  return listed.size() == revoked.size() && in_order(listed) == in_order(revoked);
+}
+
+/// The stored CRL (DER), judged against the CA and its revocations on record.
+struct Judgement {
+  Standing standing = Standing::unusable;
+  std::shared_ptr<const CrlMemo> memo;  ///< when not unusable
+};
+
+Judgement judge(const std::optional<core::Bytes>& der, const CaBundle& ca, const std::vector<std::string>& revoked,
                 core::TimePoint now) {
-  if (!crl.verify(ca.cert)) return false;
-  auto half = crl.this_update() + (crl.next_update() - crl.this_update()) / 2;
-  if (now < crl.this_update() || now >= half) return false;
-  return serials(crl.revoked()) == serials(revoked);
+  if (!der) return {};
+  // A torn or damaged file fails to parse or to verify: it is made again,
+  // never served.
+  auto crl = crypto::Crl::parse(*der);
+  if (!crl || !crl->verify(ca.cert) || !lists_exactly(*crl, revoked)) return {};
+  Judgement j{by_time(crl->this_update(), crl->next_update(), now), nullptr};
+  if (j.standing != Standing::unusable)
+    j.memo = std::make_shared<const CrlMemo>(CrlMemo{*der, ca.cert, crl->this_update(), crl->next_update()});
+  return j;
+}
+
+/// The stored CRL judged from what the store says now.
+core::Result<Judgement> judge_stored(Repository& repo, const std::optional<core::Bytes>& der, const CaBundle& ca,
+                                     core::TimePoint now) {
+  auto revoked = repo.revoked_serials(ca.name);
+  if (!revoked) return std::unexpected(revoked.error());
+  return judge(der, ca, *revoked, now);
+}
+
+/// The number of the CRL that follows `current`.
+std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBundle& ca, core::TimePoint now) {
+  if (!current) return 1;
+  auto crl = crypto::Crl::parse(*current);
+  if (crl && crl->verify(ca.cert)) return crl->number() + 1;
+  // A damaged CRL (or another issuer's) hides the number this CA reached,
+  // and CRL numbers must only grow (RFC 5280 §5.2.3): the Unix time in
+  // milliseconds is beyond any count kept so far, also the count since a
+  // damaged CRL was replaced a second ago.
+  auto ms = static_cast<std::uint64_t>(
+      std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count());
+  return crl ? std::max(ms, crl->number() + 1) : ms;
+}
+
+/// The update that signs the CA's next CRL, with the CRL lock held. With
+/// CrlRefresh::when_due it first looks again: another process may have
+/// signed one while this one waited for the lock.
+CrlUpdate sign_next(Repository& repo, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode, int days) {
+  return [&repo, &ca, &clock, mode, days](const std::optional<core::Bytes>& current)
+             -> core::Result<std::optional<core::Bytes>> {
+    if (mode == CrlRefresh::when_due) {
+      auto j = judge_stored(repo, current, ca, clock.now());
+      if (!j) return std::unexpected(j.error());
+      if (j->standing == Standing::fresh) return std::nullopt;
+    }
+    auto revoked = repo.revoked_certificates(ca.name);
+    if (!revoked) return std::unexpected(revoked.error());
+    auto key = repo.load_key(ca.name, KeyRole::ca);
+    if (!key) return std::unexpected(key.error());
+    crypto::CrlSpec spec;
+    spec.number = next_number(current, ca, clock.now());
+    spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
+    spec.next_update = spec.this_update + std::chrono::days(days);
+    spec.revoked = std::move(*revoked);
+    auto der = crypto::build_crl(spec, ca.cert, *key);
+    if (!der) return std::unexpected(der.error());
+    return std::optional<core::Bytes>(std::move(*der));
+  };
 }
 
 }  // namespace
@@ -30,34 +121,30 @@ bool still_good(const crypto::Crl& crl, const CaBundle& ca, const std::vector<cr
 core::Result<core::Bytes> ca_crl(Repository& repo, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode,
                                  int days) {
   if (days <= 0) days = ca.options.crl_days;
-  return repo.update_crl(ca.name, [&](const std::optional<core::Bytes>& current)
-                                      -> core::Result<std::optional<core::Bytes>> {
-    auto revoked = repo.revoked_certificates(ca.name);
-    if (!revoked) return std::unexpected(revoked.error());
-    std::uint64_t number = 1;
-    if (current) {
-      auto crl = crypto::Crl::parse(*current);
-      if (crl) {
-        if (mode == CrlRefresh::when_due && still_good(*crl, ca, *revoked, clock.now())) return std::nullopt;
-        number = crl->number() + 1;
-      } else {
-        // A damaged CRL hides its number, and CRL numbers must only grow
-        // (RFC 5280 §5.2.3): the Unix time is beyond any count kept so far.
-        number = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count());
-      }
+  if (mode == CrlRefresh::when_due) {
+    const core::TimePoint now = clock.now();
+    // A long-lived server: nothing changed since a request found this CRL fresh.
+    if (auto memo = repo.recall_crl(ca.name);
+        memo && memo->issuer == ca.cert && by_time(memo->this_update, memo->next_update, now) == Standing::fresh)
+      return memo->der;
+    // Otherwise read, without the lock: crl.der and the names in revoked/.
+    auto current = repo.load_crl(ca.name);
+    if (!current) return std::unexpected(current.error());
+    auto j = judge_stored(repo, *current, ca, now);
+    if (!j) return std::unexpected(j.error());
+    if (j->standing == Standing::fresh) {
+      repo.keep_crl(ca.name, j->memo);
+      return std::move(**current);
     }
-    auto key = repo.load_key(ca.name, KeyRole::ca);
-    if (!key) return std::unexpected(key.error());
-    crypto::CrlSpec spec;
-    spec.number = number;
-    spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
-    spec.next_update = spec.this_update + std::chrono::days(days);
-    spec.revoked = std::move(*revoked);
-    auto der = crypto::build_crl(spec, ca.cert, *key);
-    if (!der) return std::unexpected(der.error());
-    return std::optional<core::Bytes>(std::move(*der));
-  });
+    if (j->standing == Standing::due) {
+      // One signer; whoever finds the lock taken serves this CRL, still valid.
+      auto next = repo.try_update_crl(ca.name, sign_next(repo, ca, clock, mode, days));
+      if (!next) return std::unexpected(next.error());
+      if (*next) return std::move(**next);
+      return std::move(**current);
+    }
+  }
+  return repo.update_crl(ca.name, sign_next(repo, ca, clock, mode, days));
 }
 
 }  // namespace scep

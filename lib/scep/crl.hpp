@@ -1,6 +1,20 @@
 #pragma once
 // A CA's certificate revocation list: signed on demand, stored, re-signed
 // when it is due. GetCRL, the plain-HTTP CRL and `scepctl crl` share it.
+//
+// GetCRL serves the stored crl.der while it is fresh: it lists exactly the
+// serials in revoked/ (their names, not the records, are compared), verifies
+// under the CA certificate, and is in the first half of its life. A
+// long-lived server keeps the CRL it found fresh in memory and serves it
+// without a system call while inotify reports no change to crl.der or
+// revoked/ (Repository::recall_crl). A revocation by another process
+// (`scepctl revoke`) therefore shows in the next GetCRL, and a damaged or
+// torn crl.der is signed again, never served.
+//
+// Signing happens under the CA's CRL lock, once: past half its life a CRL is
+// re-signed by whoever takes the lock first while the others serve the old
+// one (still valid); a CRL that misses a revocation, or is damaged, expired
+// or absent, is waited for.
 
 #include <string_view>
 
@@ -11,7 +25,7 @@
 namespace scep {
 
 enum class CrlRefresh {
-  when_due,  ///< re-sign only when there is none, it is past half its life, or it misses revocations
+  when_due,  ///< re-sign only when there is none, it is damaged, past half its life, or misses revocations
   now,       ///< re-sign in any case (after a revocation, `scepctl crl`)
 };
 

@@ -2,6 +2,7 @@
 // What the protocol service needs from persistent state. `store::Repository`
 // implements it over the flat-file store; tests can use an in-memory twin.
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -78,6 +79,14 @@ struct IssuedCertificate {
 /// Decides the CA's next CRL from the current one (DER, if any): a new CRL,
 /// or nullopt to keep the current one.
 using CrlUpdate = std::function<core::Result<std::optional<core::Bytes>>(const std::optional<core::Bytes>& current)>;
+
+/// A CA's CRL as a long-lived process keeps it between requests, so that
+/// GetCRL neither reads nor parses anything while nothing changed.
+struct CrlMemo {
+  core::Bytes der;
+  crypto::Certificate issuer;  ///< the CA certificate it was verified with
+  core::TimePoint this_update{}, next_update{};
+};
 
 /// One line of the audit log: one decision.
 struct AuditEvent {
@@ -181,10 +190,41 @@ class Repository {
   virtual core::Result<std::optional<IssuedCertificate>> find_certificate(std::string_view ca,
                                                                           std::string_view serial_hex) = 0;
   virtual core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) = 0;
+  /// The serials (upper-case hex) of the CA's revocations, sorted: what its
+  /// CRL must list. Reads the names only, not the records; a listing that
+  /// fails is an error, as in revoked_certificates.
+  virtual core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) {
+    auto revoked = revoked_certificates(ca);
+    if (!revoked) return std::unexpected(revoked.error());
+    std::vector<std::string> out;
+    for (auto& e : *revoked) out.push_back(std::move(e.serial_hex));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  /// The CA's stored CRL (DER), read without waiting for its writers (a
+  /// reader sees the old file or the new one whole); nullopt when none was made.
+  virtual core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) = 0;
   /// Runs `update` on the CA's current CRL with the CA's CRL lock held, so
   /// two writers never sign the same CRL number; stores what it returns.
   /// The result is the CRL in force afterwards.
   virtual core::Result<core::Bytes> update_crl(std::string_view ca, const CrlUpdate& update) = 0;
+  /// update_crl, unless another writer holds the lock: then nullopt at once,
+  /// and `update` is not run.
+  virtual core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const CrlUpdate& update) = 0;
+  /// The memo kept for the CA's CRL by keep_crl, if neither the stored CRL
+  /// nor the revocations can have changed since; nullptr otherwise, and
+  /// always where changes cannot be watched (one process per request). A
+  /// null result also arms the watch, so that a memo made from what this
+  /// request reads next may be kept.
+  virtual std::shared_ptr<const CrlMemo> recall_crl(std::string_view ca) {
+    (void)ca;
+    return nullptr;
+  }
+  /// Keeps a memo made from what this request read after recall_crl().
+  virtual void keep_crl(std::string_view ca, std::shared_ptr<const CrlMemo> memo) {
+    (void)ca;
+    (void)memo;
+  }
 
   virtual void audit(const AuditEvent& event) = 0;
 };

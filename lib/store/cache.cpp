@@ -99,8 +99,8 @@ bool ChangeWatch::watch(const fs::path& file) {
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode)) return false;
     // A file with other names (hard links) can be written through them,
-    // in directories nobody watches.
-    if (st.st_nlink > 1) return false;
+    // in directories nobody watches. (A directory's links are its entries.)
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) return false;
     // A file bind-mounted on its own (a container's config) changes through
     // its other directory.
     auto file_mount = mount_id(path);
@@ -116,6 +116,27 @@ bool ChangeWatch::watch(const fs::path& file) {
   if (m_top.has_parent_path() && m_top != m_top.parent_path())
     return add_locked(m_top.parent_path(), m_top.filename().string(), path_dir_mask);
   return true;
+}
+
+namespace {
+
+/// The name that stands for every entry of a watched directory (no file
+/// name can contain a slash).
+constexpr std::string_view any_entry = "/";
+
+}  // namespace
+
+bool ChangeWatch::watch_entries(const fs::path& dir) {
+  if (!watch(dir)) return false;
+  std::error_code ec;
+  fs::path path = fs::absolute(dir, ec).lexically_normal();
+  if (ec || !path.has_filename()) return false;
+  struct stat st {};
+  // Missing: its creation is an entry event one level up, which watch() covers.
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
+  if (!S_ISDIR(st.st_mode)) return false;
+  std::lock_guard lock(m_mutex);
+  return add_locked(path, std::string(any_entry), file_dir_mask);
 }
 
 bool ChangeWatch::add_locked(const fs::path& dir, const std::string& name, std::uint32_t mask) {
@@ -170,7 +191,9 @@ void ChangeWatch::drain_locked() {
       }
       const auto& names = it->second.second;
       std::string_view name = ev->len ? std::string_view(ev->name) : std::string_view();
-      if (std::find(names.begin(), names.end(), name) != names.end()) ++m_generation;
+      if (std::find(names.begin(), names.end(), name) != names.end() ||
+          std::find(names.begin(), names.end(), any_entry) != names.end())
+        ++m_generation;
     }
   }
 }
@@ -195,6 +218,30 @@ void StoreCache::watch_changes() {
   m_cas.use_watch(m_watch.get());
   m_keys.use_watch(m_watch.get());
   m_policies.use_watch(m_watch.get());
+}
+
+StoreCache::CrlRecall StoreCache::recall_crl(std::string_view name, std::uint64_t generation) {
+  if (!m_watch || generation == 0 || !core::is_valid_name(name)) return {};
+  {
+    std::lock_guard lock(m_crl_mutex);
+    auto it = m_crls.find(name);
+    if (it != m_crls.end() && it->second.first == generation) {
+      m_crl_recalls.fetch_add(1, std::memory_order_relaxed);
+      return {it->second.second, false};
+    }
+  }
+  // Watched before the caller reads: a change after this is reported.
+  fs::path dir = m_store.ca_dir(name);
+  bool watched = m_watch->watch(dir / "crl.der") && m_watch->watch_entries(dir / "revoked");
+  return {nullptr, watched};
+}
+
+void StoreCache::keep_crl(std::string_view name, std::shared_ptr<const scep::CrlMemo> memo, std::uint64_t generation) {
+  if (!m_watch || generation == 0 || !memo) return;
+  std::lock_guard lock(m_crl_mutex);
+  auto it = m_crls.find(name);
+  if (it == m_crls.end()) m_crls.emplace(std::string(name), std::pair(generation, std::move(memo)));
+  else if (it->second.first <= generation) it->second = {generation, std::move(memo)};
 }
 
 core::Result<std::shared_ptr<const config::Config>> StoreCache::config(std::uint64_t generation) {

@@ -8,7 +8,9 @@
 // no change to those files: one non-blocking read(2) instead.
 //
 // Per-request state (secrets, transactions, pending requests, issued
-// certificates, CRLs) is never cached: other processes change it.
+// certificates) is never cached: other processes change it. The one
+// exception is a CA's CRL (recall_crl), and only while inotify reports no
+// change to crl.der nor to the entries of revoked/.
 
 #include <atomic>
 #include <cstdint>
@@ -63,6 +65,10 @@ class ChangeWatch {
   /// links, a file bind-mounted on its own, a network file system (other
   /// hosts' changes are not seen).
   bool watch(const std::filesystem::path& file);
+  /// watch(dir), and every entry of it: a file created, written, renamed or
+  /// removed in `dir`. A directory that does not exist yet is covered by
+  /// watch(dir) until it does.
+  bool watch_entries(const std::filesystem::path& dir);
   std::uint64_t generation();
 
  private:
@@ -175,6 +181,25 @@ class StoreCache {
   /// As Store::load_policy: parsed once, again only when policies/NAME.toml changes.
   core::Result<policy::Policy> load_policy(std::string_view name, std::uint64_t generation = 0);
 
+  /// What recall_crl found: the memo, if still good, and whether the
+  /// caller may keep a memo made from what it reads next.
+  struct CrlRecall {
+    std::shared_ptr<const scep::CrlMemo> memo;
+    bool may_keep = false;
+  };
+  /// The memo keep_crl() left for CA `name` at `generation`, the watch's at
+  /// the start of the calling request: nothing the watch covers changed
+  /// since. Without one, watches ca/NAME/crl.der and the entries of
+  /// ca/NAME/revoked/ (may_keep: they are watched). Nothing without
+  /// watch_changes() or where inotify cannot promise to see changes.
+  CrlRecall recall_crl(std::string_view name, std::uint64_t generation);
+  /// Keeps a memo made after recall_crl() said may_keep, by a request that
+  /// began at `generation`; a memo kept by a later request stays.
+  void keep_crl(std::string_view name, std::shared_ptr<const scep::CrlMemo> memo, std::uint64_t generation);
+  /// How many recall_crl() calls found a memo (tests: an unchanged store is
+  /// not read).
+  std::uint64_t crl_recalls() const { return m_crl_recalls.load(std::memory_order_relaxed); }
+
   /// How many times a value was (re)loaded from disk since construction:
   /// lets tests see that an unchanged store is not read again.
   std::uint64_t loads() const { return m_config.loads() + m_cas.loads() + m_keys.loads() + m_policies.loads(); }
@@ -187,6 +212,10 @@ class StoreCache {
   StampedCache<scep::CaBundle> m_cas;  ///< options left default: they come from the config of the moment
   StampedCache<crypto::PrivateKey> m_keys;
   StampedCache<policy::Policy> m_policies;
+  std::mutex m_crl_mutex;
+  /// CA name -> the generation it was kept at, the memo
+  std::map<std::string, std::pair<std::uint64_t, std::shared_ptr<const scep::CrlMemo>>, std::less<>> m_crls;
+  std::atomic<std::uint64_t> m_crl_recalls{0};
 };
 
 }  // namespace store

@@ -193,6 +193,11 @@ core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std:
   return out;
 }
 
+core::Result<std::vector<std::string>> Store::revoked_serials(std::string_view ca) const {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  return serials_in(ca_dir(ca) / "revoked", ".json");
+}
+
 core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view ca, std::string_view serial_hex,
                                                               std::string_view transaction_id) {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
@@ -220,6 +225,20 @@ core::Result<core::Bytes> Store::update_crl(std::string_view ca, const scep::Crl
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   auto lock = FileLock::whole(ca_dir(ca) / "crl.lock");
   if (!lock) return std::unexpected(lock.error());
+  return update_crl_locked(ca, update);
+}
+
+core::Result<std::optional<core::Bytes>> Store::try_update_crl(std::string_view ca, const scep::CrlUpdate& update) {
+  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  auto lock = FileLock::try_whole(ca_dir(ca) / "crl.lock");
+  if (!lock) return std::unexpected(lock.error());
+  if (!*lock) return std::optional<core::Bytes>();
+  auto crl = update_crl_locked(ca, update);
+  if (!crl) return std::unexpected(crl.error());
+  return std::optional<core::Bytes>(std::move(*crl));
+}
+
+core::Result<core::Bytes> Store::update_crl_locked(std::string_view ca, const scep::CrlUpdate& update) {
   auto current = load_crl(ca);
   if (!current) return std::unexpected(current.error());
   auto next = update(*current);

@@ -37,6 +37,19 @@ core::Result<FileLock> FileLock::whole(const std::filesystem::path& path) {
   return FileLock(*fd);
 }
 
+core::Result<std::optional<FileLock>> FileLock::try_whole(const std::filesystem::path& path) {
+  auto fd = open_lock_file(path);
+  if (!fd) return std::unexpected(fd.error());
+  while (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      ::close(*fd);
+      return std::optional<FileLock>();
+    }
+    if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
+  }
+  return std::optional<FileLock>(FileLock(*fd));
+}
+
 core::Result<FileLock> FileLock::byte(const std::filesystem::path& path, std::uint64_t offset) {
   return range(path, offset & ((std::uint64_t{1} << 62) - 1), 1);
 }

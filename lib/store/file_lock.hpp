@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "core/error.hpp"
@@ -17,6 +18,8 @@ class FileLock {
  public:
   /// flock(LOCK_EX) on `path`, created 0640 if missing.
   static core::Result<FileLock> whole(const std::filesystem::path& path);
+  /// flock(LOCK_EX | LOCK_NB): nullopt at once while another holds it.
+  static core::Result<std::optional<FileLock>> try_whole(const std::filesystem::path& path);
   /// F_OFD_SETLKW on the byte at `offset` (< 2^62) of `path`: holders of
   /// different offsets do not wait for each other.
   static core::Result<FileLock> byte(const std::filesystem::path& path, std::uint64_t offset);

@@ -261,4 +261,15 @@ core::Result<policy::Policy> Repository::load_policy(std::string_view name) {
   return m_cache ? m_cache->load_policy(name, m_generation) : m_store.load_policy(name);
 }
 
+std::shared_ptr<const scep::CrlMemo> Repository::recall_crl(std::string_view ca) {
+  if (!m_cache) return nullptr;
+  auto recalled = m_cache->recall_crl(ca, m_generation);
+  if (recalled.may_keep) m_crl_watched = ca;
+  return recalled.memo;
+}
+
+void Repository::keep_crl(std::string_view ca, std::shared_ptr<const scep::CrlMemo> memo) {
+  if (m_cache && !m_crl_watched.empty() && m_crl_watched == ca) m_cache->keep_crl(ca, std::move(memo), m_generation);
+}
+
 }  // namespace store

@@ -144,11 +144,18 @@ class Store {
   /// it is revoked already.
   core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event);
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) const;
+  /// The serials of revoked/ (sorted), from its names alone.
+  core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) const;
   core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial_hex,
                                                          std::string_view transaction_id);
-  /// The stored CRL (DER), if one was made.
+  /// The stored CRL (DER), if one was made. Takes no lock: crl.der is only
+  /// ever replaced whole (rename).
   core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) const;
+  /// scep::Repository::update_crl: crl.lock held (flock), crl.der replaced
+  /// atomically.
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update);
+  /// The same, or nullopt at once while another holds crl.lock.
+  core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update);
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const;
   /// The same lock, by the transaction's key (check --repair knows only that).
   core::Result<scep::LockGuard> lock_transaction_key(std::string_view ca, std::string_view key) const;
@@ -194,6 +201,8 @@ class Store {
   /// The lowest K whose use token H.use-K exists; uses + 1 when none does.
   int first_unspent_use(const policy::SecretRecord& r) const;
   std::filesystem::path pending_path(const scep::PendingRequest& p) const;
+  /// update_crl's work once crl.lock is held.
+  core::Result<core::Bytes> update_crl_locked(std::string_view ca, const scep::CrlUpdate& update);
   /// Writes a transaction record; `visible` says whether it replaced or
   /// joined the records, which it may have even when the directory's sync
   /// failed afterwards.
@@ -247,9 +256,20 @@ class Repository final : public scep::Repository {
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override {
     return m_store.revoked_certificates(ca);
   }
+  core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) override {
+    return m_store.revoked_serials(ca);
+  }
+  core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) override { return m_store.load_crl(ca); }
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override {
     return m_store.update_crl(ca, update);
   }
+  core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update) override {
+    return m_store.try_update_crl(ca, update);
+  }
+  /// Over a StoreCache that watches the store (a long-lived server): the
+  /// cache's memo (StoreCache::recall_crl).
+  std::shared_ptr<const scep::CrlMemo> recall_crl(std::string_view ca) override;
+  void keep_crl(std::string_view ca, std::shared_ptr<const scep::CrlMemo> memo) override;
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override {
     return m_store.load_certificate(ca, serial);
   }
@@ -267,6 +287,9 @@ class Repository final : public scep::Repository {
   std::uint64_t m_generation = 0;
   /// The config of this request: one view from its first use to its end.
   std::shared_ptr<const config::Config> m_config;
+  /// The CA whose CRL files recall_crl() saw watched in this request: a
+  /// memo of it may be kept.
+  std::string m_crl_watched;
 };
 
 }  // namespace store

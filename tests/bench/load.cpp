@@ -65,20 +65,25 @@ Connections::Connections(const Url& url, int workers) : m_impl(std::make_unique<
 Connections::~Connections() = default;
 int Connections::workers() const { return static_cast<int>(m_impl->clients.size()); }
 
-LoadResult run_load(Connections& conns, std::size_t count, const std::function<Call(std::size_t)>& call) {
+LoadResult run_load(Connections& conns, std::size_t count, const std::function<Call(std::size_t)>& call,
+                    double seconds) {
   LoadResult out;
   out.replies.resize(count);
   std::atomic<std::size_t> next{0};
   const Url& url = conns.m_impl->url;
   auto start = std::chrono::steady_clock::now();
+  auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(seconds > 0 ? seconds : 1e9));
   {
     std::vector<std::jthread> threads;
     for (auto& client : conns.m_impl->clients)
       threads.emplace_back([&, c = client.get()] {
-        for (std::size_t i; (i = next.fetch_add(1)) < count;) out.replies[i] = send(*c, url, call(i));
+        for (std::size_t i; std::chrono::steady_clock::now() < deadline && (i = next.fetch_add(1)) < count;)
+          out.replies[i] = send(*c, url, call(i));
       });
   }
   out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.replies.resize(std::min(next.load(), count));
   return out;
 }
 

@@ -48,14 +48,17 @@ class Connections {
   int workers() const;
 
  private:
-  friend LoadResult run_load(Connections&, std::size_t, const std::function<Call(std::size_t)>&);
+  friend LoadResult run_load(Connections&, std::size_t, const std::function<Call(std::size_t)>&, double);
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
 
 /// Sends `count` requests, one thread per connection; `call(i)` gives request
 /// i. Thread-safe `call` required; it is cheap (requests are prepared before).
-LoadResult run_load(Connections& conns, std::size_t count, const std::function<Call(std::size_t)>& call);
+/// With `seconds` > 0 no request is sent after that long: the replies are
+/// those of the requests sent until then.
+LoadResult run_load(Connections& conns, std::size_t count, const std::function<Call(std::size_t)>& call,
+                    double seconds = 0);
 
 /// One request on a fresh connection (for setup: GetCACert before the clock).
 Reply fetch(const Url& url, const Call& call);

@@ -20,7 +20,7 @@
 
 namespace bench {
 
-enum class Mode { enroll, caps, cacert };
+enum class Mode { enroll, caps, cacert, crl };
 
 struct Options {
   std::string url;
@@ -29,6 +29,7 @@ struct Options {
   int workers = 1;
   std::size_t count = 100;
   std::size_t warmup = 0;
+  double seconds = 0;
   int key_bits = 2048;
   std::vector<std::string> challenges;
   std::vector<pid_t> server_pids;
@@ -117,10 +118,11 @@ static Target discover(const Options& opt) {
   auto ca = parse_ca_certs(core::to_bytes(cacert.body));
   if (!ca) throw std::runtime_error("GetCACert: " + ca.error().detail);
   Target t{*url, *ca, cacert.body};
-  if (opt.mode == Mode::caps) {
-    Reply caps = fetch(*url, {with_ca("operation=GetCACaps", opt)});
-    if (caps.status != 200) throw std::runtime_error(fmt::format("GetCACaps: HTTP {} {}", caps.status, caps.error));
-    t.reference = caps.body;
+  if (opt.mode == Mode::caps || opt.mode == Mode::crl) {
+    std::string op = opt.mode == Mode::caps ? "GetCACaps" : "GetCRL";
+    Reply r = fetch(*url, {with_ca("operation=" + op, opt)});
+    if (r.status != 200) throw std::runtime_error(fmt::format("{}: HTTP {} {}", op, r.status, r.error));
+    t.reference = r.body;
   }
   return t;
 }
@@ -136,21 +138,32 @@ static std::optional<double> server_cpu_now(const Options& opt) {
   return value_or_throw(cpu_seconds(opt.server_pids));
 }
 
+static const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::enroll: return "enroll";
+    case Mode::caps: return "caps";
+    case Mode::cacert: return "cacert";
+    case Mode::crl: return "crl";
+  }
+  return "?";
+}
+
 static nlohmann::json summarize(const Options& opt, const Report& rep, const LoadResult& load, double rsa_op,
                                 std::optional<double> server_cpu) {
+  const std::size_t count = load.replies.size();  // fewer than --count when --seconds ended the run
   // Successful requests only: a server that fails some is not credited for them.
   double rate = static_cast<double>(rep.ok) / load.wall_seconds;
   double floor = 3 * rsa_op;
   nlohmann::json j = {
-      {"label", opt.label}, {"url", opt.url}, {"mode", opt.mode == Mode::enroll ? "enroll" : opt.mode == Mode::caps ? "caps" : "cacert"},
-      {"workers", opt.workers}, {"count", opt.count}, {"ok", rep.ok}, {"failed", opt.count - rep.ok},
+      {"label", opt.label}, {"url", opt.url}, {"mode", mode_name(opt.mode)},
+      {"workers", opt.workers}, {"count", count}, {"ok", rep.ok}, {"failed", count - rep.ok},
       {"wall_s", load.wall_seconds}, {"per_s", rate},
       {"p50_ms", 1e3 * latency_quantile(load.replies, 0.50)}, {"p99_ms", 1e3 * latency_quantile(load.replies, 0.99)},
       {"rsa2048_private_op_ms", 1e3 * rsa_op}, {"floor_ms", 1e3 * floor}};
   if (server_cpu) {
     j["server_cpu_s"] = *server_cpu;
-    j["server_cpu_ms_per_req"] = 1e3 * *server_cpu / static_cast<double>(opt.count);
-    if (opt.mode == Mode::enroll) j["cpu_over_floor"] = *server_cpu / static_cast<double>(opt.count) / floor;
+    j["server_cpu_ms_per_req"] = 1e3 * *server_cpu / static_cast<double>(std::max<std::size_t>(count, 1));
+    if (opt.mode == Mode::enroll) j["cpu_over_floor"] = *server_cpu / static_cast<double>(std::max<std::size_t>(count, 1)) / floor;
   }
   if (!rep.first_failure.empty()) j["first_failure"] = rep.first_failure;
   return j;
@@ -181,7 +194,10 @@ static int run(const Options& opt) {
     sent = value_or_throw(prepare(opt, t.ca, ids, opt.warmup + opt.count));
     if (!opt.save_request.empty()) return save_first(opt.save_request, sent);
   }
-  std::string get_query = with_ca(opt.mode == Mode::caps ? "operation=GetCACaps" : "operation=GetCACert", opt);
+  std::string get_query = with_ca(opt.mode == Mode::caps  ? "operation=GetCACaps"
+                                  : opt.mode == Mode::crl ? "operation=GetCRL"
+                                                          : "operation=GetCACert",
+                                  opt);
   auto call_from = [&](std::size_t offset) {
     return [&, offset](std::size_t i) { return opt.mode == Mode::enroll ? Call{{}, &sent[offset + i].message} : Call{get_query, nullptr}; };
   };
@@ -192,7 +208,7 @@ static int run(const Options& opt) {
     if (wr.ok != opt.warmup) throw std::runtime_error("warm-up failed: " + wr.first_failure);
   }
   std::optional<double> cpu_before = server_cpu_now(opt);
-  LoadResult load = run_load(conns, opt.count, call_from(opt.warmup));
+  LoadResult load = run_load(conns, opt.count, call_from(opt.warmup), opt.seconds);
   std::optional<double> cpu_after = server_cpu_now(opt);
   Report rep = check(opt, t.ca, t.reference, sent, opt.warmup, load);
 
@@ -201,7 +217,7 @@ static int run(const Options& opt) {
   else print_text(j);
   for (const auto& [why, n] : rep.failures) std::cerr << fmt::format("scep-bench: {} failed: {}\n", n, why);
   if (!rep.first_failure.empty()) std::cerr << "scep-bench: first failure: " << rep.first_failure << "\n";
-  return rep.ok == opt.count ? 0 : 1;
+  return rep.ok == load.replies.size() ? 0 : 1;
 }
 
 }  // namespace bench
@@ -211,12 +227,15 @@ int main(int argc, char** argv) {
   CLI::App app{"scep-bench: SCEP load generator (enrollments/s, latency, server CPU vs the RSA floor)"};
   app.add_option("--url", opt.url, "SCEP endpoint, e.g. http://127.0.0.1:8080/scep")->required();
   app.add_option("--ca", opt.ca, "CA name (message= of GetCACert/GetCACaps)");
-  std::map<std::string, bench::Mode> modes{{"enroll", bench::Mode::enroll}, {"caps", bench::Mode::caps}, {"cacert", bench::Mode::cacert}};
-  app.add_option("--mode", opt.mode, "enroll (PKCSReq), caps (GetCACaps) or cacert (GetCACert)")
+  std::map<std::string, bench::Mode> modes{{"enroll", bench::Mode::enroll}, {"caps", bench::Mode::caps},
+                                           {"cacert", bench::Mode::cacert}, {"crl", bench::Mode::crl}};
+  app.add_option("--mode", opt.mode, "enroll (PKCSReq), caps (GetCACaps), cacert (GetCACert) or crl (GetCRL)")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
   app.add_option("--workers", opt.workers, "concurrent workers, one keep-alive connection each")->check(CLI::Range(1, 1024));
   app.add_option("--count", opt.count, "measured requests")->check(CLI::Range(1, 10000000));
   app.add_option("--warmup", opt.warmup, "requests sent before the measurement (not counted)");
+  app.add_option("--seconds", opt.seconds, "send no request after this many seconds (--count is then an upper bound)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--key-bits", opt.key_bits, "RSA key size of the enrolling clients")->check(CLI::Range(1024, 8192));
   app.add_option("--challenge", opt.challenges, "challenge password(s); requests are spread evenly over them");
   app.add_option("--server-pid", opt.server_pids, "server process(es) whose CPU time (incl. reaped children) is measured");

@@ -6,6 +6,8 @@ would (the format of lib/store/records.cpp and certs.cpp).
   scale_fill.py certs STORE CA N     N certificates (copies of the CA
                                      certificate under random serials) and
                                      N transaction records
+  scale_fill.py revoked STORE CA N   N certificates as above, each revoked
+                                     (revoked/SERIAL.json, no CRL signed)
 """
 import base64
 import hashlib
@@ -52,5 +54,22 @@ def certs(store, ca, n):
             f.write(json.dumps(rec) + "\n")
 
 
+def revoked(store, ca, n):
+    base = os.path.join(store, "ca", ca)
+    for d in ("certs", "revoked"):
+        os.makedirs(os.path.join(base, d), exist_ok=True)
+    pem = open(os.path.join(base, "cert.pem")).read()
+    now = int(time.time())
+    for _ in range(n):
+        serial = "4" + secrets.token_hex(16).upper()[1:]  # as a certificate serial prints: 16 bytes, positive
+        with open(os.path.join(base, "certs", serial + ".pem"), "w") as f:
+            f.write("Policy: dev\n" + pem)
+        event = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "unix_time": now, "ca": ca,
+                 "operation": "revoke", "outcome": "revoked", "serial": serial}
+        rec = {"format": 1, "serial": serial, "time": now, "reason": "keyCompromise", "event": event}
+        with open(os.path.join(base, "revoked", serial + ".json"), "w") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
 if __name__ == "__main__":
-    {"pending": pending, "certs": certs}[sys.argv[1]](sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    {"pending": pending, "certs": certs, "revoked": revoked}[sys.argv[1]](sys.argv[2], sys.argv[3], int(sys.argv[4]))

@@ -133,6 +133,18 @@ echo damaged >"$STORE/ca/main/crl.der"
 crl "$LIGHTTPD_URL?operation=GetCRL&message=main" "$WORK/crl3"
 (($(crl_number "$WORK/crl3.pem") > n2)) || fail "CRL re-signed over a damaged one has number $(crl_number "$WORK/crl3.pem")"
 [[ $(crl_entry "$WORK/crl3.pem" "$CG_FIRST") == Superseded ]] || fail "CRL re-signed over a damaged one lacks $CG_FIRST"
+# serve keeps the CRL it served in memory, and sees a damaged crl.der at its
+# next GetCRL (inotify): signed again, never served.
+crl "$SERVE_URL/main/crl" "$WORK/crl4"
+cmp -s "$WORK/crl4.der" "$STORE/ca/main/crl.der" || fail "serve does not serve the stored CRL"
+crl "$SERVE_URL?operation=GetCRL&message=main" "$WORK/crl4b"
+cmp -s "$WORK/crl4.der" "$WORK/crl4b.der" || fail "serve re-signed an unchanged CRL"
+echo damaged >"$STORE/ca/main/crl.der"
+crl "$SERVE_URL/main/crl" "$WORK/crl5"
+(($(crl_number "$WORK/crl5.pem") > $(crl_number "$WORK/crl4.pem"))) ||
+  fail "serve re-signed a damaged CRL as number $(crl_number "$WORK/crl5.pem")"
+[[ $(crl_entry "$WORK/crl5.pem" "$CG_FIRST") == Superseded ]] || fail "serve's CRL over a damaged one lacks $CG_FIRST"
+cmp -s "$WORK/crl5.der" "$STORE/ca/main/crl.der" || fail "serve did not store the CRL it signed"
 cp "$STORE/ca/main/crl.der" "$WORK/crl.kept"
 
 # ---- the revoked certificate cannot renew.

@@ -178,6 +178,7 @@ BOOST_AUTO_TEST_CASE(without_changes_the_same_crl_is_sent_again) {
   auto second = f.get_crl("tid-crl-2");
   BOOST_TEST(second.number() == first.number());
   BOOST_TEST((second.der() == first.der()));
+  BOOST_TEST(f.repo.crls_stored == 1u, "signed once");
 }
 
 BOOST_AUTO_TEST_CASE(a_ca_without_revocations_sends_an_empty_crl) {
@@ -243,6 +244,50 @@ BOOST_AUTO_TEST_CASE(when_due_re_signs_when_the_revocations_changed) {
   BOOST_TEST(crl.number() == 2u);
   BOOST_REQUIRE(crl.revoked().size() == 1u);
   BOOST_TEST((crl.revoked().front().reason == RevocationReason::ca_compromise));
+}
+
+BOOST_AUTO_TEST_CASE(when_due_serves_the_stored_crl_without_signing) {
+  RetrieveFixture f;
+  f.revoke(f.issued(next_key()));
+  auto first = f.direct_crl();
+  for (int i = 0; i < 10; ++i) {
+    f.clock.advance(std::chrono::hours(1));
+    BOOST_TEST((f.direct_crl().der() == first.der()));
+  }
+  BOOST_TEST(f.repo.crls_stored == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_stored_crl_is_signed_again) {
+  RetrieveFixture f;
+  f.revoke(f.issued(next_key()));
+  auto good = f.direct_crl();
+  core::Bytes torn(good.der().begin(), good.der().begin() + 40);
+  core::Bytes flipped = good.der();
+  flipped.back() ^= 0x80;
+  for (const auto& bad : {core::to_bytes("garbage"), torn, flipped}) {
+    f.clock.advance(std::chrono::seconds(10));
+    auto before = f.repo.crls_stored;
+    f.repo.crls.at("main") = bad;
+    auto crl = f.direct_crl();
+    BOOST_TEST(crl.verify(f.pki.root.cert));
+    BOOST_TEST(crl.revoked().size() == 1u);
+    BOOST_TEST(crl.number() > good.number());
+    BOOST_TEST(f.repo.crls_stored == before + 1);
+    BOOST_TEST((f.repo.crls.at("main") == crl.der()));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_crl_from_the_future_or_expired_is_signed_again) {
+  RetrieveFixture f;
+  auto first = f.direct_crl();
+  f.clock.advance(std::chrono::days(-1));  // the clock was set back
+  auto earlier = f.direct_crl();
+  BOOST_TEST(earlier.number() == first.number() + 1);
+  BOOST_TEST((earlier.this_update() == f.clock.now()));
+  f.clock.advance(std::chrono::days(30));
+  auto later = f.direct_crl();
+  BOOST_TEST(later.number() == earlier.number() + 1);
+  BOOST_TEST((later.this_update() == f.clock.now()));
 }
 
 BOOST_AUTO_TEST_CASE(days_overrides_the_crl_days_of_the_ca) {

@@ -172,8 +172,27 @@ void MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& e
   certificates.at(std::string(ca) + "/" + entry.serial_hex).revocation = entry;
 }
 
+core::Result<std::optional<core::Bytes>> MemoryRepository::load_crl(std::string_view ca) {
+  std::lock_guard lock(m_mutex);
+  if (auto it = crls.find(std::string(ca)); it != crls.end()) return std::optional<core::Bytes>(it->second);
+  return std::optional<core::Bytes>();
+}
+
 core::Result<core::Bytes> MemoryRepository::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   std::unique_lock lock(m_crl_mutex);  // update() calls back into this repository
+  return update_crl_locked(ca, update);
+}
+
+core::Result<std::optional<core::Bytes>> MemoryRepository::try_update_crl(std::string_view ca,
+                                                                          const scep::CrlUpdate& update) {
+  std::unique_lock lock(m_crl_mutex, std::try_to_lock);
+  if (!lock) return std::optional<core::Bytes>();
+  auto crl = update_crl_locked(ca, update);
+  if (!crl) return std::unexpected(crl.error());
+  return std::optional<core::Bytes>(std::move(*crl));
+}
+
+core::Result<core::Bytes> MemoryRepository::update_crl_locked(std::string_view ca, const scep::CrlUpdate& update) {
   std::optional<core::Bytes> current;
   {
     std::lock_guard inner(m_mutex);
@@ -187,6 +206,7 @@ core::Result<core::Bytes> MemoryRepository::update_crl(std::string_view ca, cons
   }
   std::lock_guard inner(m_mutex);
   crls[std::string(ca)] = **next;
+  ++crls_stored;
   return **next;
 }
 

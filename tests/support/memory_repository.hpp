@@ -20,6 +20,7 @@ class MemoryRepository final : public scep::Repository {
   std::map<std::string, scep::IssuedCertificate> certificates;  ///< by "CA/serial"
   std::map<std::string, std::string> renewals;                ///< "CA/serial" -> transactionID
   std::map<std::string, core::Bytes> crls;                    ///< by CA
+  std::size_t crls_stored = 0;  ///< CRLs update_crl stored: one per signature
   std::vector<scep::PendingRequest> pending;
   std::vector<scep::AuditEvent> audit_log;
 
@@ -46,7 +47,9 @@ class MemoryRepository final : public scep::Repository {
   core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
                                                                         std::string_view serial) override;
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override;
+  core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) override;
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
+  core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
   /// Marks a stored certificate revoked (what `scepctl revoke` does to the store).
   void revoke(std::string_view ca, const crypto::RevokedEntry& entry);
   void audit(const scep::AuditEvent& e) override;
@@ -54,6 +57,7 @@ class MemoryRepository final : public scep::Repository {
  private:
   std::mutex m_mutex;
   std::mutex m_crl_mutex;
+  core::Result<core::Bytes> update_crl_locked(std::string_view ca, const scep::CrlUpdate& update);
   std::map<std::string, std::shared_ptr<std::mutex>> m_tx_mutexes;  ///< by "CA/tid", never freed (tests)
 };
 
