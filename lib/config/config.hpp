@@ -30,6 +30,11 @@ struct ServerConfig {
   /// A GetCACaps/GetCACert/GetCACertChain whose `message=` names no CA gets
   /// 404 instead of the default CA's answer.
   bool strict_ca_names = false;
+  /// `scepctl serve`: open connections at most; 0: from the descriptor limit.
+  int max_connections = 0;
+  /// `scepctl serve`: open connections from one client (an IPv4 address, an
+  /// IPv6 /64) at most; 0: no limit of its own.
+  int max_connections_per_client = 32;
 };
 
 struct Config {
