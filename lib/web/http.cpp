@@ -90,10 +90,10 @@ std::optional<std::string> origin_form(std::string_view target) {
   auto scheme = target.substr(0, scheme_end);
   if (!core::iequals_ascii(scheme, "http") && !core::iequals_ascii(scheme, "https")) return std::nullopt;
   auto rest = target.substr(scheme_end + 3);
-  auto end = rest.find_first_of("/?#");
+  if (rest.find('#') != std::string_view::npos) return std::nullopt;  // a fragment is never part of a request target
+  auto end = rest.find_first_of("/?");
   if (!is_authority(rest.substr(0, end))) return std::nullopt;
   if (end == std::string_view::npos) return std::string("/");
-  if (rest[end] == '#') return std::nullopt;  // a fragment is never part of a request target
   std::string out = rest[end] == '?' ? "/" : "";
   out += rest.substr(end);
   return out;

@@ -267,6 +267,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec) return on_read_error(ec);
     if (used != size || !m_parser->is_header_done()) return reject(Response::text(400, "malformed HTTP request"));
     m_buffer.consume(used);
+    // A large header's buffer need not stay while a slow body arrives.
+    if (m_buffer.size() <= 16 * 1024 && m_buffer.capacity() > 64 * 1024) m_buffer.shrink_to_fit();
     const auto& req = m_parser->get();
     if (auto refusal = framing_error(req.base(), req.version())) {
       m_method = std::string(view(req.method_string()));
