@@ -78,19 +78,22 @@ std::vector<Row> get_message_rows(Site& s) {
   return rows;
 }
 
-/// CA names from the path and from message=: none may reach a file outside ca/.
+const std::vector<std::string> path_like_names{"../../etc", "..%2F..%2Fetc%2Fpasswd", "%2E%2E", ".", "..", "%00",
+                                                "main%00", "main%2F..%2Fsub", "main%2F", "%2Fetc%2Fpasswd", "ca%2Fmain",
+                                                "-main", ".main", "MAIN%0A", std::string(5000, 'a'), "main%20",
+                                                "sub%5C..%5Cmain"};
+
+/// CA names from the path and from message=: none may reach a file outside
+/// ca/. (A message= naming no CA for GetCACert/GetCACaps/GetCAChain gets the
+/// default CA's answer: see message_names_that_look_like_paths_get_the_default_ca.)
 std::vector<Row> ca_name_rows(Site& s) {
   auto refused = s.request(s.csr(hostile::wrong_secret), "tid-ca-name");  // answerable, never issued
   std::vector<Row> rows;
-  const std::vector<std::string> names{"../../etc", "..%2F..%2Fetc%2Fpasswd", "%2E%2E", ".", "..", "%00", "main%00",
-                                       "main%2F..%2Fsub", "main%2F", "%2Fetc%2Fpasswd", "ca%2Fmain", "-main",
-                                       ".main", "MAIN%0A", std::string(5000, 'a'), "main%20", "sub%5C..%5Cmain"};
-  for (const auto& n : names) {
+  for (const auto& n : path_like_names) {
     std::string shown = n.substr(0, 40);
-    for (std::string op : {"GetCACert", "GetCACaps", "GetCAChain", "GetCRL"}) {
-      rows.push_back({op + " message=" + shown, get("operation=" + op + "&message=" + n), http(404)});
+    rows.push_back({"GetCRL message=" + shown, get("operation=GetCRL&message=" + n), http(404)});
+    for (std::string op : {"GetCACert", "GetCACaps", "GetCAChain", "GetCRL"})
       rows.push_back({op + " path /" + shown, get("operation=" + op, "/" + n + "/pkiclient.exe"), http(404)});
-    }
     // A raw '/' makes it no "/NAME/crl" path at all: then the operation is missing.
     rows.push_back({"CRL path /" + shown + "/crl", get("", "/" + n + "/crl"), http(n.find('/') == std::string::npos ? 404 : 400)});
     rows.push_back({"POST PKIOperation path /" + shown, post(refused, "/" + n + "/pkiclient.exe"), http(404)});
@@ -163,6 +166,21 @@ BOOST_AUTO_TEST_CASE(ca_names_that_look_like_paths) {
   Site site;
   run(site, ca_name_rows(site));
   require_good_enrollment(site);
+}
+
+BOOST_AUTO_TEST_CASE(message_names_that_look_like_paths_get_the_default_ca) {
+  Site site;
+  Snapshot before = snapshot(site.dir.path());
+  for (std::string op : {"GetCACert", "GetCACaps", "GetCAChain"}) {
+    auto plain = web::dispatch(get("operation=" + op), site.svc);
+    BOOST_REQUIRE(plain.status == 200);
+    for (const auto& n : path_like_names) {
+      auto r = web::dispatch(get("operation=" + op + "&message=" + n), site.svc);
+      BOOST_TEST((r.status == 200 && r.content_type == plain.content_type && r.body == plain.body),
+                 op << " message=" << n.substr(0, 40) << ": " << describe(r));
+    }
+  }
+  BOOST_TEST(diff(before, snapshot(site.dir.path())).empty());
 }
 
 BOOST_AUTO_TEST_CASE(unknown_operations_and_oversized_queries) {
