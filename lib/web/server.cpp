@@ -239,10 +239,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     std::size_t limit = m_server.options.max_header_bytes;
     std::string_view head = buffered().substr(0, limit);
-    // Beast wants CRLF; a bare LF would leave the header waiting for its end.
-    for (auto lf = head.find('\n', m_scanned); lf != std::string_view::npos; lf = head.find('\n', lf + 1))
-      if (lf == 0 || head[lf - 1] != '\r') return reject(Response::text(400, "line not ended by CRLF"));
     auto end = head.find("\r\n\r\n", m_scanned);
+    // Beast wants CRLF; a bare LF would leave the header waiting for its end.
+    // (What follows the header is a body or the next request.)
+    std::size_t header_end = end == std::string_view::npos ? head.size() : end + 4;
+    for (auto lf = head.find('\n', m_scanned); lf < header_end; lf = head.find('\n', lf + 1))
+      if (lf == 0 || head[lf - 1] != '\r') return reject(Response::text(400, "line not ended by CRLF"));
     if (end != std::string_view::npos) return on_header_bytes(end + 4);
     if (head.size() >= limit) {
       // A request line that does not end within the limit is a long URL.

@@ -282,6 +282,10 @@ BOOST_AUTO_TEST_CASE(request_smuggling_shapes_get_400_and_close) {
   BOOST_TEST(body_of(c.read_response()) == "path=/scep query=operation=PKIOperation body=5\n");
   c.send("\r\n" + post + "Content-Length: 5\r\n\r\nhello");
   BOOST_TEST(body_of(c.read_response()) == "path=/scep query=operation=PKIOperation body=5\n");
+  // A body (sent with its header) may hold any bytes, bare LFs included.
+  c.send(post + "Content-Length: 6\r\n\r\n\n\n\r\n\r\n" + "GET /scep HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(body_of(c.read_response()) == "path=/scep query=operation=PKIOperation body=6\n");
+  BOOST_TEST(body_of(c.read_response()) == "path=/scep query= body=0\n");
   BOOST_TEST(body_of(round_trip(server, "GET /scep?x HTTP/1.0\r\n\r\n")) == "path=/scep query=x body=0\n");
 }
 
