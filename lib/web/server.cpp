@@ -114,6 +114,7 @@ std::optional<Response> read_error_response(const beast::error_code& ec) {
   return std::nullopt;
 }
 
+/// See client_group().
 std::string client_key(const asio::ip::address& a) {
   if (!a.is_v6()) return a.to_string();
   auto v6 = a.to_v6();
