@@ -71,7 +71,7 @@ enroll_after_change() {
 # (scep.toml and a new ca/CA directory): every following request sees it.
 new_default_ca() {
   local base=$1 ca=$2 i
-  http GET "$base?operation=GetCACert&message=$ca"
+  http GET "$base/$ca/pkiclient.exe?operation=GetCACert"
   expect_text_error 404
   "$SCEPCTL" --store "$STORE" ca create "$ca" --subject "CN=$ca FastCGI CA" --key-bits 2048 --default \
     >"$WORK/ca-$ca.out" || fail "scepctl ca create $ca"
