@@ -72,8 +72,9 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   so.workers = opt.workers;
   so.io_timeout = std::chrono::seconds(opt.io_timeout);
   so.max_connections = opt.max_connections.value_or(static_cast<std::size_t>(cfg->server.max_connections));
-  so.max_connections_per_client =
-      opt.max_connections_per_client.value_or(static_cast<std::size_t>(cfg->server.max_connections_per_client));
+  so.max_connections_per_client = opt.max_connections_per_client;
+  if (!so.max_connections_per_client && cfg->server.max_connections_per_client)
+    so.max_connections_per_client = static_cast<std::size_t>(*cfg->server.max_connections_per_client);
   so.stop_on_signals = true;
   auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
   auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
@@ -96,7 +97,8 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   };
   auto server = web::Server::listen(so, handler, quick, log, sink);
   if (!server) return std::unexpected(server.error());
-  std::string per_client = so.max_connections_per_client ? std::to_string(so.max_connections_per_client) : "no limit";
+  std::size_t cap = (*server)->max_connections_per_client();
+  std::string per_client = cap ? std::to_string(cap) : "no limit";
   env.err << fmt::format("scepctl serve: listening on http://{}:{}{} (store {}; connections: {}, per client: {})\n",
                          ep->host, (*server)->port(), base, st->root().string(), (*server)->max_connections(), per_client);
   env.err.flush();
@@ -122,7 +124,8 @@ void add_serve_command(CLI::App& app, Env& env) {
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--max-conns-per-client", opt->max_connections_per_client,
                   "open connections from one client address (IPv6: one /64) at most; beyond it a new one from there "
-                  "gets 503 (default: server.max_connections_per_client, 32; 0: no limit)")
+                  "gets 503 (default: server.max_connections_per_client, else an eighth of --max-connections, at least 32; 0: "
+                  "no limit)")
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--log-level", opt->log_level,
                   "error: errors only; info: also a line per request (default); debug: also notes such as a "

@@ -43,6 +43,7 @@ struct Server::Impl {
   // with it and count themselves out.
   std::size_t connections = 0;  ///< open now (loop thread only)
   std::size_t max_connections = 0;
+  std::size_t max_per_client = 0;  ///< 0: none
   /// Open connections per client_key() (loop thread only); no zero entries.
   std::unordered_map<std::string, std::size_t> per_client;
   /// Connections refused since the last log line about it (at most one a second).
@@ -462,7 +463,7 @@ void Server::Impl::accept() {
     beast::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
     std::string client = peer_ec ? std::string() : client_key(peer.address());
-    std::size_t cap = options.max_connections_per_client;
+    std::size_t cap = max_per_client;
     if (connections >= max_connections) {
       refuse(socket, "too many connections");
     } else if (cap != 0 && !client.empty() && per_client.contains(client) && per_client[client] >= cap) {
@@ -531,6 +532,8 @@ core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler ha
     std::size_t reserved = 64 + 2 * workers;
     impl->max_connections = std::clamp<std::size_t>(fds > reserved ? fds - reserved : 0, 32, 65536);
   }
+  impl->max_per_client = impl->options.max_connections_per_client.value_or(
+      std::max<std::size_t>(32, impl->max_connections / 8));
   const Options& o = impl->options;
   auto where = fmt::format("{}:{}", o.host, o.port);
   beast::error_code ec;
@@ -563,6 +566,7 @@ Server::~Server() {
 }
 
 std::size_t Server::max_connections() const { return m_impl->max_connections; }
+std::size_t Server::max_connections_per_client() const { return m_impl->max_per_client; }
 
 void Server::stop() {
   asio::post(m_impl->ioc, [impl = m_impl.get()] { impl->shutdown(); });

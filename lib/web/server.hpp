@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,7 +38,6 @@ std::string client_group(std::string_view address);
 
 class Server {
  public:
-  static constexpr std::size_t default_max_connections_per_client = 32;
   struct Options {
     std::string host;
     std::uint16_t port = 0;  ///< 0: any free port (see port())
@@ -55,8 +55,9 @@ class Server {
     std::size_t max_connections = 0;
     /// Open connections from one client at most (an IPv4 address, an IPv6
     /// /64); beyond it a new one from there gets 503 and is closed, so one
-    /// client cannot take every slot. 0: no limit but max_connections.
-    std::size_t max_connections_per_client = default_max_connections_per_client;
+    /// client cannot take every slot. 0: no limit but max_connections;
+    /// nullopt: an eighth of the connection limit, at least 32.
+    std::optional<std::size_t> max_connections_per_client;
     bool stop_on_signals = false;  ///< SIGINT and SIGTERM end run()
   };
   /// Answers a request; it is the handler's to keep or change.
@@ -79,8 +80,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
-  /// The connection limit in force (max_connections, or the one derived).
+  /// The connection limits in force (as given, or as derived).
   std::size_t max_connections() const;
+  std::size_t max_connections_per_client() const;
   /// Serves until SIGINT or SIGTERM (with stop_on_signals); requests being
   /// worked on are finished before it returns.
   void run();

@@ -11,11 +11,13 @@ make_store "$STORE"
 
 # ---- default mount point /scep, stopped with SIGTERM
 PORT=$(free_port)
-start_bg "$WORK/serve.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT"
+start_bg "$WORK/serve.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT" --max-conns-per-client 32
 SERVE_PID=$BG_PID
 wait_for_port "$PORT" "$SERVE_PID"
 grep -q "listening on http://127.0.0.1:$PORT/scep" "$WORK/serve.log" ||
   fail "no \"listening on http://127.0.0.1:$PORT/scep\" line: $(cat "$WORK/serve.log")"
+grep -q "(store .*; connections: [0-9]*, per client: 32)$" "$WORK/serve.log" ||
+  fail "--max-conns-per-client 32 not in the listening line: $(cat "$WORK/serve.log")"
 
 BASE="http://127.0.0.1:$PORT/scep"
 check_scep_endpoint "$BASE"
@@ -162,7 +164,7 @@ code=$(curl -sS -o "$WORK/resp.body" -w '%{http_code}' -G --data-binary @"$WORK/
   fail "curl with a 900 kB URL failed"
 [[ $code == 414 ]] || fail "a 900 kB URL: HTTP $code, want 414"
 # Clients that connect and send nothing (or half a request) take no thread,
-# and one client address holds at most 32 connections (the default): with
+# and one client address holds at most 32 connections (as set): with
 # 200 such connections tried from 127.0.0.2 (32 held, 168 answered 503), GETs
 # and a PKIOperation from 127.0.0.1 are still answered.
 "$PYTHON" - "$PORT" "$WORK/idle.ready" >"$WORK/idle.out" 2>&1 <<'PY' &
@@ -291,6 +293,17 @@ grep -q "(store .*; connections: 50, per client: no limit)$" "$WORK/serve-opt-li
 forget_pid "$LIMIT_PID"
 kill -TERM "$LIMIT_PID"
 wait "$LIMIT_PID" || fail "scepctl serve (option limits) did not exit 0"
+# Unset, the per-client limit is an eighth of the connection limit, at least 32.
+sed -i '/^max_connections\(_per_client\)\? *=/d; s/^\[server\]$/[server]\nmax_connections = 800/' "$STORE/scep.toml"
+LIMIT_PORT=$(free_port)
+start_bg "$WORK/serve-default-limit.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$LIMIT_PORT"
+LIMIT_PID=$BG_PID
+wait_for_port "$LIMIT_PORT" "$LIMIT_PID"
+grep -q "(store .*; connections: 800, per client: 100)$" "$WORK/serve-default-limit.log" ||
+  fail "default per-client limit not 800/8: $(cat "$WORK/serve-default-limit.log")"
+forget_pid "$LIMIT_PID"
+kill -TERM "$LIMIT_PID"
+wait "$LIMIT_PID" || fail "scepctl serve (default per-client limit) did not exit 0"
 cp "$WORK/scep.toml.saved" "$STORE/scep.toml"
 
 # SIGTERM: exit status 0 and a "stopped" line; the port is closed.

@@ -60,6 +60,7 @@ class LiveServer {
   LiveServer& operator=(const LiveServer&) = delete;
 
   std::uint16_t port() const { return m_server->port(); }
+  const web::Server& server() const { return *m_server; }
   std::vector<std::string> paths() {
     std::lock_guard lock(m_mutex);
     return m_paths;
@@ -352,6 +353,16 @@ BOOST_AUTO_TEST_CASE(one_client_address_cannot_take_every_connection) {
   BOOST_TEST(status_line(reply) == "HTTP/1.1 200 OK");
   BOOST_TEST(server.log().find("scepctl serve: too many connections from 127.0.0.2 (at most 3 per client); answered 503") !=
              std::string::npos, server.log());
+}
+
+BOOST_AUTO_TEST_CASE(the_per_client_limit_defaults_to_an_eighth_of_the_slots_at_least_32) {
+  web::Server::Options o;
+  o.max_connections = 800;
+  BOOST_TEST(LiveServer(o).server().max_connections_per_client() == 100u);
+  o.max_connections = 100;
+  BOOST_TEST(LiveServer(o).server().max_connections_per_client() == 32u);
+  o.max_connections_per_client = 5;
+  BOOST_TEST(LiveServer(o).server().max_connections_per_client() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(the_per_client_limit_can_be_turned_off) {
