@@ -1,3 +1,5 @@
+#include <optional>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -14,6 +16,8 @@ struct ServeOptions {
   std::string path;
   std::size_t workers = 0;
   int io_timeout = 60;  ///< seconds
+  std::optional<std::size_t> max_connections;             ///< default: server.max_connections
+  std::optional<std::size_t> max_connections_per_client;  ///< default: server.max_connections_per_client
   std::string log_level = "info";  ///< error: errors only; info: also one line per request; debug: also notes
 };
 
@@ -67,6 +71,10 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   so.port = static_cast<std::uint16_t>(ep->port);
   so.workers = opt.workers;
   so.io_timeout = std::chrono::seconds(opt.io_timeout);
+  so.max_connections = opt.max_connections.value_or(static_cast<std::size_t>(cfg->server.max_connections));
+  so.max_connections_per_client = opt.max_connections_per_client;
+  if (!so.max_connections_per_client && cfg->server.max_connections_per_client)
+    so.max_connections_per_client = static_cast<std::size_t>(*cfg->server.max_connections_per_client);
   so.stop_on_signals = true;
   auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
   auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
@@ -89,8 +97,10 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   };
   auto server = web::Server::listen(so, handler, quick, log, sink);
   if (!server) return std::unexpected(server.error());
-  env.err << fmt::format("scepctl serve: listening on http://{}:{}{} (store {})\n", ep->host, (*server)->port(), base,
-                         st->root().string());
+  std::size_t cap = (*server)->max_connections_per_client();
+  std::string per_client = cap ? std::to_string(cap) : "no limit";
+  env.err << fmt::format("scepctl serve: listening on http://{}:{}{} (store {}; connections: {}, per client: {})\n",
+                         ep->host, (*server)->port(), base, st->root().string(), (*server)->max_connections(), per_client);
   env.err.flush();
   (*server)->run();
   env.err << "scepctl serve: stopped\n";
@@ -108,6 +118,15 @@ void add_serve_command(CLI::App& app, Env& env) {
                   "seconds for a request to arrive whole, for a reply to be taken, and for an idle "
                   "keep-alive connection to stay open (default: 60)")
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--max-connections", opt->max_connections,
+                  "open connections at most; beyond it a new one gets 503 (default: server.max_connections, 0: the "
+                  "descriptor limit less room for the store)")
+      ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--max-conns-per-client", opt->max_connections_per_client,
+                  "open connections from one client address (IPv6: one /64) at most; beyond it a new one from there "
+                  "gets 503 (default: server.max_connections_per_client, else an eighth of --max-connections, at least 32; 0: "
+                  "no limit)")
+      ->check(CLI::Range(0, 1000000));
   cmd->add_option("--log-level", opt->log_level,
                   "error: errors only; info: also a line per request (default); debug: also notes such as a "
                   "CA identifier that fell back to the default CA")

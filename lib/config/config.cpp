@@ -40,11 +40,23 @@ core::Result<void> check_keys(const toml::table& t, std::initializer_list<std::s
 }
 
 core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
-  if (auto r = check_keys(t, {"listen", "path", "default_ca", "strict_ca_names"}, "server"); !r) return r;
+  if (auto r = check_keys(t, {"listen", "path", "default_ca", "strict_ca_names", "max_connections",
+                               "max_connections_per_client"}, "server");
+      !r)
+    return r;
   if (auto r = read(t, "listen", s.listen, "server"); !r) return r;
   if (auto r = read(t, "path", s.path, "server"); !r) return r;
   if (auto r = read(t, "default_ca", s.default_ca, "server"); !r) return r;
   if (auto r = read(t, "strict_ca_names", s.strict_ca_names, "server"); !r) return r;
+  int64_t max_connections = s.max_connections, per_client = s.max_connections_per_client.value_or(0);
+  if (auto r = read(t, "max_connections", max_connections, "server"); !r) return r;
+  if (auto r = read(t, "max_connections_per_client", per_client, "server"); !r) return r;
+  if (max_connections < 0 || max_connections > 1'000'000)
+    return core::fail(Errc::config_invalid, "server.max_connections must be 0..1000000");
+  if (per_client < 0 || per_client > 1'000'000)
+    return core::fail(Errc::config_invalid, "server.max_connections_per_client must be 0..1000000");
+  s.max_connections = static_cast<int>(max_connections);
+  if (t.contains("max_connections_per_client")) s.max_connections_per_client = static_cast<int>(per_client);
   if (s.path.empty() || s.path.front() != '/') return core::fail(Errc::config_invalid, "server.path must start with '/'");
   if (!s.default_ca.empty() && !core::is_valid_name(s.default_ca))
     return core::fail(Errc::config_invalid, "server.default_ca is not a valid CA name");
@@ -124,6 +136,12 @@ default_ca = ""
 # A message= CA identifier that names no CA (certmonger sends "0", sscep
 # "CAIdentifier") gets the default CA's GetCACaps/GetCACert; true: 404.
 strict_ca_names = false
+# `scepctl serve`: open connections at most (0: the descriptor limit less
+# room for the store), and at most from one client address (an IPv6 /64;
+# unset: an eighth of max_connections, at least 32; 0: no per-client limit,
+# as behind a reverse proxy, from which every connection comes).
+max_connections = 0
+# max_connections_per_client = 32
 
 # Per-CA options, one table per CA store name:
 # [ca.NAME]

@@ -3,6 +3,7 @@
 // editing: `scepctl` changes single values in place so operators' comments stay.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,12 @@ struct ServerConfig {
   /// A GetCACaps/GetCACert/GetCACertChain whose `message=` names no CA gets
   /// 404 instead of the default CA's answer.
   bool strict_ca_names = false;
+  /// `scepctl serve`: open connections at most; 0: from the descriptor limit.
+  int max_connections = 0;
+  /// `scepctl serve`: open connections from one client (an IPv4 address, an
+  /// IPv6 /64) at most; 0: no limit of its own; unset: an eighth of
+  /// max_connections, at least 32.
+  std::optional<int> max_connections_per_client;
 };
 
 struct Config {

@@ -2,6 +2,7 @@
 // The transport-independent request and response every front end converts to.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,14 @@ struct Response {
 };
 
 std::string_view status_text(int status);
+
+/// The origin-form ("/path?query") of an HTTP request target. An absolute-form
+/// target ("http://host:port/path?query", RFC 9112 3.2.2: what a client sends
+/// when its proxy setting names this server) loses its scheme (http or https,
+/// any case) and authority, which are not checked further; an empty path
+/// becomes "/". "*" stays as it is. nullopt: not a target this server
+/// understands (another form, another scheme, userinfo, an empty or
+/// malformed authority): a 400.
+std::optional<std::string> origin_form(std::string_view target);
 
 }  // namespace web

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -42,6 +43,12 @@ struct Server::Impl {
   // with it and count themselves out.
   std::size_t connections = 0;  ///< open now (loop thread only)
   std::size_t max_connections = 0;
+  std::size_t max_per_client = 0;  ///< 0: none
+  /// Open connections per client_key() (loop thread only); no zero entries.
+  std::unordered_map<std::string, std::size_t> per_client;
+  /// Connections refused since the last log line about it (at most one a second).
+  std::size_t refusals_unlogged = 0;
+  std::chrono::steady_clock::time_point last_refusal_log{};
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_pause{ioc};
@@ -57,6 +64,7 @@ struct Server::Impl {
         pool(workers) {}
 
   void accept();
+  void refuse(tcp::socket& socket, std::string_view why);
   /// Queues log lines; they are written once the ready handlers have run.
   void add_log(std::string lines) {
     if (lines.empty()) return;
@@ -107,18 +115,92 @@ std::optional<Response> read_error_response(const beast::error_code& ec) {
   return std::nullopt;
 }
 
+/// See client_group().
+std::string client_key(const asio::ip::address& a) {
+  if (!a.is_v6()) return a.to_string();
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+/// What Beast 1.74 accepts in a header but RFC 9112 lets a server refuse, or
+/// that would cost memory: line folding (obs-fold, 5.2) and whitespace before
+/// the first field (2.2), which front ends disagree on; more fields than
+/// `max_fields` (each is an allocation). `head` runs from the request line
+/// to the empty line, both CRLFs included.
+std::optional<Response> raw_header_error(std::string_view head, std::size_t max_fields) {
+  std::size_t lines = 0;
+  for (auto at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) {
+    ++lines;
+    if (at + 2 < head.size() && (head[at + 2] == ' ' || head[at + 2] == '\t'))
+      return Response::text(400, "folded header line (obs-fold)");
+  }
+  // The request line and the empty line are no fields.
+  if (lines > max_fields + 2) return Response::text(431, "too many header fields");
+  return std::nullopt;
+}
+
+/// A request whose end cannot be agreed on by every HTTP hop is refused, never
+/// guessed at (request smuggling; RFC 9112 6.1, 6.3, 3.2). Beast 1.74 takes
+/// "Transfer-Encoding: chunked, identity" (and any coding list not ending in
+/// chunked) as a request without a body, whose body then reads as the next
+/// request; and it takes such a Transfer-Encoding beside a Content-Length,
+/// and repeated equal Content-Lengths ("5, 5").
+std::optional<Response> framing_error(const http::fields& f, unsigned version) {
+  auto count = [&f](http::field name) {
+    auto r = f.equal_range(name);
+    return static_cast<std::size_t>(std::distance(r.first, r.second));
+  };
+  std::size_t hosts = count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && version >= 11)) return Response::text(400, "a request needs exactly one Host header");
+  std::size_t lengths = count(http::field::content_length);
+  if (lengths > 1) return Response::text(400, "more than one Content-Length header");
+  if (lengths == 1 && view(f[http::field::content_length]).find_first_not_of("0123456789") != std::string_view::npos)
+    return Response::text(400, "malformed Content-Length");
+  if (count(http::field::transfer_encoding) == 0) return std::nullopt;
+  if (version < 11) return Response::text(400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (lengths) return Response::text(400, "both Transfer-Encoding and Content-Length");
+  std::vector<std::string_view> codings;
+  auto range = f.equal_range(http::field::transfer_encoding);
+  for (auto it = range.first; it != range.second; ++it) {
+    std::string_view list = view(it->value());
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto item = list.substr(0, comma);
+      auto b = item.find_first_not_of(" \t");
+      if (b != std::string_view::npos) codings.push_back(item.substr(b, item.find_last_not_of(" \t") - b + 1));
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  auto is_chunked = [](std::string_view c) { return core::iequals_ascii(c, "chunked"); };
+  if (codings.empty() || !is_chunked(codings.back())) return Response::text(400, "Transfer-Encoding does not end in chunked");
+  if (std::count_if(codings.begin(), codings.end(), is_chunked) > 1) return Response::text(400, "chunked applied twice");
+  if (codings.size() > 1) return Response::text(501, "transfer coding not supported (only chunked)");
+  return std::nullopt;
+}
+
 /// One client connection. Everything but the handler call of a slow request
 /// runs on the event-loop thread, so nothing here needs a lock.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, Server::Impl& server)
+  Connection(tcp::socket socket, Server::Impl& server, std::string client)
       // Bounded: Beast 1.74 reads chunk-size lines and trailers without a
       // limit of its own, so an endless chunk extension would grow it for
       // the whole I/O timeout. Beyond the limit the read fails (400).
-      : m_stream(std::move(socket)), m_server(server), m_buffer(server.options.max_header_bytes + 16 * 1024) {
+      : m_stream(std::move(socket)),
+        m_server(server),
+        m_buffer(server.options.max_header_bytes + 16 * 1024),
+        m_client(std::move(client)) {
     ++m_server.connections;
+    ++m_server.per_client[m_client];
   }
-  ~Connection() { --m_server.connections; }
+  ~Connection() {
+    --m_server.connections;
+    auto it = m_server.per_client.find(m_client);
+    if (it != m_server.per_client.end() && --it->second == 0) m_server.per_client.erase(it);
+  }
 
   void start() {
     beast::error_code ec;
@@ -137,13 +219,70 @@ class Connection : public std::enable_shared_from_this<Connection> {
     m_parser.emplace();
     m_parser->header_limit(static_cast<std::uint32_t>(m_server.options.max_header_bytes));
     m_parser->body_limit(m_server.options.max_body_bytes);
+    m_scanned = 0;
     m_stream.expires_after(m_server.options.io_timeout);
-    http::async_read_header(m_stream, m_buffer, *m_parser,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    read_more_header();
   }
 
-  void on_header(beast::error_code ec) {
+  std::string_view buffered() const {
+    auto data = m_buffer.data();
+    return {static_cast<const char*>(data.data()), data.size()};
+  }
+
+  /// Reads until the buffer holds a whole header (to its empty line), then
+  /// checks it raw and parses it in one go: Beast alone would parse the
+  /// request line first and leave no raw header to check.
+  void read_more_header() {
+    // RFC 9112 2.2: empty lines before a request line are ignored (some
+    // clients send one after a POST body).
+    while (buffered().starts_with("\r\n")) {
+      m_buffer.consume(2);
+      m_scanned = 0;
+    }
+    std::size_t limit = m_server.options.max_header_bytes;
+    std::string_view head = buffered().substr(0, limit);
+    auto end = head.find("\r\n\r\n", m_scanned);
+    // Beast wants CRLF; a bare LF would leave the header waiting for its end.
+    // (What follows the header is a body or the next request.)
+    std::size_t header_end = end == std::string_view::npos ? head.size() : end + 4;
+    for (auto lf = head.find('\n', m_scanned); lf < header_end; lf = head.find('\n', lf + 1))
+      if (lf == 0 || head[lf - 1] != '\r') return reject(Response::text(400, "line not ended by CRLF"));
+    if (end != std::string_view::npos) return on_header_bytes(end + 4);
+    if (head.size() >= limit) {
+      // A request line that does not end within the limit is a long URL.
+      bool long_target = head.find("\r\n") == std::string_view::npos;
+      return reject(long_target ? Response::text(414, "request target too long")
+                                : Response::text(431, "request header too large"));
+    }
+    m_scanned = head.size() >= 3 ? head.size() - 3 : 0;
+    std::size_t want = std::min<std::size_t>(16 * 1024, m_buffer.max_size() - m_buffer.size());
+    m_stream.async_read_some(m_buffer.prepare(want), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->on_read_error(ec);
+      self->m_buffer.commit(n);
+      self->read_more_header();
+    });
+  }
+
+  void on_header_bytes(std::size_t size) {
+    std::string_view head = buffered().substr(0, size);
+    if (auto refusal = raw_header_error(head, m_server.options.max_header_fields)) return reject(std::move(*refusal));
+    beast::error_code ec;
+    std::size_t used = m_parser->put(asio::buffer(head.data(), head.size()), ec);
     if (ec) return on_read_error(ec);
+    if (used != size || !m_parser->is_header_done()) return reject(Response::text(400, "malformed HTTP request"));
+    m_buffer.consume(used);
+    // A large header's buffer need not stay while a slow body arrives.
+    if (m_buffer.size() <= 16 * 1024 && m_buffer.capacity() > 64 * 1024) m_buffer.shrink_to_fit();
+    const auto& req = m_parser->get();
+    if (auto refusal = framing_error(req.base(), req.version())) {
+      m_method = std::string(view(req.method_string()));
+      m_target = std::string(view(req.target()));
+      return reject(std::move(*refusal), false);
+    }
+    on_header();
+  }
+
+  void on_header() {
     const auto& req = m_parser->get();
     // (HTTP/1.0 clients must not be sent a 1xx.)
     if (req.version() < 11 || !core::iequals_ascii(view(req[http::field::expect]), "100-continue")) return read_body();
@@ -165,14 +304,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read_error(const beast::error_code& ec) {
     auto reply = read_error_response(ec);
     if (!reply) return close();
-    m_method = "-";
-    m_target = "-";
+    reject(std::move(*reply));
+  }
+
+  /// Answers a request that is not read whole (or not to be trusted) and
+  /// ends the connection. `unknown`: its method and target are not known.
+  void reject(Response reply, bool unknown = true) {
+    if (unknown) {
+      m_method = "-";
+      m_target = "-";
+    }
     m_head = false;
     // The stream may be mid-message: answer, then read and drop what the
     // client still sends before closing (closing on unread data resets the
     // connection, and the client may never see the answer).
     m_linger = true;
-    send(std::move(*reply), 11, false);
+    send(std::move(reply), 11, false);
   }
 
   void on_request(beast::error_code ec) {
@@ -184,11 +331,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     unsigned version = msg.version();
     bool keep_alive = msg.keep_alive();
 
+    auto target = origin_form(m_target);
+    if (!target) return reject(Response::text(400, "malformed request target"), false);
     auto req = std::make_shared<Request>();
     req->method = parse_method(m_method);
-    auto q = m_target.find('?');
-    req->path = m_target.substr(0, q);
-    if (q != std::string::npos) req->query = m_target.substr(q + 1);
+    auto q = target->find('?');
+    req->path = target->substr(0, q);
+    if (q != std::string::npos) req->query = target->substr(q + 1);
     req->body = std::move(msg.body());
     req->remote_addr = m_remote;
 
@@ -246,16 +395,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   /// After an answer to a request that was not read whole: stop sending,
-  /// then drop what arrives until the client closes (at most 5 s, 1 MiB).
+  /// then drop what arrives until the client closes, at most for the I/O
+  /// timeout and 64 MiB. A client that sends an 11 MB URL before it reads
+  /// anything so still gets its 414, not a reset.
   void linger() {
     beast::error_code ignored;
     m_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    m_stream.expires_after(std::chrono::seconds(5));
+    m_parser.reset();
+    m_buffer.clear();
+    m_buffer.shrink_to_fit();
+    m_stream.expires_after(m_server.options.io_timeout);
     m_drain.resize(16 * 1024);
+    drain();
+  }
+
+  void drain() {
     m_stream.async_read_some(asio::buffer(m_drain), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       self->m_drained += n;
-      if (ec || self->m_drained > (1u << 20)) return self->m_stream.close();
-      self->linger();
+      if (ec || self->m_drained > (64u << 20)) return self->m_stream.close();
+      self->drain();
     });
   }
 
@@ -268,6 +426,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::tcp_stream m_stream;
   Server::Impl& m_server;
   beast::flat_buffer m_buffer;
+  std::size_t m_scanned = 0;  ///< buffered header bytes known to hold no end of header
+  std::string m_client;       ///< client_key()
   std::optional<http::request_parser<BytesBody>> m_parser;
   std::optional<http::response<http::empty_body>> m_continue;
   std::optional<http::response<BytesBody>> m_response;
@@ -282,6 +442,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 }  // namespace
 
+std::string client_group(std::string_view address) {
+  beast::error_code ec;
+  auto a = asio::ip::make_address(address, ec);
+  return ec ? std::string(address) : client_key(a);
+}
+
 void Server::Impl::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
@@ -294,25 +460,44 @@ void Server::Impl::accept() {
       });
       return;
     }
+    beast::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    std::string client = peer_ec ? std::string() : client_key(peer.address());
+    std::size_t cap = max_per_client;
     if (connections >= max_connections) {
-      // Over the limit: a short 503 and close, rather than holding another
-      // descriptor for a client that may never send anything.
-      static const std::string busy = [] {
-        Response r = Response::text(503, "service busy, retry later");
-        return fmt::format("HTTP/1.1 503 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n"
-                           "Retry-After: 5\r\n\r\n{}",
-                           status_text(503), r.content_type, r.body.size(), std::string(r.body.begin(), r.body.end()));
-      }();
-      beast::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(busy), ignored);
-      socket.close(ignored);
-      add_log("scepctl serve: too many connections; answered 503\n");
+      refuse(socket, "too many connections");
+    } else if (cap != 0 && !client.empty() && per_client.contains(client) && per_client[client] >= cap) {
+      refuse(socket, fmt::format("too many connections from {} (at most {} per client)", client, cap));
     } else {
-      std::make_shared<Connection>(std::move(socket), *this)->start();
+      std::make_shared<Connection>(std::move(socket), *this, std::move(client))->start();
     }
     accept();
   });
+}
+
+/// Over a limit: a short 503 and close, rather than holding another
+/// descriptor for a client that may never send anything. One log line a
+/// second at most, so a client that keeps trying cannot flood the log.
+void Server::Impl::refuse(tcp::socket& socket, std::string_view why) {
+  static const std::string busy = [] {
+    Response r = Response::text(503, "service busy, retry later");
+    return fmt::format("HTTP/1.1 503 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n"
+                       "Retry-After: 5\r\n\r\n{}",
+                       status_text(503), r.content_type, r.body.size(), std::string(r.body.begin(), r.body.end()));
+  }();
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(busy), ignored);
+  socket.close(ignored);
+  auto now = std::chrono::steady_clock::now();
+  if (last_refusal_log != std::chrono::steady_clock::time_point{} && now - last_refusal_log < std::chrono::seconds(1)) {
+    ++refusals_unlogged;
+    return;
+  }
+  std::string more = refusals_unlogged ? fmt::format(" ({} more refused since the last such line)", refusals_unlogged) : "";
+  add_log(fmt::format("scepctl serve: {}; answered 503{}\n", why, more));
+  refusals_unlogged = 0;
+  last_refusal_log = now;
 }
 
 core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler handler, Quick quick, Log log,
@@ -347,6 +532,8 @@ core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler ha
     std::size_t reserved = 64 + 2 * workers;
     impl->max_connections = std::clamp<std::size_t>(fds > reserved ? fds - reserved : 0, 32, 65536);
   }
+  impl->max_per_client = impl->options.max_connections_per_client.value_or(
+      std::max<std::size_t>(32, impl->max_connections / 8));
   const Options& o = impl->options;
   auto where = fmt::format("{}:{}", o.host, o.port);
   beast::error_code ec;
@@ -376,6 +563,13 @@ Server::Server(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Server::~Server() {
   m_impl->pool.join();
+}
+
+std::size_t Server::max_connections() const { return m_impl->max_connections; }
+std::size_t Server::max_connections_per_client() const { return m_impl->max_per_client; }
+
+void Server::stop() {
+  asio::post(m_impl->ioc, [impl = m_impl.get()] { impl->shutdown(); });
 }
 
 std::uint16_t Server::port() const {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,12 @@ struct AccessEntry {
   std::size_t bytes = 0;
 };
 
+/// Whose connections count together against the per-client limit: an IPv4
+/// address (also one that arrives IPv4-mapped on an IPv6 socket, as
+/// "::ffff:192.0.2.1"), or the /64 prefix of an IPv6 address ("2001:db8::/64"),
+/// since one IPv6 client commonly holds a whole /64.
+std::string client_group(std::string_view address);
+
 class Server {
  public:
   struct Options {
@@ -41,9 +48,16 @@ class Server {
     /// carries the whole message in the query.
     std::size_t max_header_bytes = max_query_bytes + 16 * 1024;
     std::size_t max_body_bytes = web::max_body_bytes;
+    /// Header fields in one request at most (beyond: 431).
+    std::size_t max_header_fields = 100;
     /// Open connections at most; beyond it a new one gets 503 and is closed.
     /// 0: the descriptor limit (RLIMIT_NOFILE) less room for the store.
     std::size_t max_connections = 0;
+    /// Open connections from one client at most (an IPv4 address, an IPv6
+    /// /64); beyond it a new one from there gets 503 and is closed, so one
+    /// client cannot take every slot. 0: no limit but max_connections;
+    /// nullopt: an eighth of the connection limit, at least 32.
+    std::optional<std::size_t> max_connections_per_client;
     bool stop_on_signals = false;  ///< SIGINT and SIGTERM end run()
   };
   /// Answers a request; it is the handler's to keep or change.
@@ -66,9 +80,14 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
+  /// The connection limits in force (as given, or as derived).
+  std::size_t max_connections() const;
+  std::size_t max_connections_per_client() const;
   /// Serves until SIGINT or SIGTERM (with stop_on_signals); requests being
   /// worked on are finished before it returns.
   void run();
+  /// Ends run() as SIGTERM does; callable from any thread.
+  void stop();
 
   struct Impl;
 

@@ -104,6 +104,23 @@ BOOST_AUTO_TEST_CASE(server_path_must_start_with_a_slash) {
   BOOST_TEST(root->server.path == "/");
 }
 
+BOOST_AUTO_TEST_CASE(connection_limits_are_read_and_range_checked) {
+  auto defaults = config::parse_config(config::default_config_text());
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->server.max_connections == 0);
+  BOOST_TEST(!defaults->server.max_connections_per_client.has_value());
+  auto cfg = config::parse_config("[server]\nmax_connections = 500\nmax_connections_per_client = 0\n");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->server.max_connections == 500);
+  BOOST_TEST((cfg->server.max_connections_per_client == 0));
+  cfg = config::parse_config("[server]\nmax_connections_per_client = 64\n");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST((cfg->server.max_connections_per_client == 64));
+  BOOST_TEST(contains(refused("[server]\nmax_connections_per_client = -1\n"), "server.max_connections_per_client"));
+  BOOST_TEST(contains(refused("[server]\nmax_connections_per_client = 4.0\n"), "server.max_connections_per_client"));
+  BOOST_TEST(contains(refused("[server]\nmax_connections = 2000000\n"), "server.max_connections"));
+}
+
 BOOST_AUTO_TEST_CASE(default_ca_must_be_a_valid_name_or_empty) {
   for (std::string_view bad : {"../x", "a/b", "..", ".hidden", "a b"})
     BOOST_TEST(contains(refused("[server]\ndefault_ca = \"" + std::string(bad) + "\"\n"), "default_ca"), bad);

@@ -11,11 +11,13 @@ make_store "$STORE"
 
 # ---- default mount point /scep, stopped with SIGTERM
 PORT=$(free_port)
-start_bg "$WORK/serve.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT"
+start_bg "$WORK/serve.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$PORT" --max-conns-per-client 32
 SERVE_PID=$BG_PID
 wait_for_port "$PORT" "$SERVE_PID"
 grep -q "listening on http://127.0.0.1:$PORT/scep" "$WORK/serve.log" ||
   fail "no \"listening on http://127.0.0.1:$PORT/scep\" line: $(cat "$WORK/serve.log")"
+grep -q "(store .*; connections: [0-9]*, per client: 32)$" "$WORK/serve.log" ||
+  fail "--max-conns-per-client 32 not in the listening line: $(cat "$WORK/serve.log")"
 
 BASE="http://127.0.0.1:$PORT/scep"
 check_scep_endpoint "$BASE"
@@ -43,6 +45,18 @@ wait_for_log "$WORK/serve.log" "^127\.0\.0\.1 \"PUT /scep\?operation=GetCACert&p
 pad=$(head -c 60000 /dev/zero | tr '\0' A)
 http GET "$BASE?operation=GetCACaps&message=alpha&pad=$pad"
 expect_response 200 text/plain
+
+# Absolute-form request targets (RFC 9112 3.2.2), as a client whose proxy
+# setting names this server sends them: curl does so to a proxy. The access
+# log keeps the target as it came.
+http GET "http://example.invalid/scep?operation=GetCACaps&probe=absolute" --proxy "http://127.0.0.1:$PORT"
+expect_response 200 text/plain
+grep -q '^SCEPStandard' "$WORK/resp.body" || fail "GetCACaps through --proxy: no SCEPStandard: $(cat "$WORK/resp.body")"
+wait_for_log "$WORK/serve.log" '^127\.0\.0\.1 "GET http://example\.invalid/scep\?operation=GetCACaps&probe=absolute" 200 [0-9]+$'
+http GET "HTTP://Example.Invalid:8080/SCEP/beta/pkiclient.exe?operation=GetCACert" --proxy "http://127.0.0.1:$PORT"
+expect_ra_p7 beta
+http GET "http://example.invalid/nowhere?operation=GetCACaps" --proxy "http://127.0.0.1:$PORT"
+expect_text_error 404
 
 # HTTP edge cases the server answers itself (Boost.Beast parser).
 # Expect: 100-continue (curl sends it for bodies over 1 KiB): the interim
@@ -82,6 +96,10 @@ checks = [
      b"\r\n\r\n", "HTTP/1.1 431 "),
     ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "HTTP/1.1 400 "),
     ("bad header line", b"GET /scep?operation=GetCACaps HTTP/1.1\r\nno colon here\r\n\r\n", "HTTP/1.1 400 "),
+    ("absolute form with userinfo", b"GET http://user@x/scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n",
+     "HTTP/1.1 400 "),
+    ("absolute form, another scheme", b"GET ftp://x/scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n",
+     "HTTP/1.1 400 "),
     # A chunk-size line that never ends: refused once the read buffer's
     # limit is reached, not held until the I/O timeout.
     ("endless chunk extension", b"POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: x\r\n"
@@ -92,6 +110,39 @@ for name, data, want in checks:
     if not got.startswith(want):
         print(f"{name}: got {got!r}, want {want!r}")
         sys.exit(1)
+# Request smuggling: a request whose length another HTTP hop could read
+# differently gets 400 (501 for a coding other than chunked), and the
+# request hidden in its body is never answered.
+smuggled = b"GET /scep?operation=GetCACert&message=beta HTTP/1.1\r\nHost: x\r\n\r\n"
+post = b"POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: x\r\n"
+body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
+shapes = [
+    ("TE chunked, identity", post + b"Transfer-Encoding: chunked, identity\r\n\r\n" + body, "400"),
+    ("TE identity", post + b"Transfer-Encoding: identity\r\n\r\n" + body, "400"),
+    ("TE gzip, chunked", post + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + body, "501"),
+    ("TE gzip + CL", post + b"Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc" + smuggled, "400"),
+    ("TE chunked + CL", post + b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n" + body, "400"),
+    ("CL twice", post + b"Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc" + smuggled, "400"),
+    ("CL 3, 3", post + b"Content-Length: 3, 3\r\n\r\nabc" + smuggled, "400"),
+    ("obs-fold", post + b"Transfer-Encoding: identity,\r\n chunked\r\n\r\n" + body, "400"),
+    ("TE in HTTP/1.0", b"POST /scep?operation=PKIOperation HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + body, "400"),
+    ("two Host fields", b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + smuggled, "400"),
+]
+for name, data, want in shapes:
+    reply = exchange(data)
+    answers = re.findall(rb"HTTP/1\.1 \d{3} ", reply)
+    if not status(reply).startswith("HTTP/1.1 " + want + " ") or len(answers) != 1:
+        print(f"{name}: got {answers}, want one {want}: {reply[:300]!r}")
+        sys.exit(1)
+# An 11 MB URL: python sends it all, then reads the 414 (no reset).
+import http.client
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("GET", "/scep?operation=PKIOperation&message=" + "A" * (11 << 20))
+r = c.getresponse()
+if r.status != 414:
+    print(f"11 MB URL: {r.status}, want 414")
+    sys.exit(1)
+c.close()
 # Pipelined keep-alive requests are answered in order on one connection.
 reply = exchange(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n"
                  b"HEAD /scep?operation=GetCACert&message=beta HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -103,23 +154,44 @@ if statuses != ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"]:
     sys.exit(1)
 print("ok")
 PY
-# Clients that connect and send nothing (or half a request) take no thread:
-# with 200 such connections open, GETs and a PKIOperation are still answered.
+# curl refuses requests over 1 MB; a 900 kB URL (-G appends the file, too long
+# for an argument, as the query) gets its 414 too.
+{
+  printf 'operation=PKIOperation&message='
+  head -c 900000 /dev/zero | tr '\0' A
+} >"$WORK/long-query"
+code=$(curl -sS -o "$WORK/resp.body" -w '%{http_code}' -G --data-binary @"$WORK/long-query" "$BASE") ||
+  fail "curl with a 900 kB URL failed"
+[[ $code == 414 ]] || fail "a 900 kB URL: HTTP $code, want 414"
+# Clients that connect and send nothing (or half a request) take no thread,
+# and one client address holds at most 32 connections (as set): with
+# 200 such connections tried from 127.0.0.2 (32 held, 168 answered 503), GETs
+# and a PKIOperation from 127.0.0.1 are still answered.
 "$PYTHON" - "$PORT" "$WORK/idle.ready" >"$WORK/idle.out" 2>&1 <<'PY' &
 import socket, sys, time, pathlib
 port, ready = int(sys.argv[1]), pathlib.Path(sys.argv[2])
 conns = []
 for i in range(200):
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0))
     if i % 2:
         s.sendall(b"GET /scep?operation=GetCA")
     conns.append(s)
-ready.write_text("ready")
+time.sleep(0.5)
+busy = 0
+for s in conns:
+    s.settimeout(0.05)
+    try:
+        if s.recv(200).startswith(b"HTTP/1.1 503 "):
+            busy += 1
+    except (socket.timeout, ConnectionResetError):
+        pass
+ready.write_text(f"{busy}")
 time.sleep(20)
 PY
 IDLE_PID=$!
-for ((i = 0; i < 100; i++)); do [[ -f $WORK/idle.ready ]] && break; sleep 0.1; done
+for ((i = 0; i < 300; i++)); do [[ -s $WORK/idle.ready ]] && break; sleep 0.1; done
 [[ -f $WORK/idle.ready ]] || fail "the idle connections were not opened: $(cat "$WORK/idle.out")"
+[[ $(cat "$WORK/idle.ready") == 168 ]] || fail "$(cat "$WORK/idle.ready") of 200 connections from 127.0.0.2 got 503, want 168"
 http GET "$BASE?operation=GetCACaps" --max-time 5
 expect_response 200 text/plain
 http GET "$BASE?operation=GetCACert&message=beta" --max-time 5
@@ -128,13 +200,15 @@ http POST "$BASE/pkiclient.exe?operation=PKIOperation" --max-time 5 --data-binar
 expect_text_error 400
 kill "$IDLE_PID" 2>/dev/null || true
 wait "$IDLE_PID" 2>/dev/null || true
+wait_for_log "$WORK/serve.log" '^scepctl serve: too many connections from 127\.0\.0\.2 \(at most 32 per client\); answered 503'
 
 # Connections beyond the limit (derived from the descriptor limit: 128 - 64
 # - 2 x 8 workers = 48 here) get a 503 at once and are closed; those within
-# it are served, and once they close new ones are accepted again.
+# it are served, and once they close new ones are accepted again. (The
+# per-client limit is off: every connection here comes from 127.0.0.1.)
 LIMIT_PORT=$(free_port)
 start_bg "$WORK/serve-limit.log" bash -c "ulimit -n 128 && exec \"\$0\" \"\$@\"" "$SCEPCTL" --store "$STORE" serve \
-  --listen "127.0.0.1:$LIMIT_PORT"
+  --listen "127.0.0.1:$LIMIT_PORT" --max-conns-per-client 0
 LIMIT_PID=$BG_PID
 wait_for_port "$LIMIT_PORT" "$LIMIT_PID"
 "$PYTHON" - "$LIMIT_PORT" >"$WORK/limit.out" <<'PY' || fail "connection limit: $(cat "$WORK/limit.out")"
@@ -170,6 +244,67 @@ grep -q '^scepctl serve: too many connections; answered 503$' "$WORK/serve-limit
 forget_pid "$LIMIT_PID"
 kill -TERM "$LIMIT_PID"
 wait "$LIMIT_PID" || fail "scepctl serve (connection limit) did not exit 0"
+
+# The limits from scep.toml (server.max_connections_per_client,
+# server.max_connections), and the options over them.
+cp "$STORE/scep.toml" "$WORK/scep.toml.saved"
+sed -i '/^max_connections\(_per_client\)\? *=/d; s/^\[server\]$/[server]\nmax_connections_per_client = 4\nmax_connections = 100/' \
+  "$STORE/scep.toml"
+LIMIT_PORT=$(free_port)
+start_bg "$WORK/serve-toml-limit.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$LIMIT_PORT"
+LIMIT_PID=$BG_PID
+wait_for_port "$LIMIT_PORT" "$LIMIT_PID"
+grep -q "(store .*; connections: 100, per client: 4)$" "$WORK/serve-toml-limit.log" ||
+  fail "scep.toml limits not in the listening line: $(cat "$WORK/serve-toml-limit.log")"
+"$PYTHON" - "$LIMIT_PORT" >"$WORK/toml-limit.out" <<'PY' || fail "scep.toml per-client limit: $(cat "$WORK/toml-limit.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+conns = [socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0)) for _ in range(6)]
+time.sleep(0.5)
+busy = 0
+for s in conns:
+    s.settimeout(0.2)
+    try:
+        if s.recv(200).startswith(b"HTTP/1.1 503 "):
+            busy += 1
+    except socket.timeout:
+        pass
+if busy != 2:
+    print(f"{busy} of 6 connections from one address got 503, want 2")
+    sys.exit(1)
+other = socket.create_connection(("127.0.0.1", port))
+other.settimeout(5)
+other.sendall(b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n")
+if not other.recv(100).startswith(b"HTTP/1.1 200 "):
+    print("another address was not served")
+    sys.exit(1)
+print("ok")
+PY
+forget_pid "$LIMIT_PID"
+kill -TERM "$LIMIT_PID"
+wait "$LIMIT_PID" || fail "scepctl serve (scep.toml limits) did not exit 0"
+LIMIT_PORT=$(free_port)
+start_bg "$WORK/serve-opt-limit.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$LIMIT_PORT" \
+  --max-conns-per-client 0 --max-connections 50
+LIMIT_PID=$BG_PID
+wait_for_port "$LIMIT_PORT" "$LIMIT_PID"
+grep -q "(store .*; connections: 50, per client: no limit)$" "$WORK/serve-opt-limit.log" ||
+  fail "--max-connections/--max-conns-per-client not in the listening line: $(cat "$WORK/serve-opt-limit.log")"
+forget_pid "$LIMIT_PID"
+kill -TERM "$LIMIT_PID"
+wait "$LIMIT_PID" || fail "scepctl serve (option limits) did not exit 0"
+# Unset, the per-client limit is an eighth of the connection limit, at least 32.
+sed -i '/^max_connections\(_per_client\)\? *=/d; s/^\[server\]$/[server]\nmax_connections = 800/' "$STORE/scep.toml"
+LIMIT_PORT=$(free_port)
+start_bg "$WORK/serve-default-limit.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.1:$LIMIT_PORT"
+LIMIT_PID=$BG_PID
+wait_for_port "$LIMIT_PORT" "$LIMIT_PID"
+grep -q "(store .*; connections: 800, per client: 100)$" "$WORK/serve-default-limit.log" ||
+  fail "default per-client limit not 800/8: $(cat "$WORK/serve-default-limit.log")"
+forget_pid "$LIMIT_PID"
+kill -TERM "$LIMIT_PID"
+wait "$LIMIT_PID" || fail "scepctl serve (default per-client limit) did not exit 0"
+cp "$WORK/scep.toml.saved" "$STORE/scep.toml"
 
 # SIGTERM: exit status 0 and a "stopped" line; the port is closed.
 forget_pid "$SERVE_PID"
