@@ -261,8 +261,9 @@ BOOST_AUTO_TEST_CASE(a_damaged_stored_crl_is_signed_again) {
   RetrieveFixture f;
   f.revoke(f.issued(next_key()));
   auto good = f.direct_crl();
-  core::Bytes torn(good.der().begin(), good.der().begin() + 40);
-  core::Bytes flipped = good.der();
+  const core::Bytes good_der = good.der();  // der() returns a copy: one vector for both iterators
+  core::Bytes torn(good_der.begin(), good_der.begin() + 40);
+  core::Bytes flipped = good_der;
   flipped.back() ^= 0x80;
   for (const auto& bad : {core::to_bytes("garbage"), torn, flipped}) {
     f.clock.advance(std::chrono::seconds(10));
