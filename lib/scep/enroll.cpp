@@ -100,7 +100,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
   switch (*recorded) {
-    case Recorded::recorded: return issued(ctx, is, ev);
+    case Recorded::recorded: return issued(is, ev);
     case Recorded::secret_used_up: break;
     case Recorded::transaction_exists: break;
     case Recorded::serial_taken:
@@ -114,7 +114,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
 }
 
-CertRep Service::issued(CaContext& /*ctx*/, const Issuance& is, AuditEvent& ev) {
+CertRep Service::issued(const Issuance& is, AuditEvent& ev) {
   ev = is.event;
   ev.recorded = true;
   return CertRep::success({is.certificate});

@@ -103,7 +103,7 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
   switch (*recorded) {
-    case Recorded::recorded: return issued(ctx, is, ev);
+    case Recorded::recorded: return issued(is, ev);
     case Recorded::already_renewed:
     case Recorded::transaction_exists: break;
     case Recorded::serial_taken:

@@ -95,7 +95,7 @@ class Service {
   core::Result<CertRep> send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
   /// The SUCCESS for a recorded issuance; `ev` becomes its recorded event.
-  static CertRep issued(CaContext& ctx, const Issuance& is, AuditEvent& ev);
+  static CertRep issued(const Issuance& is, AuditEvent& ev);
   /// `note` goes into the pending record for the operator (why a signer
   /// certificate did not renew, say).
   core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
