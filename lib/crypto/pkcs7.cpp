@@ -22,6 +22,13 @@ namespace {
 /// `items` in DER SET OF order (stable, so equal encodings keep their order).
 template <class T, class Der>
 std::vector<const T*> in_set_order(const std::vector<T>& items, Der der_of) {
+  // One item (a CertRep's certificate, GetCRL's CRL) is in order as it is:
+  // no copy of its encoding to sort by.
+  if (items.size() < 2) {
+    std::vector<const T*> out;
+    for (const auto& item : items) out.push_back(&item);
+    return out;
+  }
   std::vector<std::pair<core::Bytes, const T*>> keyed;
   keyed.reserve(items.size());
   for (const auto& item : items) keyed.emplace_back(der_of(item), &item);
