@@ -78,12 +78,12 @@ lighttpd_conf() {
   local kind=$1 store=$2 port=$3 program=${4:-$SCEP_CGI_BIN} snippet modules vars
   mkdir -p "$WORK/www"
   if [[ $kind == cgi* ]]; then
-    snippet="$SCEP_SOURCE/share/lighttpd/scep.conf"
+    snippet=$(shipped lighttpd/scep.conf)
     modules='"mod_access", "mod_alias", "mod_cgi", "mod_setenv"'
     vars="var.scep_cgi = \"$program\"
 var.scep_store = \"$store\""
   else
-    snippet="$SCEP_SOURCE/share/lighttpd-fastcgi.conf"
+    snippet=$(shipped lighttpd-fastcgi.conf)
     modules='"mod_access"'
     vars="var.scep_cgi = \"$program\"
 var.scep_store = \"$store\"

@@ -129,11 +129,11 @@ start_serve() {
 }
 
 # start_lighttpd — lighttpd running scep.cgi on $STORE with the shipped
-# share/lighttpd/scep.conf (its two default var.scep_* lines replaced, as
-# its header explains); sets LIGHTTPD_PORT, LIGHTTPD_URL, LIGHTTPD_PID.
+# lighttpd/scep.conf (its two default var.scep_* lines replaced, as its
+# header explains); sets LIGHTTPD_PORT, LIGHTTPD_URL, LIGHTTPD_PID.
 start_lighttpd() {
-  local snippet="$SCEP_SOURCE/share/lighttpd/scep.conf"
-  [[ -f $snippet ]] || fail "missing $snippet"
+  local snippet
+  snippet=$(shipped lighttpd/scep.conf)
   mkdir -p "$WORK/www"
   sed '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' "$snippet" >"$WORK/scep-snippet.conf"
   LIGHTTPD_PORT=$(free_port)

@@ -23,6 +23,23 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scep-$TEST_NAME.XXXXXX")
 _SERVER_PIDS=()
 
+# shipped NAME — the installed copy of share/NAME, as `cmake --install
+# --prefix /usr` writes it (paths filled in, cmake/install_substituted.cmake):
+# snippets and units are tested as shipped, not from the templates. The
+# data component is installed once per test, under $WORK/shipped.
+SHIPPED_PREFIX=/usr
+shipped() {
+  local root="$WORK/shipped" build
+  if [[ ! -d $root ]]; then
+    build=$(dirname "$SCEP_BIN")
+    [[ -f $build/cmake_install.cmake ]] || fail "no cmake_install.cmake in $build (SCEP_BIN should be BUILD/bin)"
+    DESTDIR="$root" cmake --install "$build" --prefix "$SHIPPED_PREFIX" --component data >"$WORK/shipped.out" 2>&1 ||
+      fail "cmake --install --component data: $(cat "$WORK/shipped.out")"
+  fi
+  [[ -f $root$SHIPPED_PREFIX/share/scep/$1 ]] || fail "nothing installed as share/scep/$1"
+  printf '%s\n' "$root$SHIPPED_PREFIX/share/scep/$1"
+}
+
 log() { printf '%s: %s\n' "$TEST_NAME" "$*" >&2; }
 note() { printf '%s: NOTE: %s\n' "$TEST_NAME" "$*" >&2; }
 
@@ -462,14 +479,15 @@ stop_under_load() {
 }
 
 # start_nginx_fastcgi SOCKET [WORKER_CONNECTIONS] — nginx on a free port with
-# share/nginx-fastcgi.conf, its store and socket pointed at $STORE and
+# the shipped nginx/scep.conf, its socket (the one place to edit) pointed at
 # SOCKET; sets NGINX_PORT and NGINX_PID.
 start_nginx_fastcgi() {
-  local sock=$1 conns=${2:-64} snippet="$SCEP_SOURCE/share/nginx-fastcgi.conf"
-  [[ -f $snippet ]] || fail "missing $snippet"
-  grep -q 'fastcgi_param SCEP_STORE        /var/lib/scep;' "$snippet" || fail "$snippet: no SCEP_STORE line"
+  local sock=$1 conns=${2:-64} snippet
+  snippet=$(shipped nginx/scep.conf)
   grep -q 'fastcgi_pass unix:/run/scep/scep.sock;' "$snippet" || fail "$snippet: no fastcgi_pass line"
-  sed -e "s|/var/lib/scep;|$STORE;|" -e "s|unix:/run/scep/scep.sock;|unix:$sock;|" "$snippet" >"$WORK/nginx-snippet.conf"
+  grep -v '^[[:space:]]*#' "$snippet" | grep -q 'SCRIPT_FILENAME\|SCEP_STORE' &&
+    fail "$snippet names a program or store: the service does"
+  sed -e "s|unix:/run/scep/scep.sock;|unix:$sock;|" "$snippet" >"$WORK/nginx-snippet.conf"
   NGINX_PORT=$(free_port)
   mkdir -p "$WORK/nginx"
   cat >"$WORK/nginx.conf" <<EOF

@@ -1,5 +1,5 @@
 #!/bin/bash
-# scep.cgi behind lighttpd, mounted with share/lighttpd/scep.conf.
+# scep.cgi behind lighttpd, mounted with the shipped lighttpd/scep.conf.
 #
 # lighttpd runs as the current user (root in CI is fine: without
 # server.username lighttpd keeps its uid and so does the CGI program).
@@ -7,8 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_cmd lighttpd curl openssl "$PYTHON"
 
-SNIPPET="$SCEP_SOURCE/share/lighttpd/scep.conf"
-[[ -f $SNIPPET ]] || fail "missing $SNIPPET"
+SNIPPET=$(shipped lighttpd/scep.conf)
 STORE="$WORK/store"
 make_store "$STORE"
 mkdir -p "$WORK/www"
@@ -23,8 +22,8 @@ EOF
 lighttpd -tt -f "$WORK/defaults.conf" >"$WORK/defaults.out" 2>&1 ||
   fail "lighttpd rejects the shipped snippet: $(cat "$WORK/defaults.out")"
 lighttpd -p -f "$WORK/defaults.conf" >"$WORK/defaults.dump" 2>&1 || fail "lighttpd -p failed"
-grep -q '"/scep" => "/usr/local/libexec/scep/scep.cgi"' "$WORK/defaults.dump" ||
-  fail "the snippet does not alias /scep to /usr/local/libexec/scep/scep.cgi by default"
+grep -q "\"/scep\" => \"$SHIPPED_PREFIX/libexec/scep/scep.cgi\"" "$WORK/defaults.dump" ||
+  fail "the snippet does not alias /scep to $SHIPPED_PREFIX/libexec/scep/scep.cgi by default"
 grep -q '"SCEP_STORE" => "/var/lib/scep"' "$WORK/defaults.dump" ||
   fail "the snippet does not set SCEP_STORE=/var/lib/scep by default"
 

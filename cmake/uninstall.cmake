@@ -1,0 +1,35 @@
+# cmake -DMANIFEST=BUILD/install_manifest.txt -P cmake/uninstall.cmake
+# (make -f Makefile.dist uninstall): removes what the last `cmake --install`
+# of that build installed, under $DESTDIR as then, and the directories of
+# scep's own that it leaves empty (libexec/scep, share/scep/...). Other
+# directories (bin, share/man/man1) stay, empty or not.
+if(NOT MANIFEST OR NOT EXISTS "${MANIFEST}")
+  message(FATAL_ERROR "no install manifest ${MANIFEST}: nothing was installed from this build")
+endif()
+file(STRINGS "${MANIFEST}" installed)
+set(dirs "")
+foreach(file IN LISTS installed)
+  set(path "$ENV{DESTDIR}${file}")
+  if(EXISTS "${path}" OR IS_SYMLINK "${path}")
+    message(STATUS "Removing: ${path}")
+    file(REMOVE "${path}")
+  else()
+    message(STATUS "Not installed: ${path}")
+  endif()
+  get_filename_component(dir "${path}" DIRECTORY)
+  list(APPEND dirs "${dir}")
+endforeach()
+# Deepest first, so share/scep/systemd goes before share/scep.
+list(REMOVE_DUPLICATES dirs)
+list(SORT dirs ORDER DESCENDING)
+foreach(dir IN LISTS dirs)
+  while(dir MATCHES "/(libexec|share)/scep(/.*)?$" AND IS_DIRECTORY "${dir}")
+    file(GLOB left "${dir}/*" "${dir}/.*")
+    if(left)
+      break()
+    endif()
+    message(STATUS "Removing: ${dir}/")
+    file(REMOVE_RECURSE "${dir}")
+    get_filename_component(dir "${dir}" DIRECTORY)
+  endwhile()
+endforeach()
