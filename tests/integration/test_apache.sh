@@ -1,5 +1,7 @@
 #!/bin/bash
-# scep.cgi behind Apache httpd 2.4, mounted with share/apache/scep.conf.
+# scep.cgi behind Apache httpd 2.4, mounted with the shipped apache/scep.conf
+# as Debian's `a2enmod cgid && a2enconf scep` would: mpm_event, mod_cgid,
+# the snippet included at server level, its own LimitRequestLine in force.
 #
 # Running as root: Apache refuses "User root" (AH00526: "Apache has not been
 # designed to serve pages while running as root", unless rebuilt with
@@ -13,10 +15,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_cmd apache2 curl openssl "$PYTHON"
 
-SNIPPET="$SCEP_SOURCE/share/apache/scep.conf"
-[[ -f $SNIPPET ]] || fail "missing $SNIPPET"
+SNIPPET=$(shipped apache/scep.conf)
 MODULES=/usr/lib/apache2/modules
-for m in mpm_prefork cgi alias env authz_core; do
+for m in mpm_event cgid alias env authz_core; do
   [[ -f $MODULES/mod_$m.so ]] || fail "missing $MODULES/mod_$m.so"
 done
 
@@ -45,10 +46,11 @@ PidFile "$WORK/run/httpd.pid"
 ErrorLog "$WORK/apache-error.log"
 LogLevel info
 Listen 127.0.0.1:$2
-LoadModule mpm_prefork_module $MODULES/mod_mpm_prefork.so
+LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 LoadModule authz_core_module $MODULES/mod_authz_core.so
 LoadModule alias_module $MODULES/mod_alias.so
-LoadModule cgi_module $MODULES/mod_cgi.so
+LoadModule cgid_module $MODULES/mod_cgid.so
+ScriptSock "$WORK/run/cgid.sock"
 LoadModule env_module $MODULES/mod_env.so
 $USER_LINES
 CustomLog "$WORK/apache-access.log" "%h \"%r\" %>s %B"
@@ -66,16 +68,16 @@ write_conf "$WORK/defaults.conf" "$(free_port)" "Include \"$SNIPPET\""
 apache2 -t -f "$WORK/defaults.conf" >"$WORK/defaults.out" 2>&1 ||
   fail "apache2 rejects the shipped snippet: $(cat "$WORK/defaults.out")"
 apache2 -t -D DUMP_RUN_CFG -f "$WORK/defaults.conf" >"$WORK/defaults.dump" 2>&1 || true
-grep -q 'Define: SCEP_CGI=/usr/local/libexec/scep/scep.cgi' "$WORK/defaults.dump" ||
-  fail "the snippet does not default SCEP_CGI to /usr/local/libexec/scep/scep.cgi: $(cat "$WORK/defaults.dump")"
+grep -q "Define: SCEP_CGI=$SHIPPED_PREFIX/libexec/scep/scep.cgi" "$WORK/defaults.dump" ||
+  fail "the snippet does not default SCEP_CGI to $SHIPPED_PREFIX/libexec/scep/scep.cgi: $(cat "$WORK/defaults.dump")"
+grep -q '^LimitRequestLine 65536$' "$SNIPPET" || fail "the snippet does not set LimitRequestLine 65536"
 grep -q 'Define: SCEP_STORE=/var/lib/scep' "$WORK/defaults.dump" ||
   fail "the snippet does not default SCEP_STORE to /var/lib/scep"
 
-# 2. The test's paths, Define'd before the Include; the long-request advice
-# from the snippet's header applied.
+# 2. The test's paths, Define'd before the Include, as the snippet's header
+# explains; the long-request limit is the snippet's own.
 PORT=$(free_port)
-write_conf "$WORK/httpd.conf" "$PORT" "LimitRequestLine 65536
-Define SCEP_CGI \"$WORK/libexec/scep.cgi\"
+write_conf "$WORK/httpd.conf" "$PORT" "Define SCEP_CGI \"$WORK/libexec/scep.cgi\"
 Define SCEP_STORE \"$STORE\"
 Include \"$SNIPPET\""
 apache2 -t -f "$WORK/httpd.conf" >"$WORK/t.out" 2>&1 || fail "apache2 -t: $(cat "$WORK/t.out")"

@@ -1,9 +1,10 @@
 #!/bin/bash
 # scep.cgi as a FastCGI responder:
 #   1. spawned by lighttpd's mod_fastcgi (bin-path), with the shipped
-#      share/lighttpd-fastcgi.conf;
-#   2. started by spawn-fcgi on a unix socket, behind nginx with the shipped
-#      share/nginx-fastcgi.conf.
+#      lighttpd-fastcgi.conf;
+#   2. started by spawn-fcgi on a unix socket (as scep-fastcgi.socket does),
+#      behind nginx with the shipped nginx/scep.conf, then behind lighttpd
+#      with the shipped lighttpd/scep-fastcgi.conf.
 # In each: the endpoint checks every front end passes, an enrollment by
 # micromdm's scepclient (refused with badAlg until the CA allows DES, then
 # issued: a scep.toml change), a replaced policy sets the next certificate's
@@ -90,8 +91,7 @@ new_default_ca() {
 
 # ---------------------------------------------------------------- lighttpd
 
-SNIPPET="$SCEP_SOURCE/share/lighttpd-fastcgi.conf"
-[[ -f $SNIPPET ]] || fail "missing $SNIPPET"
+SNIPPET=$(shipped lighttpd-fastcgi.conf)
 sed '/^var\.scep_\(cgi\|store\|socket\)[[:space:]]*=/d' "$SNIPPET" >"$WORK/lighttpd-snippet.conf"
 [[ $(($(wc -l <"$SNIPPET") - $(wc -l <"$WORK/lighttpd-snippet.conf"))) == 3 ]] ||
   fail "expected exactly three default var.scep_* lines in $SNIPPET"
@@ -154,9 +154,9 @@ spawn() {
 }
 
 SOCK="$WORK/scep.sock"
-# SCEP_STORE in the environment is wrong on purpose: nginx's SCEP_STORE
-# parameter (per request) must win.
-spawn "$WORK/no-such-store" "$SOCK" "$WORK/spawn-fcgi.log"
+# The store comes from the process environment, as scep-fastcgi.service sets
+# it: the nginx snippet passes none.
+spawn "$STORE" "$SOCK" "$WORK/spawn-fcgi.log"
 FCGI_PID=$SPAWNED_PID
 
 start_nginx_fastcgi "$SOCK"
@@ -171,6 +171,42 @@ grep -q '"POST /scep/alpha?operation=PKIOperation HTTP/1.1" 200 ' "$WORK/nginx-a
   fail "nginx's access log does not show the enrollment"
 
 [[ $(tasks "$FCGI_PID") == 4 ]] || fail "scep.cgi runs $(tasks "$FCGI_PID") threads, want 4 (SCEP_FASTCGI_THREADS=3)"
+
+# ---------------------------------------------------------------- lighttpd, same socket
+
+# lighttpd/scep-fastcgi.conf connects to the socket of scep-fastcgi.socket
+# and never starts scep.cgi: its socket line is the one place to edit.
+SNIPPET=$(shipped lighttpd/scep-fastcgi.conf)
+grep -q '^var.scep_socket = "/run/scep/scep.sock"$' "$SNIPPET" || fail "$SNIPPET: no default socket line"
+grep -v '^[[:space:]]*#' "$SNIPPET" | grep -q 'bin-path\|mod_cgi' && fail "$SNIPPET starts scep.cgi itself"
+sed '/^var\.scep_socket[[:space:]]*=/d' "$SNIPPET" >"$WORK/lighttpd-socket-snippet.conf"
+LIGHTTPD_PORT=$(free_port)
+cat >"$WORK/lighttpd-socket.conf" <<EOF
+server.document-root = "$WORK/www"
+server.bind          = "127.0.0.1"
+server.port          = $LIGHTTPD_PORT
+server.errorlog      = "$WORK/lighttpd-socket-error.log"
+server.modules       = ( "mod_access", "mod_accesslog" )
+accesslog.filename   = "$WORK/lighttpd-socket-access.log"
+var.scep_socket      = "$SOCK"
+include "$WORK/lighttpd-socket-snippet.conf"
+EOF
+lighttpd -tt -f "$WORK/lighttpd-socket.conf" >"$WORK/lighttpd-tt.out" 2>&1 || fail "lighttpd -tt: $(cat "$WORK/lighttpd-tt.out")"
+start_bg "$WORK/lighttpd-socket.log" lighttpd -D -f "$WORK/lighttpd-socket.conf"
+LIGHTTPD_PID=$BG_PID
+wait_for_port "$LIGHTTPD_PORT" "$LIGHTTPD_PID"
+SOCKET_BASE="http://127.0.0.1:$LIGHTTPD_PORT/scep"
+check_scep_endpoint "$SOCKET_BASE"
+check_long_query "$SOCKET_BASE" 30000
+legacy_on alpha
+scepclient_run "$C/lighttpd-socket" "$SOCKET_BASE/alpha/pkiclient.exe" "$(new_secret alpha device)" lighttpd-socket
+expect_scepclient_ok "$C/lighttpd-socket"
+check_issued "$C/lighttpd-socket/cert.pem" alpha lighttpd-socket 30 "Digital Signature, Key Encipherment" \
+  "TLS Web Client Authentication" >/dev/null
+scepctl ca set alpha --legacy-algorithms off >/dev/null || fail "scepctl ca set alpha --legacy-algorithms off"
+[[ -z $(fcgi_pids "$LIGHTTPD_PID") ]] || fail "lighttpd started scep.cgi processes of its own"
+_stop_pid "$LIGHTTPD_PID"
+forget_pid "$LIGHTTPD_PID"
 
 # SIGTERM while enrollments from 4 clients are in flight: the process
 # answers what it started and exits with status 0; no 500; every certificate
