@@ -47,6 +47,7 @@ int run(std::vector<std::string> args, Env& env) {
   add_approve_command(app, env);
   add_certs_command(app, env);
   add_check_command(app, env);
+  add_audit_command(app, env);
   add_serve_command(app, env);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {

@@ -66,7 +66,7 @@ core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
   if (!claimed) return std::unexpected(claimed.error());
   if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
   store::Repository repo(*st);
-  auto cert = scep::approve_pending(repo, env.clock, env.rng, *p, *pol);
+  auto cert = scep::approve_pending(repo, env.clock, env.rng, *p, *pol, env.who);
   if (!cert) {
     (void)st->release_pending(*p);  // put it back: nothing was decided
     return std::unexpected(cert.error());
@@ -96,7 +96,7 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
   if (!claimed) return std::unexpected(claimed.error());
   if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
   store::Repository repo(*st);
-  if (auto r = scep::reject_pending(repo, env.clock, *p, opt.reason); !r) {
+  if (auto r = scep::reject_pending(repo, env.clock, *p, opt.reason, env.who); !r) {
     (void)st->release_pending(*p);
     return r;
   }

@@ -3,6 +3,7 @@
 
 #include "ca/authority.hpp"
 #include "core/names.hpp"
+#include "audit.hpp"
 #include "env.hpp"
 #include "show.hpp"
 
@@ -18,11 +19,12 @@ struct CaCreateOptions {
 
 /// Installs a new CA and makes it the default when asked or when it is the first.
 core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
-                              bool make_default) {
+                              bool make_default, std::string_view operation) {
   auto existing = st.ca_names();
   if (!existing) return std::unexpected(existing.error());
   if (auto r = st.add_ca(name, ca); !r) return r;
-  if (make_default || existing->empty()) {
+  bool is_default = make_default || existing->empty();
+  if (is_default) {
     if (auto r = st.set_default_ca(name); !r) return r;
   }
   if (env.json) {
@@ -33,7 +35,9 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
     env.out << fmt::format("CA \"{}\" created\n", name);
     print_cert(env.out, ca.cert, "  ");
   }
-  return {};
+  return audit_action(st, cert_action(env, name, std::string(operation), "created", ca.cert,
+                                      fmt::format("{}{}", ca.chain.empty() ? "" : fmt::format(", chain of {}", ca.chain.size()),
+                                                  is_default ? ", the default CA" : "")));
 }
 
 core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
@@ -47,7 +51,7 @@ core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
   ca::RootSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP CA", opt.name) : opt.subject, opt.key_bits, opt.days};
   auto root = ca::create_root(spec, env.clock, env.rng);
   if (!root) return std::unexpected(root.error());
-  return install_ca(env, *st, opt.name, store::NewCa{root->cert, std::move(root->key), {}}, opt.make_default);
+  return install_ca(env, *st, opt.name, store::NewCa{root->cert, std::move(root->key), {}}, opt.make_default, "ca-create");
 }
 
 void add_ca_create_command(CLI::App& parent, Env& env) {

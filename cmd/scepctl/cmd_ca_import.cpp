@@ -8,7 +8,7 @@
 namespace scepctl {
 
 core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
-                              bool make_default);
+                              bool make_default, std::string_view operation);
 
 struct CaImportOptions {
   std::string name, cert_file, key_file, chain_file;
@@ -42,7 +42,7 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   for (const auto& w : *warnings) env.err << "scepctl: warning: " << w << "\n";
   auto st = env.open_store(store::OpenMode::create);
   if (!st) return std::unexpected(st.error());
-  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)}, opt.make_default);
+  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)}, opt.make_default, "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {

@@ -1,6 +1,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "audit.hpp"
 #include "env.hpp"
 
 namespace scepctl {
@@ -26,8 +28,13 @@ core::Result<void> run_ca_set(const CaSetOptions& opt, Env& env) {
   auto updated = st->load_config();
   if (!updated) return std::unexpected(updated.error());
   const auto& o = updated->options_for(opt.name);
+  const auto& before = cfg->options_for(opt.name);
   env.out << fmt::format("CA \"{}\": legacy_algorithms = {}, include_root = {}\n", opt.name, o.legacy_algorithms, o.include_root);
-  return {};
+  std::vector<std::string> changes;
+  auto change = [&](const char* key, bool from, bool to) { changes.push_back(fmt::format("{}: {} -> {}", key, from, to)); };
+  if (opt.legacy_algorithms) change("legacy_algorithms", before.legacy_algorithms, o.legacy_algorithms);
+  if (opt.include_root) change("include_root", before.include_root, o.include_root);
+  return audit_action(*st, operator_action(env, opt.name, "ca-set", "changed", fmt::format("{}", fmt::join(changes, ", "))));
 }
 
 void add_ca_set_command(CLI::App& parent, Env& env) {

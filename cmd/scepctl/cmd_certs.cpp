@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crl.hpp"
+#include "audit.hpp"
 #include "env.hpp"
 #include "scep/crl.hpp"
 #include "show.hpp"
@@ -111,6 +112,13 @@ core::Result<std::string> issuing_ca(const store::Store& st, const std::string& 
   return holders.front();
 }
 
+/// The audit line of a CRL an operator's command signed.
+static scep::AuditEvent crl_signed(const Env& env, const std::string& ca, const crypto::Crl& crl, std::string_view why) {
+  return operator_action(env, ca, "crl-sign", "signed",
+                         fmt::format("CRL number {} ({}): {} revoked, next update {}", crl.number(), why,
+                                     crl.revoked().size(), crypto::format_time(crl.next_update())));
+}
+
 core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   auto reason = crypto::parse_reason(opt.reason);
   if (!reason)
@@ -124,7 +132,7 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   if (!ca) return std::unexpected(ca.error());
   auto now = std::chrono::floor<std::chrono::seconds>(env.clock.now());
   scep::AuditEvent event{now, *ca, "scepctl", "revoke", {}, {}, {}, {}, "revoked", *serial, {},
-                         std::string(crypto::reason_name(*reason)), false, {}};
+                         std::string(crypto::reason_name(*reason)), false, {}, env.who};
   if (auto r = st->revoke(*ca, {*serial, now, *reason}, event); !r) return r;
   store::Repository repo(*st);
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.
@@ -141,7 +149,7 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
     env.out << fmt::format("revoked: {} at CA \"{}\" ({}); CRL number {} published\n", *serial, *ca,
                            crypto::reason_name(*reason), crl->number());
   }
-  return {};
+  return audit_action(*st, crl_signed(env, *ca, *crl, fmt::format("after revoking {}", *serial)));
 }
 
 core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
@@ -172,7 +180,7 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
     env.out << fmt::format("CRL number {} of CA \"{}\": {} revoked, next update {}, written to {}\n", crl->number(),
                            bundle->name, crl->revoked().size(), crypto::format_time(crl->next_update()), opt.out);
   }
-  return {};
+  return audit_action(*st, crl_signed(env, bundle->name, *crl, "scepctl crl"));
 }
 
 }  // namespace

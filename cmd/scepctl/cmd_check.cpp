@@ -110,7 +110,7 @@ core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle,
     auto claimed = st.claim_pending(p);
     if (!claimed) return std::unexpected(claimed.error());
     if (!*claimed) continue;
-    if (auto r = scep::reject_pending(repo, env.clock, p, "expired without approval"); !r) {
+    if (auto r = scep::reject_pending(repo, env.clock, p, "expired without approval", env.who); !r) {
       (void)st.release_pending(p);
       return r;
     }

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "audit.hpp"
 #include "env.hpp"
 
 namespace scepctl {
@@ -83,9 +84,25 @@ core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
   if (!p) return std::unexpected(p.error());
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
+  // A replacement changes what every secret bound to the policy grants:
+  // the audit line says which settings changed, from what to what.
+  auto old = st->load_policy(p->name);
   if (auto r = st->save_policy(*p, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no); !r) return r;
   print_policy(env, *p);
-  return {};
+  auto dump = [](const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+  auto now = policy_json(*p);
+  std::vector<std::string> settings;
+  for (const auto& [key, value] : now.items()) {
+    if (key == "name") continue;
+    if (!old) settings.push_back(fmt::format("{}: {}", key, dump(value)));
+    else if (auto before = policy_json(*old).value(key, nlohmann::json()); before != value)
+      settings.push_back(fmt::format("{}: {} -> {}", key, dump(before), dump(value)));
+  }
+  if (old && settings.empty()) settings.push_back("no setting changed");
+  auto e = operator_action(env, "", old ? "policy-replace" : "policy-create", old ? "replaced" : "created",
+                           fmt::format("{}", fmt::join(settings, "; ")));
+  e.policy = p->name;
+  return audit_action(*st, e);
 }
 
 core::Result<void> run_policy_show(const std::string& name, Env& env) {

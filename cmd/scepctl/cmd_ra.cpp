@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "ca/authority.hpp"
+#include "audit.hpp"
 #include "env.hpp"
 #include "show.hpp"
 
@@ -39,7 +40,7 @@ core::Result<void> run_ra_create(const RaCreateOptions& opt, Env& env) {
     env.out << fmt::format("RA certificate for CA \"{}\" created; the CA now works in RA mode\n", opt.ca);
     print_cert(env.out, ra->cert, "  ");
   }
-  return {};
+  return audit_action(*st, cert_action(env, opt.ca, opt.replace && ca->ra ? "ra-replace" : "ra-create", "created", ra->cert));
 }
 
 void add_ra_command(CLI::App& app, Env& env) {

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/certificate.hpp"
+#include "audit.hpp"
+#include "core/names.hpp"
 #include "env.hpp"
 
 namespace scepctl {
@@ -45,7 +47,15 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
     env.out << fmt::format("secret:  {}\nid:      {}\nca:      {}\npolicy:  {}\nuses:    {}\nexpires: {}\n", secret, r.id,
                            r.ca, r.policy, r.uses, expires);
   }
-  return {};
+  // What it grants, never the secret.
+  std::string binding = r.common_name ? fmt::format(", bound to CN {}", core::escape_text(*r.common_name))
+                        : r.subject_regex ? fmt::format(", subject must match {}", core::escape_text(*r.subject_regex))
+                                          : "";
+  auto e = operator_action(env, r.ca, "secret-create", "created",
+                           fmt::format("{} use(s), expires {}{}", r.uses, expires, binding));
+  e.secret_id = r.id;
+  e.policy = r.policy;
+  return audit_action(*st, e);
 }
 
 static std::string state_of(const policy::SecretRecord& r, int left, core::TimePoint now) {
@@ -83,7 +93,15 @@ core::Result<void> run_secret_revoke(const std::string& id, Env& env) {
   if (auto r = st->revoke_secret(id); !r) return r;
   if (!env.json) env.out << fmt::format("secret {} revoked\n", id);
   else env.out << nlohmann::json{{"id", id}, {"state", "revoked"}}.dump() << "\n";
-  return {};
+  auto e = operator_action(env, "", "secret-revoke", "revoked");
+  e.secret_id = id;
+  if (auto all = st->list_secrets())
+    for (const auto& r : *all)
+      if (r.id == id) {
+        e.ca = r.ca;
+        e.policy = r.policy;
+      }
+  return audit_action(*st, e);
 }
 
 void add_secret_command(CLI::App& app, Env& env) {

@@ -33,6 +33,8 @@ struct Env {
   /// The chosen subcommand, run after the whole command line is parsed.
   std::function<core::Result<void>()> command;
   RunAs run_as = RunAs::caller;
+  /// Who runs the command, for the audit log (audit.hpp: current_operator).
+  scep::Operator who{};
 
   core::Result<store::Store> open_store(store::OpenMode mode) const {
     return store::Store::open(store_path, mode);
@@ -50,6 +52,7 @@ void add_pending_command(CLI::App& app, Env& env);
 void add_approve_command(CLI::App& app, Env& env);
 void add_certs_command(CLI::App& app, Env& env);
 void add_check_command(CLI::App& app, Env& env);
+void add_audit_command(CLI::App& app, Env& env);
 
 /// Runs scepctl with `args` (without argv[0]); returns the exit status.
 int run(std::vector<std::string> args, Env& env);

@@ -1,6 +1,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "audit.hpp"
 #include "crypto/rng.hpp"
 #include "env.hpp"
 
@@ -9,7 +10,7 @@ int main(int argc, char** argv) {
   crypto::SystemRng rng;
   const char* store = std::getenv("SCEP_STORE");
   scepctl::Env env{std::cout, std::cerr, clock, rng, store && *store ? store : "/var/lib/scep", false, {},
-                   scepctl::RunAs::store_owner};
+                   scepctl::RunAs::store_owner, scepctl::current_operator()};
   try {
     return scepctl::run(std::vector<std::string>(argv + 1, argv + argc), env);
   } catch (const std::exception& e) {

@@ -53,7 +53,8 @@ core::Result<void> still_pending(Repository& repo, const PendingRequest& p) {
 }  // namespace
 
 core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::Clock& clock, core::Rng& rng,
-                                                  const PendingRequest& p, const policy::Policy& pol) {
+                                                  const PendingRequest& p, const policy::Policy& pol,
+                                                  const std::optional<Operator>& by) {
   auto csr = crypto::Csr::from_der(p.csr_der);
   if (!csr) return std::unexpected(csr.error());
   auto bundle = repo.find_ca(p.ca);
@@ -69,7 +70,7 @@ core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::
                           crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), {}, {}, pol.name, {}, p.created, {}, {}},
               std::move(*cert), nullptr,
               AuditEvent{clock.now(), p.ca, p.remote, "approve", p.transaction_id, {}, {}, pol.name, "issued", {}, {},
-                         "approved by the operator", false, p.sans},
+                         "approved by the operator", false, p.sans, by},
               true, {}};
   auto recorded = ctx.record(is, d.spec, key, rng);
   if (!recorded) return std::unexpected(recorded.error());
@@ -78,7 +79,7 @@ core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::
 }
 
 core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, const PendingRequest& p,
-                                  std::string_view reason) {
+                                  std::string_view reason, const std::optional<Operator>& by) {
   auto csr = crypto::Csr::from_der(p.csr_der);
   if (!csr) return std::unexpected(csr.error());
   if (auto open = still_pending(repo, p); !open) return open;
@@ -86,7 +87,7 @@ core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, co
                 crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()), {}, {}, {}, std::string(reason),
                 p.created, {}, {}};
   return repo.record_rejection(t, {clock.now(), p.ca, p.remote, "reject", p.transaction_id, csr->subject(), {}, {},
-                                   "rejected", {}, {}, std::string(reason), false, p.sans});
+                                   "rejected", {}, {}, std::string(reason), false, p.sans, by});
 }
 
 }  // namespace scep

@@ -28,11 +28,12 @@ core::Result<std::vector<const PendingRequest*>> match_fingerprint(const std::ve
 /// holds lock_transaction for it from before the claim to after the claim is
 /// cleared; a transaction decided already is refused (already_exists).
 core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::Clock& clock, core::Rng& rng,
-                                                  const PendingRequest& p, const policy::Policy& policy);
+                                                  const PendingRequest& p, const policy::Policy& policy,
+                                                  const std::optional<Operator>& by = std::nullopt);
 
 /// Marks a claimed request's transaction rejected with the operator's
 /// reason; the same lock and refusal as approve_pending.
 core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, const PendingRequest& p,
-                                  std::string_view reason);
+                                  std::string_view reason, const std::optional<Operator>& by = std::nullopt);
 
 }  // namespace scep

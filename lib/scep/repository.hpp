@@ -88,7 +88,17 @@ struct CrlMemo {
   core::TimePoint this_update{}, next_update{};
 };
 
-/// One line of the audit log: one decision.
+/// Who ran an operator's command: the user scepctl was started as (before
+/// it became the store's owner, privileges.hpp) and, under sudo, the user
+/// who invoked sudo. uid -1: not an operator's action (a device's request).
+struct Operator {
+  long uid = -1;
+  std::string user;       ///< the uid's login name; empty when it has none
+  std::string sudo_user;  ///< $SUDO_USER; empty when unset
+};
+
+/// One line of the audit log: one decision, or one operator's action
+/// (operation "secret-create", "ca-set", ...; `by` says who).
 struct AuditEvent {
   core::TimePoint time{};
   std::string ca, remote, operation, transaction_id, subject, secret_id, policy;
@@ -101,6 +111,9 @@ struct AuditEvent {
   bool recorded = false;
   /// The request's subjectAltNames as crypto::to_display writes them (escaped).
   std::vector<std::string> sans;
+  /// The operator whose command made this decision or change; unset for a
+  /// device's request.
+  std::optional<Operator> by{};
 };
 
 /// A certificate to record for a transaction: record_issuance stores all of

@@ -51,6 +51,11 @@ json event_json(const scep::AuditEvent& e) {
             {"serial", capped(e.serial, 128)},     {"fail_info", e.fail_info},
             {"detail", capped(e.detail)}};
   if (!e.sans.empty()) j["sans"] = listed_sans(e.sans);
+  if (e.by) {
+    json by = {{"uid", e.by->uid}, {"user", capped(e.by->user, 64)}};
+    if (!e.by->sudo_user.empty()) by["sudo_user"] = capped(e.by->sudo_user, 64);
+    j["operator"] = std::move(by);
+  }
   return j;
 }
 
@@ -69,6 +74,8 @@ scep::AuditEvent event_from_json(const json& j) {
   e.fail_info = j.value("fail_info", "");
   e.detail = j.value("detail", "");
   e.sans = j.value("sans", std::vector<std::string>{});
+  if (auto by = j.find("operator"); by != j.end() && by->is_object())
+    e.by = scep::Operator{by->value("uid", -1L), by->value("user", ""), by->value("sudo_user", "")};
   return e;
 }
 

@@ -59,10 +59,12 @@ struct Names : Cli {
     return certs.front();
   }
 
+  /// The devices' decisions in the audit log (not the operator's actions).
   std::vector<nlohmann::json> audit() {
     std::ifstream in(store / "audit.log");
     std::vector<nlohmann::json> out;
-    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+    for (std::string line; std::getline(in, line);)
+      if (auto j = nlohmann::json::parse(line); !j.contains("operator")) out.push_back(std::move(j));
     return out;
   }
 };
