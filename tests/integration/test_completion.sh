@@ -7,7 +7,8 @@
 #     positional argument exactly where the CLI has one;
 #  2. the completion function, called as bash calls it (COMP_WORDS, ...),
 #     offers the right words: subcommands, the CA and policy names of the
-#     store (--store, --store=, $SCEP_STORE), files for file options.
+#     store (--store, --store=, $SCEP_STORE), serials and pending requests,
+#     files for file options, comma-separated lists.
 # Each call runs in a fresh non-interactive bash, with the bash-completion
 # package's library when installed and without it (the script's fallback).
 set -euo pipefail
@@ -186,6 +187,13 @@ STORE="$WORK/store"
 "$SCEPCTL" --store "$STORE" policy create server --eku serverAuth >/dev/null || fail "policy create server"
 mkdir -p "$WORK/files/sub"
 touch "$WORK/files/csr.pem" "$WORK/files/key.der" "$WORK/other"
+FAKE="$WORK/fake"
+PENDING_A=$(printf 'a%.0s' {1..64})
+PENDING_B=$(printf 'b%.0s' {1..64})
+mkdir -p "$FAKE/ca/alpha/certs" "$FAKE/ca/alpha/pending" "$FAKE/ca/beta/certs" "$FAKE/ca/beta/pending"
+touch "$FAKE/ca/alpha/certs/0A1B.pem" "$FAKE/ca/alpha/certs/0C2D.pem" "$FAKE/ca/beta/certs/FF01.pem" \
+  "$FAKE/ca/alpha/pending/$PENDING_A.json" "$FAKE/ca/beta/pending/$PENDING_B.json" \
+  "$FAKE/ca/beta/pending/$(printf 'c%.0s' {1..64}).claimed" "$FAKE/ca/beta/certs/.tmp.pem"
 CAS=$(words alpha beta)
 POLICIES=$(words device server)
 
@@ -233,6 +241,17 @@ for mode in "${MODES[@]}"; do
     "$(comp "$mode" scepctl ca import x --chain "$WORK/files/c")"
   expect_same "[$mode] scepctl --store S export --chain <TAB>" "$CAS" \
     "$(comp "$mode" scepctl --store "$STORE" export --chain "")"
+
+  # Serials and pending requests: file names under ca/CA/certs and
+  # ca/CA/pending (made up here, in a store of their own).
+  expect_same "[$mode] scepctl --store F revoke <TAB>" "$(words 0A1B 0C2D FF01)" \
+    "$(comp "$mode" scepctl --store "$FAKE" revoke "")"
+  expect_same "[$mode] scepctl --store F revoke --ca beta <TAB>" "FF01" \
+    "$(comp "$mode" scepctl --store "$FAKE" revoke --ca beta "")"
+  expect_same "[$mode] scepctl --store F approve <TAB>" "$(words "$PENDING_A" "$PENDING_B")" \
+    "$(comp "$mode" scepctl --store "$FAKE" approve "")"
+  expect_same "[$mode] scepctl --store F reject --ca=alpha <TAB>" "$PENDING_A" \
+    "$(comp "$mode" scepctl --store "$FAKE" reject --ca = alpha "")"
 
   # Comma-separated lists.
   expect_same "[$mode] scepctl policy create p --eku serverAuth,c<TAB>" "$(words serverAuth,clientAuth serverAuth,codeSigning)" \
