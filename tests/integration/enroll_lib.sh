@@ -55,11 +55,13 @@ cert_count() {
 # ---------------------------------------------------------------- audit log
 
 # audit QUERY-ARGS... — print the audit lines (JSON) matching every
-# KEY=VALUE argument, one per line; fails on a line that is not JSON.
+# KEY=VALUE (and none of the KEY!=VALUE) arguments, one per line; fails on
+# a line that is not JSON.
 audit() {
   "$PYTHON" - "$STORE/audit.log" "$@" <<'EOF'
 import json, sys
-want = [a.split("=", 1) for a in sys.argv[2:]]
+want = [a.split("=", 1) for a in sys.argv[2:] if "!=" not in a]
+unwanted = [a.split("!=", 1) for a in sys.argv[2:] if "!=" in a]
 try:
     lines = open(sys.argv[1]).read().splitlines()
 except FileNotFoundError:
@@ -69,7 +71,7 @@ for n, line in enumerate(lines, 1):
         rec = json.loads(line)
     except ValueError as e:
         sys.exit("audit.log line %d is not JSON (%s): %r" % (n, e, line[:200]))
-    if all(str(rec.get(k, "")) == v for k, v in want):
+    if all(str(rec.get(k, "")) == v for k, v in want) and not any(str(rec.get(k, "")) == v for k, v in unwanted):
         print(json.dumps(rec, sort_keys=True))
 EOF
 }
