@@ -18,7 +18,8 @@
 # Needs root (dpkg -i); skipped otherwise. It refuses to run where the
 # package is installed or /var/lib/scep exists (it would purge them). The
 # EXIT trap purges the package and removes what the test created (the
-# store, /run/scep, and the user and group scep if they were not there).
+# store, /run/scep, the user and group scep if they were not there, and on a
+# host that runs systemd the policy-rc.d that kept services from starting).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/enroll_lib.sh"
@@ -37,7 +38,6 @@ UNITS=/lib/systemd/system
 LIGHTTPD_SNIPPET=/etc/lighttpd/conf-available/50-scep.conf
 CONFFILES=(/etc/apache2/conf-available/scep.conf "$LIGHTTPD_SNIPPET" /etc/nginx/snippets/scep.conf /etc/logrotate.d/scep)
 
-installed() { [[ $(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null) == installed ]]; }
 known() { dpkg-query -W "$PKG" >/dev/null 2>&1 && [[ $(dpkg-query -W -f='${db:Status-Status}' "$PKG") != not-installed ]]; }
 
 known && fail "$PKG is installed (or its conffiles are) on this machine; this test installs and purges it: dpkg --purge $PKG first"
@@ -45,6 +45,8 @@ known && fail "$PKG is installed (or its conffiles are) on this machine; this te
 getent passwd scep >/dev/null && HAD_USER=1 || HAD_USER=0
 getent group scep >/dev/null && HAD_GROUP=1 || HAD_GROUP=0
 [[ -e /run/scep ]] && HAD_RUN=1 || HAD_RUN=0
+POLICY_RC=/usr/sbin/policy-rc.d
+MADE_POLICY_RC=0
 
 _package_cleanup() {
   local pid
@@ -55,8 +57,19 @@ _package_cleanup() {
   [[ $HAD_RUN == 1 ]] || rm -rf /run/scep
   if [[ $HAD_USER == 0 ]] && getent passwd scep >/dev/null; then userdel scep || log "cleanup: userdel scep failed"; fi
   if [[ $HAD_GROUP == 0 ]] && getent group scep >/dev/null; then groupdel scep || log "cleanup: groupdel scep failed"; fi
+  [[ $MADE_POLICY_RC == 0 ]] || rm -f "$POLICY_RC"
 }
 trap 'rc=$?; set +e; _package_cleanup; (exit "$rc"); _cleanup' EXIT
+
+# Under a running systemd, the upgrade (e.) would start scep.service for
+# real (a CA exists by then): `scepctl serve` on 0.0.0.0:8080. A
+# policy-rc.d that denies every action keeps the maintainer scripts from
+# starting anything while the test runs (deb-systemd-invoke asks it).
+if [[ -d /run/systemd/system && ! -e $POLICY_RC ]]; then
+  printf '#!/bin/sh\n# test_package.sh (scep): no service actions while it runs\nexit 101\n' >"$POLICY_RC"
+  chmod 0755 "$POLICY_RC"
+  MADE_POLICY_RC=1
+fi
 
 # as_scep CMD... — CMD as the user scep (from /: the working directory of
 # the test may be closed to it).
