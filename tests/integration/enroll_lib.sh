@@ -136,22 +136,11 @@ start_serve() {
 start_lighttpd() {
   local snippet
   snippet=$(shipped lighttpd/scep.conf)
-  mkdir -p "$WORK/www"
   sed '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' "$snippet" >"$WORK/scep-snippet.conf"
   LIGHTTPD_PORT=$(free_port)
-  cat >"$WORK/lighttpd.conf" <<EOF
-server.document-root = "$WORK/www"
-server.bind          = "127.0.0.1"
-server.port          = $LIGHTTPD_PORT
-server.errorlog      = "$WORK/lighttpd-error.log"
-server.modules       = ( "mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog" )
-accesslog.filename   = "$WORK/lighttpd-access.log"
-var.scep_cgi         = "$SCEP_CGI_BIN"
-var.scep_store       = "$STORE"
-include "$WORK/scep-snippet.conf"
-EOF
-  lighttpd -tt -f "$WORK/lighttpd.conf" >"$WORK/lighttpd-tt.out" 2>&1 ||
-    fail "lighttpd -tt: $(cat "$WORK/lighttpd-tt.out")"
+  lighttpd_conf lighttpd "$LIGHTTPD_PORT" '"mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog"' \
+    "var.scep_cgi = \"$SCEP_CGI_BIN\"
+var.scep_store = \"$STORE\"" "$WORK/scep-snippet.conf"
   start_bg "$WORK/lighttpd.log" lighttpd -D -f "$WORK/lighttpd.conf"
   LIGHTTPD_PID=$BG_PID
   wait_for_port "$LIGHTTPD_PORT" "$LIGHTTPD_PID"

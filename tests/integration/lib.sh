@@ -478,6 +478,26 @@ stop_under_load() {
   "$SCEPCTL" --store "$store" check >"$WORK/check.out" 2>&1 || fail "scepctl check after the stop: $(cat "$WORK/check.out")"
 }
 
+# lighttpd_conf NAME PORT MODULES VARS SNIPPET — writes $WORK/NAME.conf:
+# lighttpd on 127.0.0.1:PORT with MODULES (quoted, comma-separated), logs in
+# $WORK/NAME-error.log and $WORK/NAME-access.log, the VARS lines, then
+# SNIPPET included; `lighttpd -tt` must accept it.
+lighttpd_conf() {
+  local name=$1 port=$2 modules=$3 vars=$4 snippet=$5
+  mkdir -p "$WORK/www"
+  cat >"$WORK/$name.conf" <<EOF
+server.document-root = "$WORK/www"
+server.bind          = "127.0.0.1"
+server.port          = $port
+server.errorlog      = "$WORK/$name-error.log"
+server.modules       = ( $modules )
+accesslog.filename   = "$WORK/$name-access.log"
+$vars
+include "$snippet"
+EOF
+  lighttpd -tt -f "$WORK/$name.conf" >"$WORK/$name-tt.out" 2>&1 || fail "lighttpd -tt: $(cat "$WORK/$name-tt.out")"
+}
+
 # start_nginx_fastcgi SOCKET [WORKER_CONNECTIONS] — nginx on a free port with
 # the shipped nginx/scep.conf, its socket (the one place to edit) pointed at
 # SOCKET; sets NGINX_PORT and NGINX_PID.

@@ -95,21 +95,10 @@ SNIPPET=$(shipped lighttpd-fastcgi.conf)
 sed '/^var\.scep_\(cgi\|store\|socket\)[[:space:]]*=/d' "$SNIPPET" >"$WORK/lighttpd-snippet.conf"
 [[ $(($(wc -l <"$SNIPPET") - $(wc -l <"$WORK/lighttpd-snippet.conf"))) == 3 ]] ||
   fail "expected exactly three default var.scep_* lines in $SNIPPET"
-mkdir -p "$WORK/www"
 LIGHTTPD_PORT=$(free_port)
-cat >"$WORK/lighttpd.conf" <<EOF
-server.document-root = "$WORK/www"
-server.bind          = "127.0.0.1"
-server.port          = $LIGHTTPD_PORT
-server.errorlog      = "$WORK/lighttpd-error.log"
-server.modules       = ( "mod_access", "mod_accesslog" )
-accesslog.filename   = "$WORK/lighttpd-access.log"
-var.scep_cgi         = "$SCEP_CGI_BIN"
-var.scep_store       = "$STORE"
-var.scep_socket      = "$WORK/lighttpd-scep.sock"
-include "$WORK/lighttpd-snippet.conf"
-EOF
-lighttpd -tt -f "$WORK/lighttpd.conf" >"$WORK/lighttpd-tt.out" 2>&1 || fail "lighttpd -tt: $(cat "$WORK/lighttpd-tt.out")"
+lighttpd_conf lighttpd "$LIGHTTPD_PORT" '"mod_access", "mod_accesslog"' "var.scep_cgi = \"$SCEP_CGI_BIN\"
+var.scep_store = \"$STORE\"
+var.scep_socket = \"$WORK/lighttpd-scep.sock\"" "$WORK/lighttpd-snippet.conf"
 grep -q mod_cgi "$WORK/lighttpd.conf" "$WORK/lighttpd-snippet.conf" && fail "mod_cgi is loaded: this test is about FastCGI"
 start_bg "$WORK/lighttpd.log" lighttpd -D -f "$WORK/lighttpd.conf"
 LIGHTTPD_PID=$BG_PID
@@ -181,17 +170,8 @@ grep -q '^var.scep_socket = "/run/scep/scep.sock"$' "$SNIPPET" || fail "$SNIPPET
 grep -v '^[[:space:]]*#' "$SNIPPET" | grep -q 'bin-path\|mod_cgi' && fail "$SNIPPET starts scep.cgi itself"
 sed '/^var\.scep_socket[[:space:]]*=/d' "$SNIPPET" >"$WORK/lighttpd-socket-snippet.conf"
 LIGHTTPD_PORT=$(free_port)
-cat >"$WORK/lighttpd-socket.conf" <<EOF
-server.document-root = "$WORK/www"
-server.bind          = "127.0.0.1"
-server.port          = $LIGHTTPD_PORT
-server.errorlog      = "$WORK/lighttpd-socket-error.log"
-server.modules       = ( "mod_access", "mod_accesslog" )
-accesslog.filename   = "$WORK/lighttpd-socket-access.log"
-var.scep_socket      = "$SOCK"
-include "$WORK/lighttpd-socket-snippet.conf"
-EOF
-lighttpd -tt -f "$WORK/lighttpd-socket.conf" >"$WORK/lighttpd-tt.out" 2>&1 || fail "lighttpd -tt: $(cat "$WORK/lighttpd-tt.out")"
+lighttpd_conf lighttpd-socket "$LIGHTTPD_PORT" '"mod_access", "mod_accesslog"' "var.scep_socket = \"$SOCK\"" \
+  "$WORK/lighttpd-socket-snippet.conf"
 start_bg "$WORK/lighttpd-socket.log" lighttpd -D -f "$WORK/lighttpd-socket.conf"
 LIGHTTPD_PID=$BG_PID
 wait_for_port "$LIGHTTPD_PORT" "$LIGHTTPD_PID"

@@ -35,18 +35,9 @@ sed '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' "$SNIPPET" >"$WORK/scep-snippet.
   fail "expected exactly two default var.scep_* lines in $SNIPPET"
 
 PORT=$(free_port)
-cat >"$WORK/lighttpd.conf" <<EOF
-server.document-root = "$WORK/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.errorlog      = "$WORK/lighttpd-error.log"
-server.modules       = ( "mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog" )
-accesslog.filename   = "$WORK/lighttpd-access.log"
-var.scep_cgi         = "$SCEP_CGI_BIN"
-var.scep_store       = "$STORE"
-include "$WORK/scep-snippet.conf"
-EOF
-lighttpd -tt -f "$WORK/lighttpd.conf" >"$WORK/tt.out" 2>&1 || fail "lighttpd -tt: $(cat "$WORK/tt.out")"
+lighttpd_conf lighttpd "$PORT" '"mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog"' \
+  "var.scep_cgi = \"$SCEP_CGI_BIN\"
+var.scep_store = \"$STORE\"" "$WORK/scep-snippet.conf"
 
 start_bg "$WORK/lighttpd.log" lighttpd -D -f "$WORK/lighttpd.conf"
 LIGHTTPD_PID=$BG_PID
