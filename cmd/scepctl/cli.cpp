@@ -114,6 +114,7 @@ int run(std::vector<std::string> args, Env& env) {
   add_secret_command(app, env);
   add_pending_command(app, env);
   add_approve_command(app, env);
+  add_cert_command(app, env);
   add_certs_command(app, env);
   add_check_command(app, env);
   add_serve_command(app, env);
