@@ -73,6 +73,7 @@ jsonout secret1 secret create --policy dev --uses 5
 [[ $(json_field "$WORK/secret1.json" ca) == soon ]] || fail "secret create without --ca and one CA: $(cat "$WORK/secret1.json")"
 has_fields "$WORK/secret1.json" id secret ca policy expires uses
 sc ca create main --default >/dev/null
+sleep 1 # secrets are created to the second: a later one for the order below
 jsonout secret2 secret create --policy dev --uses 5
 [[ $(json_field "$WORK/secret2.json" ca) == main ]] || fail "secret create without --ca takes the default CA: $(cat "$WORK/secret2.json")"
 sc ca create third >/dev/null
