@@ -65,10 +65,17 @@ const CLI::Option* find_option(CLI::App* app, const std::string& arg) {
   return nullptr;
 }
 
+std::vector<std::string> command_names(CLI::App& app) {
+  std::vector<std::string> names;
+  for (auto* s : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(s->get_name());
+  return names;
+}
+
 /// "unknown command 'certz' (did you mean 'certs'?)" when a word in a
-/// command's place is none; empty when the command line names commands
-/// that exist, so CLI11's own message stands.
-std::string unknown_command(CLI::App& app, const std::vector<std::string>& args) {
+/// command's place is none, and with `missing_is_an_error` "'ca' needs a
+/// command (commands: ...)" when the line ends where a command must
+/// follow; empty otherwise, so CLI11's own message stands.
+std::string unknown_command(CLI::App& app, const std::vector<std::string>& args, bool missing_is_an_error) {
   CLI::App* cur = &app;
   std::string path;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -87,11 +94,15 @@ std::string unknown_command(CLI::App& app, const std::vector<std::string>& args)
       continue;
     }
     if (subs.empty() || cur->get_require_subcommand_min() == 0) return {};
-    std::vector<std::string> names;
-    for (auto* s : subs) names.push_back(s->get_name());
+    auto names = command_names(*cur);
     std::string guess = closest(a, names);
     if (!guess.empty()) return fmt::format("unknown command '{}{}' (did you mean '{}{}'?)", path, a, path, guess);
     return fmt::format("unknown command '{}{}' (commands: {})", path, a, fmt::join(names, ", "));
+  }
+  // All words were commands, but the last one needs one more.
+  if (missing_is_an_error && cur->get_require_subcommand_min() > 0 && cur->get_subcommands().empty()) {
+    std::string what = path.empty() ? "a command is required" : fmt::format("'{}' needs a command", path.substr(0, path.size() - 1));
+    return fmt::format("{} (commands: {})", what, fmt::join(command_names(*cur), ", "));
   }
   return {};
 }
@@ -126,7 +137,8 @@ int run(std::vector<std::string> args, Env& env) {
     if (e.get_exit_code() == 0) return app.exit(e, env.out, env.err);  // --help, --version
     // A usage error like any other: one line, exit 2 (CLI11's own codes,
     // 105-114, said nothing a script could use).
-    std::string unknown = unknown_command(app, given);
+    bool required = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+    std::string unknown = unknown_command(app, given, required);
     env.err << "scepctl: error: " << (unknown.empty() ? e.what() : unknown) << "\n";
     return 2;
   }

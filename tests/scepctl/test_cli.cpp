@@ -30,6 +30,12 @@ BOOST_AUTO_TEST_CASE(an_unknown_command_names_the_closest_one_and_exits_2) {
   BOOST_TEST(cli.err == "scepctl: error: unknown command 'ca lsit' (did you mean 'ca list'?)\n");
   BOOST_TEST(cli.run({"secret", "--json", "rev"}) == 2);
   BOOST_TEST(cli.err == "scepctl: error: unknown command 'secret rev' (did you mean 'secret revoke'?)\n");
+  BOOST_TEST(cli.run({"cert"}) == 2);
+  BOOST_TEST(cli.err == "scepctl: error: 'cert' needs a command (commands: show)\n");
+  BOOST_TEST(cli.run({"--json"}) == 2);
+  BOOST_TEST(contains(cli.error_line(), "a command is required (commands: init, ca, "));
+  BOOST_TEST(cli.run({"--bogus", "ca", "list"}) == 2);
+  BOOST_TEST(contains(cli.error_line(), "--bogus"));
   BOOST_TEST(cli.run({"zzzzzzzz"}) == 2);
   BOOST_TEST(contains(cli.error_line(), "unknown command 'zzzzzzzz' (commands: "));
 }
