@@ -3,6 +3,8 @@
 
 #include "env.hpp"
 #include "show.hpp"
+#include "table.hpp"
+#include "target.hpp"
 
 namespace scepctl {
 
@@ -37,38 +39,46 @@ core::Result<Loaded> load(Env& env) {
   return Loaded{std::move(*st), std::move(*cfg), def ? *def : std::string()};
 }
 
+/// Every CA, oldest certificate (notBefore) first.
 core::Result<void> run_ca_list(Env& env) {
   auto l = load(env);
   if (!l) return std::unexpected(l.error());
   auto names = l->store.ca_names();
   if (!names) return std::unexpected(names.error());
-  nlohmann::json all = nlohmann::json::array();
+  std::vector<scep::CaBundle> cas;
   for (const auto& name : *names) {
     auto ca = l->store.load_ca(name, l->cfg);
     if (!ca) return std::unexpected(ca.error());
-    bool is_default = name == l->default_ca;
-    if (env.json) {
-      all.push_back(ca_json(*ca, is_default));
-    } else {
-      env.out << fmt::format("{}{}  {}  {}  until {}\n", name, is_default ? " (default)" : "", ca->ra ? "RA" : "--",
-                             ca->cert.subject(), crypto::format_time(ca->cert.not_after()));
-    }
+    cas.push_back(std::move(*ca));
+  }
+  std::stable_sort(cas.begin(), cas.end(),
+                   [](const auto& a, const auto& b) { return a.cert.not_before() < b.cert.not_before(); });
+  nlohmann::json all = nlohmann::json::array();
+  Table table({"NAME", "DEFAULT", "RA", "NOT_BEFORE", "NOT_AFTER", "SUBJECT"});
+  for (const auto& ca : cas) {
+    bool is_default = ca.name == l->default_ca;
+    all.push_back(ca_json(ca, is_default));
+    table.add({ca.name, is_default ? "yes" : "no", ca.ra ? "yes" : "no", crypto::format_time(ca.cert.not_before()),
+               crypto::format_time(ca.cert.not_after()), ca.cert.subject()});
   }
   if (env.json) env.out << all.dump(2) << "\n";
+  else print_listing(env, table, "no CAs");
   return {};
 }
 
 core::Result<void> run_ca_show(const std::string& name, Env& env) {
   auto l = load(env);
   if (!l) return std::unexpected(l.error());
-  auto ca = l->store.load_ca(name, l->cfg);
+  auto target = target_ca(l->store, l->cfg, name);
+  if (!target) return std::unexpected(target.error());
+  auto ca = l->store.load_ca(*target, l->cfg);
   if (!ca) return std::unexpected(ca.error());
-  bool is_default = name == l->default_ca;
+  bool is_default = *target == l->default_ca;
   if (env.json) {
     env.out << ca_json(*ca, is_default).dump(2) << "\n";
     return {};
   }
-  env.out << fmt::format("CA \"{}\"{}\n", name, is_default ? " (default)" : "");
+  env.out << fmt::format("CA \"{}\"{}\n", *target, is_default ? " (default)" : "");
   print_cert(env.out, ca->cert, "  ");
   if (ca->ra) {
     env.out << "RA certificate\n";
@@ -94,7 +104,7 @@ void add_ca_command(CLI::App& app, Env& env) {
   });
   auto name = std::make_shared<std::string>();
   auto* show = ca->add_subcommand("show", "show a CA with the fingerprints of its certificates");
-  show->add_option("name", *name, "store name of the CA")->required();
+  show->add_option("name", *name, "store name of the CA (default: the default CA)");
   show->callback([name, &env] { env.command = [name, &env] { return run_ca_show(*name, env); }; });
 }
 

@@ -5,21 +5,18 @@
 
 #include "crypto/crl.hpp"
 #include "audit.hpp"
+#include "certs_lookup.hpp"
 #include "env.hpp"
 #include "scep/crl.hpp"
 #include "show.hpp"
 #include "store/atomic_file.hpp"
+#include "target.hpp"
 
 namespace scepctl {
 
 using core::Errc;
 
 namespace {
-
-struct CertsOptions {
-  std::string ca;
-  bool revoked = false;
-};
 
 struct RevokeOptions {
   std::string serial;
@@ -29,88 +26,10 @@ struct RevokeOptions {
 
 struct CrlOptions {
   std::string ca;
+  std::string ca_option;  ///< --ca: the same as the positional NAME
   std::string out;
   int days = 0;
 };
-
-/// The CA names an option selects: one, or all of them.
-core::Result<std::vector<std::string>> selected_cas(const store::Store& st, const std::string& ca) {
-  if (!ca.empty()) {
-    auto names = st.ca_names();
-    if (!names) return std::unexpected(names.error());
-    if (std::find(names->begin(), names->end(), ca) == names->end())
-      return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", ca));
-    return std::vector<std::string>{ca};
-  }
-  return st.ca_names();
-}
-
-std::string_view status_of(const scep::IssuedCertificate& c, core::TimePoint now) {
-  if (c.revocation) return "revoked";
-  if (now > c.cert.not_after()) return "expired";
-  return "valid";
-}
-
-/// A serial as typed (colons, spaces, any case, leading zeros) in the store's spelling.
-core::Result<std::string> canonical_serial(std::string_view text) {
-  std::string hex;
-  for (char c : text)
-    if (c != ':' && c != ' ') hex += c;
-  auto integer = crypto::integer_from_hex(hex);
-  if (!integer) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a hex serial number", text));
-  return crypto::integer_to_hex(integer.get());
-}
-
-core::Result<void> run_certs(const CertsOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cas = selected_cas(*st, opt.ca);
-  if (!cas) return std::unexpected(cas.error());
-  auto now = env.clock.now();
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& ca : *cas) {
-    auto certs = st->list_certificates(ca);
-    if (!certs) return std::unexpected(certs.error());
-    for (const auto& c : *certs) {
-      if (opt.revoked && !c.revocation) continue;
-      std::string_view status = status_of(c, now);
-      if (env.json) {
-        auto j = cert_json(c.cert);
-        j["ca"] = ca;
-        j["status"] = status;
-        j["policy"] = c.policy;
-        if (c.revocation) {
-          j["revoked_at"] = crypto::format_time(c.revocation->time);
-          j["reason"] = crypto::reason_name(c.revocation->reason);
-        }
-        list.push_back(std::move(j));
-        continue;
-      }
-      auto sans = cert_sans(c.cert);
-      env.out << fmt::format("{}  {:<7}  {}  {}  {}{}\n", c.cert.serial_hex(), status,
-                             crypto::format_time(c.cert.not_after()), ca, c.cert.subject(),
-                             sans.empty() ? "" : "  sans=" + san_list(sans));
-    }
-  }
-  if (env.json) env.out << list.dump(2) << "\n";
-  return {};
-}
-
-/// The CA that issued `serial`: the one named, else the only one that has it.
-core::Result<std::string> issuing_ca(const store::Store& st, const std::string& ca, const std::string& serial) {
-  auto cas = selected_cas(st, ca);
-  if (!cas) return std::unexpected(cas.error());
-  std::vector<std::string> holders;
-  for (const auto& name : *cas) {
-    auto found = st.find_certificate(name, serial);
-    if (!found) return std::unexpected(found.error());
-    if (*found) holders.push_back(name);
-  }
-  if (holders.empty()) return core::fail(Errc::not_found, fmt::format("no certificate with serial {}", serial));
-  if (holders.size() > 1)
-    return core::fail(Errc::invalid_argument, fmt::format("serial {} exists at CAs {}: add --ca", serial, fmt::join(holders, ", ")));
-  return holders.front();
-}
 
 /// The audit line of a CRL an operator's command signed.
 static scep::AuditEvent crl_signed(const Env& env, const std::string& ca, const crypto::Crl& crl, std::string_view why) {
@@ -155,8 +74,14 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
 core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
+  auto cfg = st->load_config();
+  if (!cfg) return std::unexpected(cfg.error());
+  if (!opt.ca.empty() && !opt.ca_option.empty() && opt.ca != opt.ca_option)
+    return core::fail(Errc::invalid_argument, fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.ca, opt.ca_option));
+  auto name = target_ca(*st, *cfg, opt.ca.empty() ? opt.ca_option : opt.ca);
+  if (!name) return std::unexpected(name.error());
   store::Repository repo(*st);
-  auto bundle = repo.find_ca(opt.ca);
+  auto bundle = repo.find_ca(*name);
   if (!bundle) {
     if (bundle.error().code == Errc::unknown_ca) return core::fail(Errc::not_found, bundle.error().detail);
     return std::unexpected(bundle.error());
@@ -185,13 +110,9 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
 
 }  // namespace
 
-void add_certs_command(CLI::App& app, Env& env) {
-  auto copt = std::make_shared<CertsOptions>();
-  auto* certs = app.add_subcommand("certs", "list issued certificates: serial, status, expiry, CA, subject");
-  certs->add_option("--ca", copt->ca, "only this CA");
-  certs->add_flag("--revoked", copt->revoked, "only revoked certificates");
-  certs->callback([copt, &env] { env.command = [copt, &env] { return run_certs(*copt, env); }; });
+void add_crl_show_command(CLI::App& crl, Env& env);
 
+void add_certs_command(CLI::App& app, Env& env) {
   auto ropt = std::make_shared<RevokeOptions>();
   auto* revoke = app.add_subcommand("revoke", "revoke an issued certificate and publish a new CRL");
   revoke->add_option("serial", ropt->serial, "serial number in hex (colons and case do not matter)")->required();
@@ -207,7 +128,11 @@ void add_certs_command(CLI::App& app, Env& env) {
   crl->add_option("--out", lopt->out, "write the PEM CRL to this file instead of standard output");
   crl->add_option("--days", lopt->days, "validity of this CRL in days (default: the CA's crl_days)")
       ->check(CLI::Range(1, 3650));
-  crl->callback([lopt, &env] { env.command = [lopt, &env] { return run_crl(*lopt, env); }; });
+  crl->add_option("--ca", lopt->ca_option, "the same as CA (for a CA called \"show\")");
+  crl->callback([lopt, crl, &env] {
+    if (crl->get_subcommands().empty()) env.command = [lopt, &env] { return run_crl(*lopt, env); };  // not `crl show`
+  });
+  add_crl_show_command(*crl, env);
 }
 
 }  // namespace scepctl

@@ -19,6 +19,7 @@ namespace {
 struct CheckOptions {
   bool purge_expired = false;
   bool repair = false;
+  bool strict = false;  ///< warnings fail the check too
 };
 
 std::string_view fix_name(store::Finding::Fix fix) {
@@ -149,12 +150,13 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
   if (!cfg) return std::unexpected(cfg.error());
   auto names = st->ca_names();
   if (!names) return std::unexpected(names.error());
-  std::size_t problems = 0;
+  std::size_t problems = 0, warnings = 0;
   nlohmann::json list = nlohmann::json::array();
   for (const auto& name : *names) {
     auto rep = check_ca(*st, *cfg, name, opt, env);
     if (!rep) return std::unexpected(rep.error());
     problems += rep->problems.size();
+    warnings += rep->warnings.size();
     if (env.json) {
       list.push_back({{"ca", name}, {"certificates", rep->certificates}, {"revoked", rep->revoked},
                       {"pending", rep->pending}, {"expired_pending", rep->expired_pending}, {"purged", rep->purged},
@@ -179,6 +181,7 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
   }
   if (env.json) env.out << nlohmann::json{{"cas", list}, {"records", records}}.dump(2) << "\n";
   if (problems) return core::fail(Errc::store_io, fmt::format("{} problem(s) found", problems));
+  if (opt.strict && warnings) return core::fail(Errc::store_io, fmt::format("{} warning(s) found (--strict)", warnings));
   if (!env.json) env.out << "store ok\n";
   return {};
 }
@@ -192,6 +195,7 @@ void add_check_command(CLI::App& app, Env& env) {
                 "reject pending requests that have expired, so polling devices are told so");
   cmd->add_flag("--repair", opt->repair,
                 "finish or undo what a crash or a failed write left (safe while the service runs)");
+  cmd->add_flag("--strict", opt->strict, "exit 5 for warnings too (a CA or RA certificate that expires within 30 days)");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_check(*opt, env); }; });
 }
 

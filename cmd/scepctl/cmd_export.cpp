@@ -1,10 +1,12 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "crypto/der.hpp"
 #include "crypto/pkcs7.hpp"
 #include "env.hpp"
 #include "show.hpp"
 #include "store/atomic_file.hpp"
+#include "target.hpp"
 
 namespace scepctl {
 
@@ -46,22 +48,33 @@ core::Result<void> run_export(const ExportOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   auto cfg = st->load_config();
   if (!cfg) return std::unexpected(cfg.error());
-  auto ca = st->load_ca(opt.ca, *cfg);
+  auto name = target_ca(*st, *cfg, opt.ca);
+  if (!name) return std::unexpected(name.error());
+  auto ca = st->load_ca(*name, *cfg);
   if (!ca) return std::unexpected(ca.error());
   auto certs = select(*ca, opt);
   if (!certs) return std::unexpected(certs.error());
   auto data = encode(*certs, opt.format);
   if (!data) return std::unexpected(data.error());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : *certs) list.push_back(cert_json(c));
+  nlohmann::json meta{{"ca", ca->name}, {"format", opt.format}, {"certificates", list}};
+  if (opt.out_file.empty() && env.json) {
+    // The data itself is part of the answer: PEM as text, DER and PKCS#7 in base64.
+    if (opt.format == "pem") meta["pem"] = core::to_string(*data);
+    else meta["base64"] = crypto::base64_encode(*data);
+    env.out << meta.dump(2) << "\n";
+    return {};
+  }
   if (opt.out_file.empty()) {
     env.out.write(reinterpret_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
     return {};
   }
   if (auto r = store::write_file_atomic(opt.out_file, *data, 0644); !r)
     return core::fail(core::Errc::invalid_argument, r.error().detail);
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& c : *certs) list.push_back(cert_json(c));
   if (env.json) {
-    env.out << nlohmann::json{{"file", opt.out_file}, {"certificates", list}}.dump(2) << "\n";
+    meta["file"] = opt.out_file;
+    env.out << meta.dump(2) << "\n";
   } else {
     env.out << fmt::format("wrote {} certificate(s) to {}\n", certs->size(), opt.out_file);
     for (const auto& c : *certs) print_cert(env.out, c, "  ");
@@ -72,7 +85,7 @@ core::Result<void> run_export(const ExportOptions& opt, Env& env) {
 void add_export_command(CLI::App& app, Env& env) {
   auto opt = std::make_shared<ExportOptions>();
   auto* cmd = app.add_subcommand("export", "export CA/RA certificates (PEM, DER or PKCS#7)");
-  cmd->add_option("ca", opt->ca, "store name of the CA")->required();
+  cmd->add_option("ca", opt->ca, "store name of the CA (default: the default CA)");
   cmd->add_flag("--ra", opt->ra, "export the RA certificate instead of the CA's");
   cmd->add_flag("--chain", opt->chain, "add the certificates above it, up to the root");
   cmd->add_option("--format", opt->format, "pem, der or p7b (default pem)")->check(CLI::IsMember({"pem", "der", "p7b"}));

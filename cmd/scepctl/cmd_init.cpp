@@ -1,14 +1,20 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "env.hpp"
 
 namespace scepctl {
 
 core::Result<void> run_init(Env& env) {
+  std::error_code ec;
+  bool existed = std::filesystem::exists(std::filesystem::path(env.store_path) / "FORMAT", ec);
   auto store = env.open_store(store::OpenMode::create);
   if (!store) return std::unexpected(store.error());
-  env.out << fmt::format("store ready at {}\n", store->root().string());
+  if (env.json)
+    env.out << nlohmann::json{{"store", store->root().string()}, {"created", !existed}}.dump() << "\n";
+  else
+    env.out << fmt::format("store ready at {}\n", store->root().string());
   return {};
 }
 

@@ -6,6 +6,7 @@
 #include "crypto/csr.hpp"
 #include "env.hpp"
 #include "show.hpp"
+#include "table.hpp"
 #include "scep/manual.hpp"
 #include "store/atomic_file.hpp"
 
@@ -53,6 +54,15 @@ static nlohmann::json pending_json(const scep::PendingRequest& p, bool expired, 
   return j;
 }
 
+/// SubjectAltNames and the note, for the last column of the table.
+static std::string details(const nlohmann::json& j, const scep::PendingRequest& p) {
+  std::vector<std::string> parts;
+  if (j.contains("sans") && !j["sans"].empty()) parts.push_back("sans=" + san_list(j["sans"]));
+  if (!p.note.empty()) parts.push_back("note: " + core::escape_text(p.note));
+  return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, "  "));
+}
+
+/// The waiting (or expired) requests, oldest arrival first.
 core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
@@ -60,12 +70,14 @@ core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
   if (!cfg) return std::unexpected(cfg.error());
   auto all = st->list_pending(opt.ca);
   if (!all) return std::unexpected(all.error());
+  std::stable_sort(all->begin(), all->end(), [](const auto& a, const auto& b) { return a.created < b.created; });
   auto now = env.clock.now();
   // --json streams the array element by element, in the layout of
   // json::dump(2): with 10,000 requests a whole-array document cost a
   // third of the command's time in allocations.
   bool first = true;
   if (env.json) env.out << "[";
+  Table table({"MD5", "CA", "RECEIVED", "AGE", "FROM", "KEY", "SUBJECT", "DETAILS"});
   for (const auto& p : *all) {
     bool expired = is_expired(p, *cfg, now);
     if (expired != opt.expired) continue;
@@ -82,14 +94,11 @@ core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
       first = false;
       continue;
     }
-    env.out << fmt::format("MD5     {}\nSHA-256 {}\n  ca={} subject=\"{}\" key={} age={} from={} transactionID={}\n",
-                           j["md5"].get<std::string>(), j["sha256"].get<std::string>(), p.ca,
-                           j.value("subject", "?"), j.value("key", "?"), j["age"].get<std::string>(), p.remote,
-                           p.transaction_id);
-    if (j.contains("sans") && !j["sans"].empty()) env.out << fmt::format("  sans={}\n", san_list(j["sans"]));
-    if (!p.note.empty()) env.out << fmt::format("  note: {}\n", core::escape_text(p.note));
+    table.add({j["md5"].get<std::string>(), p.ca, j["created"].get<std::string>(), j["age"].get<std::string>(),
+               p.remote.empty() ? "-" : p.remote, j.value("key", "?"), j.value("subject", "?"), details(j, p)});
   }
   if (env.json) env.out << (first ? "]\n" : "\n]\n");
+  else print_listing(env, table, opt.expired ? "no expired pending requests" : "no pending requests");
   return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include "audit.hpp"
 #include "env.hpp"
+#include "table.hpp"
 
 namespace scepctl {
 
@@ -114,19 +115,40 @@ core::Result<void> run_policy_show(const std::string& name, Env& env) {
   return {};
 }
 
+/// When the policy file was last written (create, --replace); the epoch when unknown.
+static core::TimePoint changed_at(const store::Store& st, const std::string& name) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(st.policy_path(name), ec);
+  if (ec) return {};
+  return std::chrono::time_point_cast<core::TimePoint::duration>(std::chrono::file_clock::to_sys(t));
+}
+
+/// Every policy, least recently written first.
 core::Result<void> run_policy_list(Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
   auto names = st->policy_names();
   if (!names) return std::unexpected(names.error());
-  nlohmann::json all = nlohmann::json::array();
+  std::vector<std::pair<core::TimePoint, policy::Policy>> all;
   for (const auto& n : *names) {
     auto p = st->load_policy(n);
     if (!p) return std::unexpected(p.error());
-    if (env.json) all.push_back(policy_json(*p));
-    else env.out << fmt::format("{}  {} days  {}\n", n, p->validity_days, fmt::join(p->extended_key_usage, ","));
+    all.emplace_back(changed_at(*st, n), std::move(*p));
   }
-  if (env.json) env.out << all.dump(2) << "\n";
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  nlohmann::json list = nlohmann::json::array();
+  Table table({"NAME", "CHANGED", "DAYS", "EKU", "KEY_USAGE"});
+  for (const auto& [changed, p] : all) {
+    auto j = policy_json(p);
+    j["changed"] = crypto::format_time(std::chrono::floor<std::chrono::seconds>(changed));
+    list.push_back(std::move(j));
+    table.add({p.name, crypto::format_time(std::chrono::floor<std::chrono::seconds>(changed)),
+               std::to_string(p.validity_days),
+               p.extended_key_usage.empty() ? "-" : fmt::format("{}", fmt::join(p.extended_key_usage, ",")),
+               fmt::format("{}", fmt::join(policy::key_usage_names(p.key_usage), ","))});
+  }
+  if (env.json) env.out << list.dump(2) << "\n";
+  else print_listing(env, table, "no policies");
   return {};
 }
 

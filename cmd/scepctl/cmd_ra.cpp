@@ -5,6 +5,7 @@
 #include "audit.hpp"
 #include "env.hpp"
 #include "show.hpp"
+#include "target.hpp"
 
 namespace scepctl {
 
@@ -16,11 +17,15 @@ struct RaCreateOptions {
   bool replace = false;
 };
 
-core::Result<void> run_ra_create(const RaCreateOptions& opt, Env& env) {
+core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
   auto cfg = st->load_config();
   if (!cfg) return std::unexpected(cfg.error());
+  auto name = target_ca(*st, *cfg, given.ca);
+  if (!name) return std::unexpected(name.error());
+  RaCreateOptions opt = given;
+  opt.ca = *name;
   auto ca = st->load_ca(opt.ca, *cfg);
   if (!ca) return std::unexpected(ca.error());
   if (ca->ra && !opt.replace)
@@ -48,7 +53,7 @@ void add_ra_command(CLI::App& app, Env& env) {
   ra->require_subcommand(1);
   auto opt = std::make_shared<RaCreateOptions>();
   auto* create = ra->add_subcommand("create", "create an RSA RA certificate signed by the CA (switches on RA mode)");
-  create->add_option("ca", opt->ca, "store name of the CA")->required();
+  create->add_option("ca", opt->ca, "store name of the CA (default: the default CA)");
   create->add_option("--subject", opt->subject, "subject DN (default: CN=CA SCEP RA)");
   create->add_option("--key-bits", opt->key_bits, "RSA key size")->check(CLI::IsMember({2048, 3072, 4096}));
   create->add_option("--days", opt->days, "validity in days, capped at the CA's (default 730)")->check(CLI::Range(1, 36500));

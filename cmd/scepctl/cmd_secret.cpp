@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -6,6 +8,8 @@
 #include "audit.hpp"
 #include "core/names.hpp"
 #include "env.hpp"
+#include "table.hpp"
+#include "target.hpp"
 
 namespace scepctl {
 
@@ -24,14 +28,16 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   auto cfg = st->load_config();
   if (!cfg) return std::unexpected(cfg.error());
-  if (auto ca = st->load_ca(opt.ca, *cfg); !ca) return std::unexpected(ca.error());
+  auto ca_name = target_ca(*st, *cfg, opt.ca);
+  if (!ca_name) return std::unexpected(ca_name.error());
+  if (auto ca = st->load_ca(*ca_name, *cfg); !ca) return std::unexpected(ca.error());
   if (auto p = st->load_policy(opt.policy); !p) return std::unexpected(p.error());
 
   std::string secret = policy::generate_secret(env.rng);
   policy::SecretRecord r;
   r.id = policy::generate_secret_id(env.rng);
   r.hash = policy::secret_hash(secret);
-  r.ca = opt.ca;
+  r.ca = *ca_name;
   r.policy = opt.policy;
   if (!opt.cn.empty()) r.common_name = opt.cn;
   if (!opt.subject_regex.empty()) r.subject_regex = opt.subject_regex;
@@ -65,25 +71,26 @@ static std::string state_of(const policy::SecretRecord& r, int left, core::TimeP
   return "active";
 }
 
+/// Every secret, oldest (creation time) first.
 core::Result<void> run_secret_list(Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
   auto all = st->list_secrets();
   if (!all) return std::unexpected(all.error());
+  std::stable_sort(all->begin(), all->end(), [](const auto& a, const auto& b) { return a.created < b.created; });
   nlohmann::json list = nlohmann::json::array();
+  Table table({"ID", "STATE", "USES", "CA", "POLICY", "CREATED", "EXPIRES", "CN"});
   for (const auto& r : *all) {
     int left = st->secret_uses_left(r);
     std::string state = state_of(r, left, env.clock.now());
-    if (env.json) {
-      list.push_back({{"id", r.id}, {"ca", r.ca}, {"policy", r.policy}, {"uses", r.uses}, {"uses_left", left},
-                      {"created", crypto::format_time(r.created)}, {"expires", crypto::format_time(r.expires)},
-                      {"state", state}, {"cn", r.common_name.value_or("")}, {"subject_regex", r.subject_regex.value_or("")}});
-    } else {
-      env.out << fmt::format("{}  {:<8} {}/{}  ca={} policy={} expires={}{}\n", r.id, state, left, r.uses, r.ca, r.policy,
-                             crypto::format_time(r.expires), r.common_name ? " cn=" + *r.common_name : "");
-    }
+    list.push_back({{"id", r.id}, {"ca", r.ca}, {"policy", r.policy}, {"uses", r.uses}, {"uses_left", left},
+                    {"created", crypto::format_time(r.created)}, {"expires", crypto::format_time(r.expires)},
+                    {"state", state}, {"cn", r.common_name.value_or("")}, {"subject_regex", r.subject_regex.value_or("")}});
+    table.add({r.id, state, fmt::format("{}/{}", left, r.uses), r.ca, r.policy, crypto::format_time(r.created),
+               crypto::format_time(r.expires), r.common_name.value_or("-")});
   }
   if (env.json) env.out << list.dump(2) << "\n";
+  else print_listing(env, table, "no secrets");
   return {};
 }
 
@@ -109,7 +116,7 @@ void add_secret_command(CLI::App& app, Env& env) {
   cmd->require_subcommand(1);
   auto opt = std::make_shared<SecretOptions>();
   auto* create = cmd->add_subcommand("create", "create a secret and print it once");
-  create->add_option("--ca", opt->ca, "the CA the secret enrolls with")->required();
+  create->add_option("--ca", opt->ca, "the CA the secret enrolls with (default: the default CA)");
   create->add_option("--policy", opt->policy, "the issuance policy it grants")->required();
   auto* cn = create->add_option("--cn", opt->cn, "bind the secret to this name: the only CN, and the only name the policy does not allow explicitly");
   create->add_option("--subject-regex", opt->subject_regex, "a regex the requested subject must match")->excludes(cn);

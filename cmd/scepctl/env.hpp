@@ -51,6 +51,7 @@ void add_secret_command(CLI::App& app, Env& env);
 void add_pending_command(CLI::App& app, Env& env);
 void add_approve_command(CLI::App& app, Env& env);
 void add_certs_command(CLI::App& app, Env& env);
+void add_cert_command(CLI::App& app, Env& env);
 void add_check_command(CLI::App& app, Env& env);
 void add_audit_command(CLI::App& app, Env& env);
 

@@ -1,10 +1,12 @@
 #include "crypto/certificate.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <fmt/format.h>
 
@@ -114,6 +116,26 @@ unsigned Certificate::key_usage() const {
   unsigned out = 0;
   for (auto [ossl, ours] : map)
     if (ku & ossl) out |= ours;
+  return out;
+}
+
+std::vector<std::string> Certificate::extended_key_usage() const {
+  using EkuPtr = OsslPtr<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>;
+  EkuPtr eku(static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(m_cert.get(), NID_ext_key_usage, nullptr, nullptr)));
+  clear_ossl_errors();
+  std::vector<std::string> out;
+  if (!eku) return out;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    const ASN1_OBJECT* obj = sk_ASN1_OBJECT_value(eku.get(), i);
+    int nid = OBJ_obj2nid(obj);
+    if (const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid)) {
+      out.emplace_back(sn);
+      continue;
+    }
+    char buf[128];
+    int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
+    out.emplace_back(n > 0 ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1)) : "?");
+  }
   return out;
 }
 

@@ -47,6 +47,9 @@ class Certificate {
   PublicKey public_key() const;
   /// Key usage mask; all bits set when the extension is absent.
   unsigned key_usage() const;
+  /// Extended key usages as OpenSSL's short names ("clientAuth"), else
+  /// dotted OIDs; empty when the extension is absent.
+  std::vector<std::string> extended_key_usage() const;
   bool is_ca() const;
   bool is_self_issued() const;
   /// True when `child` names this certificate's subject as issuer and its

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/der.hpp"
+#include "crypto/name.hpp"
 #include "crypto/ossl_error.hpp"
 
 namespace crypto {
@@ -126,6 +127,8 @@ core::Bytes Crl::der() const {
 }
 
 std::string Crl::pem() const { return pem_encode("X509 CRL", der()); }
+
+std::string Crl::issuer() const { return format_dn(X509_CRL_get_issuer(m_crl.get())); }
 
 std::uint64_t Crl::number() const {
   Asn1IntegerPtr n(static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(m_crl.get(), NID_crl_number, nullptr, nullptr)));

@@ -81,10 +81,16 @@ core::Result<void> Store::set_default_ca(std::string_view name) {
 }
 
 core::Result<void> Store::set_ca_option(std::string_view name, std::string_view key, std::string_view value_literal) {
+  return set_ca_options(name, {{std::string(key), std::string(value_literal)}});
+}
+
+core::Result<void> Store::set_ca_options(std::string_view name,
+                                         const std::vector<std::pair<std::string, std::string>>& key_literals) {
   if (auto r = check_ca_name(name); !r) return r;
   auto text = read_file(config_path(), 1u << 20);
   if (!text) return std::unexpected(text.error());
-  std::string updated = config::set_ca_value(core::to_string(*text), name, key, value_literal);
+  std::string updated = core::to_string(*text);
+  for (const auto& [key, literal] : key_literals) updated = config::set_ca_value(updated, name, key, literal);
   if (auto cfg = config::parse_config(updated); !cfg) return std::unexpected(cfg.error());
   return write_file_atomic(config_path(), updated, 0640);
 }

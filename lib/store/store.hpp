@@ -90,6 +90,9 @@ class Store {
   core::Result<void> set_default_ca(std::string_view name);
   /// Sets `[ca.NAME] key = value_literal` in scep.toml, keeping comments.
   core::Result<void> set_ca_option(std::string_view name, std::string_view key, std::string_view value_literal);
+  /// Several at once: scep.toml is written once, with all of them or none.
+  core::Result<void> set_ca_options(std::string_view name,
+                                    const std::vector<std::pair<std::string, std::string>>& key_literals);
 
   core::Result<void> add_ca(std::string_view name, const NewCa& ca);
   core::Result<std::vector<std::string>> ca_names() const;

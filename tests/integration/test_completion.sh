@@ -102,6 +102,8 @@ parse_help() {
       n = index(col, " ")
       names = n ? substr(col, 1, n - 1) : col
       type = n ? substr(col, n + 1) : ""
+      # CLI11 appends option relations to the type: "Excludes: --x", "Needs: --y".
+      sub(/ *(Excludes|Needs):.*$/, "", type)
       choices = "-"
       if (match(type, /\{[^}]*\}/)) choices = substr(type, RSTART + 1, RLENGTH - 2)
       if (match(desc, /CRL reason: .*/)) { choices = substr(desc, RSTART + 12); gsub(/, /, ",", choices) }
@@ -198,7 +200,7 @@ CAS=$(words alpha beta)
 POLICIES=$(words device server)
 
 for mode in "${MODES[@]}"; do
-  expect_same "[$mode] scepctl c<TAB>" "$(words ca certs check crl)" "$(comp "$mode" scepctl c)"
+  expect_same "[$mode] scepctl c<TAB>" "$(words ca cert certs check crl)" "$(comp "$mode" scepctl c)"
   expect_same "[$mode] scepctl --store S --json ca sh<TAB>" "show" "$(comp "$mode" scepctl --store "$STORE" --json ca sh)"
   expect_same "[$mode] scepctl -<TAB>" "$(words --store --json --version -h --help)" "$(comp "$mode" scepctl -)"
 

@@ -101,8 +101,8 @@ want=$'RFC822Name \'move\'\nRFC822Name \'copy\'\nDNSName \'a.example,DNS:b.examp
 
 # Listed escaped: one line per certificate, the line break as \x0a.
 scepctl certs >"$WORK/certs.out" || fail "scepctl certs"
-[[ $(wc -l <"$WORK/certs.out") == 2 ]] || fail "scepctl certs: $(cat "$WORK/certs.out")"
-grep -qF 'sans="email:move" "email:copy" "DNS:a.example,DNS:b.example" "DNS:c.example\x0ad.example"' "$WORK/certs.out" ||
+[[ $(wc -l <"$WORK/certs.out") == 3 ]] || fail "scepctl certs: $(cat "$WORK/certs.out")"  # the header and two rows
+grep -qF '  "email:move" "email:copy" "DNS:a.example,DNS:b.example" "DNS:c.example\x0ad.example"' "$WORK/certs.out" ||
   fail "scepctl certs: $(cat "$WORK/certs.out")"
 grep -qF '"sans":["email:move","email:copy","DNS:a.example,DNS:b.example","DNS:c.example\\x0ad.example"]' "$STORE/audit.log" ||
   fail "audit.log: $(tail -n 1 "$STORE/audit.log")"

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +59,18 @@ struct Cli {
   auto st = store::Store::open(root, store::OpenMode::create);
   BOOST_REQUIRE(st);
   return std::move(*st);
+}
+
+/// A listing's lines split at runs of spaces (the last column of a table may
+/// hold spaces itself; tests look at the columns before it).
+[[maybe_unused]] std::vector<std::vector<std::string>> table_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    rows.emplace_back(std::istream_iterator<std::string>(words), std::istream_iterator<std::string>());
+  }
+  return rows;
 }
 
 [[maybe_unused]] bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }

@@ -114,7 +114,9 @@ BOOST_AUTO_TEST_CASE(ca_list_and_show_json_describe_certs_chain_ra_and_default) 
   auto list = cli.json({"ca", "list", "--json"});
   BOOST_REQUIRE(list.is_array());
   BOOST_REQUIRE(list.size() == 2u);
-  BOOST_TEST(list[0]["name"] == "main");  // sorted by name
+  BOOST_TEST(list[0]["not_before"].get<std::string>() <= list[1]["not_before"].get<std::string>());  // by notBefore
+  if (list[0]["name"] == "sub") std::swap(list[0], list[1]);
+  BOOST_TEST(list[0]["name"] == "main");
   BOOST_TEST(list[1]["name"] == "sub");
   BOOST_TEST(list[0]["default"] == true);
   BOOST_TEST(list[1]["default"] == false);
@@ -142,9 +144,16 @@ BOOST_AUTO_TEST_CASE(ca_list_text_marks_the_default_and_ra_mode) {
     BOOST_REQUIRE(st.set_default_ca("sub"));
   }
   BOOST_REQUIRE(cli.run({"ca", "list"}) == 0);
-  BOOST_TEST(contains(cli.out, "main  --  CN=Test Root CA  until "));
-  BOOST_TEST(contains(cli.out, "sub (default)  RA  CN=Test Intermediate CA  until "));
-  BOOST_TEST(cli.out.find("main") < cli.out.find("sub"));
+  auto rows = table_rows(cli.out);
+  BOOST_TEST_REQUIRE(rows.size() == 3u, cli.out);
+  BOOST_TEST(rows[0] == (std::vector<std::string>{"NAME", "DEFAULT", "RA", "NOT_BEFORE", "NOT_AFTER", "SUBJECT"}),
+             boost::test_tools::per_element());
+  for (const auto& row : {rows[1], rows[2]}) {
+    BOOST_TEST_REQUIRE(row.size() >= 6u);
+    if (row[0] == "main") BOOST_TEST((row[1] == "no" && row[2] == "no" && contains(cli.out, "CN=Test Root CA\n")));
+    else BOOST_TEST((row[0] == "sub" && row[1] == "yes" && row[2] == "yes"));
+  }
+  BOOST_TEST(rows[1][3] <= rows[2][3]);  // by notBefore
 }
 
 BOOST_AUTO_TEST_CASE(ca_list_of_an_empty_store_is_an_empty_array) {

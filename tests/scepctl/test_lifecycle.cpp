@@ -185,3 +185,43 @@ BOOST_FIXTURE_TEST_CASE(expired_pending_requests_are_listed_and_purged, Lifecycl
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(scepctl_cert_filters)
+
+BOOST_FIXTURE_TEST_CASE(certs_filters_by_cn_expiry_and_revocation, Lifecycle) {
+  auto serials_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    std::vector<std::string> got;
+    for (const auto& c : json(args)) got.push_back(c["serial"]);
+    return got;
+  };
+  BOOST_TEST(serials_of({"certs", "--cn", "DEVICE2"}) == (std::vector<std::string>{"0B5502"}));
+  BOOST_TEST(serials_of({"certs", "--expiring", "301"}) == (std::vector<std::string>{"0A5501", "0B5502"}));
+  BOOST_TEST(serials_of({"certs", "--expiring", "299"}).empty());
+  BOOST_REQUIRE_MESSAGE(run({"revoke", "0B5502"}) == 0, err);
+  BOOST_TEST(serials_of({"certs", "--revoked"}) == (std::vector<std::string>{"0B5502"}));
+  BOOST_TEST(serials_of({"certs", "--expiring", "301"}) == (std::vector<std::string>{"0A5501"}));
+  BOOST_TEST(run({"certs", "--cn", "nobody"}) == 0);
+  BOOST_TEST(out.empty());
+  BOOST_TEST(err == "no certificates\n");
+  BOOST_TEST(run({"certs", "--revoked", "--expiring", "3"}) == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(cert_show_prints_one_certificate_in_full, Lifecycle) {
+  BOOST_REQUIRE_MESSAGE(run({"revoke", "0b:55:02", "--reason", "superseded"}) == 0, err);
+  BOOST_REQUIRE_MESSAGE(run({"cert", "show", "0b:55:02", "--pem"}) == 0, err);
+  for (const char* part : {"subject:", "CN=device2", "issuer:", "not_before:", "not_after:", "key_usage:",
+                           "extended_key_usage:", "policy:", "status:", "revoked (superseded, ", "sha256:",
+                           "-----BEGIN CERTIFICATE-----"})
+    BOOST_TEST(contains(out, part), part);
+  auto j = json({"--json", "cert", "show", "0A5501"});
+  for (const char* key : {"ca", "subject", "issuer", "serial", "not_before", "not_after", "sans", "key", "key_usage",
+                          "extended_key_usage", "policy", "status", "md5", "sha1", "sha256", "pem"})
+    BOOST_TEST(j.contains(key), key);
+  BOOST_TEST(j["policy"] == "phones");
+  BOOST_TEST(j["status"] == "valid");
+  BOOST_TEST(run({"cert", "show", "0D5504"}) == 3);
+  BOOST_TEST(run({"cert", "show", "xyz"}) == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
