@@ -75,8 +75,9 @@ std::string requested_ca(const Request& req, const Query& q) {
 core::Result<std::string> ca_for_certificates(scep::Service& svc, const Request& req, const Query& q,
                                               std::string& note) {
   std::string by_path = ca_from_path(req.path);
-  if (!by_path.empty() || !q.message) return by_path;
-  std::string identifier = percent_decode(*q.message, true);
+  if (!by_path.empty()) return by_path;
+  // No message=: the default CA, by name, so that the log says which.
+  std::string identifier = q.message ? percent_decode(*q.message, true) : std::string();
   auto choice = svc.ca_by_identifier(identifier);
   if (!choice) return std::unexpected(choice.error());
   if (choice->fallback)
@@ -261,10 +262,11 @@ Response dispatch(const Request& req, scep::Service& svc) {
     else if (is_crl_path(req.path)) f.operation = "GetCRL";
     else if (is_health_path(req.path)) f.operation = "health";
   }
-  // GetCACaps, GetCACert and the chain set the CA that answered themselves.
+  // GetCACaps, GetCACert and the chain set the CA that answered themselves;
+  // health is about every CA.
   bool certificates = f.operation.starts_with("GetCACaps") || f.operation.starts_with("GetCACert") ||
                       f.operation == "GetCAChain";
-  if (f.ca.empty() && !certificates) f.ca = std::move(ca);
+  if (f.ca.empty() && !certificates && f.operation != "health") f.ca = std::move(ca);
   return r;
 }
 

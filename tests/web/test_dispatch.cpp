@@ -518,6 +518,7 @@ BOOST_AUTO_TEST_CASE(health_is_ok_until_a_key_does_not_load) {
   BOOST_TEST(ok.status == 200);
   BOOST_TEST(body_text(ok) == "ok\n");
   BOOST_TEST(ok.facts.operation == "health");
+  BOOST_TEST(ok.facts.ca.empty());
   // A CA may be called "health": with an operation it is that CA's path.
   BOOST_TEST(site.get("/health", "operation=GetCACaps").status == 404);
   std::filesystem::rename(site.dir.path() / "store/ca/rama/ra-key.pem", site.dir.path() / "ra-key.pem");
