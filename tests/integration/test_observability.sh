@@ -128,6 +128,18 @@ pki_count=$(value after 'scep_request_duration_seconds_count{class="pki"}')
   fail "le=+Inf bucket is not the count"
 [[ $pki_count -ge $pki_lines ]] || fail "pki duration count $pki_count < $pki_lines PKIOperation answers"
 
+# The shipped alert rules are YAML whose expressions use only metrics we export.
+"$PYTHON" - "$SCEP_SOURCE/share/prometheus/scep-alerts.yml" "$WORK/after.samples" <<'EOF' || fail "share/prometheus/scep-alerts.yml"
+import re, sys, yaml
+rules = [r for g in yaml.safe_load(open(sys.argv[1]))["groups"] for r in g["rules"]]
+exported = {re.sub(r"(_bucket|_sum|_count)$", "", l.split("{")[0]) for l in open(sys.argv[2])}
+assert len(rules) >= 2
+for r in rules:
+    assert r["alert"] and r["expr"] and r["annotations"]["summary"], r
+    for name in re.findall(r"\bscep_[a-z_]+", r["expr"]):
+        assert name in exported, "%s: %s is not exported" % (r["alert"], name)
+EOF
+
 # notAfter of each CA and RA certificate, as openssl reads it.
 not_after() { date -u -d "$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')" +%s; }
 [[ $(value after 'scep_certificate_not_after_seconds{ca="alpha",role="ca"}') == $(not_after "$STORE/ca/alpha/cert.pem") ]] ||
