@@ -1,6 +1,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <pthread.h>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -142,7 +143,10 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
   auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
   auto log = [&serve_log](const web::AccessEntry& e, const web::Response& r) { return serve_log.lines(e, r); };
-  auto sink = [&env](std::string_view lines) {
+  // Both listeners' loop threads may write (the metrics one only its refusals).
+  std::mutex sink_mutex;
+  auto sink = [&env, &sink_mutex](std::string_view lines) {
+    std::lock_guard lock(sink_mutex);
     env.err.write(lines.data(), static_cast<std::streamsize>(lines.size()));
     env.err.flush();
     // A write cut short (a signal, a full pipe) loses these lines, not all later ones.
