@@ -13,6 +13,8 @@
 #      naming another file: time stamps.
 #   4. scep.cgi under spawn-fcgi behind nginx: its request line on stderr,
 #      server.metrics_path and /scep/health through the web server.
+#   5. scep.cgi as a CGI program: health, no metrics, a JSON request line
+#      only when SCEP_LOG_LEVEL=info asks for it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/enroll_lib.sh"
@@ -259,4 +261,22 @@ scrape "$BASE/metrics" fcgi
   fail "FastCGI enrollment counter"
 [[ $(value fcgi 'scep_requests_total{operation="health",status="200"}') == 1 ]] || fail "FastCGI health counter"
 [[ $(value fcgi 'scep_pending_requests{ca="alpha"}') == 1 ]] || fail "FastCGI pending gauge"
+
+# ------------------------------------------------------------ 5. CGI
+# One process per request: health works, metrics_path is 404, the request
+# line only with SCEP_LOG_LEVEL=info (errors always).
+cgi() { env -i SCEP_STORE="$STORE" REQUEST_METHOD=GET SCRIPT_NAME=/scep REMOTE_ADDR=192.0.2.9 "$@" "$SCEP_CGI_BIN"; }
+cgi PATH_INFO=/health >"$WORK/cgi-health.out" 2>"$WORK/cgi-health.err"
+grep -q '^Status: 200 OK' "$WORK/cgi-health.out" || fail "CGI /health: $(head -1 "$WORK/cgi-health.out")"
+[[ ! -s $WORK/cgi-health.err ]] || fail "CGI logs at the default level: $(cat "$WORK/cgi-health.err")"
+cgi PATH_INFO=/metrics >"$WORK/cgi-metrics.out" 2>/dev/null
+grep -q '^Status: 404 ' "$WORK/cgi-metrics.out" || fail "CGI metrics_path: $(head -1 "$WORK/cgi-metrics.out")"
+cgi PATH_INFO=/alpha QUERY_STRING=operation=GetCACert SCEP_LOG_LEVEL=info SCEP_LOG_FORMAT=json \
+  >/dev/null 2>"$WORK/cgi-info.err"
+"$PYTHON" -c '
+import json, sys
+j = json.loads(open(sys.argv[1]).read())
+assert j["level"] == "info" and j["remote"] == "192.0.2.9" and j["ca"] == "alpha", j
+assert j["target"] == "/scep/alpha?operation=GetCACert" and j["status"] == 200, j' "$WORK/cgi-info.err" ||
+  fail "CGI request line: $(cat "$WORK/cgi-info.err")"
 log "ok"
