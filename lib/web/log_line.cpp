@@ -39,11 +39,20 @@ int syslog_priority(LogLevel l) {
   return 6;
 }
 
-/// A logfmt value: escaped, "-" when empty, quoted when it holds a space or '='.
+/// A logfmt value: escaped, "-" when empty, in double quotes when it holds
+/// a space or '=' (escaping leaves no '"' or '\\' inside).
 void put_text(std::string& out, std::string_view key, std::string_view value, std::size_t max = max_field) {
-  std::string v = value.empty() ? std::string("-") : core::escape_text(value, max);
-  bool quote = v.find_first_of(" =") != std::string::npos;
-  fmt::format_to(std::back_inserter(out), " {}={}{}{}", key, quote ? "\"" : "", v, quote ? "\"" : "");
+  out += ' ';
+  out += key;
+  out += '=';
+  if (value.empty()) {
+    out += '-';
+    return;
+  }
+  bool quote = value.substr(0, max).find_first_of(" =") != std::string_view::npos;
+  if (quote) out += '"';
+  core::append_escaped_text(out, value, max);
+  if (quote) out += '"';
 }
 
 nlohmann::ordered_json json_or_null(std::string_view v) {
@@ -54,8 +63,9 @@ double as_ms(std::chrono::nanoseconds d) { return static_cast<double>(d.count())
 
 std::string text_line(const LogEntry& e, LogStyle style) {
   std::string out;
-  if (style.journal) out = fmt::format("<{}>level={}", syslog_priority(e.level), level_name(e.level));
-  else out = fmt::format("time={} level={}", rfc3339_ms(e.time), level_name(e.level));
+  out.reserve(320);
+  if (style.journal) fmt::format_to(std::back_inserter(out), "<{}>level={}", syslog_priority(e.level), level_name(e.level));
+  else fmt::format_to(std::back_inserter(out), "time={} level={}", rfc3339_ms(e.time), level_name(e.level));
   if (const RequestLine* r = e.request) {
     static const RequestFacts none;
     const RequestFacts& f = r->facts ? *r->facts : none;
