@@ -129,14 +129,24 @@ void drain(FCGX_Stream* in) {
   }
 }
 
+/// The process's standard error (the journal under scep-fastcgi.service),
+/// one request's lines in one piece whichever threads write at once.
+void write_stderr(std::string_view lines) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  while (!lines.empty()) {
+    ssize_t n = ::write(2, lines.data(), lines.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a log that cannot be written must not stop the answer
+    lines.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 void serve_one(Endpoint& endpoint, FCGX_Request& req) {
   auto env = [&req](const char* name) -> const char* { return FCGX_GetParam(name, req.envp); };
   FcgxInBuf buf(req.in);
   std::istream body(&buf);
-  auto log = [&req](std::string_view line) {
-    std::string text = fmt::format("scep.cgi: {}\n", line);
-    FCGX_PutStr(text.data(), static_cast<int>(text.size()), req.err);
-  };
+  auto log = [](std::string_view lines) { write_stderr(lines); };
   std::string out = endpoint.respond(env, body, log);
   drain(req.in);
   FCGX_PutStr(out.data(), static_cast<int>(out.size()), req.out);
@@ -197,7 +207,9 @@ int run_fastcgi() {
     fmt::print(stderr, "scep.cgi: cannot initialise libfcgi\n");
     return 1;
   }
-  Endpoint endpoint(fallback_store(), true);
+  static web::Metrics metrics;  // static: the detached threads may outlive this frame until _exit
+  Endpoint endpoint(fallback_store(), true, LogSettings{web::LogLevel::info, web::stderr_is_journal(std::getenv("JOURNAL_STREAM"))},
+                    &metrics);
   Stopper stopper;
   std::mutex accept_mutex;
   std::vector<std::thread> threads;

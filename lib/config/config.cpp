@@ -41,13 +41,21 @@ core::Result<void> check_keys(const toml::table& t, std::initializer_list<std::s
 
 core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
   if (auto r = check_keys(t, {"listen", "path", "default_ca", "strict_ca_names", "max_connections",
-                               "max_connections_per_client"}, "server");
+                               "max_connections_per_client", "log_format", "metrics_listen", "metrics_path"},
+                          "server");
       !r)
     return r;
   if (auto r = read(t, "listen", s.listen, "server"); !r) return r;
   if (auto r = read(t, "path", s.path, "server"); !r) return r;
   if (auto r = read(t, "default_ca", s.default_ca, "server"); !r) return r;
   if (auto r = read(t, "strict_ca_names", s.strict_ca_names, "server"); !r) return r;
+  if (auto r = read(t, "log_format", s.log_format, "server"); !r) return r;
+  if (auto r = read(t, "metrics_listen", s.metrics_listen, "server"); !r) return r;
+  if (auto r = read(t, "metrics_path", s.metrics_path, "server"); !r) return r;
+  if (s.log_format != "text" && s.log_format != "json")
+    return core::fail(Errc::config_invalid, "server.log_format must be \"text\" or \"json\"");
+  if (!s.metrics_path.empty() && (s.metrics_path.front() != '/' || s.metrics_path == "/"))
+    return core::fail(Errc::config_invalid, "server.metrics_path must start with '/' and name a path");
   int64_t max_connections = s.max_connections, per_client = s.max_connections_per_client.value_or(0);
   if (auto r = read(t, "max_connections", max_connections, "server"); !r) return r;
   if (auto r = read(t, "max_connections_per_client", per_client, "server"); !r) return r;
@@ -142,6 +150,14 @@ strict_ca_names = false
 # as behind a reverse proxy, from which every connection comes).
 max_connections = 0
 # max_connections_per_client = 32
+# Log lines of `scepctl serve`: "text" (key=value) or "json".
+log_format = "text"
+# `scepctl serve`: a separate listener for /metrics (Prometheus) and /health,
+# off when empty; keep it on loopback.
+# metrics_listen = "127.0.0.1:9180"
+# scep.cgi under FastCGI: answer the metrics at this path below the SCEP
+# path (/scep/metrics); let the web server allow only the scraper.
+# metrics_path = "/metrics"
 
 # Per-CA options, one table per CA store name:
 # [ca.NAME]

@@ -37,6 +37,14 @@ struct ServerConfig {
   /// IPv6 /64) at most; 0: no limit of its own; unset: an eighth of
   /// max_connections, at least 32.
   std::optional<int> max_connections_per_client;
+  /// Log lines of `scepctl serve`: "text" (logfmt) or "json".
+  std::string log_format = "text";
+  /// `scepctl serve`: HOST:PORT of a separate listener for /metrics and
+  /// /health; empty: none.
+  std::string metrics_listen;
+  /// scep.cgi under FastCGI: the path below the SCEP path answered with the
+  /// metrics ("/metrics"); empty: none. The web server guards it.
+  std::string metrics_path;
 };
 
 struct Config {

@@ -16,10 +16,8 @@ bool is_valid_name(std::string_view name) {
   return true;
 }
 
-std::string escape_text(std::string_view text, std::size_t max) {
+void append_escaped_text(std::string& out, std::string_view text, std::size_t max) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(std::min(text.size(), max) + 8);
   for (std::size_t i = 0; i < text.size() && i < max; ++i) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
@@ -31,6 +29,12 @@ std::string escape_text(std::string_view text, std::size_t max) {
     }
   }
   if (text.size() > max) out += "...";
+}
+
+std::string escape_text(std::string_view text, std::size_t max) {
+  std::string out;
+  out.reserve(std::min(text.size(), max) + 8);
+  append_escaped_text(out, text, max);
   return out;
 }
 

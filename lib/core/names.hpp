@@ -14,6 +14,8 @@ bool is_valid_name(std::string_view name);
 /// printable ASCII, `"` and `\` become `\xNN`; past `max` input bytes the
 /// rest is replaced by "...".
 std::string escape_text(std::string_view text, std::size_t max = 256);
+/// escape_text() appended to `out` (a log line built without a string per field).
+void append_escaped_text(std::string& out, std::string_view text, std::size_t max = 256);
 
 /// Equal ignoring ASCII case (protocol tokens: operation names, HTTP header
 /// values); other bytes compare exactly, whatever the locale.

@@ -90,7 +90,10 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, co
   return {};
 }
 
-core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core::ByteView der, std::string_view remote) {
+core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core::ByteView der, std::string_view remote,
+                                                 PkiSummary* summary) {
+  PkiSummary ignored;
+  PkiSummary& sum = summary ? *summary : ignored;
   auto sd = crypto::parse_signed_data(der);
   if (!sd) return std::unexpected(sd.error());
   auto header = read_header(*sd);
@@ -99,6 +102,9 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   auto bundle = select_ca(ca_hint, env ? &*env : nullptr);
   if (!bundle) return std::unexpected(bundle.error());
   CaContext ctx(m_repo, std::move(*bundle));
+  sum.ca = ctx.name();
+  sum.message_type = header->type ? std::string(message_type_name(*header->type)) : header->type_text;
+  sum.transaction_id = core::to_string(header->transaction_id.value);
   if (ctx.legacy()) crypto::enable_legacy_algorithms();
 
   InboundMessage in{std::move(*sd), std::move(*header), std::nullopt, crypto::DigestAlg::sha256,
@@ -129,6 +135,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
     ev.outcome = "error";
     ev.detail = rep.error().detail;
     m_repo.audit(ev);
+    sum.outcome = ev.outcome;
     return std::unexpected(rep.error());
   }
   if (rep->status == PkiStatus::failure) {
@@ -138,6 +145,9 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
     ev.detail = ev.detail.empty() ? rep->failure.text : fmt::format("{}; {}", rep->failure.text, ev.detail);
   }
   if (!ev.recorded) m_repo.audit(ev);
+  sum.status = rep->status;
+  if (rep->status == PkiStatus::failure) sum.fail_info = rep->failure.info;
+  sum.outcome = ev.outcome;
 
   const crypto::Certificate* recipient = in.signed_data.signer ? &*in.signed_data.signer : nullptr;
   ReplyCrypto rc{ctx.signer_cert(), **signer_key, in.reply_digest, recipient, in.cipher, in.key_transport};

@@ -1,5 +1,7 @@
 #include "scep/service.hpp"
 
+#include <fmt/format.h>
+
 #include "crypto/pkcs7.hpp"
 
 namespace scep {
@@ -56,6 +58,22 @@ core::Result<core::Bytes> Service::get_ca_chain(std::string_view ca) {
   auto bundle = m_repo.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
   return crypto::degenerate_pkcs7(ca_cert_list(*bundle));
+}
+
+std::optional<HealthProblem> Service::health() {
+  auto names = m_repo.ca_names();
+  if (!names) return HealthProblem{"the store cannot be read", names.error().detail};
+  if (names->empty()) return HealthProblem{"the store has no CA", {}};
+  for (const auto& name : *names) {
+    auto ca = m_repo.find_ca(name);
+    if (!ca) return HealthProblem{fmt::format("CA {}: its certificate does not load", name), ca.error().detail};
+    if (auto key = m_repo.load_key(name, KeyRole::ca); !key)
+      return HealthProblem{fmt::format("CA {}: its key does not load", name), key.error().detail};
+    if (!ca->ra) continue;
+    if (auto key = m_repo.load_key(name, KeyRole::ra); !key)
+      return HealthProblem{fmt::format("CA {}: its RA key does not load", name), key.error().detail};
+  }
+  return std::nullopt;
 }
 
 }  // namespace scep

@@ -49,6 +49,24 @@ struct CaChoice {
   bool fallback = false;
 };
 
+/// What pki_operation decided, for the server's log and metrics (never sent).
+/// Filled as far as the request got: a message that does not parse leaves
+/// it empty; one that got no CertRep (a server error) has no status.
+struct PkiSummary {
+  std::string ca;              ///< the CA that answered
+  std::string message_type;    ///< "PKCSReq", "CertPoll", ... (or the number received)
+  std::string transaction_id;  ///< as received: client bytes, escape before printing
+  std::optional<PkiStatus> status;  ///< the CertRep's pkiStatus
+  std::optional<FailInfo> fail_info;  ///< with status failure
+  std::string outcome;  ///< the audit event's: issued, renewed, reissued, pending, failure, sent, error
+};
+
+/// What health() found wrong.
+struct HealthProblem {
+  std::string reason;  ///< short, for whoever asks: the CA's name and what failed, no paths
+  std::string detail;  ///< the repository's error, for the server's log
+};
+
 /// The largest PKCS#10 request parked for an operator (it is stored whole).
 inline constexpr std::size_t max_parked_request = 32 * 1024;
 
@@ -67,9 +85,16 @@ class Service {
   core::Result<core::Bytes> get_ca_chain(std::string_view ca);
   /// A pkiMessage in, a CertRep out. `ca` is the CA named by the URL path
   /// (empty: find it by the envelope's recipient, else the default CA).
-  core::Result<core::Bytes> pki_operation(std::string_view ca, core::ByteView der, std::string_view remote);
+  /// `summary`, when given, receives what was decided.
+  core::Result<core::Bytes> pki_operation(std::string_view ca, core::ByteView der, std::string_view remote,
+                                          PkiSummary* summary = nullptr);
   /// The CA's current CRL (DER) for plain HTTP, re-signed first when due.
   core::Result<core::Bytes> get_crl(std::string_view ca);
+  /// Why the service cannot answer every CA, or nullopt when it can: the
+  /// store lists its CAs, and each CA's certificates and keys (CA, RA) load.
+  /// As cheap as the repository keeps them loaded (a server's cache: no
+  /// parsing while nothing changed).
+  std::optional<HealthProblem> health();
 
  private:
   core::Result<CaBundle> select_ca(std::string_view hint, const crypto::Envelope* env);

@@ -75,8 +75,9 @@ std::string requested_ca(const Request& req, const Query& q) {
 core::Result<std::string> ca_for_certificates(scep::Service& svc, const Request& req, const Query& q,
                                               std::string& note) {
   std::string by_path = ca_from_path(req.path);
-  if (!by_path.empty() || !q.message) return by_path;
-  std::string identifier = percent_decode(*q.message, true);
+  if (!by_path.empty()) return by_path;
+  // No message=: the default CA, by name, so that the log says which.
+  std::string identifier = q.message ? percent_decode(*q.message, true) : std::string();
   auto choice = svc.ca_by_identifier(identifier);
   if (!choice) return std::unexpected(choice.error());
   if (choice->fallback)
@@ -85,11 +86,49 @@ core::Result<std::string> ca_for_certificates(scep::Service& svc, const Request&
   return std::move(choice->name);
 }
 
+std::string_view pki_status_name(scep::PkiStatus s) {
+  switch (s) {
+    case scep::PkiStatus::success: return "SUCCESS";
+    case scep::PkiStatus::failure: return "FAILURE";
+    case scep::PkiStatus::pending: return "PENDING";
+  }
+  return "?";
+}
+
 Response pki_operation(scep::Service& svc, const Request& req, core::ByteView der) {
   // PKIOperation finds its CA by path, else by recipient; never by message=.
-  auto reply = svc.pki_operation(ca_from_path(req.path), der, req.remote_addr);
-  if (!reply) return error_response(reply.error());
-  return binary("application/x-pki-message", std::move(*reply));
+  scep::PkiSummary sum;
+  auto reply = svc.pki_operation(ca_from_path(req.path), der, req.remote_addr, &sum);
+  Response r = reply ? binary("application/x-pki-message", std::move(*reply)) : error_response(reply.error());
+  RequestFacts& f = r.facts;
+  f.ca = std::move(sum.ca);
+  f.message_type = std::move(sum.message_type);
+  f.transaction_id = std::move(sum.transaction_id);
+  f.outcome = std::move(sum.outcome);
+  if (sum.status) f.pki_status = pki_status_name(*sum.status);
+  if (sum.fail_info) f.fail_info = scep::fail_info_name(*sum.fail_info);
+  return r;
+}
+
+/// GET /health below the mount point (no operation): 200 "ok" when every
+/// CA can answer, else 503 with the reason.
+Response health(scep::Service& svc) {
+  auto problem = svc.health();
+  if (!problem) return Response::text(200, "ok");
+  Response r = Response::text(503, problem->reason);
+  // A load balancer polls every second: the detail is a debug note, not an error line each time.
+  r.debug = fmt::format("health: {}{}{}", problem->reason, problem->detail.empty() ? "" : ": ", problem->detail);
+  return r;
+}
+
+bool is_health_path(std::string_view path) { return path == "/health" || path == "/health/"; }
+
+/// The canonical name of a known operation, else "".
+std::string_view canonical_operation(std::string_view op) {
+  for (std::string_view name : {"GetCACaps", "GetCACert", "GetCACertChain", "GetCAChain", "GetNextCACert", "GetCRL",
+                                "PKIOperation"})
+    if (core::iequals_ascii(op, name)) return name;
+  return {};
 }
 
 Response get_ca_cert(scep::Service& svc, const std::string& ca) {
@@ -161,12 +200,9 @@ std::optional<std::string_view> path_below(std::string_view path, std::string_vi
   return rest;
 }
 
-Response dispatch(const Request& req, scep::Service& svc) {
-  if (req.query.size() > max_query_bytes) return Response::text(414, "query string too long");
-  if (req.body.size() > max_body_bytes) return Response::text(413, "request body too large");
-  Query q = parse_query(req.query);
-  std::string ca = requested_ca(req, q);
+namespace {
 
+Response route(const Request& req, scep::Service& svc, const Query& q, const std::string& ca) {
   if (req.method == Method::other) {
     Response r = Response::text(405, "method not allowed");
     r.allow = "GET, HEAD, POST";
@@ -183,6 +219,7 @@ Response dispatch(const Request& req, scep::Service& svc) {
   }
   const std::string& op = q.operation;
   if (op.empty() && is_crl_path(req.path)) return get_crl(svc, ca);
+  if (op.empty() && is_health_path(req.path)) return health(svc);
   if (op.empty()) return Response::text(400, "missing operation parameter");
   bool caps = core::iequals_ascii(op, "GetCACaps"), cert = core::iequals_ascii(op, "GetCACert"),
        chain = core::iequals_ascii(op, "GetCACertChain") || core::iequals_ascii(op, "GetCAChain");
@@ -194,6 +231,8 @@ Response dispatch(const Request& req, scep::Service& svc) {
                  : cert                                   ? get_ca_cert(svc, *named)
                                                           : get_ca_chain(svc, *named);
     r.debug = std::move(note);
+    // The CA that answered, not a message= identifier that fell back ("" = the default).
+    if (named) r.facts.ca = *named;
     return r;
   }
   if (core::iequals_ascii(op, "GetCRL")) return get_crl(svc, ca);
@@ -206,6 +245,29 @@ Response dispatch(const Request& req, scep::Service& svc) {
     return pki_operation(svc, req, *der);
   }
   return Response::text(400, "unknown operation");
+}
+
+}  // namespace
+
+Response dispatch(const Request& req, scep::Service& svc) {
+  if (req.query.size() > max_query_bytes) return Response::text(414, "query string too long");
+  if (req.body.size() > max_body_bytes) return Response::text(413, "request body too large");
+  Query q = parse_query(req.query);
+  std::string ca = requested_ca(req, q);
+  Response r = route(req, svc, q, ca);
+  RequestFacts& f = r.facts;
+  if (f.operation.empty()) {
+    if (!q.operation.empty()) f.operation = canonical_operation(q.operation);
+    else if (req.method == Method::post) f.operation = "PKIOperation";
+    else if (is_crl_path(req.path)) f.operation = "GetCRL";
+    else if (is_health_path(req.path)) f.operation = "health";
+  }
+  // GetCACaps, GetCACert and the chain set the CA that answered themselves;
+  // health is about every CA.
+  bool certificates = f.operation.starts_with("GetCACaps") || f.operation.starts_with("GetCACert") ||
+                      f.operation == "GetCAChain";
+  if (f.ca.empty() && !certificates && f.operation != "health") f.ca = std::move(ca);
+  return r;
 }
 
 }  // namespace web

@@ -26,6 +26,19 @@ struct Request {
   std::string remote_addr;
 };
 
+/// What dispatch() made of a request, for the front ends' log lines and
+/// metrics: filled where the decision is made, never parsed again. Empty
+/// strings: not known (a request refused before it named one).
+struct RequestFacts {
+  std::string operation;  ///< canonical: "GetCACert", "PKIOperation", "health", ...; "" when none was recognised
+  std::string ca;         ///< the CA that answered
+  std::string message_type;    ///< PKIOperation: "PKCSReq", "CertPoll", ...
+  std::string pki_status;      ///< PKIOperation with a CertRep: "SUCCESS", "FAILURE", "PENDING"
+  std::string fail_info;       ///< with "FAILURE": "badRequest", ...
+  std::string transaction_id;  ///< as received: client bytes, escaped by the log formatter
+  std::string outcome;         ///< PKIOperation: the audit outcome (issued, pending, failure, ...)
+};
+
 struct Response {
   int status = 200;
   std::string content_type;
@@ -34,6 +47,7 @@ struct Response {
   int retry_after = 0;  ///< seconds for a Retry-After header (a 503), 0: none
   std::string log;    ///< for the server's error log (5xx details); never sent
   std::string debug;  ///< a note for the server's log at debug level; never sent
+  RequestFacts facts;  ///< for the log line and metrics; never sent
 
   static Response text(int status, std::string_view message);
 };

@@ -315,6 +315,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       m_target = "-";
     }
     m_head = false;
+    m_started = std::chrono::steady_clock::now();
     // The stream may be mid-message: answer, then read and drop what the
     // client still sends before closing (closing on unread data resets the
     // connection, and the client may never see the answer).
@@ -324,6 +325,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_request(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    m_started = std::chrono::steady_clock::now();
     auto msg = m_parser->release();
     m_method = std::string(view(msg.method_string()));
     m_target = std::string(view(msg.target()));
@@ -374,7 +376,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void send(Response r, unsigned version, bool keep_alive) {
     try {
-      m_server.add_log(m_server.log(AccessEntry{m_remote, m_method, m_target, r.status, r.body.size()}, r));
+      auto took = std::chrono::steady_clock::now() - m_started;
+      m_server.add_log(m_server.log(AccessEntry{m_remote, m_method, m_target, r.status, r.body.size(), took}, r));
     } catch (...) {
     }
     m_response.emplace(static_cast<http::status>(r.status), version);
@@ -436,6 +439,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string m_target;
   bool m_head = false;
   bool m_linger = false;
+  std::chrono::steady_clock::time_point m_started{};  ///< of the request being answered
   std::vector<std::uint8_t> m_drain;
   std::size_t m_drained = 0;
 };

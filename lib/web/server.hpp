@@ -28,6 +28,9 @@ struct AccessEntry {
   std::string_view target;
   int status = 0;
   std::size_t bytes = 0;
+  /// From the whole request read (or, for a request refused unread, its
+  /// refusal) to the response handed to the socket.
+  std::chrono::nanoseconds duration{};
 };
 
 /// Whose connections count together against the per-client limit: an IPv4

@@ -121,6 +121,24 @@ BOOST_AUTO_TEST_CASE(connection_limits_are_read_and_range_checked) {
   BOOST_TEST(contains(refused("[server]\nmax_connections = 2000000\n"), "server.max_connections"));
 }
 
+BOOST_AUTO_TEST_CASE(log_format_and_metrics_settings_are_read_and_checked) {
+  auto defaults = config::parse_config(config::default_config_text());
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->server.log_format == "text");
+  BOOST_TEST(defaults->server.metrics_listen.empty());
+  BOOST_TEST(defaults->server.metrics_path.empty());
+  auto cfg = config::parse_config(
+      "[server]\nlog_format = \"json\"\nmetrics_listen = \"127.0.0.1:9180\"\nmetrics_path = \"/metrics\"\n");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->server.log_format == "json");
+  BOOST_TEST(cfg->server.metrics_listen == "127.0.0.1:9180");
+  BOOST_TEST(cfg->server.metrics_path == "/metrics");
+  BOOST_TEST(contains(refused("[server]\nlog_format = \"xml\"\n"), "server.log_format"));
+  BOOST_TEST(contains(refused("[server]\nmetrics_path = \"metrics\"\n"), "server.metrics_path"));
+  BOOST_TEST(contains(refused("[server]\nmetrics_path = \"/\"\n"), "server.metrics_path"));
+  BOOST_TEST(contains(refused("[server]\nmetrics_listen = 9180\n"), "server.metrics_listen"));
+}
+
 BOOST_AUTO_TEST_CASE(default_ca_must_be_a_valid_name_or_empty) {
   for (std::string_view bad : {"../x", "a/b", "..", ".hidden", "a b"})
     BOOST_TEST(contains(refused("[server]\ndefault_ca = \"" + std::string(bad) + "\"\n"), "default_ca"), bad);

@@ -96,7 +96,7 @@ done
 submit bare -u "$BASE" -C
 [[ $RC == 0 ]] || fail "scep-submit -C without -i: exit $RC, $(cat "$WORK/bare.out")"
 expect_certs bare "$E/alpha.pem"
-grep -q '"GET /scep?operation=GetCACert&message=0"' "$WORK/serve.log" ||
+grep -q 'method=GET target="/scep?operation=GetCACert&message=0"' "$WORK/serve.log" ||
   fail "scep-submit without -i no longer sends message=0; the notes at the top of this test are out of date"
 submit bare-caps -u "$BASE" -c
 [[ $RC == 0 ]] || fail "scep-submit -c without -i: exit $RC, $(cat "$WORK/bare-caps.out")"

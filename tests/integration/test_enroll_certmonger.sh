@@ -63,9 +63,9 @@ line=$(audit_one outcome=issued serial="$SERIAL1")
 [[ $(jget "$line" secret_id) == "$S1_ID" ]] || fail "issued audit line names secret $(jget "$line" secret_id), want $S1_ID"
 [[ $(secret_field "$S1_ID" uses_left) == 0 ]] || fail "secret $S1_ID has uses left after certmonger's enrollment"
 # certmonger speaks GET only.
-grep -Eq '"GET /scep\?operation=PKIOperation&message=[^"]+" 200 ' "$WORK/serve.log" ||
+grep -Eq 'method=GET target="/scep\?operation=PKIOperation&message=[^"]+" .* status=200 ' "$WORK/serve.log" ||
   fail "no GET PKIOperation answered 200 in the server log"
-! grep -q '"POST ' "$WORK/serve.log" || fail "certmonger POSTed (it should use GET only)"
+! grep -q 'method=POST ' "$WORK/serve.log" || fail "certmonger POSTed (it should use GET only)"
 
 # ---- 2. a plain CA (alpha), its certificate given to certmonger with -N
 scepctl export alpha >"$WORK/alpha-ca.pem"

@@ -131,7 +131,7 @@ for v in "${VARIANTS[@]}"; do
 done
 [[ $(cert_count getca) == "${#VARIANTS[@]}" ]] || fail "want ${#VARIANTS[@]} certificates, have $(cert_count getca)"
 [[ $(printf '%s\n' "${SERIAL_OF[@]}" | sort -u | wc -l) == "${#VARIANTS[@]}" ]] || fail "serials repeat: ${SERIAL_OF[*]}"
-wait_for_log "$WORK/serve.log" '"GET /scep\?operation=PKIOperation&message=[^"]*" 200 ' 5
+wait_for_log "$WORK/serve.log" 'method=GET target="/scep\?operation=PKIOperation&message=[^"]*" .* status=200 ' 5
 
 # ---- the same messages again (same transactionID, same key): the same
 # certificate comes back, nothing new is issued; through scep.cgi too.

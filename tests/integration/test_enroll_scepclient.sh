@@ -52,7 +52,7 @@ line=$(audit_one outcome=issued serial="$SERIAL1")
 [[ $(jget "$line" policy) == device ]] || fail "issued audit line names policy $(jget "$line" policy), want device"
 [[ $(jget "$line" operation) == PKCSReq ]] || fail "issued audit line: operation $(jget "$line" operation), want PKCSReq"
 [[ $(secret_field "$S1_ID" uses_left) == 0 ]] || fail "secret $S1_ID still has uses left after the enrollment"
-wait_for_log "$WORK/serve.log" '"POST /scep\?operation=PKIOperation" 200 ' 5
+wait_for_log "$WORK/serve.log" 'method=POST target="/scep\?operation=PKIOperation" .* status=200 ' 5
 
 # ---- 3. the one-use secret again, for a second device (fresh key): refused.
 scepclient_run "$C/reuse" "$SERVE_URL" "$S1" dev-reuse

@@ -30,15 +30,15 @@ expect_text_error 404
 http GET "http://127.0.0.1:$PORT/scepfoo?operation=GetCACert"
 expect_text_error 404
 
-# Access log: one line per request, client "METHOD TARGET" STATUS BYTES.
+# Access log: one line per request (key=value: remote, method, target, ..., status, ..., bytes).
 http GET "$BASE?operation=GetCACert&message=beta&probe=log1"
 expect_ra_p7 beta
 size=$(wc -c <"$WORK/resp.body")
-wait_for_log "$WORK/serve.log" "^127\.0\.0\.1 \"GET /scep\?operation=GetCACert&message=beta&probe=log1\" 200 $size\$"
+wait_for_log "$WORK/serve.log" " remote=127\.0\.0\.1 method=GET target=\"/scep\?operation=GetCACert&message=beta&probe=log1\" ca=beta operation=GetCACert .* status=200 .* bytes=$size\$"
 http GET "$BASE/nosuch?operation=GetCACert&probe=log2"
-wait_for_log "$WORK/serve.log" "^127\.0\.0\.1 \"GET /scep/nosuch\?operation=GetCACert&probe=log2\" 404 [0-9]+\$"
+wait_for_log "$WORK/serve.log" " remote=127\.0\.0\.1 method=GET target=\"/scep/nosuch\?operation=GetCACert&probe=log2\" .* status=404 .* bytes=[0-9]+\$"
 http PUT "$BASE?operation=GetCACert&probe=log3" --data-binary ''
-wait_for_log "$WORK/serve.log" "^127\.0\.0\.1 \"PUT /scep\?operation=GetCACert&probe=log3\" 405 [0-9]+\$"
+wait_for_log "$WORK/serve.log" " remote=127\.0\.0\.1 method=PUT target=\"/scep\?operation=GetCACert&probe=log3\" .* status=405 .* bytes=[0-9]+\$"
 
 # Long GET requests (GET PKIOperation carries the whole pkiMessage in the
 # query; the design asks for request lines of at least 64 KiB).
@@ -52,7 +52,7 @@ expect_response 200 text/plain
 http GET "http://example.invalid/scep?operation=GetCACaps&probe=absolute" --proxy "http://127.0.0.1:$PORT"
 expect_response 200 text/plain
 grep -q '^SCEPStandard' "$WORK/resp.body" || fail "GetCACaps through --proxy: no SCEPStandard: $(cat "$WORK/resp.body")"
-wait_for_log "$WORK/serve.log" '^127\.0\.0\.1 "GET http://example\.invalid/scep\?operation=GetCACaps&probe=absolute" 200 [0-9]+$'
+wait_for_log "$WORK/serve.log" ' remote=127\.0\.0\.1 method=GET target="http://example\.invalid/scep\?operation=GetCACaps&probe=absolute" .* status=200 .* bytes=[0-9]+$'
 http GET "HTTP://Example.Invalid:8080/SCEP/beta/pkiclient.exe?operation=GetCACert" --proxy "http://127.0.0.1:$PORT"
 expect_ra_p7 beta
 http GET "http://example.invalid/nowhere?operation=GetCACaps" --proxy "http://127.0.0.1:$PORT"
@@ -423,9 +423,9 @@ start_bg "$WORK/serve3.log" "$SCEPCTL" --store "$STORE" serve --listen "127.0.0.
 SERVE_PID=$BG_PID
 wait_for_port "$PORT" "$SERVE_PID"
 stop_under_load "$SERVE_PID" "http://127.0.0.1:$PORT/scep" alpha "$SECRET" "$STORE" 4
-! grep -q '" 5[0-9][0-9] ' "$WORK/serve3.log" || fail "5xx answers while stopping: $(grep '" 5[0-9][0-9] ' "$WORK/serve3.log" | head -3)"
-! grep -q '^scepctl serve: .*\(failed\|error\)' "$WORK/serve3.log" ||
-  fail "errors while stopping: $(grep '^scepctl serve: ' "$WORK/serve3.log" | head -3)"
+! grep -q ' status=5[0-9][0-9] ' "$WORK/serve3.log" || fail "5xx answers while stopping: $(grep ' status=5[0-9][0-9] ' "$WORK/serve3.log" | head -3)"
+! grep -q '^scepctl serve: .*\(failed\|error\)\| level=error ' "$WORK/serve3.log" ||
+  fail "errors while stopping: $(grep '^scepctl serve: \| level=error ' "$WORK/serve3.log" | head -3)"
 log "stopped under load after $STOP_GOT enrollments; store checks clean"
 
 # ---- Enrollments wait on worker threads, never on the event loop. A lock

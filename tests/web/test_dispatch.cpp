@@ -480,3 +480,55 @@ BOOST_AUTO_TEST_CASE(quick_below_a_mount_point_judges_the_path_under_it) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(web_dispatch_observability)
+
+BOOST_AUTO_TEST_CASE(facts_name_the_operation_and_the_ca_that_answered) {
+  DispatchSite site;
+  auto r = site.get("", "operation=getcacert&message=0");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.facts.operation == "GetCACert");
+  BOOST_TEST(r.facts.ca == "sub");  // the default CA, not the identifier "0"
+  auto missing = site.get("/nosuch", "operation=GetCACaps");
+  BOOST_TEST(missing.status == 404);
+  BOOST_TEST(missing.facts.operation == "GetCACaps");
+  BOOST_TEST(missing.facts.pki_status.empty());
+  auto unknown = site.get("", "operation=Bogus");
+  BOOST_TEST(unknown.facts.operation.empty());
+  auto crl = site.get("/main/crl", "");
+  BOOST_TEST(crl.facts.operation == "GetCRL");
+  BOOST_TEST(crl.facts.ca == "main");
+}
+
+BOOST_AUTO_TEST_CASE(pki_operation_facts_come_from_the_service) {
+  DispatchSite site;
+  web::Request req;
+  req.method = web::Method::post;
+  req.query = "operation=PKIOperation";
+  req.body = core::to_bytes("not a pkiMessage");
+  auto r = web::dispatch(req, site.svc);
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(r.facts.operation == "PKIOperation");
+  BOOST_TEST(r.facts.pki_status.empty());  // no CertRep
+}
+
+BOOST_AUTO_TEST_CASE(health_is_ok_until_a_key_does_not_load) {
+  DispatchSite site;
+  auto ok = site.get("/health", "");
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(body_text(ok) == "ok\n");
+  BOOST_TEST(ok.facts.operation == "health");
+  BOOST_TEST(ok.facts.ca.empty());
+  // A CA may be called "health": with an operation it is that CA's path.
+  BOOST_TEST(site.get("/health", "operation=GetCACaps").status == 404);
+  std::filesystem::rename(site.dir.path() / "store/ca/rama/ra-key.pem", site.dir.path() / "ra-key.pem");
+  auto bad = site.get("/health", "");
+  BOOST_TEST(bad.status == 503);
+  BOOST_TEST(body_text(bad) == "CA rama: its RA key does not load\n");
+  BOOST_TEST(!bad.debug.empty());
+  BOOST_TEST(bad.log.empty());  // polled every second: no error line each time
+  std::filesystem::rename(site.dir.path() / "ra-key.pem", site.dir.path() / "store/ca/rama/ra-key.pem");
+  BOOST_TEST(site.get("/health", "").status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
