@@ -139,7 +139,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
     return std::unexpected(rep.error());
   }
   if (rep->status == PkiStatus::failure) {
-    ev.outcome = "failure";
+    if (ev.outcome != "rejected") ev.outcome = "failure";
     ev.fail_info = fail_info_name(rep->failure.info);
     // Keep what was noted on the way (a signer that could not renew).
     ev.detail = ev.detail.empty() ? rep->failure.text : fmt::format("{}; {}", rep->failure.text, ev.detail);
@@ -179,6 +179,8 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
       ev.outcome = "pending";
       return CertRep::pending();
     case Transaction::State::rejected:
+      // A FAILURE like others, but the log and the metrics say why: the operator refused.
+      ev.outcome = "rejected";
       return CertRep::fail(FailInfo::bad_request, tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
   }

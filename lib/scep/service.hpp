@@ -58,7 +58,7 @@ struct PkiSummary {
   std::string transaction_id;  ///< as received: client bytes, escape before printing
   std::optional<PkiStatus> status;  ///< the CertRep's pkiStatus
   std::optional<FailInfo> fail_info;  ///< with status failure
-  std::string outcome;  ///< the audit event's: issued, renewed, reissued, pending, failure, sent, error
+  std::string outcome;  ///< the audit event's: issued, renewed, reissued, pending, rejected, failure, sent, error
 };
 
 /// What health() found wrong.

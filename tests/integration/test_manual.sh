@@ -67,5 +67,10 @@ serial=$(cert_serial "$WORK/a/cert.pem")
 [[ $(cat "$WORK/b/rc") != 0 ]] || fail "rejected client exited 0"
 grep -q "failInfo: badRequest" "$WORK/b/out" || fail "rejected client: $(tail -n 3 "$WORK/b/out")"
 [[ ! -s $WORK/b/cert.pem ]] || fail "rejected client has a certificate"
-audit outcome=rejected | grep -q "not one of ours" || fail "no audit line with the rejection reason"
+audit outcome=rejected operation=reject | grep -q "not one of ours" || fail "no audit line with the rejection reason"
+# The poll that learnt it (scepclient polls by sending its PKCSReq again): a
+# FAILURE whose outcome says the operator refused.
+line=$(audit_one outcome=rejected fail_info=badRequest)
+[[ $(jget "$line" operation) == PKCSReq && $(jget "$line" detail) == *"not one of ours"* ]] ||
+  fail "the rejected client's poll is not logged as rejected: $line"
 log "ok: pending -> approve by MD5 -> certificate; reject by SHA-256 prefix -> failure"

@@ -107,7 +107,7 @@ getcert resubmit -s -i no >"$CM/out/no.resubmit" 2>&1 || fail "getcert resubmit 
 cm_wait no 60 CA_REJECTED
 # certmonger shows its own text for failInfo badRequest, not the server's failInfoText.
 grep -q 'ca-error: .*not permitted' "$CM/out/no.list" || fail "certmonger shows no refusal: $(grep ca-error "$CM/out/no.list")"
-line=$(audit_one outcome=failure subject=CN=cm-manual-no fail_info=badRequest)
+line=$(audit_one outcome=rejected subject=CN=cm-manual-no fail_info=badRequest)
 [[ $(jget "$line" detail) == *"unknown host, ticket 4711"* ]] || fail "failure audit line lacks the reason: $line"
 [[ ! -s $CM/out/no.cert.pem ]] || fail "the rejected request has a certificate"
 
