@@ -2,7 +2,6 @@
 #include "audit.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
@@ -21,6 +20,7 @@
 #include "core/names.hpp"
 #include "crypto/certificate.hpp"
 #include "env.hpp"
+#include "table.hpp"
 #include "policy/secret.hpp"
 
 namespace scepctl {
@@ -224,29 +224,16 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
     env.out << matched.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return {};
   }
-  if (matched.empty()) {
-    env.err << "no audit lines match\n";
-    return {};
-  }
-  // Aligned columns; the detail, free text, last.
-  std::vector<std::array<std::string, 7>> rows{{"TIME", "CA", "OPERATION", "OUTCOME", "OBJECT", "BY", "DETAIL"}};
+  // The detail, free text, last.
+  Table table({"TIME", "CA", "OPERATION", "OUTCOME", "OBJECT", "BY", "DETAIL"});
   for (const auto& j : matched) {
-    auto text = [](const std::string& s) { return shown(s, 120); };
+    auto text = [](const std::string& s) { return s.empty() ? std::string("-") : shown(s, 120); };  // "-": empty, as in every listing
     std::string detail = j.value("detail", "");
     if (auto fi = j.value("fail_info", ""); !fi.empty()) detail = fi + (detail.empty() ? "" : ": " + detail);
-    rows.push_back({text(j.value("time", "")), text(j.value("ca", "")), text(j.value("operation", "")),
-                    text(j.value("outcome", "")), text(object(j)), text(actor(j)), text(detail)});
+    table.add({text(j.value("time", "")), text(j.value("ca", "")), text(j.value("operation", "")),
+               text(j.value("outcome", "")), text(object(j)), text(actor(j)), text(detail)});
   }
-  std::array<std::size_t, 7> width{};
-  for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  for (const auto& r : rows) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < r.size(); ++i) out += fmt::format("{:<{}}  ", r[i], width[i]);
-    out += r.back();
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    env.out << out << "\n";
-  }
+  print_listing(env, table, "no audit lines match");
   return {};
 }
 
