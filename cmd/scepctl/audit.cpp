@@ -19,6 +19,7 @@
 #include "core/bytes.hpp"
 #include "core/names.hpp"
 #include "crypto/certificate.hpp"
+#include "certs_lookup.hpp"
 #include "env.hpp"
 #include "table.hpp"
 #include "policy/secret.hpp"
@@ -79,17 +80,6 @@ bool same_word(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-/// A serial as the log and the operator may spell it, for comparison: hex
-/// digits only, lower case, no leading zeros.
-std::string serial_key(std::string_view text) {
-  std::string out;
-  for (char c : text)
-    if (std::isxdigit(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    else if (c != ':' && c != ' ') return "\x01" + std::string(text);  // not a serial: matches only itself
-  auto first = out.find_first_not_of('0');
-  return first == std::string::npos ? "0" : out.substr(first);
 }
 
 /// "2026-12-07", "2026-12-07T15:04:05Z" (the log's own spelling), or a
@@ -182,7 +172,13 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
     }
     return core::fail(core::Errc::store_io, fmt::format("cannot read {}", path));
   }
-  std::string want_serial = f.serial.empty() ? "" : serial_key(f.serial);
+  // The log spells serials as the store does: compare in that spelling.
+  std::string want_serial;
+  if (!f.serial.empty()) {
+    auto serial = canonical_serial(f.serial);
+    if (!serial) return std::unexpected(serial.error());
+    want_serial = *serial;
+  }
   nlohmann::json matched = nlohmann::json::array();
   std::string line;
   std::size_t line_no = 0, unreadable = 0;
@@ -205,7 +201,7 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
     if (!f.transaction_id.empty() && field("transaction_id") != f.transaction_id) continue;
     if (!f.operation.empty() && !same_word(field("operation"), f.operation)) continue;
     if (!f.outcome.empty() && !same_word(field("outcome"), f.outcome)) continue;
-    if (!want_serial.empty() && (field("serial").empty() || serial_key(field("serial")) != want_serial)) continue;
+    if (!want_serial.empty() && field("serial") != want_serial) continue;
     if (!f.by.empty()) {
       auto by = j.find("operator");
       if (by == j.end() || !by->is_object() ||

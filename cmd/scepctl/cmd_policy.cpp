@@ -92,11 +92,12 @@ core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
   print_policy(env, *p);
   auto dump = [](const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
   auto now = policy_json(*p);
+  auto was = old ? policy_json(*old) : nlohmann::json::object();
   std::vector<std::string> settings;
   for (const auto& [key, value] : now.items()) {
     if (key == "name") continue;
     if (!old) settings.push_back(fmt::format("{}: {}", key, dump(value)));
-    else if (auto before = policy_json(*old).value(key, nlohmann::json()); before != value)
+    else if (auto before = was.value(key, nlohmann::json()); before != value)
       settings.push_back(fmt::format("{}: {} -> {}", key, dump(before), dump(value)));
   }
   if (old && settings.empty()) settings.push_back("no setting changed");
