@@ -83,18 +83,18 @@ web::Response Endpoint::handle(const web::Request& req, const std::string& root)
     r.log = cache.error().detail;
     return r;
   }
-  store::Repository repo(**cache);
+  store::Session repo(**cache);
   // server.metrics_path: the metrics of this process (FastCGI); none in CGI mode.
   auto cfg = (*cache)->config((*cache)->generation());
   if (cfg && !(*cfg)->server.metrics_path.empty() && req.path == (*cfg)->server.metrics_path) {
     if (!m_metrics) return web::Response::text(404, "no metrics in CGI mode");
     web::Response r;
     r.content_type = std::string(web::prometheus::content_type);
-    r.body = core::to_bytes(m_metrics->render(web::collect_gauges(repo)));
+    r.body = core::to_bytes(m_metrics->render(web::collect_gauges(repo.backend())));
     r.facts.operation = "metrics";
     return r;
   }
-  scep::Service service(repo, m_clock, m_rng);
+  scep::Service service(repo.backend(), m_clock, m_rng);
   return web::dispatch(req, service);
 }
 

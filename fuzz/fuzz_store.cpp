@@ -173,7 +173,7 @@ void FuzzStore::recreate() {
 
   m_rng.reset();
   m_repo.emplace(*m_store);
-  m_service.emplace(*m_repo, m_clock, m_rng);
+  m_service.emplace(m_repo->backend(), m_clock, m_rng);
 }
 
 scep::Service& FuzzStore::next_run() {

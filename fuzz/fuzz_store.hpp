@@ -77,7 +77,7 @@ class FuzzStore {
   core::FixedClock m_clock{wire_time()};
   XorShiftRng m_rng;
   std::optional<store::Store> m_store;
-  std::optional<store::Repository> m_repo;
+  std::optional<store::Session> m_repo;
   std::optional<scep::Service> m_service;
 };
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "scep/repository.hpp"
+#include "scep/records.hpp"
 #include "store/store.hpp"
 
 namespace CLI {

@@ -38,49 +38,23 @@ static core::Result<scep::PendingRequest> find_one(store::Store& st, const Decid
   return *matches->front();
 }
 
-static core::Result<policy::Policy> approval_policy(store::Store& st, const config::Config& cfg, const DecideOptions& opt,
-                                                    const scep::PendingRequest& p) {
-  std::string name = !opt.policy.empty() ? opt.policy : cfg.options_for(p.ca).manual_policy;
-  if (name.empty()) return policy::builtin_policy();
-  return st.load_policy(name);
-}
-
 core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
   auto p = find_one(*st, opt, env);
   if (!p) return std::unexpected(p.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  // The device has already been told the request expired: issuing now would
-  // hand out a certificate it will never poll for.
-  if (env.clock.now() > p->created + std::chrono::days(cfg->options_for(p->ca).pending_days))
-    return core::fail(core::Errc::invalid_argument, "the request has expired; reject it and let the device enroll again");
-  auto pol = approval_policy(*st, *cfg, opt, *p);
-  if (!pol) return std::unexpected(pol.error());
-  // Held until the claim is cleared: a poll, a second operator and check
-  // --repair see the request before or after, never half decided.
-  auto held = st->lock_transaction(p->ca, p->transaction_id);
-  if (!held) return std::unexpected(held.error());
-  auto claimed = st->claim_pending(*p);
-  if (!claimed) return std::unexpected(claimed.error());
-  if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
-  store::Repository repo(*st);
-  auto cert = scep::approve_pending(repo, env.clock, env.rng, *p, *pol, env.who);
-  if (!cert) {
-    (void)st->release_pending(*p);  // put it back: nothing was decided
-    return std::unexpected(cert.error());
-  }
-  if (auto r = st->finish_pending(*p); !r) return r;
+  store::Session session(*st);
+  auto approved = scep::approve(session.backend(), env.clock, env.rng, *p, opt.policy, env.who);
+  if (!approved) return std::unexpected(approved.error());
   if (env.json) {
-    auto j = cert_json(*cert);
+    auto j = cert_json(approved->certificate);
     j["ca"] = p->ca;
     j["transaction_id"] = p->transaction_id;
-    j["policy"] = pol->name;
+    j["policy"] = approved->policy;
     env.out << j.dump(2) << "\n";
   } else {
     env.out << fmt::format("approved: certificate {} issued under policy \"{}\"; the device gets it on its next poll\n",
-                           cert->serial_hex(), pol->name);
+                           approved->certificate.serial_hex(), approved->policy);
   }
   return {};
 }
@@ -90,17 +64,8 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   auto p = find_one(*st, opt, env);
   if (!p) return std::unexpected(p.error());
-  auto held = st->lock_transaction(p->ca, p->transaction_id);
-  if (!held) return std::unexpected(held.error());
-  auto claimed = st->claim_pending(*p);
-  if (!claimed) return std::unexpected(claimed.error());
-  if (!*claimed) return core::fail(core::Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
-  store::Repository repo(*st);
-  if (auto r = scep::reject_pending(repo, env.clock, *p, opt.reason, env.who); !r) {
-    (void)st->release_pending(*p);
-    return r;
-  }
-  if (auto r = st->finish_pending(*p); !r) return r;
+  store::Session session(*st);
+  if (auto r = scep::reject(session.backend(), env.clock, *p, opt.reason, env.who); !r) return r;
   if (env.json) env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump() << "\n";
   else env.out << fmt::format("rejected: transactionID {}\n", p->transaction_id);
   return {};

@@ -8,6 +8,7 @@
 #include "certs_lookup.hpp"
 #include "env.hpp"
 #include "scep/crl.hpp"
+#include "scep/manual.hpp"
 #include "show.hpp"
 #include "store/atomic_file.hpp"
 #include "target.hpp"
@@ -49,15 +50,11 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   if (!st) return std::unexpected(st.error());
   auto ca = issuing_ca(*st, opt.ca, *serial);
   if (!ca) return std::unexpected(ca.error());
-  auto now = std::chrono::floor<std::chrono::seconds>(env.clock.now());
-  scep::AuditEvent event{now, *ca, "scepctl", "revoke", {}, {}, {}, {}, "revoked", *serial, {},
-                         std::string(crypto::reason_name(*reason)), false, {}, env.who};
-  if (auto r = st->revoke(*ca, {*serial, now, *reason}, event); !r) return r;
-  store::Repository repo(*st);
+  store::Session session(*st);
+  auto revoked = scep::revoke(session.backend(), env.clock, *ca, *serial, *reason, env.who);
+  if (!revoked) return std::unexpected(revoked.error());
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.
-  auto bundle = repo.find_ca(*ca);
-  if (!bundle) return std::unexpected(bundle.error());
-  auto crl_der = scep::ca_crl(repo, *bundle, env.clock, scep::CrlRefresh::now);
+  auto& crl_der = revoked->crl;
   if (!crl_der) return core::fail(crl_der.error().code, fmt::format("{} is revoked, but the CRL could not be signed: {}", *serial, crl_der.error().detail));
   auto crl = crypto::Crl::parse(*crl_der);
   if (!crl) return std::unexpected(crl.error());
@@ -80,13 +77,13 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
     return core::fail(Errc::invalid_argument, fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.ca, opt.ca_option));
   auto name = target_ca(*st, *cfg, opt.ca.empty() ? opt.ca_option : opt.ca);
   if (!name) return std::unexpected(name.error());
-  store::Repository repo(*st);
+  store::Session repo(*st);
   auto bundle = repo.find_ca(*name);
   if (!bundle) {
     if (bundle.error().code == Errc::unknown_ca) return core::fail(Errc::not_found, bundle.error().detail);
     return std::unexpected(bundle.error());
   }
-  auto der = scep::ca_crl(repo, *bundle, env.clock, scep::CrlRefresh::now, opt.days);
+  auto der = scep::ca_crl(repo.backend(), *bundle, env.clock, scep::CrlRefresh::now, opt.days);
   if (!der) return std::unexpected(der.error());
   auto crl = crypto::Crl::parse(*der);
   if (!crl) return std::unexpected(crl.error());

@@ -100,22 +100,15 @@ core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle,
   auto pending = st.list_pending(bundle.name);
   if (!pending) return std::unexpected(pending.error());
   rep.pending = pending->size();
-  store::Repository repo(st);
+  store::Session session(st);
   auto now = env.clock.now();
   for (const auto& p : *pending) {
-    if (now <= p.created + std::chrono::days(bundle.options.pending_days)) continue;
+    if (!scep::pending_expired(p.created, bundle.options, now)) continue;
     ++rep.expired_pending;
     if (!purge) continue;
-    auto held = st.lock_transaction(p.ca, p.transaction_id);
-    if (!held) return std::unexpected(held.error());
-    auto claimed = st.claim_pending(p);
-    if (!claimed) return std::unexpected(claimed.error());
-    if (!*claimed) continue;
-    if (auto r = scep::reject_pending(repo, env.clock, p, "expired without approval", env.who); !r) {
-      (void)st.release_pending(p);
-      return r;
-    }
-    if (auto r = st.finish_pending(p); !r) return r;
+    auto r = scep::reject(session.backend(), env.clock, p, "expired without approval", env.who);
+    if (!r && r.error().code == core::Errc::not_found) continue;  // decided meanwhile
+    if (!r) return r;
     ++rep.purged;
   }
   return {};

@@ -18,7 +18,7 @@ struct PendingOptions {
 };
 
 static bool is_expired(const scep::PendingRequest& p, const config::Config& cfg, core::TimePoint now) {
-  return now > p.created + std::chrono::days(cfg.options_for(p.ca).pending_days);
+  return scep::pending_expired(p.created, cfg.options_for(p.ca), now);
 }
 
 static std::string age(core::TimePoint created, core::TimePoint now) {

@@ -57,8 +57,8 @@ static web::Response handle(const Env& env, store::StoreCache& cache, const std:
   auto path = web::path_below(req.path, base);
   if (!path) return web::Response::text(404, "not a SCEP endpoint");
   req.path = std::string(*path);
-  store::Repository repo(cache);
-  scep::Service service(repo, env.clock, env.rng);
+  store::Session repo(cache);
+  scep::Service service(repo.backend(), env.clock, env.rng);
   return web::dispatch(req, service);
 }
 
@@ -66,16 +66,16 @@ static web::Response handle(const Env& env, store::StoreCache& cache, const std:
 /// so a scraper's address, not the world, reaches it.
 static web::Response serve_metrics(const Env& env, store::StoreCache& cache, const web::Metrics& metrics,
                                    web::Request&& req) {
-  store::Repository repo(cache);
+  store::Session repo(cache);
   if (req.method != web::Method::get && req.method != web::Method::head) return web::Response::text(405, "method not allowed");
   if (req.path == "/metrics") {
     web::Response r;
     r.content_type = std::string(web::prometheus::content_type);
-    r.body = core::to_bytes(metrics.render(web::collect_gauges(repo)));
+    r.body = core::to_bytes(metrics.render(web::collect_gauges(repo.backend())));
     return r;
   }
   if (req.path == "/health") {
-    scep::Service service(repo, env.clock, env.rng);
+    scep::Service service(repo.backend(), env.clock, env.rng);
     req.path = "/health";
     req.query.clear();
     return web::dispatch(req, service);

@@ -4,14 +4,14 @@
 #include <optional>
 
 #include "crypto/cert_builder.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 
 namespace scep {
 
 /// One CA for the length of a request; keys are loaded on first use.
 class CaContext {
  public:
-  CaContext(Repository& repo, CaBundle bundle) : m_repo(repo), m_bundle(std::move(bundle)) {}
+  CaContext(Backend backend, CaBundle bundle) : m_backend(backend), m_bundle(std::move(bundle)) {}
   const CaBundle& bundle() const { return m_bundle; }
   const std::string& name() const { return m_bundle.name; }
   bool legacy() const { return m_bundle.options.legacy_algorithms; }
@@ -19,7 +19,7 @@ class CaContext {
   core::Result<const crypto::PrivateKey*> key(KeyRole role) {
     auto& slot = role == KeyRole::ca ? m_ca_key : m_ra_key;
     if (!slot) {
-      auto k = m_repo.load_key(m_bundle.name, role);
+      auto k = m_backend.catalog.load_key(m_bundle.name, role);
       if (!k) return std::unexpected(k.error());
       slot.emplace(std::move(*k));
     }
@@ -37,7 +37,7 @@ class CaContext {
   core::Result<Recorded> record(Issuance& is, crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);
 
  private:
-  Repository& m_repo;
+  Backend m_backend;
   CaBundle m_bundle;
   std::optional<crypto::PrivateKey> m_ca_key, m_ra_key;
 };

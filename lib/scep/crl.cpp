@@ -69,9 +69,9 @@ Judgement judge(const std::optional<core::Bytes>& der, const CaBundle& ca, const
 }
 
 /// The stored CRL judged from what the store says now.
-core::Result<Judgement> judge_stored(Repository& repo, const std::optional<core::Bytes>& der, const CaBundle& ca,
+core::Result<Judgement> judge_stored(Backend backend, const std::optional<core::Bytes>& der, const CaBundle& ca,
                                      core::TimePoint now) {
-  auto revoked = repo.revoked_serials(ca.name);
+  auto revoked = backend.certs.revoked_serials(ca.name);
   if (!revoked) return std::unexpected(revoked.error());
   return judge(der, ca, *revoked, now);
 }
@@ -93,17 +93,17 @@ std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBun
 /// The update that signs the CA's next CRL, with the CRL lock held. With
 /// CrlRefresh::when_due it first looks again: another process may have
 /// signed one while this one waited for the lock.
-CrlUpdate sign_next(Repository& repo, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode, int days) {
-  return [&repo, &ca, &clock, mode, days](const std::optional<core::Bytes>& current)
+CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode, int days) {
+  return [&backend, &ca, &clock, mode, days](const std::optional<core::Bytes>& current)
              -> core::Result<std::optional<core::Bytes>> {
     if (mode == CrlRefresh::when_due) {
-      auto j = judge_stored(repo, current, ca, clock.now());
+      auto j = judge_stored(backend, current, ca, clock.now());
       if (!j) return std::unexpected(j.error());
       if (j->standing == Standing::fresh) return std::nullopt;
     }
-    auto revoked = repo.revoked_certificates(ca.name);
+    auto revoked = backend.certs.revoked_certificates(ca.name);
     if (!revoked) return std::unexpected(revoked.error());
-    auto key = repo.load_key(ca.name, KeyRole::ca);
+    auto key = backend.catalog.load_key(ca.name, KeyRole::ca);
     if (!key) return std::unexpected(key.error());
     crypto::CrlSpec spec;
     spec.number = next_number(current, ca, clock.now());
@@ -118,33 +118,33 @@ CrlUpdate sign_next(Repository& repo, const CaBundle& ca, const core::Clock& clo
 
 }  // namespace
 
-core::Result<core::Bytes> ca_crl(Repository& repo, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode,
+core::Result<core::Bytes> ca_crl(Backend backend, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode,
                                  int days) {
   if (days <= 0) days = ca.options.crl_days;
   if (mode == CrlRefresh::when_due) {
     const core::TimePoint now = clock.now();
     // A long-lived server: nothing changed since a request found this CRL fresh.
-    if (auto memo = repo.recall_crl(ca.name);
+    if (auto memo = backend.catalog.recall_crl(ca.name);
         memo && memo->issuer == ca.cert && by_time(memo->this_update, memo->next_update, now) == Standing::fresh)
       return memo->der;
     // Otherwise read, without the lock: crl.der and the names in revoked/.
-    auto current = repo.load_crl(ca.name);
+    auto current = backend.crls.load_crl(ca.name);
     if (!current) return std::unexpected(current.error());
-    auto j = judge_stored(repo, *current, ca, now);
+    auto j = judge_stored(backend, *current, ca, now);
     if (!j) return std::unexpected(j.error());
     if (j->standing == Standing::fresh) {
-      repo.keep_crl(ca.name, j->memo);
+      backend.catalog.keep_crl(ca.name, j->memo);
       return std::move(**current);
     }
     if (j->standing == Standing::due) {
       // One signer; whoever finds the lock taken serves this CRL, still valid.
-      auto next = repo.try_update_crl(ca.name, sign_next(repo, ca, clock, mode, days));
+      auto next = backend.crls.try_update_crl(ca.name, sign_next(backend, ca, clock, mode, days));
       if (!next) return std::unexpected(next.error());
       if (*next) return std::move(**next);
       return std::move(**current);
     }
   }
-  return repo.update_crl(ca.name, sign_next(repo, ca, clock, mode, days));
+  return backend.crls.update_crl(ca.name, sign_next(backend, ca, clock, mode, days));
 }
 
 }  // namespace scep

@@ -20,7 +20,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 
 namespace scep {
 
@@ -32,7 +32,7 @@ enum class CrlRefresh {
 /// The CA's CRL in force (DER), made first if `mode` or its state asks for
 /// it. A new CRL carries the next CRL number, is valid for `days` (0: the
 /// CA's crl_days) and lists every revocation in the store.
-core::Result<core::Bytes> ca_crl(Repository& repo, const CaBundle& ca, const core::Clock& clock,
+core::Result<core::Bytes> ca_crl(Backend backend, const CaBundle& ca, const core::Clock& clock,
                                  CrlRefresh mode = CrlRefresh::when_due, int days = 0);
 
 }  // namespace scep

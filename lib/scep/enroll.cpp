@@ -37,7 +37,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   ev.sans = shown_sans(*csr);
   // A client's retry sent while this request is being decided (same
   // transactionID) waits here, then is answered from this request's record.
-  auto held = m_repo.lock_transaction(ctx.name(), ev.transaction_id);
+  auto held = m_backend.ledger.lock_transaction(ctx.name(), ev.transaction_id);
   if (!held) return std::unexpected(held.error());
   const crypto::Certificate& signer = *in.signed_data.signer;
   // RenewalReq, and a PKCSReq signed by a certificate this CA issued (sscep,
@@ -66,24 +66,24 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     return CertRep::fail(FailInfo::bad_message_check, "the message is not signed with the key of the PKCS#10 request");
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
 
-  auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  auto tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   if (*tx) return answer_existing(ctx, **tx, kid, ev);
 
   auto challenge = csr->challenge_password();
   if (!challenge || challenge->empty()) return park(ctx, in, *csr, kid, signer_note, ev);
-  auto secret = m_repo.find_secret(policy::secret_hash(*challenge));
+  auto secret = m_backend.ledger.find_secret(policy::secret_hash(*challenge));
   if (!secret) return std::unexpected(secret.error());
   if (!*secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
   const policy::SecretRecord& s = **secret;
   ev.secret_id = s.id;
   ev.policy = s.policy;
-  auto uses_left = m_repo.secret_uses_left(s, ev.transaction_id);
+  auto uses_left = m_backend.ledger.secret_uses_left(s, ev.transaction_id);
   if (!uses_left) return std::unexpected(uses_left.error());
   if (auto problem = secret_problem(s, ctx.name(), m_clock.now(), *uses_left); !problem.empty())
     return CertRep::fail(FailInfo::bad_request, problem);
 
-  auto pol = m_repo.load_policy(s.policy);
+  auto pol = m_backend.catalog.load_policy(s.policy);
   if (!pol) return std::unexpected(pol.error());
   policy::Decision d = policy::evaluate(*pol, *csr, {s.common_name, s.subject_regex}, ctx.bundle().cert, m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
@@ -108,7 +108,7 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   }
   // Twins wait for each other (lock_transaction); should one get here all
   // the same, answer it as the first was answered.
-  auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  auto twin = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
   if (!twin) return std::unexpected(twin.error());
   if (*twin) return answer_existing(ctx, **twin, kid, ev);
   return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
@@ -131,7 +131,7 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
   // bound on it bounds what one request can add to the store.
   if (csr.der().size() > max_parked_request)
     return CertRep::fail(FailInfo::bad_request, fmt::format("a PKCS#10 request over {} bytes is not parked", max_parked_request));
-  auto waiting = m_repo.count_pending(ctx.name());
+  auto waiting = m_backend.ledger.count_pending(ctx.name());
   if (!waiting) return std::unexpected(waiting.error());
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
@@ -141,9 +141,9 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
                 {}, {}, {}, {}, m_clock.now(), {}, {}};
   AuditEvent parked = ev;
   parked.outcome = "pending";
-  if (auto r = m_repo.record_pending(p, t, parked); !r) {
+  if (auto r = m_backend.ledger.record_pending(p, t, parked); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
-    auto twin = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+    auto twin = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
     if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
     return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");
   }

@@ -7,6 +7,7 @@
 
 #include "crypto/csr.hpp"
 #include "scep/ca_context.hpp"
+#include "scep/crl.hpp"
 
 namespace scep {
 
@@ -38,56 +39,146 @@ core::Result<std::vector<const PendingRequest*>> match_fingerprint(const std::ve
   return out;
 }
 
+bool pending_expired(core::TimePoint created, const config::CaOptions& options, core::TimePoint now) {
+  return now > created + std::chrono::days(options.pending_days);
+}
+
+core::Result<policy::Policy> approval_policy(Catalog& catalog, const CaBundle& ca, std::string_view name) {
+  std::string chosen(!name.empty() ? name : std::string_view(ca.options.manual_policy));
+  if (chosen.empty()) return policy::builtin_policy();
+  return catalog.load_policy(chosen);
+}
+
 namespace {
 
 /// A request is decided once: a record that says otherwise (an approval
 /// whose result was taken for a failure, then put back) is not overwritten.
-core::Result<void> still_pending(Repository& repo, const PendingRequest& p) {
-  auto tx = repo.find_transaction(p.ca, p.transaction_id);
+core::Result<void> still_pending(Ledger& ledger, const PendingRequest& p) {
+  auto tx = ledger.find_transaction(p.ca, p.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   if (*tx && (*tx)->state != Transaction::State::pending)
     return core::fail(Errc::already_exists, "the request has already been decided (scepctl check --repair clears it)");
   return {};
 }
 
-}  // namespace
+/// The transaction of a request an operator decides.
+Transaction decided(const PendingRequest& p, Transaction::State state, const crypto::PublicKey& key) {
+  Transaction t;
+  t.ca = p.ca;
+  t.transaction_id = p.transaction_id;
+  t.state = state;
+  t.key_id = crypto::digest(crypto::DigestAlg::sha256, key.spki_der());
+  t.created = p.created;
+  return t;
+}
 
-core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::Clock& clock, core::Rng& rng,
-                                                  const PendingRequest& p, const policy::Policy& pol,
-                                                  const std::optional<Operator>& by) {
+/// The audit event of an operator's decision on a request.
+AuditEvent decision_event(const core::Clock& clock, const PendingRequest& p, std::string_view operation,
+                          std::string_view outcome, std::string_view detail, const std::optional<Operator>& by) {
+  AuditEvent e;
+  e.time = clock.now();
+  e.ca = p.ca;
+  e.remote = p.remote;
+  e.operation = operation;
+  e.transaction_id = p.transaction_id;
+  e.outcome = outcome;
+  e.detail = detail;
+  e.sans = p.sans;
+  e.by = by;
+  return e;
+}
+
+/// Issues and records the certificate of a claimed request.
+core::Result<crypto::Certificate> issue_claimed(Backend backend, const core::Clock& clock, core::Rng& rng,
+                                                const PendingRequest& p, const CaBundle& ca, const policy::Policy& pol,
+                                                const std::optional<Operator>& by) {
   auto csr = crypto::Csr::from_der(p.csr_der);
   if (!csr) return std::unexpected(csr.error());
-  auto bundle = repo.find_ca(p.ca);
-  if (!bundle) return std::unexpected(bundle.error());
-  CaContext ctx(repo, std::move(*bundle));
+  CaContext ctx(backend, ca);
   policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
   if (!d.issue) return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
   auto key = csr->public_key();
-  if (auto open = still_pending(repo, p); !open) return std::unexpected(open.error());
+  if (auto open = still_pending(backend.ledger, p); !open) return std::unexpected(open.error());
   auto cert = ctx.sign(d.spec, key, rng);
   if (!cert) return std::unexpected(cert.error());
-  Issuance is{Transaction{p.ca, p.transaction_id, Transaction::State::issued,
-                          crypto::digest(crypto::DigestAlg::sha256, key.spki_der()), {}, {}, pol.name, {}, p.created, {}, {}},
-              std::move(*cert), nullptr,
-              AuditEvent{clock.now(), p.ca, p.remote, "approve", p.transaction_id, {}, {}, pol.name, "issued", {}, {},
-                         "approved by the operator", false, p.sans, by},
-              true, {}};
+  Transaction t = decided(p, Transaction::State::issued, key);
+  t.policy = pol.name;
+  AuditEvent e = decision_event(clock, p, "approve", "issued", "approved by the operator", by);
+  e.policy = pol.name;
+  Issuance is{std::move(t), std::move(*cert), nullptr, std::move(e), /*replaces=*/true, {}};
   auto recorded = ctx.record(is, d.spec, key, rng);
   if (!recorded) return std::unexpected(recorded.error());
   if (*recorded != Recorded::recorded) return core::fail(Errc::internal, "the store refused the certificate");
   return std::move(is.certificate);
 }
 
-core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, const PendingRequest& p,
-                                  std::string_view reason, const std::optional<Operator>& by) {
+/// Holds the request's transaction and claims the request: a poll, a second
+/// operator and check --repair see it before or after, never half decided.
+struct Held {
+  LockGuard lock;
+  PendingClaim claim;
+};
+core::Result<Held> hold(Ledger& ledger, const PendingRequest& p) {
+  auto lock = ledger.lock_transaction(p.ca, p.transaction_id);
+  if (!lock) return std::unexpected(lock.error());
+  auto claim = ledger.claim_pending(p);
+  if (!claim) return std::unexpected(claim.error());
+  if (!*claim) return core::fail(Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
+  return Held{std::move(*lock), std::move(**claim)};
+}
+
+}  // namespace
+
+core::Result<Approval> approve(Backend backend, const core::Clock& clock, core::Rng& rng, const PendingRequest& p,
+                               std::string_view policy_name, const std::optional<Operator>& by) {
+  auto ca = backend.catalog.find_ca(p.ca);
+  if (!ca) return std::unexpected(ca.error());
+  // The device has already been told the request expired: issuing now would
+  // hand out a certificate it will never poll for.
+  if (pending_expired(p.created, ca->options, clock.now()))
+    return core::fail(Errc::invalid_argument, "the request has expired; reject it and let the device enroll again");
+  auto pol = approval_policy(backend.catalog, *ca, policy_name);
+  if (!pol) return std::unexpected(pol.error());
+  auto held = hold(backend.ledger, p);
+  if (!held) return std::unexpected(held.error());
+  auto cert = issue_claimed(backend, clock, rng, p, *ca, *pol, by);
+  if (!cert) return std::unexpected(cert.error());  // the claim puts the request back
+  if (auto r = held->claim.commit(); !r) return std::unexpected(r.error());
+  return Approval{std::move(*cert), pol->name};
+}
+
+core::Result<void> reject(Backend backend, const core::Clock& clock, const PendingRequest& p, std::string_view reason,
+                          const std::optional<Operator>& by) {
   auto csr = crypto::Csr::from_der(p.csr_der);
   if (!csr) return std::unexpected(csr.error());
-  if (auto open = still_pending(repo, p); !open) return open;
-  Transaction t{p.ca, p.transaction_id, Transaction::State::rejected,
-                crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()), {}, {}, {}, std::string(reason),
-                p.created, {}, {}};
-  return repo.record_rejection(t, {clock.now(), p.ca, p.remote, "reject", p.transaction_id, csr->subject(), {}, {},
-                                   "rejected", {}, {}, std::string(reason), false, p.sans, by});
+  auto held = hold(backend.ledger, p);
+  if (!held) return std::unexpected(held.error());
+  if (auto open = still_pending(backend.ledger, p); !open) return open;
+  Transaction t = decided(p, Transaction::State::rejected, csr->public_key());
+  t.reason = reason;
+  AuditEvent e = decision_event(clock, p, "reject", "rejected", reason, by);
+  e.subject = csr->subject();
+  if (auto r = backend.ledger.record_rejection(t, e); !r) return r;
+  return held->claim.commit();
+}
+
+core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::string_view ca,
+                                std::string_view serial_hex, crypto::RevocationReason reason,
+                                const std::optional<Operator>& by) {
+  auto bundle = backend.catalog.find_ca(ca);
+  if (!bundle) return std::unexpected(bundle.error());
+  crypto::RevokedEntry entry{std::string(serial_hex), std::chrono::floor<std::chrono::seconds>(clock.now()), reason};
+  AuditEvent e;
+  e.time = entry.time;
+  e.ca = bundle->name;
+  e.remote = "scepctl";
+  e.operation = "revoke";
+  e.outcome = "revoked";
+  e.serial = entry.serial_hex;
+  e.detail = crypto::reason_name(reason);
+  e.by = by;
+  if (auto r = backend.certs.revoke(bundle->name, entry, e); !r) return std::unexpected(r.error());
+  return Revocation{std::move(entry), ca_crl(backend, *bundle, clock, CrlRefresh::now)};
 }
 
 }  // namespace scep

@@ -10,7 +10,7 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/digest.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 
 namespace scep {
 
@@ -23,17 +23,42 @@ crypto::Fingerprints pending_fingerprints(const PendingRequest& p);
 core::Result<std::vector<const PendingRequest*>> match_fingerprint(const std::vector<PendingRequest>& pending,
                                                                    std::string_view text);
 
-/// Issues the certificate for a request the caller has claimed from the
-/// pending set, under `policy`, and marks its transaction issued. The caller
-/// holds lock_transaction for it from before the claim to after the claim is
-/// cleared; a transaction decided already is refused (already_exists).
-core::Result<crypto::Certificate> approve_pending(Repository& repo, const core::Clock& clock, core::Rng& rng,
-                                                  const PendingRequest& p, const policy::Policy& policy,
-                                                  const std::optional<Operator>& by = std::nullopt);
+/// Whether a request parked at `created` has expired unapproved under the
+/// CA's options: its device has been told so, and it is rejected, never issued.
+bool pending_expired(core::TimePoint created, const config::CaOptions& options, core::TimePoint now);
 
-/// Marks a claimed request's transaction rejected with the operator's
-/// reason; the same lock and refusal as approve_pending.
-core::Result<void> reject_pending(Repository& repo, const core::Clock& clock, const PendingRequest& p,
-                                  std::string_view reason, const std::optional<Operator>& by = std::nullopt);
+/// The policy an approval issues under: `name`, else the CA's
+/// manual_policy, else the built-in defaults.
+core::Result<policy::Policy> approval_policy(Catalog& catalog, const CaBundle& ca, std::string_view name);
+
+/// What an approval issued.
+struct Approval {
+  crypto::Certificate certificate;
+  std::string policy;
+};
+
+/// Approves a pending request: refused when it expired; otherwise, with its
+/// transaction locked and the request claimed, issues the certificate under
+/// approval_policy(`policy`) and records it, so that the device's next poll
+/// gets it. not_found when another operator decided it meanwhile.
+core::Result<Approval> approve(Backend backend, const core::Clock& clock, core::Rng& rng, const PendingRequest& p,
+                               std::string_view policy = {}, const std::optional<Operator>& by = std::nullopt);
+
+/// Rejects a pending request with the operator's reason, under the same
+/// lock and claim as approve; not_found when another decided it meanwhile.
+core::Result<void> reject(Backend backend, const core::Clock& clock, const PendingRequest& p, std::string_view reason,
+                          const std::optional<Operator>& by = std::nullopt);
+
+/// Revokes a certificate the CA issued (one record with its audit event)
+/// and signs the CA's next CRL, which is returned. A CRL that cannot be
+/// signed leaves the revocation on record: the next request for the CRL
+/// signs it.
+struct Revocation {
+  crypto::RevokedEntry entry;
+  core::Result<core::Bytes> crl;
+};
+core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::string_view ca,
+                                std::string_view serial_hex, crypto::RevocationReason reason,
+                                const std::optional<Operator>& by = std::nullopt);
 
 }  // namespace scep

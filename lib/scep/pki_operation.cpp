@@ -7,6 +7,8 @@
 #include "scep/ca_context.hpp"
 #include "scep/service.hpp"
 
+#include "scep/manual.hpp"
+
 namespace scep {
 
 using core::Errc;
@@ -34,14 +36,14 @@ FailInfo to_fail_info(policy::Refusal r) {
 }
 
 core::Result<CaBundle> Service::select_ca(std::string_view hint, const crypto::Envelope* env) {
-  if (!hint.empty() || !env) return m_repo.find_ca(hint);
-  auto fallback = m_repo.find_ca("");
+  if (!hint.empty() || !env) return m_backend.catalog.find_ca(hint);
+  auto fallback = m_backend.catalog.find_ca("");
   if (fallback && env->recipient_index(recipient_candidates(*fallback))) return fallback;
-  auto names = m_repo.ca_names();
+  auto names = m_backend.catalog.ca_names();
   if (!names) return std::unexpected(names.error());
   for (const auto& name : *names) {
     if (fallback && name == fallback->name) continue;
-    auto ca = m_repo.find_ca(name);
+    auto ca = m_backend.catalog.find_ca(name);
     if (ca && env->recipient_index(recipient_candidates(*ca))) return ca;
   }
   return fallback;
@@ -101,7 +103,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   auto env = crypto::Envelope::parse(sd->content);
   auto bundle = select_ca(ca_hint, env ? &*env : nullptr);
   if (!bundle) return std::unexpected(bundle.error());
-  CaContext ctx(m_repo, std::move(*bundle));
+  CaContext ctx(m_backend, std::move(*bundle));
   sum.ca = ctx.name();
   sum.message_type = header->type ? std::string(message_type_name(*header->type)) : header->type_text;
   sum.transaction_id = core::to_string(header->transaction_id.value);
@@ -134,7 +136,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   if (!rep) {
     ev.outcome = "error";
     ev.detail = rep.error().detail;
-    m_repo.audit(ev);
+    m_backend.audit.audit(ev);
     sum.outcome = ev.outcome;
     return std::unexpected(rep.error());
   }
@@ -144,7 +146,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
     // Keep what was noted on the way (a signer that could not renew).
     ev.detail = ev.detail.empty() ? rep->failure.text : fmt::format("{}; {}", rep->failure.text, ev.detail);
   }
-  if (!ev.recorded) m_repo.audit(ev);
+  if (!ev.recorded) m_backend.audit.audit(ev);
   sum.status = rep->status;
   if (rep->status == PkiStatus::failure) sum.fail_info = rep->failure.info;
   sum.outcome = ev.outcome;
@@ -174,7 +176,7 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
   ev.policy = tx.policy;
   switch (tx.state) {
     case Transaction::State::pending:
-      if (m_clock.now() > tx.created + std::chrono::days(ctx.bundle().options.pending_days))
+      if (pending_expired(tx.created, ctx.bundle().options, m_clock.now()))
         return CertRep::fail(FailInfo::bad_request, "the request expired without approval");
       ev.outcome = "pending";
       return CertRep::pending();
@@ -184,7 +186,7 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
       return CertRep::fail(FailInfo::bad_request, tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
   }
-  auto found = m_repo.find_certificate(ctx.name(), tx.serial);
+  auto found = m_backend.certs.find_certificate(ctx.name(), tx.serial);
   if (!found) return std::unexpected(found.error());
   if (!*found) return core::fail(Errc::store_io, fmt::format("certificate {} of transaction {} is missing", tx.serial, tx.transaction_id));
   ev.serial = tx.serial;
@@ -196,7 +198,7 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
 }
 
 core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
-  auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  auto tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   if (!*tx) return CertRep::fail(FailInfo::bad_cert_id, "no request with this transactionID");
   const crypto::Certificate& signer = *in.signed_data.signer;
@@ -222,7 +224,7 @@ core::Result<Recorded> CaContext::record(Issuance& is, crypto::CertSpec& spec, c
     is.transaction.serial = is.certificate.serial_hex();
     is.event.serial = is.transaction.serial;
     is.event.subject = is.certificate.subject();
-    auto r = m_repo.record_issuance(is);
+    auto r = m_backend.ledger.record_issuance(is);
     if (!r || *r != Recorded::serial_taken) return r;
     auto again = sign(spec, key, rng);
     if (!again) return std::unexpected(again.error());

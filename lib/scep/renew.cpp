@@ -38,7 +38,7 @@ core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext
     return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
   why.of_this_ca = true;
   std::string serial = signer.serial_hex();
-  auto found = m_repo.find_certificate(ctx.name(), serial);
+  auto found = m_backend.certs.find_certificate(ctx.name(), serial);
   if (!found) return std::unexpected(found.error());
   // Signed by the CA key but not in the store: not a certificate this service issued.
   if (!*found || !((*found)->cert == signer))
@@ -68,13 +68,13 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   // The transactionID often stays the same across a renewal (clients derive
   // it from a key they keep): a record that issued the very certificate being
   // renewed is the old enrollment, anything else is this renewal answered before.
-  auto tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  auto tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   bool replaces_old = *tx && (*tx)->state == Transaction::State::issued && (*tx)->serial == old_serial;
   if (*tx && !replaces_old) return answer_existing(ctx, **tx, kid, ev);
 
   // "manual-default" is the built-in policy unless a policy file has that name.
-  auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy()) : m_repo.load_policy(old.policy);
+  auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy()) : m_backend.catalog.load_policy(old.policy);
   if (!pol && pol.error().code == Errc::not_found && old.policy == policy::builtin_policy_name)
     pol = policy::builtin_policy();
   if (!pol) {
@@ -109,7 +109,7 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
     case Recorded::serial_taken:
     case Recorded::secret_used_up: return core::fail(Errc::internal, "the store refused the certificate");
   }
-  auto now_tx = m_repo.find_transaction(ctx.name(), ev.transaction_id);
+  auto now_tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
   if (!now_tx) return std::unexpected(now_tx.error());
   if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(ctx, **now_tx, kid, ev);
   return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));

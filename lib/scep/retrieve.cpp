@@ -29,7 +29,7 @@ core::Result<CertRep> Service::send_certificate(CaContext& ctx, const InboundMes
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
   const auto& ias = std::get<crypto::IssuerAndSerial>(read);
   ev.serial = ias.serial_hex;
-  auto found = m_repo.find_certificate(ctx.name(), ias.serial_hex);
+  auto found = m_backend.certs.find_certificate(ctx.name(), ias.serial_hex);
   if (!found) return std::unexpected(found.error());
   if (!*found) return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
   ev.subject = (*found)->cert.subject();
@@ -40,7 +40,7 @@ core::Result<CertRep> Service::send_certificate(CaContext& ctx, const InboundMes
 core::Result<CertRep> Service::send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
   auto read = read_issuer_and_serial(ctx, in);
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
-  auto crl = ca_crl(m_repo, ctx.bundle(), m_clock);
+  auto crl = ca_crl(m_backend, ctx.bundle(), m_clock);
   if (!crl) return std::unexpected(crl.error());
   ev.outcome = "sent";
   CertRep rep = CertRep::success({});
@@ -49,9 +49,9 @@ core::Result<CertRep> Service::send_crl(CaContext& ctx, const InboundMessage& in
 }
 
 core::Result<core::Bytes> Service::get_crl(std::string_view ca) {
-  auto bundle = m_repo.find_ca(ca);
+  auto bundle = m_backend.catalog.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
-  return ca_crl(m_repo, *bundle, m_clock);
+  return ca_crl(m_backend, *bundle, m_clock);
 }
 
 }  // namespace scep

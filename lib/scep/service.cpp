@@ -18,11 +18,11 @@ std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
 }
 
 core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
-  auto named = m_repo.resolve_ca(identifier);
+  auto named = m_backend.catalog.resolve_ca(identifier);
   if (named) return CaChoice{std::move(*named), false};
-  if (identifier.empty() || named.error().code != core::Errc::unknown_ca || m_repo.strict_ca_names())
+  if (identifier.empty() || named.error().code != core::Errc::unknown_ca || m_backend.catalog.strict_ca_names())
     return std::unexpected(named.error());
-  auto fallback = m_repo.resolve_ca("");
+  auto fallback = m_backend.catalog.resolve_ca("");
   // No default either (several CAs, none chosen): the name was the problem.
   if (!fallback) return std::unexpected(fallback.error().code == core::Errc::unknown_ca ? named.error() : fallback.error());
   return CaChoice{std::move(*fallback), true};
@@ -31,7 +31,7 @@ core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
 core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   // Nothing here depends on the certificates: do not parse them (a CGI
   // process would also load OpenSSL's configuration for it).
-  if (auto name = m_repo.resolve_ca(ca); !name) return std::unexpected(name.error());
+  if (auto name = m_backend.catalog.resolve_ca(ca); !name) return std::unexpected(name.error());
   // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
   // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
   // Renewal makes certmonger and macOS sign renewals with the old certificate.
@@ -45,7 +45,7 @@ core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
 }
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {
-  auto bundle = m_repo.find_ca(ca);
+  auto bundle = m_backend.catalog.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
   auto certs = ca_cert_list(*bundle);
   if (certs.size() == 1 && !bundle->ra) return CaCertReply{CaCertKind::single, certs.front().der()};
@@ -55,22 +55,22 @@ core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {
 }
 
 core::Result<core::Bytes> Service::get_ca_chain(std::string_view ca) {
-  auto bundle = m_repo.find_ca(ca);
+  auto bundle = m_backend.catalog.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
   return crypto::degenerate_pkcs7(ca_cert_list(*bundle));
 }
 
 std::optional<HealthProblem> Service::health() {
-  auto names = m_repo.ca_names();
+  auto names = m_backend.catalog.ca_names();
   if (!names) return HealthProblem{"the store cannot be read", names.error().detail};
   if (names->empty()) return HealthProblem{"the store has no CA", {}};
   for (const auto& name : *names) {
-    auto ca = m_repo.find_ca(name);
+    auto ca = m_backend.catalog.find_ca(name);
     if (!ca) return HealthProblem{fmt::format("CA {}: its certificate does not load", name), ca.error().detail};
-    if (auto key = m_repo.load_key(name, KeyRole::ca); !key)
+    if (auto key = m_backend.catalog.load_key(name, KeyRole::ca); !key)
       return HealthProblem{fmt::format("CA {}: its key does not load", name), key.error().detail};
     if (!ca->ra) continue;
-    if (auto key = m_repo.load_key(name, KeyRole::ra); !key)
+    if (auto key = m_backend.catalog.load_key(name, KeyRole::ra); !key)
       return HealthProblem{fmt::format("CA {}: its RA key does not load", name), key.error().detail};
   }
   return std::nullopt;

@@ -12,7 +12,7 @@
 #include "crypto/cms.hpp"
 #include "crypto/csr.hpp"
 #include "scep/message.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 
 namespace scep {
 
@@ -72,8 +72,8 @@ inline constexpr std::size_t max_parked_request = 32 * 1024;
 
 class Service {
  public:
-  Service(Repository& repo, const core::Clock& clock, core::Rng& rng)
-      : m_repo(repo), m_clock(clock), m_rng(rng) {}
+  Service(Backend backend, const core::Clock& clock, core::Rng& rng)
+      : m_backend(backend), m_clock(clock), m_rng(rng) {}
 
   /// The CA of that name; else, unless the repository is strict about
   /// names, the default CA. Errc::unknown_ca when neither exists.
@@ -126,7 +126,7 @@ class Service {
   core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
                              std::string_view note, AuditEvent& ev);
 
-  Repository& m_repo;
+  Backend m_backend;
   const core::Clock& m_clock;
   core::Rng& m_rng;
 };

@@ -26,7 +26,7 @@
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 #include "store/store.hpp"
 
 namespace store {
@@ -153,7 +153,7 @@ class StampedCache {
 };
 
 /// One per server and store, shared by all its requests and threads;
-/// `store::Repository(cache)` is the per-request view over it.
+/// `store::Session(cache)` is the per-request view over it.
 class StoreCache {
  public:
   explicit StoreCache(Store store) : m_store(std::move(store)) {}

@@ -15,7 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
-#include "scep/repository.hpp"
+#include "scep/records.hpp"
 #include "store/file_ops.hpp"
 
 namespace store {

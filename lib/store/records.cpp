@@ -196,7 +196,7 @@ core::Result<void> Store::return_use(const policy::SecretRecord& r, std::string_
   return sys::io_error("cannot remove", from, errno);
 }
 
-int Store::secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const {
+core::Result<int> Store::secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const {
   bool held = exists_here(spent_path(r, transaction_key(tid)));
   return secret_uses_left(r) + (held ? 1 : 0);
 }
@@ -283,10 +283,10 @@ core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
 
 static fs::path claimed_path(fs::path pending) { return pending.replace_extension(".claimed"); }
 
-core::Result<bool> Store::claim_pending(const scep::PendingRequest& p) {
+core::Result<std::optional<scep::PendingClaim>> Store::claim_pending(const scep::PendingRequest& p) {
   fs::path from = pending_path(p);
-  if (sys::rename(from.c_str(), claimed_path(from).c_str()) == 0) return true;
-  if (errno == ENOENT) return false;
+  if (sys::rename(from.c_str(), claimed_path(from).c_str()) == 0) return std::optional<scep::PendingClaim>(std::in_place, *this, p);
+  if (errno == ENOENT) return std::optional<scep::PendingClaim>();
   return core::fail(Errc::store_io, fmt::format("cannot take pending request: {}", std::strerror(errno)));
 }
 

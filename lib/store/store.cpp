@@ -191,9 +191,9 @@ core::Result<std::string> Store::default_ca(const config::Config& cfg) const {
   return core::fail(Errc::unknown_ca, names->empty() ? "the store has no CA" : "no default CA is configured");
 }
 
-Repository::Repository(StoreCache& cache) : m_store(cache.store()), m_cache(&cache), m_generation(cache.generation()) {}
+Session::Session(StoreCache& cache) : m_store(cache.store()), m_cache(&cache), m_generation(cache.generation()) {}
 
-core::Result<const config::Config*> Repository::config() {
+core::Result<const config::Config*> Session::config() {
   if (!m_config) {
     if (m_cache) {
       auto cfg = m_cache->config(m_generation);
@@ -208,7 +208,7 @@ core::Result<const config::Config*> Repository::config() {
   return m_config.get();
 }
 
-core::Result<std::string> Repository::resolve_name(std::string_view name) {
+core::Result<std::string> Session::resolve_name(std::string_view name) {
   auto cfg = config();
   if (!cfg) return std::unexpected(cfg.error());
   std::string resolved(name);
@@ -221,13 +221,13 @@ core::Result<std::string> Repository::resolve_name(std::string_view name) {
   return resolved;
 }
 
-core::Result<scep::CaBundle> Repository::find_ca(std::string_view name) {
+core::Result<scep::CaBundle> Session::find_ca(std::string_view name) {
   auto resolved = resolve_name(name);
   if (!resolved) return std::unexpected(resolved.error());
   return load_resolved_ca(*resolved);
 }
 
-core::Result<scep::CaBundle> Repository::load_resolved_ca(const std::string& name) {
+core::Result<scep::CaBundle> Session::load_resolved_ca(const std::string& name) {
   auto cfg = config();
   if (!cfg) return std::unexpected(cfg.error());
   auto ca = m_cache ? m_cache->load_ca(name, **cfg, m_generation) : m_store.load_ca(name, **cfg);
@@ -235,7 +235,7 @@ core::Result<scep::CaBundle> Repository::load_resolved_ca(const std::string& nam
   return ca;
 }
 
-core::Result<std::string> Repository::resolve_ca(std::string_view name) {
+core::Result<std::string> Session::resolve_ca(std::string_view name) {
   auto resolved = resolve_name(name);
   if (!resolved) return std::unexpected(resolved.error());
   // A long-lived process has the CA loaded (or loads it once): no system
@@ -249,32 +249,27 @@ core::Result<std::string> Repository::resolve_ca(std::string_view name) {
   return resolved;
 }
 
-bool Repository::strict_ca_names() {
+bool Session::strict_ca_names() {
   auto cfg = config();
   return cfg && (*cfg)->server.strict_ca_names;
 }
 
-void Repository::audit(const scep::AuditEvent& e) {
-  // A decision already made stands; a lost audit line is reported, not fatal.
-  m_store.log_decision(e);
-}
-
-core::Result<crypto::PrivateKey> Repository::load_key(std::string_view ca, scep::KeyRole role) {
+core::Result<crypto::PrivateKey> Session::load_key(std::string_view ca, scep::KeyRole role) {
   return m_cache ? m_cache->load_key(ca, role, m_generation) : m_store.load_key(ca, role);
 }
 
-core::Result<policy::Policy> Repository::load_policy(std::string_view name) {
+core::Result<policy::Policy> Session::load_policy(std::string_view name) {
   return m_cache ? m_cache->load_policy(name, m_generation) : m_store.load_policy(name);
 }
 
-std::shared_ptr<const scep::CrlMemo> Repository::recall_crl(std::string_view ca) {
+std::shared_ptr<const scep::CrlMemo> Session::recall_crl(std::string_view ca) {
   if (!m_cache) return nullptr;
   auto recalled = m_cache->recall_crl(ca, m_generation);
   if (recalled.may_keep) m_crl_watched = ca;
   return recalled.memo;
 }
 
-void Repository::keep_crl(std::string_view ca, std::shared_ptr<const scep::CrlMemo> memo) {
+void Session::keep_crl(std::string_view ca, std::shared_ptr<const scep::CrlMemo> memo) {
   if (m_cache && !m_crl_watched.empty() && m_crl_watched == ca) m_cache->keep_crl(ca, std::move(memo), m_generation);
 }
 

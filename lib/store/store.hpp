@@ -41,7 +41,7 @@
 #include "crypto/keys.hpp"
 #include "policy/policy.hpp"
 #include "policy/secret.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 #include "store/atomic_file.hpp"
 
 namespace store {
@@ -73,7 +73,7 @@ struct NewCa {
   std::vector<crypto::Certificate> chain;
 };
 
-class Store {
+class Store final : public scep::Ledger, public scep::CertificateRegistry, public scep::CrlStore, public scep::AuditSink {
  public:
   /// Opens (or with OpenMode::create, initialises) the store at `root`.
   static core::Result<Store> open(std::filesystem::path root, OpenMode mode);
@@ -113,7 +113,7 @@ class Store {
 
   // Secrets
   core::Result<void> add_secret(const policy::SecretRecord& r);
-  core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) const;
+  core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) const override;
   core::Result<std::vector<policy::SecretRecord>> list_secrets() const;
   core::Result<void> revoke_secret(std::string_view id);
   /// Spends one use of the secret for transaction `holder` (its key): a
@@ -126,7 +126,7 @@ class Store {
   std::filesystem::path spent_path(const policy::SecretRecord& r, std::string_view holder) const;
   int secret_uses_left(const policy::SecretRecord& r) const;
   /// The uses left, and the one transaction `tid` holds already, if any.
-  int secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const;
+  core::Result<int> secret_uses_left(const policy::SecretRecord& r, std::string_view tid) const override;
 
   // Issued certificates and transactions
   std::filesystem::path certificate_path(std::string_view ca, std::string_view serial_hex) const;
@@ -137,56 +137,52 @@ class Store {
   core::Result<void> write_certificate_index(std::string_view ca, const crypto::Certificate& cert,
                                              std::string_view policy, std::string_view transaction_key,
                                              AtomicFile::Durable durable = AtomicFile::Durable::no);
-  core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const;
+  core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const override;
   core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
-                                                                       std::string_view serial_hex) const;
+                                                                       std::string_view serial_hex) const override;
   /// Every certificate the CA issued, by serial.
   core::Result<std::vector<scep::IssuedCertificate>> list_certificates(std::string_view ca) const;
   /// Revokes a certificate (the record is the commit point, then the audit
   /// line); not_found for a serial the CA never issued, already_exists when
   /// it is revoked already.
-  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event);
-  core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) const;
+  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event) override;
+  core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) const override;
   /// The serials of revoked/ (sorted), from its names alone.
-  core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) const;
+  core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) const override;
   core::Result<std::optional<std::string>> claim_renewal(std::string_view ca, std::string_view serial_hex,
                                                          std::string_view transaction_id);
   /// The stored CRL (DER), if one was made. Takes no lock: crl.der is only
   /// ever replaced whole (rename).
-  core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) const;
-  /// scep::Repository::update_crl: crl.lock held (flock), crl.der replaced
+  core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) const override;
+  /// scep::CrlStore::update_crl: crl.lock held (flock), crl.der replaced
   /// atomically.
-  core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update);
+  core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
   /// The same, or nullopt at once while another holds crl.lock.
-  core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update);
-  core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const;
+  core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
+  core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const override;
   /// The same lock, by the transaction's key (check --repair knows only that).
   core::Result<scep::LockGuard> lock_transaction_key(std::string_view ca, std::string_view key) const;
   std::filesystem::path transaction_path(std::string_view ca, std::string_view key) const;
-  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const;
+  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const override;
   core::Result<std::optional<StoredTransaction>> load_transaction(std::string_view ca, std::string_view key) const;
   /// A bare record (tests, repair); decisions go through record_*.
   core::Result<void> add_transaction(const scep::Transaction& t);
   core::Result<void> update_transaction(const scep::Transaction& t);
 
-  // Decisions, one commit point each (decisions.cpp; scep::Repository).
-  core::Result<scep::Recorded> record_issuance(const scep::Issuance& issuance);
+  // Decisions, one commit point each (decisions.cpp; scep::Ledger).
+  core::Result<scep::Recorded> record_issuance(const scep::Issuance& issuance) override;
   core::Result<void> record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
-                                    const scep::AuditEvent& event);
-  core::Result<void> record_rejection(const scep::Transaction& t, const scep::AuditEvent& event);
+                                    const scep::AuditEvent& event) override;
+  core::Result<void> record_rejection(const scep::Transaction& t, const scep::AuditEvent& event) override;
 
   // Pending requests
   core::Result<void> add_pending(const scep::PendingRequest& p);
-  core::Result<std::vector<scep::PendingRequest>> list_pending(std::string_view ca) const;
-  core::Result<std::size_t> count_pending(std::string_view ca) const;
-  /// Takes a pending request out of the waiting set (F.json -> F.claimed, one
-  /// rename), so exactly one operator decides it; false when another took it
-  /// first. Then finish_pending once the decision is on record, or
-  /// release_pending when nothing was decided. A claim a crash left behind is
+  core::Result<std::vector<scep::PendingRequest>> list_pending(std::string_view ca) const override;
+  core::Result<std::size_t> count_pending(std::string_view ca) const override;
+  /// scep::Ledger::claim_pending: F.json -> F.claimed, one rename, so
+  /// exactly one operator decides it. A claim a crash left behind is
   /// resolved by `scepctl check --repair`.
-  core::Result<bool> claim_pending(const scep::PendingRequest& p);
-  core::Result<void> finish_pending(const scep::PendingRequest& p);
-  core::Result<void> release_pending(const scep::PendingRequest& p);
+  core::Result<std::optional<scep::PendingClaim>> claim_pending(const scep::PendingRequest& p) override;
 
   /// Appends one JSON line, whole or not at all.
   core::Result<void> append_audit(const scep::AuditEvent& e, AuditOrigin origin = AuditOrigin::live);
@@ -194,6 +190,12 @@ class Store {
   /// is reported on stderr (the web server's error log) and the decision
   /// stands; check --repair appends it from the record.
   void log_decision(const scep::AuditEvent& e);
+  /// scep::AuditSink: log_decision.
+  void audit(const scep::AuditEvent& e) override { log_decision(e); }
+
+ protected:
+  core::Result<void> finish_pending(const scep::PendingRequest& p) override;
+  core::Result<void> release_pending(const scep::PendingRequest& p) override;
 
  private:
   explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
@@ -216,67 +218,30 @@ class Store {
 
 class StoreCache;
 
-/// scep::Repository over a Store, for one request or command: it reads
+/// The scep::Catalog of one request or command over a Store: it reads
 /// scep.toml once, CA files on demand. Over a StoreCache (store/cache.hpp),
 /// config, CA certificates and keys come from the cache, which outlives the
 /// request and may be shared by many threads; each thread takes its own
-/// Repository.
-class Repository final : public scep::Repository {
+/// Session. The other roles are the Store's own.
+class Session final : public scep::Catalog {
  public:
-  explicit Repository(Store& store) : m_store(store) {}
-  explicit Repository(StoreCache& cache);
+  explicit Session(Store& store) : m_store(store) {}
+  explicit Session(StoreCache& cache);
+  /// The five roles for a request: this catalogue and the store.
+  scep::Backend backend() { return {*this, m_store, m_store, m_store, m_store}; }
+  operator scep::Backend() { return backend(); }
+  Store& store() { return m_store; }
+
   core::Result<scep::CaBundle> find_ca(std::string_view name) override;
   core::Result<std::string> resolve_ca(std::string_view name) override;
   bool strict_ca_names() override;
   core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
   core::Result<policy::Policy> load_policy(std::string_view name) override;
-  core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) override {
-    return m_store.find_secret(hash);
-  }
-  core::Result<int> secret_uses_left(const policy::SecretRecord& s, std::string_view tid) override {
-    return m_store.secret_uses_left(s, tid);
-  }
-  core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) override {
-    return m_store.lock_transaction(ca, tid);
-  }
-  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) override {
-    return m_store.find_transaction(ca, tid);
-  }
-  core::Result<scep::Recorded> record_issuance(const scep::Issuance& is) override { return m_store.record_issuance(is); }
-  core::Result<void> record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
-                                    const scep::AuditEvent& e) override {
-    return m_store.record_pending(p, t, e);
-  }
-  core::Result<void> record_rejection(const scep::Transaction& t, const scep::AuditEvent& e) override {
-    return m_store.record_rejection(t, e);
-  }
-  core::Result<std::size_t> count_pending(std::string_view ca) override { return m_store.count_pending(ca); }
-  core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
-                                                                        std::string_view serial) override {
-    return m_store.find_certificate(ca, serial);
-  }
-  core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) override {
-    return m_store.revoked_certificates(ca);
-  }
-  core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) override {
-    return m_store.revoked_serials(ca);
-  }
-  core::Result<std::optional<core::Bytes>> load_crl(std::string_view ca) override { return m_store.load_crl(ca); }
-  core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override {
-    return m_store.update_crl(ca, update);
-  }
-  core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update) override {
-    return m_store.try_update_crl(ca, update);
-  }
   /// Over a StoreCache that watches the store (a long-lived server): the
   /// cache's memo (StoreCache::recall_crl).
   std::shared_ptr<const scep::CrlMemo> recall_crl(std::string_view ca) override;
   void keep_crl(std::string_view ca, std::shared_ptr<const scep::CrlMemo> memo) override;
-  core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial) override {
-    return m_store.load_certificate(ca, serial);
-  }
-  void audit(const scep::AuditEvent& e) override;
 
  private:
   core::Result<const config::Config*> config();

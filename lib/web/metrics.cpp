@@ -124,17 +124,17 @@ std::string Metrics::render(const std::vector<CaGauges>& gauges) const {
   return w.text();
 }
 
-std::vector<CaGauges> collect_gauges(scep::Repository& repo) {
+std::vector<CaGauges> collect_gauges(scep::Backend backend) {
   std::vector<CaGauges> out;
-  auto names = repo.ca_names();
+  auto names = backend.catalog.ca_names();
   if (!names) return out;
   for (const auto& name : *names) {
     CaGauges g{name, std::nullopt, std::nullopt, std::nullopt};
-    if (auto ca = repo.find_ca(name)) {
+    if (auto ca = backend.catalog.find_ca(name)) {
       g.ca_not_after = ca->cert.not_after();
       if (ca->ra) g.ra_not_after = ca->ra->not_after();
     }
-    if (auto n = repo.count_pending(name)) g.pending = *n;
+    if (auto n = backend.ledger.count_pending(name)) g.pending = *n;
     out.push_back(std::move(g));
   }
   return out;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "scep/repository.hpp"
+#include "scep/roles.hpp"
 #include "web/http.hpp"
 
 namespace web {
@@ -31,7 +31,7 @@ struct CaGauges {
 };
 
 /// Reads every CA's gauges (certificates as loaded, pending requests counted).
-std::vector<CaGauges> collect_gauges(scep::Repository& repo);
+std::vector<CaGauges> collect_gauges(scep::Backend backend);
 
 class Metrics {
  public:

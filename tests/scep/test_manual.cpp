@@ -78,13 +78,18 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
   auto pending = fake_pending("tid-7", der);
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());
   BOOST_REQUIRE(repo.add_transaction({"main", "tid-7", scep::Transaction::State::pending, kid, {}, {}, {}, {}, pending.created, {}, {}}));
-  core::SystemClock clock;
+  core::FixedClock clock(pending.created);
   testing::CountingRng rng;
   policy::Policy pol;
   pol.name = "phones";
   pol.validity_days = 10;
-  auto cert = scep::approve_pending(repo, clock, rng, pending, pol);
-  BOOST_REQUIRE_MESSAGE(cert, (cert ? "" : cert.error().detail));
+  repo.policies.emplace(pol.name, pol);
+  repo.pending.push_back(pending);
+  auto approved = scep::approve(repo, clock, rng, pending, "phones");
+  BOOST_REQUIRE_MESSAGE(approved, (approved ? "" : approved.error().detail));
+  BOOST_TEST(approved->policy == "phones");
+  const auto* cert = &approved->certificate;
+  BOOST_TEST(repo.pending.empty(), "the approved request left the pending set");
   BOOST_TEST(cert->subject() == "CN=phone-7");
   BOOST_TEST(pki.root.cert.issued(*cert));
   auto tx = repo.find_transaction("main", "tid-7");
@@ -97,7 +102,13 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
 
   // Rejection of another request records the operator's reason.
   auto other = fake_pending("tid-8", der);
-  BOOST_REQUIRE(scep::reject_pending(repo, clock, other, "unknown device"));
+  repo.pending.push_back(other);
+  BOOST_REQUIRE(scep::reject(repo, clock, other, "unknown device"));
+  BOOST_TEST(repo.pending.empty());
+  // A request decided meanwhile is not found again.
+  auto twice = scep::reject(repo, clock, other, "again");
+  BOOST_REQUIRE(!twice);
+  BOOST_TEST((twice.error().code == core::Errc::not_found));
   auto rejected = repo.find_transaction("main", "tid-8");
   BOOST_REQUIRE(rejected && *rejected);
   BOOST_TEST(((*rejected)->state == scep::Transaction::State::rejected));
@@ -118,12 +129,33 @@ BOOST_AUTO_TEST_CASE(a_policy_that_refuses_blocks_approval_without_issuing) {
   int n = i2d_X509_REQ(req.get(), &buf);
   core::Bytes der(buf, buf + n);
   OPENSSL_free(buf);
-  core::SystemClock clock;
+  auto pending = fake_pending("t", der);
+  core::FixedClock clock(pending.created);
   testing::CountingRng rng;
-  auto cert = scep::approve_pending(repo, clock, rng, fake_pending("t", der), strict);
+  repo.policies.emplace(strict.name, strict);
+  repo.pending.push_back(pending);
+  auto cert = scep::approve(repo, clock, rng, pending, "strict");
   BOOST_REQUIRE(!cert);
   BOOST_TEST((cert.error().code == core::Errc::policy_rejected));
   BOOST_TEST(repo.certificates.empty());
+  // The refused approval put the request back for another decision.
+  BOOST_TEST(repo.pending.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_request_is_not_approved) {
+  const auto& pki = testing::test_pki();
+  testing::MemoryRepository repo;
+  repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
+  auto pending = fake_pending("t-old", core::to_bytes("never parsed"));
+  repo.pending.push_back(pending);
+  core::FixedClock clock(pending.created + std::chrono::days(8));  // pending_days defaults to 7
+  testing::CountingRng rng;
+  auto cert = scep::approve(repo, clock, rng, pending);
+  BOOST_REQUIRE(!cert);
+  BOOST_TEST(cert.error().detail.find("expired") != std::string::npos, cert.error().detail);
+  BOOST_TEST(repo.pending.size() == 1u);
+  BOOST_TEST(scep::pending_expired(pending.created, {}, clock.now()));
+  BOOST_TEST(!scep::pending_expired(pending.created, {}, pending.created + std::chrono::days(7)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -48,7 +48,7 @@ struct Names : Cli {
     BOOST_REQUIRE(der);
     auto st = store::Store::open(store, store::OpenMode::existing);
     BOOST_REQUIRE(st);
-    store::Repository repo(*st);
+    store::Session repo(*st);
     scep::Service svc(repo, clock, rng);
     return enroll_test::open_reply(svc.pki_operation("main", *der, "192.0.2.7"));
   }

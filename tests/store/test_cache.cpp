@@ -43,14 +43,14 @@ struct CachedStore {
   store::Store& st() { return cache.store(); }
 
   scep::CaBundle find_ca(std::string_view name = "main") {
-    store::Repository repo(cache);
+    store::Session repo(cache);
     auto ca = repo.find_ca(name);
     BOOST_REQUIRE_MESSAGE(ca, (ca ? "" : ca.error().detail));
     return std::move(*ca);
   }
 
   int policy_days(std::string_view name) {
-    store::Repository repo(cache);
+    store::Session repo(cache);
     auto pol = repo.load_policy(name);
     BOOST_REQUIRE_MESSAGE(pol, (pol ? "" : pol.error().detail));
     return pol->validity_days;
@@ -64,7 +64,7 @@ struct CachedStore {
   }
 
   std::string key_pem(scep::KeyRole role) {
-    store::Repository repo(cache);
+    store::Session repo(cache);
     auto key = repo.load_key("main", role);
     BOOST_REQUIRE_MESSAGE(key, (key ? "" : key.error().detail));
     return key->to_pem();
@@ -85,7 +85,7 @@ void requests_on_many_threads_see_whole_values(CachedStore& f) {
       start.arrive_and_wait();
       // ...and the readers go on until the writer is done.
       for (int i = 0; i < 50 || !written.load(); ++i) {
-        store::Repository repo(f.cache);
+        store::Session repo(f.cache);
         auto ca = repo.find_ca("main");
         auto key = repo.load_key("main", scep::KeyRole::ca);
         if (!ca || !key || ca->cert.der() != pki.root.cert.der()) ++bad;
@@ -121,7 +121,7 @@ void policy_is_parsed_once_and_again_when_its_file_changes(CachedStore& f) {
   store_cache_test::write_in_place(f.st().policy_path("device"), edited);  // an editor
   BOOST_TEST(f.policy_days("device") == 90);
   fs::remove(f.st().policy_path("device"));
-  store::Repository repo(f.cache);
+  store::Session repo(f.cache);
   auto gone = repo.load_policy("device");
   BOOST_REQUIRE(!gone);
   BOOST_TEST(gone.error().code == core::Errc::not_found);
@@ -173,7 +173,7 @@ BOOST_FIXTURE_TEST_CASE(a_new_ca_and_default_are_picked_up, CachedStore) {
 
 BOOST_FIXTURE_TEST_CASE(an_ra_installed_later_is_picked_up, CachedStore) {
   BOOST_TEST(!find_ca().ra.has_value());
-  store::Repository before(cache);
+  store::Session before(cache);
   BOOST_TEST(!before.load_key("main", scep::KeyRole::ra));
   const auto& pki = testing::test_pki();
   BOOST_REQUIRE(st().set_ra("main", pki.ra.cert, pki.ra.key, store::Store::Replace::no));
@@ -196,7 +196,7 @@ BOOST_FIXTURE_TEST_CASE(a_broken_file_is_an_error_each_time_not_a_cached_value, 
   std::string good = testing::test_pki().root.cert.pem();
   BOOST_REQUIRE(store::write_file_atomic(cert, "not a certificate\n", 0640));
   for (int i = 0; i < 2; ++i) {
-    store::Repository repo(cache);
+    store::Session repo(cache);
     auto ca = repo.find_ca("main");
     BOOST_REQUIRE(!ca);
     BOOST_TEST(ca.error().code == core::Errc::store_io);
@@ -204,14 +204,14 @@ BOOST_FIXTURE_TEST_CASE(a_broken_file_is_an_error_each_time_not_a_cached_value, 
   BOOST_REQUIRE(store::write_file_atomic(cert, good, 0640));
   BOOST_TEST(find_ca().cert.pem() == good);
   fs::remove(cert);
-  store::Repository repo(cache);
+  store::Session repo(cache);
   auto gone = repo.find_ca("main");
   BOOST_REQUIRE(!gone);
   BOOST_TEST(gone.error().code == core::Errc::unknown_ca);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_name_that_is_no_store_name_never_reaches_the_disk, CachedStore) {
-  store::Repository repo(cache);
+  store::Session repo(cache);
   auto ca = repo.find_ca("../main");
   BOOST_REQUIRE(!ca);
   BOOST_TEST(ca.error().code == core::Errc::unknown_ca);
@@ -220,8 +220,8 @@ BOOST_FIXTURE_TEST_CASE(a_name_that_is_no_store_name_never_reaches_the_disk, Cac
 
 BOOST_FIXTURE_TEST_CASE(resolve_ca_names_the_ca_without_reading_its_certificates, CachedStore) {
   // GetCACaps asks only this: a CGI process then parses no certificate.
-  store::Repository plain(st());
-  store::Repository cached(cache);
+  store::Session plain(st());
+  store::Session cached(cache);
   for (auto* repo : {&plain, &cached}) {
     BOOST_TEST(repo->resolve_ca("main").value_or("?") == "main");
     BOOST_TEST(repo->resolve_ca("").value_or("?") == "main");  // the only CA is the default
@@ -235,11 +235,11 @@ BOOST_FIXTURE_TEST_CASE(resolve_ca_names_the_ca_without_reading_its_certificates
   // GetCACaps in CGI costs no decoder set-up.
   BOOST_TEST(cache.loads() == 1u);
   BOOST_REQUIRE(store::write_file_atomic(st().ca_dir("main") / "cert.pem", "not a certificate\n", 0640));
-  store::Repository after(st());
+  store::Session after(st());
   BOOST_TEST(after.resolve_ca("main").value_or("?") == "main");
   BOOST_TEST(!after.find_ca("main"));
   // A long-lived server answers the same (GetCACaps does not need the bundle).
-  store::Repository cached_after(cache);
+  store::Session cached_after(cache);
   BOOST_TEST(cached_after.resolve_ca("main").value_or("?") == "main");
   BOOST_TEST(!cached_after.find_ca("main"));
 }
@@ -315,7 +315,7 @@ BOOST_AUTO_TEST_SUITE(store_cache_watched)
 BOOST_FIXTURE_TEST_CASE(resolve_ca_answers_from_the_loaded_ca, WatchedStore) {
   // A long-lived process loads the CA once (the configuration and the
   // bundle), then names it without loading anything again.
-  store::Repository repo(cache);
+  store::Session repo(cache);
   BOOST_TEST(repo.resolve_ca("main").value_or("?") == "main");
   BOOST_TEST(cache.loads() == 2u);
   BOOST_TEST(repo.resolve_ca("main").value_or("?") == "main");
@@ -364,7 +364,7 @@ BOOST_FIXTURE_TEST_CASE(a_ca_directory_moved_away_and_back_is_watched_again, Wat
   find_ca();
   fs::path dir = st().ca_dir("main");
   fs::rename(dir, dir.string() + ".old");
-  store::Repository gone(cache);
+  store::Session gone(cache);
   BOOST_TEST(!gone.find_ca("main"));
   fs::rename(dir.string() + ".old", dir);
   BOOST_TEST(find_ca().cert.der() == pki.root.cert.der());
@@ -455,7 +455,7 @@ BOOST_FIXTURE_TEST_CASE(a_symbolic_link_in_the_store_is_refused, WatchedStore) {
   fs::path key = st().ca_dir("main") / "key.pem";
   fs::remove(key);
   fs::create_symlink(elsewhere / "ca.pem", key);
-  store::Repository repo(cache);
+  store::Session repo(cache);
   auto loaded = repo.load_key("main", scep::KeyRole::ca);
   BOOST_TEST_REQUIRE(!loaded.has_value());
   BOOST_TEST(loaded.error().detail.find("symbolic link") != std::string::npos, loaded.error().detail);

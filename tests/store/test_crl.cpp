@@ -1,4 +1,4 @@
-// GetCRL over the flat-file store (scep::ca_crl with store::Repository): the
+// GetCRL over the flat-file store (scep::ca_crl with store::Session): the
 // stored crl.der is served until it is due or a revocation changed it, also
 // when another process (another Store) changed the store, by one-request
 // processes (CGI) and by long-lived ones that keep it in memory (serve).
@@ -34,7 +34,7 @@ struct CrlSite {
   }
 
   scep::CaBundle ca() {
-    store::Repository repo(cache);
+    store::Session repo(cache);
     auto ca = repo.find_ca("main");
     BOOST_REQUIRE_MESSAGE(ca, (ca ? "" : ca.error().detail));
     return std::move(*ca);
@@ -42,7 +42,7 @@ struct CrlSite {
 
   /// One GetCRL: a request's own Repository, as the server gives each.
   crypto::Crl get_crl() {
-    store::Repository repo(cache);
+    store::Session repo(cache);
     auto der = scep::ca_crl(repo, ca(), clock);
     BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
     auto crl = crypto::Crl::parse(*der);
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(past_half_its_life_the_crl_is_signed_once) {
       std::vector<std::future<core::Result<core::Bytes>>> replies;
       for (int i = 0; i < requests; ++i)
         replies.push_back(std::async(std::launch::async, [&] {
-          store::Repository repo(f.cache);
+          store::Session repo(f.cache);
           start.arrive_and_wait();
           return scep::ca_crl(repo, ca, f.clock);
         }));
@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(past_half_its_life_a_taken_lock_serves_the_old_crl) {
   auto lock = hold_crl_lock(f);  // another process signing
   auto ca = f.ca();
   auto reply = std::async(std::launch::async, [&] {
-    store::Repository repo(f.cache);
+    store::Session repo(f.cache);
     return scep::ca_crl(repo, ca, f.clock);
   });
   bool answered = reply.wait_for(20s) == std::future_status::ready;
@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(a_crl_that_misses_a_revocation_waits_for_the_signer) {
       auto lock = hold_crl_lock(f);
       auto ca = f.ca();
       auto reply = std::async(std::launch::async, [&] {
-        store::Repository repo(f.cache);
+        store::Session repo(f.cache);
         return scep::ca_crl(repo, ca, f.clock);
       });
       BOOST_TEST((reply.wait_for(300ms) == std::future_status::timeout), "served a CRL that is not in force");
@@ -272,7 +272,7 @@ BOOST_AUTO_TEST_CASE(a_new_ca_certificate_gets_a_crl_of_its_own) {
   const auto& pki = testing::test_pki();
   BOOST_REQUIRE(store::write_file_atomic(f.s.ca_dir() / "cert.pem", pki.inter.cert.pem()));
   BOOST_REQUIRE(store::write_file_atomic(f.s.ca_dir() / "key.pem", pki.inter.key.to_pem(), 0600));
-  store::Repository repo(f.cache);
+  store::Session repo(f.cache);
   auto ca = repo.find_ca("main");
   BOOST_REQUIRE(ca);
   auto der = scep::ca_crl(repo, *ca, f.clock);

@@ -450,7 +450,7 @@ BOOST_AUTO_TEST_CASE(empty_name_resolves_to_the_default_ca) {
   BOOST_REQUIRE(st.add_ca("a", root_ca()));
   BOOST_REQUIRE(st.add_ca("b", intermediate_ca()));
   BOOST_REQUIRE(st.set_default_ca("b"));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto ca = repo.find_ca("");
   BOOST_REQUIRE(ca);
   BOOST_TEST(ca->name == "b");
@@ -464,7 +464,7 @@ BOOST_AUTO_TEST_CASE(empty_name_uses_the_only_ca) {
   testing::TempDir dir;
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("solo", root_ca()));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto ca = repo.find_ca("");
   BOOST_REQUIRE(ca);
   BOOST_TEST(ca->name == "solo");
@@ -475,7 +475,7 @@ BOOST_AUTO_TEST_CASE(empty_name_without_a_default_is_unknown_ca) {
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("a", root_ca()));
   BOOST_REQUIRE(st.add_ca("b", intermediate_ca()));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto ca = repo.find_ca("");
   BOOST_REQUIRE(!ca);
   BOOST_TEST(ca.error().code == core::Errc::unknown_ca);
@@ -486,7 +486,7 @@ BOOST_AUTO_TEST_CASE(a_configured_default_that_does_not_exist_is_unknown_ca) {
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("a", root_ca()));
   BOOST_REQUIRE(st.set_default_ca("gone"));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto ca = repo.find_ca("");
   BOOST_REQUIRE(!ca);
   BOOST_TEST(ca.error().code == core::Errc::unknown_ca);
@@ -499,7 +499,7 @@ BOOST_AUTO_TEST_CASE(unknown_and_path_like_names_are_unknown_ca) {
   // Something a path-like name could reach if it were used as a path.
   fs::create_directories(dir.path() / "outside");
   BOOST_REQUIRE(store::write_file_atomic(dir.path() / "outside" / "cert.pem", testing::test_pki().root.cert.pem()));
-  store::Repository repo(st);
+  store::Session repo(st);
   for (std::string_view name : {"nope", "../outside", "..", ".", "a/b", "main/..", "/main", ".main.new-x", "main "}) {
     auto ca = repo.find_ca(name);
     BOOST_TEST(!ca, "\"" << name << "\"");
@@ -512,7 +512,7 @@ BOOST_AUTO_TEST_CASE(an_invalid_configuration_is_reported_not_hidden) {
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("main", root_ca()));
   BOOST_REQUIRE(store::write_file_atomic(st.config_path(), "format = 9\n"));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto ca = repo.find_ca("main");
   BOOST_REQUIRE(!ca);
   BOOST_TEST(ca.error().code == core::Errc::config_invalid);
@@ -523,7 +523,7 @@ BOOST_AUTO_TEST_CASE(the_repository_applies_per_ca_options) {
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("sub", intermediate_ca()));
   BOOST_REQUIRE(store::write_file_atomic(st.config_path(), "[ca.sub]\ninclude_root = false\n"));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto ca = repo.find_ca("sub");
   BOOST_REQUIRE(ca);
   BOOST_TEST(!ca->options.include_root);
@@ -534,7 +534,7 @@ BOOST_AUTO_TEST_CASE(load_key_goes_to_the_store) {
   testing::TempDir dir;
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("main", root_ca()));
-  store::Repository repo(st);
+  store::Session repo(st);
   auto key = repo.load_key("main", scep::KeyRole::ca);
   BOOST_REQUIRE(key);
   BOOST_TEST(pki.root.cert.matches(*key));

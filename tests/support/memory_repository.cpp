@@ -50,18 +50,19 @@ core::Result<policy::Policy> MemoryRepository::load_policy(std::string_view name
   return it->second;
 }
 
-core::Result<std::optional<policy::SecretRecord>> MemoryRepository::find_secret(core::ByteView hash) {
+core::Result<std::optional<policy::SecretRecord>> MemoryRepository::find_secret(core::ByteView hash) const {
   auto it = secrets.find(core::to_hex(hash));
   if (it == secrets.end()) return std::optional<policy::SecretRecord>();
   return std::optional<policy::SecretRecord>(it->second);
 }
 
-core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s, std::string_view) {
+core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s, std::string_view) const {
   std::lock_guard lock(m_mutex);
-  return uses_left[core::to_hex(s.hash)];
+  auto it = uses_left.find(core::to_hex(s.hash));
+  return it == uses_left.end() ? 0 : it->second;
 }
 
-core::Result<scep::LockGuard> MemoryRepository::lock_transaction(std::string_view ca, std::string_view tid) {
+core::Result<scep::LockGuard> MemoryRepository::lock_transaction(std::string_view ca, std::string_view tid) const {
   std::shared_ptr<std::mutex> m;
   {
     std::lock_guard lock(m_mutex);
@@ -73,7 +74,7 @@ core::Result<scep::LockGuard> MemoryRepository::lock_transaction(std::string_vie
   return scep::LockGuard(m.get(), [m](void*) { m->unlock(); });
 }
 
-core::Result<std::optional<scep::Transaction>> MemoryRepository::find_transaction(std::string_view ca, std::string_view tid) {
+core::Result<std::optional<scep::Transaction>> MemoryRepository::find_transaction(std::string_view ca, std::string_view tid) const {
   std::lock_guard lock(m_mutex);
   auto it = transactions.find(std::string(ca) + "/" + std::string(tid));
   if (it == transactions.end()) return std::optional<scep::Transaction>();
@@ -129,7 +130,7 @@ core::Result<void> MemoryRepository::record_rejection(const scep::Transaction& t
   return {};
 }
 
-core::Result<std::size_t> MemoryRepository::count_pending(std::string_view ca) {
+core::Result<std::size_t> MemoryRepository::count_pending(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   return static_cast<std::size_t>(std::count_if(pending.begin(), pending.end(), [&](auto& p) { return p.ca == ca; }));
 }
@@ -143,7 +144,7 @@ core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const 
   return {};
 }
 
-core::Result<crypto::Certificate> MemoryRepository::load_certificate(std::string_view ca, std::string_view serial) {
+core::Result<crypto::Certificate> MemoryRepository::load_certificate(std::string_view ca, std::string_view serial) const {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
   if (it == certificates.end()) return core::fail(Errc::not_found, "no certificate");
@@ -151,14 +152,14 @@ core::Result<crypto::Certificate> MemoryRepository::load_certificate(std::string
 }
 
 core::Result<std::optional<scep::IssuedCertificate>> MemoryRepository::find_certificate(std::string_view ca,
-                                                                                        std::string_view serial) {
+                                                                                        std::string_view serial) const {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
   if (it == certificates.end()) return std::optional<scep::IssuedCertificate>();
   return std::optional<scep::IssuedCertificate>(it->second);
 }
 
-core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certificates(std::string_view ca) {
+core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certificates(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   std::vector<crypto::RevokedEntry> out;
   std::string prefix = std::string(ca) + "/";
@@ -167,12 +168,59 @@ core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certif
   return out;
 }
 
+core::Result<std::vector<scep::PendingRequest>> MemoryRepository::list_pending(std::string_view ca) const {
+  std::lock_guard lock(m_mutex);
+  std::vector<scep::PendingRequest> out;
+  for (const auto& p : pending)
+    if (p.ca == ca) out.push_back(p);
+  return out;
+}
+
+static bool same_request(const scep::PendingRequest& a, const scep::PendingRequest& b) {
+  return a.ca == b.ca && a.transaction_id == b.transaction_id;
+}
+
+core::Result<std::optional<scep::PendingClaim>> MemoryRepository::claim_pending(const scep::PendingRequest& p) {
+  std::lock_guard lock(m_mutex);
+  auto it = std::find_if(pending.begin(), pending.end(), [&](auto& q) { return same_request(p, q); });
+  if (it == pending.end()) return std::optional<scep::PendingClaim>();
+  m_claimed.push_back(std::move(*it));
+  pending.erase(it);
+  return std::optional<scep::PendingClaim>(std::in_place, *this, p);
+}
+
+core::Result<void> MemoryRepository::finish_pending(const scep::PendingRequest& p) {
+  std::lock_guard lock(m_mutex);
+  std::erase_if(m_claimed, [&](auto& q) { return same_request(p, q); });
+  return {};
+}
+
+core::Result<void> MemoryRepository::release_pending(const scep::PendingRequest& p) {
+  std::lock_guard lock(m_mutex);
+  auto it = std::find_if(m_claimed.begin(), m_claimed.end(), [&](auto& q) { return same_request(p, q); });
+  if (it == m_claimed.end()) return core::fail(Errc::not_found, "not claimed");
+  pending.push_back(std::move(*it));
+  m_claimed.erase(it);
+  return {};
+}
+
+core::Result<void> MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& entry,
+                                            const scep::AuditEvent& e) {
+  std::lock_guard lock(m_mutex);
+  auto it = certificates.find(std::string(ca) + "/" + entry.serial_hex);
+  if (it == certificates.end()) return core::fail(Errc::not_found, "no such certificate");
+  if (it->second.revocation) return core::fail(Errc::already_exists, "already revoked");
+  it->second.revocation = entry;
+  audit_log.push_back(e);
+  return {};
+}
+
 void MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& entry) {
   std::lock_guard lock(m_mutex);
   certificates.at(std::string(ca) + "/" + entry.serial_hex).revocation = entry;
 }
 
-core::Result<std::optional<core::Bytes>> MemoryRepository::load_crl(std::string_view ca) {
+core::Result<std::optional<core::Bytes>> MemoryRepository::load_crl(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   if (auto it = crls.find(std::string(ca)); it != crls.end()) return std::optional<core::Bytes>(it->second);
   return std::optional<core::Bytes>();

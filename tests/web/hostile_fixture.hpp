@@ -279,7 +279,7 @@ struct Site {
   const testing::TestPki& pki = testing::test_pki();
   testing::TempDir dir;
   store::Store st;
-  store::Repository repo;
+  store::Session repo;
   core::FixedClock clock{testing::test_pki().root.cert.not_before() + std::chrono::hours(1)};
   testing::CountingRng rng{4242};
   scep::Service svc;

@@ -36,7 +36,7 @@ store::Store open_store(const std::filesystem::path& root) {
 struct DispatchSite {
   testing::TempDir dir;
   store::Store st;
-  store::Repository repo;
+  store::Session repo;
   core::FixedClock clock{testing::fixed_time()};
   testing::CountingRng rng;
   scep::Service svc;
@@ -351,7 +351,7 @@ BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_bundle_even_for_a_lone_ca) {
 BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) {
   DispatchSite site;
   BOOST_REQUIRE(store::write_file_atomic(site.st.config_path(), "[server]\nsecret_setting = 1\n"));
-  store::Repository repo(site.st);  // a fresh one reads the broken scep.toml
+  store::Session repo(site.st);  // a fresh one reads the broken scep.toml
   scep::Service svc(repo, site.clock, site.rng);
   web::Request req;
   req.query = "operation=GetCACert&message=main";

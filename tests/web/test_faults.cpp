@@ -203,19 +203,10 @@ scep::PendingRequest parked(Site& site) {
   return all->front();
 }
 
-/// What `scepctl approve` does: claim, decide, clear; put back on failure.
+/// What `scepctl approve` does (scep::approve: claim, decide, clear; put
+/// back on failure).
 bool approve(Site& site, const scep::PendingRequest& p) {
-  auto held = site.st.lock_transaction(p.ca, p.transaction_id);
-  if (!held) return false;
-  auto claimed = site.st.claim_pending(p);
-  if (!claimed || !*claimed) return false;
-  policy::Policy pol = policy::builtin_policy();
-  auto cert = scep::approve_pending(site.repo, site.clock, site.rng, p, pol);
-  if (!cert) {
-    (void)site.st.release_pending(p);
-    return false;
-  }
-  return site.st.finish_pending(p).has_value();
+  return scep::approve(site.repo, site.clock, site.rng, p).has_value();
 }
 
 }  // namespace
@@ -252,15 +243,12 @@ BOOST_AUTO_TEST_CASE(a_decided_request_is_not_decided_again) {
   auto p = parked(site);
   BOOST_REQUIRE(approve(site, p));
   BOOST_REQUIRE(site.st.add_pending(p));  // put back, as a failed-looking approval would
-  auto held = site.st.lock_transaction(p.ca, p.transaction_id);
-  BOOST_REQUIRE(held);
-  BOOST_REQUIRE(*site.st.claim_pending(p));
-  auto again = scep::approve_pending(site.repo, site.clock, site.rng, p, policy::builtin_policy());
+  auto again = scep::approve(site.repo, site.clock, site.rng, p);
   BOOST_TEST_REQUIRE(!again.has_value());
   BOOST_TEST(again.error().detail.find("already been decided") != std::string::npos, again.error().detail);
-  BOOST_TEST(!scep::reject_pending(site.repo, site.clock, p, "no").has_value());
-  BOOST_REQUIRE(site.st.release_pending(p));
-  held.value().reset();
+  BOOST_TEST(!scep::reject(site.repo, site.clock, p, "no").has_value());
+  // Each refusal put the request back for check --repair to clear.
+  BOOST_TEST(files_in(site.dir.path() / "store/ca/main/pending", ".json") == 1u);
   BOOST_TEST(files_in(site.dir.path() / "store/ca/main/certs", ".pem") == 1u);
   repair_to_clean(site);
   BOOST_TEST(files_in(site.dir.path() / "store/ca/main/pending", ".json") == 0u);
@@ -269,17 +257,7 @@ BOOST_AUTO_TEST_CASE(a_decided_request_is_not_decided_again) {
 BOOST_AUTO_TEST_CASE(a_rejection_is_whole_or_nothing) {
   walk(
       "reject", [](Site& site) { return parked(site); },
-      [](Site& site, scep::PendingRequest& p) {
-        auto held = site.st.lock_transaction(p.ca, p.transaction_id);
-        if (!held) return false;
-        auto claimed = site.st.claim_pending(p);
-        if (!claimed || !*claimed) return false;
-        if (!scep::reject_pending(site.repo, site.clock, p, "no")) {
-          (void)site.st.release_pending(p);
-          return false;
-        }
-        return site.st.finish_pending(p).has_value();
-      },
+      [](Site& site, scep::PendingRequest& p) { return scep::reject(site.repo, site.clock, p, "no").has_value(); },
       [](Site& site, scep::PendingRequest&, bool done, int) {
         auto tx = site.st.find_transaction("main", "tid-op");
         BOOST_TEST_REQUIRE((tx && *tx));
