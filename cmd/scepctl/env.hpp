@@ -1,4 +1,6 @@
 #pragma once
+// What every scepctl subcommand is given (Env) and the add_*_command
+// registrations main.cpp calls, one per cmd_<name>.cpp.
 
 #include <functional>
 #include <ostream>

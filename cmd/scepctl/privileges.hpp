@@ -1,4 +1,5 @@
 #pragma once
+// Dropping root to the store's owner before scepctl touches the store.
 
 #include <string>
 

@@ -1,4 +1,6 @@
 #pragma once
+// Byte strings (Bytes, ByteView) and the hex, text and constant-time
+// comparison helpers every layer uses on them.
 
 #include <cstdint>
 #include <span>

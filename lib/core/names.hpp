@@ -1,4 +1,6 @@
 #pragma once
+// Store names (CAs, policies), escaping client text for logs, and ASCII
+// case-insensitive comparison of protocol tokens.
 
 #include <cstddef>
 #include <string>

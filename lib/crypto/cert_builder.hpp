@@ -1,4 +1,6 @@
 #pragma once
+// Building and signing X.509 certificates from plain data (CertSpec); the CA
+// layer decides the content, this header only encodes it.
 
 #include <string>
 #include <vector>

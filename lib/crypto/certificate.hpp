@@ -1,4 +1,6 @@
 #pragma once
+// crypto::Certificate: an immutable X.509 certificate, so that nothing above
+// crypto/ handles an X509*.
 
 #include <string>
 #include <vector>

@@ -1,4 +1,6 @@
 #pragma once
+// crypto::Csr: an immutable PKCS#10 request and what policy reads from it
+// (subject, key, SANs, challengePassword, extensions).
 
 #include <optional>
 #include <string>

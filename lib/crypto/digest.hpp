@@ -1,4 +1,5 @@
 #pragma once
+// Message digests by name, and the fingerprints operators compare out of band.
 
 #include <optional>
 #include <string_view>

@@ -1,4 +1,5 @@
 #pragma once
+// crypto::PublicKey and crypto::PrivateKey: value classes over EVP_PKEY.
 
 #include <memory>
 #include <string>

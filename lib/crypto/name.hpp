@@ -1,4 +1,5 @@
 #pragma once
+// Distinguished names as operators type them and as the tools print them.
 
 #include <string>
 #include <string_view>

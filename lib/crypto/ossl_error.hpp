@@ -1,4 +1,5 @@
 #pragma once
+// The one way a failed OpenSSL call becomes a core::Error.
 
 #include <string_view>
 

@@ -1,4 +1,6 @@
 #pragma once
+// Certs-only PKCS#7 (GetCACert, CertRep payloads, GetCRL) and
+// IssuerAndSerialNumber, as SCEP carries them.
 
 #include <string>
 #include <string_view>

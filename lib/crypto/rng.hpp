@@ -1,4 +1,5 @@
 #pragma once
+// The production core::Rng: the operating system's CSPRNG (tests inject others).
 
 #include "core/clock.hpp"
 

@@ -1,4 +1,6 @@
 #pragma once
+// Whole-file writes that readers see complete or not at all (temp file,
+// fsync, rename): how every store record is written.
 
 #include <condition_variable>
 #include <cstdint>

@@ -1,4 +1,6 @@
 #pragma once
+// The one handler every front end calls (CGI, FastCGI, scepctl serve, tests):
+// a web::Request in, a web::Response out.
 
 #include <optional>
 #include <string_view>

@@ -1,4 +1,6 @@
 #pragma once
+// Reading operation and message from a query string, and decoding a GET
+// PKIOperation message as real clients spell it.
 
 #include <optional>
 #include <string>

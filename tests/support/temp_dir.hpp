@@ -1,4 +1,5 @@
 #pragma once
+// A scratch directory for one test, removed at scope end.
 
 #include <filesystem>
 
