@@ -3,17 +3,17 @@
 #include <string>
 #include <vector>
 
-#include "../policy/csr_maker.hpp"
 #include "crypto/csr.hpp"
 #include "crypto/general_name.hpp"
+#include "support/requests.hpp"
 #include "support/test_pki.hpp"
 
-using enroll_test::CsrSpec;
+using testing::CsrSpec;
 
 namespace {
 
 crypto::Csr csr_with(CsrSpec spec) {
-  auto csr = crypto::Csr::from_der(enroll_test::make_csr(spec, testing::test_pki().client_key));
+  auto csr = crypto::Csr::from_der(testing::make_csr(spec, testing::test_pki().client_key));
   BOOST_REQUIRE_MESSAGE(csr, (csr ? "" : csr.error().detail));
   return *csr;
 }
