@@ -3,14 +3,12 @@
 #include <chrono>
 
 #include <fmt/format.h>
-#include <openssl/x509.h>
 
-#include "crypto/cert_builder.hpp"
 #include "crypto/cms.hpp"
-#include "crypto/name.hpp"
 #include "crypto/pkcs7.hpp"
 #include "crypto/rng.hpp"
 #include "scep/message.hpp"
+#include "support/request_builder.hpp"
 
 namespace bench {
 
@@ -39,55 +37,27 @@ static core::Bytes random_bytes(std::size_t n) {
 core::Result<Identity> make_identity(int key_bits, const std::string& tag) {
   auto key = crypto::PrivateKey::generate_rsa(key_bits);
   if (!key) return std::unexpected(key.error());
-  crypto::CertSpec spec;
-  auto subject = crypto::subject_der_from_text("CN=scep-bench signer " + tag);
-  if (!subject) return std::unexpected(subject.error());
-  spec.subject = *subject;
-  spec.serial = random_bytes(8);
-  spec.serial[0] = static_cast<std::uint8_t>((spec.serial[0] & 0x7f) | 0x01);
-  auto now = std::chrono::system_clock::now();
-  spec.not_before = now - std::chrono::hours(1);
-  spec.not_after = now + std::chrono::days(2);
-  spec.key_usage = crypto::ku_digital_signature | crypto::ku_key_encipherment;
-  auto cert = crypto::build_certificate(spec, key->public_key(), nullptr, *key);
+  core::Bytes serial = random_bytes(8);
+  serial[0] = static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x01);
+  auto cert = testing::build_self_signed(*key, "CN=scep-bench signer " + tag, std::chrono::system_clock::now(),
+                                         std::move(serial));
   if (!cert) return std::unexpected(cert.error());
   return Identity{std::move(*key), std::move(*cert)};
 }
 
-/// A PKCS#10 (DER) for `key`: subject CN=cn,O=scep-bench and a challengePassword.
-static core::Result<core::Bytes> make_csr(const crypto::PrivateKey& key, const std::string& cn,
-                                          const std::string& challenge) {
-  crypto::X509ReqPtr req(X509_REQ_new());
-  auto name = crypto::parse_dn("CN=" + cn + ",O=scep-bench");
-  if (!req || !name) return core::fail(Errc::internal, "cannot make a CSR subject");
-  bool ok = X509_REQ_set_version(req.get(), 0) == 1 && X509_REQ_set_subject_name(req.get(), name->get()) == 1 &&
-            X509_REQ_set_pubkey(req.get(), key.native()) == 1;
-  if (ok && !challenge.empty())
-    ok = X509_REQ_add1_attr_by_NID(req.get(), NID_pkcs9_challengePassword, V_ASN1_UTF8STRING,
-                                   reinterpret_cast<const unsigned char*>(challenge.data()),
-                                   static_cast<int>(challenge.size())) == 1;
-  ok = ok && X509_REQ_sign(req.get(), key.native(), EVP_sha256()) > 0;
-  unsigned char* buf = nullptr;
-  int n = ok ? i2d_X509_REQ(req.get(), &buf) : 0;
-  if (n <= 0) return core::fail(Errc::internal, "cannot sign or encode a CSR");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
-
 core::Result<Enrollment> make_enrollment(const Identity& who, const CaCerts& ca, const std::string& challenge,
                                          const std::string& cn) {
-  auto csr = make_csr(who.key, cn, challenge);
+  testing::CsrSpec csr_spec;
+  csr_spec.subject = "CN=" + cn + ",O=scep-bench";
+  if (!challenge.empty()) csr_spec.challenge = challenge;
+  csr_spec.challenge_type = V_ASN1_UTF8STRING;
+  auto csr = testing::build_csr(csr_spec, who.key);
   if (!csr) return std::unexpected(csr.error());
   Enrollment e{&who, cn, core::to_hex(random_bytes(16)), random_bytes(16), {}};
-  scep::RequestSpec spec;
-  spec.type = scep::MessageType::pkcs_req;
+  testing::MessageSpec spec;
   spec.transaction_id = e.transaction_id;
   spec.sender_nonce = e.sender_nonce;
-  spec.message_data = std::move(*csr);
-  spec.digest = crypto::DigestAlg::sha256;
-  spec.cipher = crypto::ContentCipher::aes128_cbc;
-  auto der = scep::build_request(spec, ca.recipient, who.cert, who.key);
+  auto der = testing::build_message(*csr, spec, ca.recipient, who.cert, who.key);
   if (!der) return std::unexpected(der.error());
   e.message = std::move(*der);
   return e;

@@ -40,7 +40,8 @@ struct Enrollment {
 };
 
 /// A PKCSReq for `who` with a fresh, unique CN and transactionID carrying
-/// `challenge`, encrypted (AES-128-CBC) to `ca.recipient`, signed with SHA-256.
+/// `challenge`, encrypted (AES-128-CBC) to `ca.recipient`, signed with SHA-256
+/// (support/request_builder.hpp).
 core::Result<Enrollment> make_enrollment(const Identity& who, const CaCerts& ca, const std::string& challenge,
                                          const std::string& cn);
 

@@ -4,18 +4,18 @@
 
 #include <openssl/rsa.h>
 
-#include "../policy/csr_maker.hpp"
 #include "crypto/cms.hpp"
+#include "support/requests.hpp"
 #include "support/test_pki.hpp"
 
 using crypto::DigestAlg;
 using crypto::SignaturePadding;
-using enroll_test::CsrSpec;
+using testing::CsrSpec;
 
 namespace {
 
 crypto::Csr csr_signed(CsrSpec spec) {
-  auto csr = crypto::Csr::from_der(enroll_test::make_csr(spec, testing::test_pki().client_key));
+  auto csr = crypto::Csr::from_der(testing::make_csr(spec, testing::test_pki().client_key));
   BOOST_REQUIRE(csr);
   return *csr;
 }

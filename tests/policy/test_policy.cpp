@@ -2,12 +2,12 @@
 
 #include <openssl/evp.h>
 
-#include "csr_maker.hpp"
 #include "policy/policy.hpp"
+#include "support/requests.hpp"
 #include "support/test_pki.hpp"
 
-using enroll_test::CsrSpec;
-using enroll_test::make_csr;
+using testing::CsrSpec;
+using testing::make_csr;
 using policy::Refusal;
 using policy::SanMode;
 
@@ -258,7 +258,7 @@ BOOST_AUTO_TEST_CASE(an_expired_ca_issues_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(keys_below_min_rsa_bits_are_refused) {
-  auto csr = csr_of(make_csr({}, enroll_test::small_rsa_key()));
+  auto csr = csr_of(make_csr({}, testing::small_rsa_key()));
   policy::Policy p;
   auto d = evaluate(p, csr);
   BOOST_TEST(!d.issue);
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(the_csr_signature_digest_must_be_allowed) {
 // RFC 8894 §3.2.1.4 keeps badMessageCheck for the CMS signature; a PKCS#10
 // that fails its own check is a bad request.
 BOOST_AUTO_TEST_CASE(a_csr_whose_signature_fails_is_a_bad_request) {
-  auto csr = csr_of(enroll_test::corrupt_last_byte(make_csr({}, testing::test_pki().client_key)));
+  auto csr = csr_of(testing::corrupt_last_byte(make_csr({}, testing::test_pki().client_key)));
   auto d = evaluate(policy::Policy{}, csr);
   BOOST_TEST(!d.issue);
   BOOST_TEST((d.refusal == Refusal::bad_request));

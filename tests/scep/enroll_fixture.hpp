@@ -1,7 +1,7 @@
 #pragma once
 // Shared by the PKIOperation test files: a Service over a MemoryRepository
-// with one CA, request builders (our own and a raw CMS one that can break the
-// rules), a CertRep reader, and a small runner for the openssl CLI.
+// with one CA, the request builder's names (support/requests.hpp), a CertRep
+// reader, and a small runner for the openssl CLI.
 
 #include <boost/test/unit_test.hpp>
 
@@ -16,84 +16,31 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include "../policy/csr_maker.hpp"
 #include "crypto/cms.hpp"
 #include "crypto/pkcs7.hpp"
 #include "policy/secret.hpp"
 #include "scep/message.hpp"
 #include "scep/service.hpp"
 #include "support/memory_repository.hpp"
+#include "support/requests.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 
 namespace enroll_test {
 
-// --- raw CMS signing: any attribute set, any number of signers ---------------
-
-struct Attr {
-  std::string oid;
-  int asn1_type;  ///< V_ASN1_PRINTABLESTRING, V_ASN1_OCTET_STRING, ...
-  std::vector<core::Bytes> values;
-};
-
-inline Attr printable(std::string_view oid, std::string_view text) {
-  return {std::string(oid), V_ASN1_PRINTABLESTRING, {core::to_bytes(text)}};
-}
-inline Attr octets(std::string_view oid, core::Bytes value) {
-  return {std::string(oid), V_ASN1_OCTET_STRING, {std::move(value)}};
-}
-
-/// messageType, transactionID, senderNonce as a conforming client sends them.
-inline std::vector<Attr> scep_attrs(std::string_view type, std::string_view tid, core::Bytes nonce) {
-  return {printable(scep::oid::message_type, type), printable(scep::oid::transaction_id, tid),
-          octets(scep::oid::sender_nonce, std::move(nonce))};
-}
-
-struct SignerSpec {
-  const crypto::Certificate* cert;
-  const crypto::PrivateKey* key;
-  crypto::DigestAlg digest = crypto::DigestAlg::sha256;
-  std::vector<Attr> attrs;
-  bool include_cert = true;
-  /// Set: RSASSA-PSS over `digest` with this MGF1 digest (any combination).
-  std::optional<crypto::DigestAlg> pss_mgf1{};
-};
-
-/// A SignedData over `content` with the given signers and their signed attributes.
-inline core::Bytes cms_sign(core::ByteView content, const std::vector<SignerSpec>& signers) {
-  crypto::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP));
-  BOOST_REQUIRE(cms);
-  for (const auto& s : signers) {
-    CMS_SignerInfo* si = CMS_add1_signer(cms.get(), s.cert->native(), s.key->native(), crypto::evp_md(s.digest),
-                                         CMS_BINARY | CMS_NOSMIMECAP | (s.include_cert ? 0 : CMS_NOCERTS) |
-                                             (s.pss_mgf1 ? CMS_KEY_PARAM : 0));
-    BOOST_REQUIRE(si);
-    if (s.pss_mgf1) {
-      EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
-      BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
-      BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, crypto::evp_md(*s.pss_mgf1)) > 0);
-    }
-    for (const auto& a : s.attrs) {
-      crypto::Asn1ObjectPtr obj(OBJ_txt2obj(a.oid.c_str(), 1));
-      X509_ATTRIBUTE* attr = X509_ATTRIBUTE_create_by_OBJ(nullptr, obj.get(), a.asn1_type, a.values.at(0).data(),
-                                                          static_cast<int>(a.values[0].size()));
-      BOOST_REQUIRE(attr);
-      for (std::size_t i = 1; i < a.values.size(); ++i)
-        BOOST_REQUIRE(X509_ATTRIBUTE_set1_data(attr, a.asn1_type, a.values[i].data(), static_cast<int>(a.values[i].size())) == 1);
-      BOOST_REQUIRE(CMS_signed_add1_attr(si, attr) == 1);
-      X509_ATTRIBUTE_free(attr);
-    }
-  }
-  static const unsigned char empty = 0;
-  crypto::BioPtr in(BIO_new_mem_buf(content.empty() ? &empty : content.data(), static_cast<int>(content.size())));
-  BOOST_REQUIRE(CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) == 1);
-  unsigned char* buf = nullptr;
-  int n = i2d_CMS_ContentInfo(cms.get(), &buf);
-  BOOST_REQUIRE(n > 0);
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+using testing::Attr;
+using testing::cms_sign;
+using testing::corrupt_last_byte;
+using testing::CsrSpec;
+using testing::make_csr;
+using testing::nonce_of;
+using testing::octets;
+using testing::printable;
+using testing::scep_attrs;
+using testing::self_signed;
+using testing::SignerSpec;
+using testing::SignOptions;
+using testing::small_rsa_key;
 
 /// DER SEQUENCE around already-encoded elements.
 inline core::Bytes der_sequence(const core::Bytes& body) {
@@ -207,21 +154,8 @@ inline std::vector<std::string> cert_sans(const crypto::Certificate& c) {
 
 // --- the service under test ----------------------------------------------------
 
-inline core::Bytes nonce_of(std::size_t n, std::uint8_t first = 0xa0) {
-  core::Bytes b(n);
-  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(first + i);
-  return b;
-}
-
-/// How a request is built (defaults: what a modern client sends).
-struct Send {
-  scep::MessageType type = scep::MessageType::pkcs_req;
-  std::string tid = "tid-1";
-  core::Bytes nonce = nonce_of(16);
-  crypto::DigestAlg digest = crypto::DigestAlg::sha256;
-  crypto::SignaturePadding padding = crypto::SignaturePadding::pkcs1;  ///< of the CMS signature
-  crypto::ContentCipher cipher = crypto::ContentCipher::aes128_cbc;
-  crypto::KeyTransport kt{};
+/// How a request is built (defaults: what a modern client sends), and by whom.
+struct Send : testing::MessageSpec {
   const crypto::Certificate* recipient = nullptr;  ///< null: the CA certificate
   const crypto::Certificate* signer = nullptr;     ///< null: the fixture's self-signed client cert
   const crypto::PrivateKey* key = nullptr;         ///< null: the test PKI's client key
@@ -269,19 +203,8 @@ struct Fixture {
   }
 
   core::Bytes build(const core::Bytes& message_data, const Send& s = {}) {
-    scep::RequestSpec spec;
-    spec.type = s.type;
-    spec.transaction_id = s.tid;
-    spec.sender_nonce = s.nonce;
-    spec.message_data = message_data;
-    spec.digest = s.digest;
-    spec.padding = s.padding;
-    spec.cipher = s.cipher;
-    spec.key_transport = s.kt;
-    auto der = scep::build_request(spec, s.recipient ? *s.recipient : pki.root.cert, s.signer ? *s.signer : signer,
-                                   s.key ? *s.key : pki.client_key);
-    BOOST_REQUIRE_MESSAGE(der, "build_request: " << (der ? "" : der.error().detail));
-    return *der;
+    return testing::make_message(message_data, s, s.recipient ? *s.recipient : pki.root.cert,
+                                 s.signer ? *s.signer : signer, s.key ? *s.key : pki.client_key);
   }
 
   core::Result<core::Bytes> send(core::ByteView der, std::string_view ca = "main") {
@@ -293,7 +216,7 @@ struct Fixture {
   /// Enrolls the client key with `secret`; returns the issued certificate.
   crypto::Certificate enroll_ok(const std::string& secret, const std::string& tid, CsrSpec spec = {}) {
     Send s;
-    s.tid = tid;
+    s.transaction_id = tid;
     auto r = exchange(csr(secret, spec), s);
     require_success(r);
     auto certs = reply_certs(r, signer, pki.client_key);

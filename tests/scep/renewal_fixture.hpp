@@ -64,7 +64,7 @@ struct RenewalFixture : Fixture {
                   scep::MessageType type, const std::string& tid) {
     Send s;
     s.type = type;
-    s.tid = tid;
+    s.transaction_id = tid;
     s.signer = &cert;
     s.key = &key;
     return exchange(message_data, s);

@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(every_digest_offered_is_accepted_for_the_message_and_the_pk
     BOOST_TEST_CONTEXT("caps keyword " << line) {
       Send s;
       s.digest = *alg;
-      s.tid = "tid-caps-digest-" + std::to_string(n++);
+      s.transaction_id = "tid-caps-digest-" + std::to_string(n++);
       CsrSpec spec;
       spec.digest = *alg;
       auto r = f.exchange(f.csr("CAPS-DIGESTS", spec), s);
@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(every_cipher_offered_is_accepted) {
     BOOST_TEST_CONTEXT("caps keyword " << line) {
       Send s;
       s.cipher = *cipher;
-      s.tid = "tid-caps-cipher-" + std::to_string(n++);
+      s.transaction_id = "tid-caps-cipher-" + std::to_string(n++);
       require_success(f.exchange(f.csr("CAPS-CIPHERS"), s));
     }
   }

@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(an_openssl_req_csr_with_a_utf8_challenge_is_issued) {
   auto csr = openssl_csr(dir, "Ossl-Utf8-Secret-42");
   BOOST_TEST(challenge_asn1_type(csr) == V_ASN1_UTF8STRING);
   Send s;
-  s.tid = "tid-ossl-req";
+  s.transaction_id = "tid-ossl-req";
   auto r = f.exchange(csr, s);
   require_success(r);
   auto certs = reply_certs(r, f.signer, f.pki.client_key);
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(an_openssl_req_csr_signed_with_rsassa_pss_is_issued) {
       BOOST_REQUIRE(req);
       BOOST_TEST(X509_REQ_get_signature_nid(req.get()) == NID_rsassaPss);
       Send s;
-      s.tid = "tid-ossl-pss-" + std::to_string(n++);
+      s.transaction_id = "tid-ossl-pss-" + std::to_string(n++);
       auto r = f.exchange(csr, s);
       require_success(r);
       auto certs = reply_certs(r, f.signer, f.pki.client_key);
@@ -229,7 +229,7 @@ BOOST_AUTO_TEST_CASE(openssl_cms_verifies_and_decrypts_our_success_reply) {
       OpensslDir dir(f);
       f.add_secret("OSSL-REPLY-SECRET");
       Send s;
-      s.tid = "tid-ossl-reply";
+      s.transaction_id = "tid-ossl-reply";
       auto reply = f.send(f.build(f.csr("OSSL-REPLY-SECRET"), s));
       BOOST_REQUIRE(reply);
       write_file(dir.path() / "reply.der", *reply);
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(openssl_cms_verifies_a_failure_reply_without_detached_conte
   Fixture f;
   OpensslDir dir(f);
   Send s;
-  s.tid = "tid-ossl-fail";
+  s.transaction_id = "tid-ossl-fail";
   auto reply = f.send(f.build(f.csr("NO-SUCH-SECRET"), s));
   BOOST_REQUIRE(reply);
   require_failure(open_reply(reply), scep::FailInfo::bad_request);

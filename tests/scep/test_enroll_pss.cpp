@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(a_pss_pkcs10_in_a_pkcs1_message_is_issued) {
   for (auto d : {DigestAlg::sha256, DigestAlg::sha384, DigestAlg::sha512}) {
     BOOST_TEST_CONTEXT("PKCS#10 RSASSA-PSS " << crypto::digest_name(d)) {
       Send s;
-      s.tid = "tid-pss-csr-" + std::to_string(n++);
+      s.transaction_id = "tid-pss-csr-" + std::to_string(n++);
       auto r = f.exchange(f.csr("PSS-CSR", pss_csr(d)), s);
       require_success(r);
       require_pkcs1_reply(r, DigestAlg::sha256);
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(a_pss_message_gets_a_pkcs1_reply_with_its_digest) {
     for (auto d : {DigestAlg::sha256, DigestAlg::sha384}) {
       BOOST_TEST_CONTEXT((mode == Fixture::Mode::ra ? "RA" : "CA") << ", SignerInfo RSASSA-PSS " << crypto::digest_name(d)) {
         Send s;
-        s.tid = "tid-pss-cms-" + std::to_string(n++);
+        s.transaction_id = "tid-pss-cms-" + std::to_string(n++);
         s.digest = d;
         s.padding = SignaturePadding::pss;
         auto r = f.exchange(f.csr("PSS-CMS", pss_csr(d)), s);
@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(a_signer_with_an_rsassa_pss_key_is_refused_before_anything_
     BOOST_TEST_CONTEXT(scep::message_type_name(type)) {
       Send s;
       s.type = type;
-      s.tid = "tid-pss-key-" + std::to_string(n++);
+      s.transaction_id = "tid-pss-key-" + std::to_string(n++);
       s.signer = &signer;
       s.key = &key;
       s.padding = SignaturePadding::pss;

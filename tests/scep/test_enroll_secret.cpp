@@ -20,7 +20,7 @@ BOOST_AUTO_TEST_CASE(a_secret_is_spent_once) {
   f.enroll_ok("ONCE-ONLY-SECRET", "tid-first");
   BOOST_TEST(f.uses_left("ONCE-ONLY-SECRET") == 0);
   Send s;
-  s.tid = "tid-second";
+  s.transaction_id = "tid-second";
   auto r = f.exchange(f.csr("ONCE-ONLY-SECRET"), s);
   require_failure(r, FailInfo::bad_request, "already been used");
   BOOST_TEST(r.fail_text().find("ONCE-ONLY-SECRET") == std::string::npos);
@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(a_multi_use_secret_counts_down) {
   f.enroll_ok("TWICE-SECRET", "tid-b");
   BOOST_TEST(f.uses_left("TWICE-SECRET") == 0);
   Send s;
-  s.tid = "tid-c";
+  s.transaction_id = "tid-c";
   require_failure(f.exchange(f.csr("TWICE-SECRET"), s), FailInfo::bad_request, "already been used");
   BOOST_TEST(f.repo.certificates.size() == 2u);
 }
@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(unusable_secrets_are_bad_requests_that_say_why) {
       Fixture f;
       c.setup(f);
       Send s;
-      s.tid = "tid-unusable";
+      s.transaction_id = "tid-unusable";
       auto r = f.exchange(f.csr(secret), s);
       require_failure(r, FailInfo::bad_request, c.why);
       BOOST_TEST(r.fail_text().find(secret) == std::string::npos);
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(policy_rejections_keep_the_secret_unspent) {
       f.add_secret(secret);
       c.setup(f);
       Send s = c.request(f);
-      s.tid = "tid-rejected";
+      s.transaction_id = "tid-rejected";
       auto r = f.exchange(c.csr(f), s);
       require_failure(r, c.info, c.why);
       BOOST_TEST(r.fail_text().find(secret) == std::string::npos);
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(a_certificate_that_cannot_be_built_does_not_spend_the_secre
   f.repo.policies["default"].extended_key_usage = {"clientAuht"};  // a typo OpenSSL cannot encode
   f.add_secret("UNBUILDABLE-SECRET");
   Send s;
-  s.tid = "tid-unbuildable";
+  s.transaction_id = "tid-unbuildable";
   auto r = f.send(f.build(f.csr("UNBUILDABLE-SECRET"), s));
   if (r) BOOST_TEST(open_reply(r).status() != "0");
   BOOST_TEST(f.repo.certificates.empty());
@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(after_a_policy_rejection_a_corrected_request_can_use_the_se
   CsrSpec bad;
   bad.subject = "CN=printer,O=Example";
   Send s;
-  s.tid = "tid-retry";
+  s.transaction_id = "tid-retry";
   require_failure(f.exchange(f.csr("SECOND-CHANCE", bad), s), FailInfo::bad_request);
   // The same transactionID, now with an acceptable subject.
   auto r = f.exchange(f.csr("SECOND-CHANCE"), s);
@@ -232,7 +232,7 @@ BOOST_AUTO_TEST_CASE(a_bound_secret_refuses_extra_names_without_spending_a_use) 
   greedy.subject = "CN=laptop-17,O=Corp Admins";
   greedy.sans = {"DNS:laptop-17"};
   Send s;
-  s.tid = "tid-bound";
+  s.transaction_id = "tid-bound";
   require_failure(f.exchange(f.csr("BOUND-SECRET", greedy), s), FailInfo::bad_request, "subject attribute O");
   CsrSpec extra;
   extra.subject = "CN=laptop-17";
@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_CASE(a_retransmitted_pkcsreq_gets_the_same_certificate_without_a
   Fixture f;
   f.add_secret("RETRANSMIT-SECRET", 2);
   Send s;
-  s.tid = "tid-retransmit";
+  s.transaction_id = "tid-retransmit";
   auto request = f.build(f.csr("RETRANSMIT-SECRET"), s);
   auto first = open_reply(f.send(request));
   require_success(first);
@@ -281,10 +281,10 @@ BOOST_AUTO_TEST_CASE(a_retransmitted_pkcsreq_gets_the_same_certificate_without_a
   BOOST_REQUIRE(certs.size() == 1u);
   BOOST_TEST((certs[0] == cert));
   // ... and a rebuilt message with a new nonce and a new CSR on the same key.
-  s.nonce = nonce_of(16, 0x77);
+  s.sender_nonce = nonce_of(16, 0x77);
   auto rebuilt = f.exchange(f.csr("RETRANSMIT-SECRET"), s);
   require_success(rebuilt);
-  BOOST_TEST((rebuilt.attr(scep::oid::recipient_nonce)->value == s.nonce));
+  BOOST_TEST((rebuilt.attr(scep::oid::recipient_nonce)->value == s.sender_nonce));
   BOOST_TEST((reply_certs(rebuilt, f.signer, f.pki.client_key).at(0) == cert));
 
   BOOST_TEST(f.uses_left("RETRANSMIT-SECRET") == 1);
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(the_same_transaction_id_with_another_key_is_refused) {
   f.enroll_ok("SHARED-TID-SECRET", "tid-shared");
   auto intruder = self_signed(f.pki.inter.key, "CN=intruder");
   Send s;
-  s.tid = "tid-shared";
+  s.transaction_id = "tid-shared";
   s.signer = &intruder;
   s.key = &f.pki.inter.key;
   auto r = f.exchange(f.csr("SHARED-TID-SECRET", {}, &f.pki.inter.key), s);
@@ -322,7 +322,9 @@ BOOST_AUTO_TEST_CASE(the_same_transaction_id_with_another_key_is_refused) {
 BOOST_AUTO_TEST_CASE(a_retry_racing_its_first_try_gets_the_same_certificate) {
   Fixture f;
   f.add_secret("RACED-RETRY-SECRET", 2);
-  core::Bytes der = f.build(f.csr("RACED-RETRY-SECRET"), Send{.tid = "tid-raced"});
+  Send raced;
+  raced.transaction_id = "tid-raced";
+  core::Bytes der = f.build(f.csr("RACED-RETRY-SECRET"), raced);
   testing::CountingRng rng2{98765};
   scep::Service second(f.repo, f.clock, rng2);
   core::Result<core::Bytes> first_reply = core::fail(core::Errc::internal, "not sent"), second_reply = first_reply;
@@ -357,7 +359,7 @@ BOOST_AUTO_TEST_CASE(a_parked_request_keeps_its_subject_sans_and_key) {
   spec.sans = {"DNS:phone.example.com"};
   spec.challenge = std::nullopt;
   Send s;
-  s.tid = "tid-parked";
+  s.transaction_id = "tid-parked";
   auto r = f.exchange(make_csr(spec, f.pki.client_key), s);
   BOOST_TEST(r.status() == "3", "pkiStatus " << r.status() << ": " << r.fail_text());
   BOOST_REQUIRE(f.repo.pending.size() == 1u);

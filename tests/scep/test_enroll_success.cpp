@@ -16,8 +16,8 @@ BOOST_AUTO_TEST_CASE(success_reply_is_a_ca_signed_certrep_echoing_the_request) {
   Fixture f;
   f.add_secret("SECRET-ONE");
   Send s;
-  s.tid = "F00DCAFE0123456789ABCDEF";
-  s.nonce = nonce_of(16, 0x10);
+  s.transaction_id = "F00DCAFE0123456789ABCDEF";
+  s.sender_nonce = nonce_of(16, 0x10);
   auto r = f.exchange(f.csr("SECRET-ONE"), s);
   require_success(r);
 
@@ -29,16 +29,16 @@ BOOST_AUTO_TEST_CASE(success_reply_is_a_ca_signed_certrep_echoing_the_request) {
   BOOST_TEST(!r.attr(scep::oid::fail_info));
   BOOST_TEST(!r.attr(scep::oid::fail_info_text));
   BOOST_REQUIRE(r.attr(scep::oid::transaction_id));
-  BOOST_TEST(r.text(scep::oid::transaction_id) == s.tid);
+  BOOST_TEST(r.text(scep::oid::transaction_id) == s.transaction_id);
   BOOST_TEST((r.attr(scep::oid::transaction_id)->type == crypto::StringType::printable));
   BOOST_REQUIRE(r.attr(scep::oid::recipient_nonce));
   BOOST_TEST((r.attr(scep::oid::recipient_nonce)->type == crypto::StringType::octet));
-  BOOST_TEST((r.attr(scep::oid::recipient_nonce)->value == s.nonce));
+  BOOST_TEST((r.attr(scep::oid::recipient_nonce)->value == s.sender_nonce));
   const auto* sender = r.attr(scep::oid::sender_nonce);
   BOOST_REQUIRE(sender);
   BOOST_TEST((sender->type == crypto::StringType::octet));
   BOOST_TEST(sender->value.size() == 16u);
-  BOOST_TEST((sender->value != s.nonce));
+  BOOST_TEST((sender->value != s.sender_nonce));
   // CMS housekeeping attributes some clients insist on (Windows).
   BOOST_TEST(r.attr("1.2.840.113549.1.9.3"));
   BOOST_TEST(r.attr("1.2.840.113549.1.9.4"));
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(success_reply_is_a_ca_signed_certrep_echoing_the_request) {
 
   // Stored and recorded under the transaction.
   BOOST_TEST(f.repo.certificates.count("main/" + certs[0].serial_hex()) == 1u);
-  auto tx = f.repo.transactions.find("main/" + s.tid);
+  auto tx = f.repo.transactions.find("main/" + s.transaction_id);
   BOOST_REQUIRE(tx != f.repo.transactions.end());
   BOOST_TEST((tx->second.state == scep::Transaction::State::issued));
   BOOST_TEST(tx->second.serial == certs[0].serial_hex());
@@ -129,17 +129,17 @@ BOOST_AUTO_TEST_CASE(sender_nonce_is_fresh_and_as_long_as_the_request_nonce) {
       Fixture f;
       f.add_secret("NONCE-SECRET", 2);
       Send s;
-      s.nonce = nonce_of(len, 0x40);
-      s.tid = "tid-nonce-a";
+      s.sender_nonce = nonce_of(len, 0x40);
+      s.transaction_id = "tid-nonce-a";
       auto a = f.exchange(f.csr("NONCE-SECRET"), s);
       require_success(a);
-      s.tid = "tid-nonce-b";
+      s.transaction_id = "tid-nonce-b";
       auto b = f.exchange(f.csr("NONCE-SECRET"), s);
       require_success(b);
       for (const auto* r : {&a, &b}) {
-        BOOST_TEST((r->attr(scep::oid::recipient_nonce)->value == s.nonce));
+        BOOST_TEST((r->attr(scep::oid::recipient_nonce)->value == s.sender_nonce));
         BOOST_TEST(r->attr(scep::oid::sender_nonce)->value.size() == len);
-        BOOST_TEST((r->attr(scep::oid::sender_nonce)->value != s.nonce));
+        BOOST_TEST((r->attr(scep::oid::sender_nonce)->value != s.sender_nonce));
       }
       BOOST_TEST((a.attr(scep::oid::sender_nonce)->value != b.attr(scep::oid::sender_nonce)->value));
     }
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(reply_digest_mirrors_the_request_digest) {
     BOOST_TEST_CONTEXT("digest " << crypto::digest_name(alg)) {
       Send s;
       s.digest = alg;
-      s.tid = "tid-digest-" + std::to_string(n++);
+      s.transaction_id = "tid-digest-" + std::to_string(n++);
       auto r = f.exchange(f.csr("DIGEST-SECRET"), s);
       require_success(r);
       BOOST_REQUIRE(r.sd.digest);
@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(reply_cipher_mirrors_the_request_cipher) {
     BOOST_TEST_CONTEXT("cipher " << crypto::cipher_name(c)) {
       Send s;
       s.cipher = c;
-      s.tid = "tid-cipher-" + std::to_string(n++);
+      s.transaction_id = "tid-cipher-" + std::to_string(n++);
       auto r = f.exchange(f.csr("CIPHER-SECRET"), s);
       require_success(r);
       auto env = crypto::Envelope::parse(r.sd.content);
@@ -216,8 +216,8 @@ BOOST_AUTO_TEST_CASE(rsa_oaep_key_transport_is_mirrored_and_pkcs1_stays_pkcs1) {
   Fixture f;
   f.add_secret("OAEP-SECRET", 3);
   Send s;
-  s.kt = crypto::KeyTransport{true, DigestAlg::sha256};
-  s.tid = "tid-oaep";
+  s.key_transport = crypto::KeyTransport{true, DigestAlg::sha256};
+  s.transaction_id = "tid-oaep";
   auto r = f.exchange(f.csr("OAEP-SECRET"), s);
   require_success(r);
   auto env = crypto::Envelope::parse(r.sd.content);
@@ -227,8 +227,8 @@ BOOST_AUTO_TEST_CASE(rsa_oaep_key_transport_is_mirrored_and_pkcs1_stays_pkcs1) {
   BOOST_TEST((kt.oaep_digest == DigestAlg::sha256));
   BOOST_TEST(reply_certs(r, f.signer, f.pki.client_key).size() == 1u);
 
-  s.kt = crypto::KeyTransport{true, DigestAlg::sha1};
-  s.tid = "tid-oaep-sha1";
+  s.key_transport = crypto::KeyTransport{true, DigestAlg::sha1};
+  s.transaction_id = "tid-oaep-sha1";
   r = f.exchange(f.csr("OAEP-SECRET"), s);
   require_success(r);
   env = crypto::Envelope::parse(r.sd.content);
@@ -236,8 +236,8 @@ BOOST_AUTO_TEST_CASE(rsa_oaep_key_transport_is_mirrored_and_pkcs1_stays_pkcs1) {
   BOOST_TEST(env->key_transport(f.signer).oaep);
   BOOST_TEST((env->key_transport(f.signer).oaep_digest == DigestAlg::sha1));
 
-  s.kt = {};
-  s.tid = "tid-pkcs1";
+  s.key_transport = {};
+  s.transaction_id = "tid-pkcs1";
   r = f.exchange(f.csr("OAEP-SECRET"), s);
   require_success(r);
   env = crypto::Envelope::parse(r.sd.content);
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(ra_mode_replies_are_signed_by_the_ra_for_either_recipient) 
     BOOST_TEST_CONTEXT("encrypted to " << recipient->subject()) {
       Send s;
       s.recipient = recipient;
-      s.tid = "tid-ra-" + std::to_string(n++);
+      s.transaction_id = "tid-ra-" + std::to_string(n++);
       auto r = f.exchange(f.csr("RA-SECRET"), s);
       require_success(r);
       BOOST_REQUIRE(r.sd.signer);
@@ -272,7 +272,7 @@ BOOST_AUTO_TEST_CASE(without_a_ca_name_the_envelope_recipient_picks_the_ca) {
   f.add_secret("SUB-SECRET", 1, "sub");
   Send s;
   s.recipient = &f.pki.inter.cert;
-  s.tid = "tid-sub";
+  s.transaction_id = "tid-sub";
   auto r = f.exchange(f.csr("SUB-SECRET"), s, "");
   require_success(r);
   BOOST_REQUIRE(r.sd.signer);
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(challenge_password_in_any_directory_string_type_is_accepted
       CsrSpec spec;
       spec.challenge_type = c.type;
       Send s;
-      s.tid = "tid-typed-" + std::to_string(n++);
+      s.transaction_id = "tid-typed-" + std::to_string(n++);
       auto r = f.exchange(f.csr("TYPED2SECRET", spec), s);
       require_success(r);
     }

@@ -3,6 +3,7 @@
 #include "crypto/cert_builder.hpp"
 #include "crypto/digest.hpp"
 #include "scep/manual.hpp"
+#include "support/requests.hpp"
 #include "support/memory_repository.hpp"
 #include "support/test_pki.hpp"
 
@@ -62,18 +63,9 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
   testing::MemoryRepository repo;
   repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
   // A real PKCS#10 from the spare client key.
-  auto subject = crypto::subject_der_from_text("CN=phone-7");
-  BOOST_REQUIRE(subject);
-  crypto::X509ReqPtr req(X509_REQ_new());
-  const unsigned char* p = subject->data();
-  crypto::X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(subject->size())));
-  X509_REQ_set_subject_name(req.get(), name.get());
-  X509_REQ_set_pubkey(req.get(), pki.client_key.native());
-  BOOST_REQUIRE(X509_REQ_sign(req.get(), pki.client_key.native(), EVP_sha256()) > 0);
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_REQ(req.get(), &buf);
-  core::Bytes der(buf, buf + n);
-  OPENSSL_free(buf);
+  testing::CsrSpec spec;
+  spec.subject = "CN=phone-7";
+  core::Bytes der = testing::make_csr(spec, pki.client_key);
 
   auto pending = fake_pending("tid-7", der);
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());
@@ -122,13 +114,9 @@ BOOST_AUTO_TEST_CASE(a_policy_that_refuses_blocks_approval_without_issuing) {
   policy::Policy strict;
   strict.name = "strict";
   strict.min_rsa_bits = 4096;
-  crypto::X509ReqPtr req(X509_REQ_new());
-  X509_REQ_set_pubkey(req.get(), pki.client_key.native());
-  BOOST_REQUIRE(X509_REQ_sign(req.get(), pki.client_key.native(), EVP_sha256()) > 0);
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_REQ(req.get(), &buf);
-  core::Bytes der(buf, buf + n);
-  OPENSSL_free(buf);
+  testing::CsrSpec spec;
+  spec.subject = "";
+  core::Bytes der = testing::make_csr(spec, pki.client_key);
   auto pending = fake_pending("t", der);
   core::FixedClock clock(pending.created);
   testing::CountingRng rng;

@@ -28,7 +28,7 @@ BOOST_AUTO_TEST_CASE(a_broken_outer_signature_gets_a_signed_bad_message_check) {
   Fixture f;
   f.add_secret("SIG-SECRET");
   Send s;
-  s.tid = "tid-badsig";
+  s.transaction_id = "tid-badsig";
   auto der = f.build(f.csr("SIG-SECRET"), s);
   der.back() ^= 0x5a;  // the last field of the (only) SignerInfo is its signature
   auto r = open_reply(f.send(der));
@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(a_broken_outer_signature_gets_a_signed_bad_message_check) {
   BOOST_REQUIRE(r.sd.signer);
   BOOST_TEST((*r.sd.signer == f.pki.root.cert));
   BOOST_TEST(r.text(scep::oid::transaction_id) == "tid-badsig");
-  BOOST_TEST((r.attr(scep::oid::recipient_nonce)->value == s.nonce));
+  BOOST_TEST((r.attr(scep::oid::recipient_nonce)->value == s.sender_nonce));
   BOOST_TEST((r.attr(scep::oid::fail_info)->type == crypto::StringType::printable));
   BOOST_TEST((r.attr(scep::oid::fail_info_text)->type == crypto::StringType::utf8));
   BOOST_TEST(f.uses_left("SIG-SECRET") == 1);
@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(des_cbc_is_bad_alg_unless_legacy_algorithms_are_on) {
   crypto::enable_legacy_algorithms();  // so that the test client can encrypt with DES at all
   Send s;
   s.cipher = ContentCipher::des_cbc;
-  s.tid = "tid-des";
+  s.transaction_id = "tid-des";
   {
     Fixture f;
     f.add_secret("DES-SECRET");
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(des_cbc_is_bad_alg_unless_legacy_algorithms_are_on) {
 BOOST_AUTO_TEST_CASE(md5_is_bad_alg_unless_legacy_algorithms_are_on) {
   Send s;
   s.digest = DigestAlg::md5;
-  s.tid = "tid-md5";
+  s.transaction_id = "tid-md5";
   {
     Fixture f;
     f.add_secret("MD5-SECRET");
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(an_envelope_for_another_recipient_is_a_bad_request) {
       f.add_secret("ELSEWHERE-SECRET");
       Send s;
       s.recipient = &f.pki.inter.cert;
-      s.tid = "tid-elsewhere";
+      s.transaction_id = "tid-elsewhere";
       auto r = f.exchange(f.csr("ELSEWHERE-SECRET"), s, hint);
       require_failure(r, FailInfo::bad_request, "not encrypted to this CA");
       BOOST_TEST((*r.sd.signer == f.pki.root.cert));
@@ -202,10 +202,10 @@ BOOST_AUTO_TEST_CASE(limits_on_transaction_id_and_nonce_are_inclusive) {
   Fixture f;
   f.add_secret("LIMIT-SECRET", 2);
   Send s;
-  s.tid = std::string(128, 'T');
+  s.transaction_id = std::string(128, 'T');
   require_success(f.exchange(f.csr("LIMIT-SECRET"), s));
-  s.tid = "tid-nonce-64";
-  s.nonce = nonce_of(64);
+  s.transaction_id = "tid-nonce-64";
+  s.sender_nonce = nonce_of(64);
   auto r = f.exchange(f.csr("LIMIT-SECRET"), s);
   require_success(r);
   BOOST_TEST(r.attr(scep::oid::sender_nonce)->value.size() == 64u);
@@ -217,12 +217,12 @@ BOOST_AUTO_TEST_CASE(a_transaction_id_or_nonce_past_the_limit_is_a_bad_request) 
   Fixture f;
   f.add_secret("PAST-SECRET", 1);
   Send s;
-  s.tid = std::string(129, 'T');
+  s.transaction_id = std::string(129, 'T');
   auto r = f.exchange(f.csr("PAST-SECRET"), s);
   require_failure(r, FailInfo::bad_request, "transactionID");
-  BOOST_TEST(r.text(scep::oid::transaction_id) == s.tid);
-  s.tid = "tid-nonce-65";
-  s.nonce = nonce_of(65);
+  BOOST_TEST(r.text(scep::oid::transaction_id) == s.transaction_id);
+  s.transaction_id = "tid-nonce-65";
+  s.sender_nonce = nonce_of(65);
   r = f.exchange(f.csr("PAST-SECRET"), s);
   require_failure(r, FailInfo::bad_request, "senderNonce");
   BOOST_TEST(f.uses_left("PAST-SECRET") == 1);
@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(cert_poll_for_an_unknown_transaction_is_bad_cert_id) {
   Fixture f;
   Send s;
   s.type = scep::MessageType::cert_poll;
-  s.tid = "tid-never-seen";
+  s.transaction_id = "tid-never-seen";
   auto r = f.exchange(issuer_and_subject(f.pki.root.cert, f.csr("x")), s);
   require_failure(r, FailInfo::bad_cert_id);
   BOOST_TEST(r.text(scep::oid::transaction_id) == "tid-never-seen");
@@ -277,16 +277,16 @@ BOOST_AUTO_TEST_CASE(cert_poll_for_an_issued_transaction_returns_the_certificate
   f.add_secret("POLL-SECRET", 2);
   auto csr = f.csr("POLL-SECRET");
   Send s;
-  s.tid = "tid-poll";
+  s.transaction_id = "tid-poll";
   auto first = f.exchange(csr, s);
   require_success(first);
   auto cert = reply_certs(first, f.signer, f.pki.client_key).at(0);
 
   s.type = scep::MessageType::cert_poll;
-  s.nonce = nonce_of(16, 0x30);
+  s.sender_nonce = nonce_of(16, 0x30);
   auto r = f.exchange(issuer_and_subject(f.pki.root.cert, csr), s);
   require_success(r);
-  BOOST_TEST((r.attr(scep::oid::recipient_nonce)->value == s.nonce));
+  BOOST_TEST((r.attr(scep::oid::recipient_nonce)->value == s.sender_nonce));
   auto certs = reply_certs(r, f.signer, f.pki.client_key);
   BOOST_REQUIRE(certs.size() == 1u);
   BOOST_TEST((certs[0] == cert));
@@ -319,7 +319,7 @@ BOOST_AUTO_TEST_CASE(every_answered_operation_is_audited_exactly_once) {
   auto csr = f.csr("AUDIT-SEQ-SECRET");
   auto send = [&](core::Bytes data, std::string tid, scep::MessageType type = scep::MessageType::pkcs_req) {
     Send s;
-    s.tid = std::move(tid);
+    s.transaction_id = std::move(tid);
     s.type = type;
     return f.send(f.build(data, s));
   };

@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(a_renewal_that_cannot_be_built_does_not_spend_the_one_renew
   f.repo.policies["P"].extended_key_usage = {"clientAuht"};  // a typo OpenSSL cannot encode
   Send s;
   s.type = MessageType::renewal_req;
-  s.tid = "tid-mended";
+  s.transaction_id = "tid-mended";
   s.signer = &old;
   s.key = &f.pki.client_key;
   auto request = f.build(make_csr({}, next_key()), s);  // the very same message, sent twice

@@ -10,8 +10,8 @@
 #include "crypto/crl.hpp"
 #include "scep/manual.hpp"
 #include "store/atomic_file.hpp"
+#include "support/requests.hpp"
 
-#include "../policy/csr_maker.hpp"
 #include "cli_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -160,7 +160,7 @@ BOOST_FIXTURE_TEST_CASE(check_passes_a_sound_store_and_names_problems, Lifecycle
 }
 
 BOOST_FIXTURE_TEST_CASE(expired_pending_requests_are_listed_and_purged, Lifecycle) {
-  auto csr = enroll_test::make_csr({}, testing::test_pki().client_key);
+  auto csr = testing::make_csr({}, testing::test_pki().client_key);
   scep::PendingRequest p{"main", "tid-old", "192.0.2.7", csr, clock.now(), {}, {}, {}, {}};
   {
     auto st = open();

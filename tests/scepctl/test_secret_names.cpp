@@ -11,13 +11,13 @@
 #include "cli_fixture.hpp"
 #include "store/store.hpp"
 
-using enroll_test::CsrSpec;
+using testing::CsrSpec;
 
 namespace {
 
 struct Names : Cli {
   const testing::TestPki& pki = testing::test_pki();
-  crypto::Certificate signer = enroll_test::self_signed(pki.client_key);
+  crypto::Certificate signer = testing::self_signed(pki.client_key);
   int sent = 0;
 
   Names() {
@@ -40,17 +40,14 @@ struct Names : Cli {
   /// A PKCSReq of the test client key carrying `challenge`, through the service over the store.
   enroll_test::Reply enroll(const std::string& challenge, CsrSpec spec) {
     spec.challenge = challenge;
-    scep::RequestSpec rs;
-    rs.transaction_id = "tid-" + std::to_string(++sent);
-    rs.sender_nonce = enroll_test::nonce_of(16);
-    rs.message_data = enroll_test::make_csr(spec, pki.client_key);
-    auto der = scep::build_request(rs, pki.root.cert, signer, pki.client_key);
-    BOOST_REQUIRE(der);
+    testing::MessageSpec ms;
+    ms.transaction_id = "tid-" + std::to_string(++sent);
+    auto der = testing::make_message(testing::make_csr(spec, pki.client_key), ms, pki.root.cert, signer, pki.client_key);
     auto st = store::Store::open(store, store::OpenMode::existing);
     BOOST_REQUIRE(st);
     store::Session repo(*st);
     scep::Service svc(repo, clock, rng);
-    return enroll_test::open_reply(svc.pki_operation("main", *der, "192.0.2.7"));
+    return enroll_test::open_reply(svc.pki_operation("main", der, "192.0.2.7"));
   }
   crypto::Certificate issued(const enroll_test::Reply& r) {
     enroll_test::require_success(r);
@@ -131,7 +128,7 @@ BOOST_FIXTURE_TEST_CASE(san_values_are_issued_as_typed_and_listed_escaped, Names
 }
 
 BOOST_FIXTURE_TEST_CASE(pending_lists_names_escaped_even_from_older_records, Names) {
-  auto csr_der = enroll_test::make_csr({}, pki.client_key);
+  auto csr_der = testing::make_csr({}, pki.client_key);
   scep::PendingRequest p{"main", "tid-old", "192.0.2.9", csr_der, clock.now(), "CN=device1,O=Example",
                          {"DNS:old\nrecord", "DNS:escaped\\x0aalready"}, "RSA 2048", {}};
   auto kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());

@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "../policy/csr_maker.hpp"
+#include "support/requests.hpp"
 #include "cert_store.hpp"
 #include "crypto/crl.hpp"
 #include "crypto/digest.hpp"
@@ -88,13 +88,13 @@ policy::SecretRecord secret(int uses) {
 
 scep::PendingRequest pending(std::string tid, std::string subject = "CN=waiting") {
   const auto& pki = testing::test_pki();
-  enroll_test::CsrSpec spec;
+  testing::CsrSpec spec;
   spec.subject = std::move(subject);
   scep::PendingRequest p;
   p.ca = "main";
   p.transaction_id = std::move(tid);
   p.remote = "192.0.2.7";
-  p.csr_der = enroll_test::make_csr(spec, pki.client_key);
+  p.csr_der = testing::make_csr(spec, pki.client_key);
   p.created = testing::fixed_time();
   return p;
 }

@@ -3,9 +3,9 @@
 
 #include <fstream>
 
-#include "../policy/csr_maker.hpp"
 #include "crypto/digest.hpp"
 #include "store/fsck.hpp"
+#include "support/requests.hpp"
 
 #include "cert_store.hpp"
 
@@ -60,20 +60,20 @@ BOOST_FIXTURE_TEST_CASE(crash_leftovers_are_found_then_repaired, CertStore) {
   // An interrupted atomic write.
   touch(ca_dir() / "certs" / ".0B.pem.tmp-abc123", "half");
   // An approval that died after taking its request: the transaction is still pending.
-  scep::PendingRequest taken{"main", "tid-taken", "192.0.2.1", enroll_test::make_csr({}, key), testing::fixed_time(), {}, {}, {}, {}};
+  scep::PendingRequest taken{"main", "tid-taken", "192.0.2.1", testing::make_csr({}, key), testing::fixed_time(), {}, {}, {}, {}};
   BOOST_REQUIRE(st.add_pending(taken));
   BOOST_REQUIRE(st.add_transaction(pending_tx(taken, scep::Transaction::State::pending)));
   BOOST_REQUIRE(claim_and_crash(st, taken));
   // An approval that died after recording its decision.
-  enroll_test::CsrSpec other;
+  testing::CsrSpec other;
   other.subject = "CN=decided";
-  scep::PendingRequest decided{"main", "tid-decided", "192.0.2.2", enroll_test::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
+  scep::PendingRequest decided{"main", "tid-decided", "192.0.2.2", testing::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
   BOOST_REQUIRE(st.add_pending(decided));
   BOOST_REQUIRE(st.add_transaction(pending_tx(decided, scep::Transaction::State::rejected)));
   BOOST_REQUIRE(claim_and_crash(st, decided));
   // A request parked by a process that died before writing its transaction.
   other.subject = "CN=parked";
-  scep::PendingRequest parked{"main", "tid-parked", "192.0.2.3", enroll_test::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
+  scep::PendingRequest parked{"main", "tid-parked", "192.0.2.3", testing::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
   BOOST_REQUIRE(st.add_pending(parked));
   // A renewal claim nothing recorded, and a secret use token without its secret.
   BOOST_REQUIRE(st.claim_renewal("main", "0A", "tid-gone").value_or(std::optional<std::string>("x")) == std::nullopt);

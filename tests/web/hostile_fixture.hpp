@@ -23,8 +23,10 @@
 namespace hostile {
 
 using enroll_test::Attr;
+using enroll_test::cms_sign;
 using enroll_test::CsrSpec;
 using enroll_test::SignerSpec;
+using enroll_test::SignOptions;
 using enroll_test::nonce_of;
 using enroll_test::octets;
 using enroll_test::printable;
@@ -182,60 +184,7 @@ inline core::Bytes oid_der(const char* dotted) {
   return out;
 }
 
-// --- CMS that breaks the rules -----------------------------------------------------
-
-struct SignOptions {
-  const char* econtent_type = nullptr;  ///< dotted; null: id-data
-  bool no_signed_attributes = false;    ///< a SignerInfo without signedAttrs
-  std::vector<const crypto::Certificate*> extra_certs;
-  const EVP_MD* md = nullptr;  ///< overrides every signer's digest (e.g. one SCEP does not know)
-
-  static SignOptions econtent(const char* type) { SignOptions o; o.econtent_type = type; return o; }
-  static SignOptions without_signed_attributes() { SignOptions o; o.no_signed_attributes = true; return o; }
-  static SignOptions with_certs(std::vector<const crypto::Certificate*> certs) { SignOptions o; o.extra_certs = std::move(certs); return o; }
-  static SignOptions digest(const EVP_MD* md) { SignOptions o; o.md = md; return o; }
-
-};
-
-/// A SignedData over `content` with any signers, attributes (an Attr without
-/// values is an empty SET) and eContentType.
-inline core::Bytes sign(core::ByteView content, const std::vector<SignerSpec>& signers, const SignOptions& opt = {}) {
-  crypto::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP));
-  BOOST_REQUIRE(cms);
-  if (opt.econtent_type) {
-    crypto::Asn1ObjectPtr type(OBJ_txt2obj(opt.econtent_type, 1));
-    BOOST_REQUIRE(CMS_set1_eContentType(cms.get(), type.get()) == 1);
-  }
-  for (const auto* c : opt.extra_certs) BOOST_REQUIRE(CMS_add1_cert(cms.get(), c->native()) == 1);
-  for (const auto& s : signers) {
-    int flags = CMS_BINARY | CMS_NOSMIMECAP | (s.include_cert ? 0 : CMS_NOCERTS) | (opt.no_signed_attributes ? CMS_NOATTR : 0);
-    CMS_SignerInfo* si = CMS_add1_signer(cms.get(), s.cert->native(), s.key->native(),
-                                         opt.md ? opt.md : crypto::evp_md(s.digest), flags);
-    BOOST_REQUIRE(si);
-    for (const auto& a : s.attrs) {
-      crypto::Asn1ObjectPtr obj(OBJ_txt2obj(a.oid.c_str(), 1));
-      X509_ATTRIBUTE* attr = a.values.empty()
-                                 ? X509_ATTRIBUTE_create_by_OBJ(nullptr, obj.get(), 0, nullptr, -1)
-                                 : X509_ATTRIBUTE_create_by_OBJ(nullptr, obj.get(), a.asn1_type, a.values[0].data(),
-                                                                static_cast<int>(a.values[0].size()));
-      BOOST_REQUIRE(attr);
-      for (std::size_t i = 1; i < a.values.size(); ++i)
-        BOOST_REQUIRE(X509_ATTRIBUTE_set1_data(attr, a.asn1_type, a.values[i].data(), static_cast<int>(a.values[i].size())) == 1);
-      BOOST_REQUIRE(CMS_signed_add1_attr(si, attr) == 1);
-      X509_ATTRIBUTE_free(attr);
-    }
-  }
-  static const unsigned char empty = 0;
-  crypto::BioPtr in(BIO_new_mem_buf(content.empty() ? &empty : content.data(), static_cast<int>(content.size())));
-  BOOST_REQUIRE_MESSAGE(CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) == 1,
-                        "CMS_final: " << ERR_error_string(ERR_get_error(), nullptr));
-  unsigned char* buf = nullptr;
-  int n = i2d_CMS_ContentInfo(cms.get(), &buf);
-  BOOST_REQUIRE(n > 0);
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+// --- CMS that breaks the rules (signing: support/request_builder.hpp) -------------
 
 /// An EnvelopedData with any OpenSSL cipher (by name), e.g. one SCEP does not
 /// know, for any number of recipients.
@@ -318,7 +267,7 @@ struct Site {
   /// A PKCS#10 of the client key carrying `challenge`.
   core::Bytes csr(const std::string& challenge = good_secret, CsrSpec spec = {}, const crypto::PrivateKey* key = nullptr) {
     spec.challenge = challenge;
-    return enroll_test::make_csr(spec, key ? *key : pki.client_key);
+    return testing::make_csr(spec, key ? *key : pki.client_key);
   }
   core::Bytes envelope(core::ByteView content, const crypto::Certificate* to = nullptr,
                        crypto::ContentCipher cipher = crypto::ContentCipher::aes128_cbc) {
@@ -337,15 +286,11 @@ struct Site {
   core::Bytes request(core::ByteView message_data, std::string tid = "tid-hostile",
                       scep::MessageType type = scep::MessageType::pkcs_req,
                       crypto::DigestAlg digest = crypto::DigestAlg::sha256) {
-    scep::RequestSpec spec;
+    testing::MessageSpec spec;
     spec.type = type;
     spec.transaction_id = std::move(tid);
-    spec.sender_nonce = nonce_of(16);
-    spec.message_data.assign(message_data.begin(), message_data.end());
     spec.digest = digest;
-    auto der = scep::build_request(spec, pki.root.cert, signer, pki.client_key);
-    BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
-    return *der;
+    return testing::make_message(message_data, spec, pki.root.cert, signer, pki.client_key);
   }
 };
 

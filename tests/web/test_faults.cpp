@@ -289,15 +289,10 @@ Renewal enrolled(Site& site) {
 }
 
 web::Request renewal_request(Site& site, const Renewal& r) {
-  scep::RequestSpec spec;
+  testing::MessageSpec spec;
   spec.type = scep::MessageType::renewal_req;
   spec.transaction_id = "tid-renew";
-  spec.sender_nonce = nonce_of(16);
-  auto csr = site.csr("");
-  spec.message_data.assign(csr.begin(), csr.end());
-  auto der = scep::build_request(spec, site.pki.root.cert, r.old, site.pki.client_key);
-  BOOST_REQUIRE(der);
-  return post(*der);
+  return post(testing::make_message(site.csr(""), spec, site.pki.root.cert, r.old, site.pki.client_key));
 }
 
 }  // namespace

@@ -36,10 +36,10 @@ std::vector<Row> structure_rows(Site& s) {
   auto bad_sig = valid;
   bad_sig.back() ^= 0x5a;  // the SignerInfo's signature is the last field
   // The envelope altered after signing: messageDigest no longer matches.
-  auto altered = sign(env, {s.client()});
+  auto altered = cms_sign(env, {s.client()});
   auto at = std::search(altered.begin(), altered.end(), env.begin(), env.end());
   at[static_cast<std::ptrdiff_t>(env.size() / 2)] ^= 0x01;
-  auto second = enroll_test::self_signed(s.pki.inter.key, "CN=second signer");
+  auto second = testing::self_signed(s.pki.inter.key, "CN=second signer");
   SignerSpec other{&second, &s.pki.inter.key, DigestAlg::sha256, scep_attrs("19", "tid-second", nonce_of(16, 0x10))};
   SignerSpec no_cert = s.client();
   no_cert.include_cert = false;
@@ -55,17 +55,17 @@ std::vector<Row> structure_rows(Site& s) {
       {"wrong outer type: a bare PKCS#10", post(csr), http(400)},
       {"wrong outer type: a bare certificate", post(s.signer.der()), http(400)},
       {"eContentType envelopedData instead of id-data",
-       post(sign(env, {s.client()}, SignOptions::econtent("1.2.840.113549.1.7.3"))), http(400)},
-      {"zero signers", post(without_signers(sign(env, {no_cert}))), http(400)},
+       post(cms_sign(env, {s.client()}, SignOptions::econtent("1.2.840.113549.1.7.3"))), http(400)},
+      {"zero signers", post(without_signers(cms_sign(env, {no_cert}))), http(400)},
       {"zero signers, the client certificate included", post(without_signers(valid)), http(400)},
-      {"two signers", post(sign(env, {s.client(), other})), http(400)},
+      {"two signers", post(cms_sign(env, {s.client(), other})), http(400)},
       {"a SignerInfo without signed attributes",
-       post(sign(env, {s.client(std::vector<Attr>{})}, SignOptions::without_signed_attributes())), http(400)},
+       post(cms_sign(env, {s.client(std::vector<Attr>{})}, SignOptions::without_signed_attributes())), http(400)},
       // transactionID and senderNonce are readable and a FAILURE needs no
       // envelope: a signed FAILURE, like a signature that does not verify.
-      {"the signer certificate missing", post(sign(env, {no_cert})), failure(FailInfo::bad_message_check)},
+      {"the signer certificate missing", post(cms_sign(env, {no_cert})), failure(FailInfo::bad_message_check)},
       {"the signer certificate missing, another one present",
-       post(sign(env, {no_cert}, SignOptions::with_certs({&second}))), failure(FailInfo::bad_message_check)},
+       post(cms_sign(env, {no_cert}, SignOptions::with_certs({&second}))), failure(FailInfo::bad_message_check)},
       {"a bad signature", post(bad_sig), failure(FailInfo::bad_message_check)},
       {"the content altered after signing", post(altered), failure(FailInfo::bad_message_check)},
       {"an envelope for a CA of the store not named in the path",
@@ -76,14 +76,14 @@ std::vector<Row> structure_rows(Site& s) {
 std::vector<Row> recipient_and_algorithm_rows(Site& s) {
   crypto::enable_legacy_algorithms();  // so that the client side can build DES and MD5 at all
   auto csr = s.csr();
-  auto signed_env = [&](core::Bytes env) { return post(sign(env, {s.client()})); };
+  auto signed_env = [&](core::Bytes env) { return post(cms_sign(env, {s.client()})); };
   auto aes_oid = oid_der("2.16.840.1.101.3.4.1.2");
   auto unknown_cipher = replace_all(s.envelope(csr), aes_oid, oid_der("2.16.840.1.101.3.4.1.99"));
   auto sha256_oid = oid_der("2.16.840.1.101.3.4.2.1");
   auto unknown_digest = replace_all(s.request(csr), sha256_oid, oid_der("2.16.840.1.101.3.4.2.99"));
   auto md5 = s.client();
   md5.digest = DigestAlg::md5;
-  auto sha3 = sign(s.envelope(csr), {s.client()}, SignOptions::digest(EVP_sha3_256()));
+  auto sha3 = cms_sign(s.envelope(csr), {s.client()}, SignOptions::digest(EVP_sha3_256()));
 
   return {
       {"an envelope for another recipient (the intermediate, CA named)",
@@ -103,7 +103,7 @@ std::vector<Row> recipient_and_algorithm_rows(Site& s) {
       // levels (scep.cgi(8), LIMITS): past that the cipher counts as unknown.
       {"an originatorInfo 40 levels deep (BER)",
        signed_env(with_deep_originator_info(s.envelope(s.csr(wrong_secret)), 40)), failure(FailInfo::bad_alg)},
-      {"MD5 when legacy algorithms are off", post(sign(s.envelope(csr), {md5})), failure(FailInfo::bad_alg)},
+      {"MD5 when legacy algorithms are off", post(cms_sign(s.envelope(csr), {md5})), failure(FailInfo::bad_alg)},
       {"SHA3-256 (unknown to SCEP)", post(sha3), failure(FailInfo::bad_alg)},
       // An unknown digest cannot verify; badAlg says why.
       {"an unknown digest OID", post(unknown_digest), failure(FailInfo::bad_alg)},
@@ -112,7 +112,7 @@ std::vector<Row> recipient_and_algorithm_rows(Site& s) {
 
 std::vector<Row> attribute_rows(Site& s) {
   auto env = s.envelope(s.csr());
-  auto with = [&](std::vector<Attr> attrs) { return post(sign(env, {s.client(std::move(attrs))})); };
+  auto with = [&](std::vector<Attr> attrs) { return post(cms_sign(env, {s.client(std::move(attrs))})); };
   auto good = scep_attrs("19", "tid-hostile", nonce_of(16));
   auto dup = good;
   dup.push_back(printable(scep::oid::transaction_id, "tid-two"));
@@ -164,7 +164,7 @@ std::vector<Row> attribute_rows(Site& s) {
 
 std::vector<Row> content_rows(Site& s) {
   auto signed_env = [&](core::ByteView content, std::string_view type = "19", std::string_view tid = "tid-hostile") {
-    return post(sign(s.envelope(content), {s.client(type, tid)}));
+    return post(cms_sign(s.envelope(content), {s.client(type, tid)}));
   };
   auto many_sans = [](int n) {
     CsrSpec spec;
@@ -181,14 +181,14 @@ std::vector<Row> content_rows(Site& s) {
   auto other_key_csr = s.csr(good_secret, {}, &s.pki.inter.key);
   auto unknown_serial = crypto::encode_issuer_and_serial(s.pki.root.cert, "0DEADBEEF0");
   BOOST_REQUIRE(unknown_serial);
-  const auto& small = enroll_test::small_rsa_key();
-  auto small_signer = enroll_test::self_signed(small);
-  auto small_key = post(sign(s.envelope(s.csr(good_secret, {}, &small)),
+  const auto& small = testing::small_rsa_key();
+  auto small_signer = testing::self_signed(small);
+  auto small_key = post(cms_sign(s.envelope(s.csr(good_secret, {}, &small)),
                              {{&small_signer, &small, DigestAlg::sha256, scep_attrs("19", "tid-small", nonce_of(16))}}));
   auto issuer = enroll_test::name_der(X509_get_subject_name(s.pki.root.cert.native()));
   auto ias = [&](core::Bytes serial) { return tlv(0x30, concat({issuer, tlv(0x02, serial)})); };
   core::Bytes long_serial(200, 0x11);
-  auto renewal_by_inter = post(sign(s.envelope(csr), {{&s.pki.inter.cert, &s.pki.inter.key, DigestAlg::sha256,
+  auto renewal_by_inter = post(cms_sign(s.envelope(csr), {{&s.pki.inter.cert, &s.pki.inter.key, DigestAlg::sha256,
                                                         scep_attrs("17", "tid-renew-inter", nonce_of(16))}}));
 
   return {
@@ -199,13 +199,13 @@ std::vector<Row> content_rows(Site& s) {
        failure(FailInfo::bad_request)},
       {"the envelope holds a PKCS#10 claiming 1 GiB", signed_env(giga_csr), failure(FailInfo::bad_request)},
       {"the envelope holds a SEQUENCE 40000 deep", signed_env(nested_definite(40000)), failure(FailInfo::bad_request)},
-      {"the signed content is a PKCS#10 in the clear", post(sign(csr, {s.client()})), failure(FailInfo::bad_request)},
-      {"the signed content is empty", post(sign(core::Bytes{}, {s.client()})), failure(FailInfo::bad_request)},
-      {"the signed content is a SEQUENCE 40000 deep", post(sign(nested_definite(40000), {s.client()})),
+      {"the signed content is a PKCS#10 in the clear", post(cms_sign(csr, {s.client()})), failure(FailInfo::bad_request)},
+      {"the signed content is empty", post(cms_sign(core::Bytes{}, {s.client()})), failure(FailInfo::bad_request)},
+      {"the signed content is a SEQUENCE 40000 deep", post(cms_sign(nested_definite(40000), {s.client()})),
        failure(FailInfo::bad_request)},
-      {"the signed content claims 1 GiB", post(sign(core::Bytes{0x30, 0x84, 0x40, 0, 0, 0, 0x05, 0x00}, {s.client()})),
+      {"the signed content claims 1 GiB", post(cms_sign(core::Bytes{0x30, 0x84, 0x40, 0, 0, 0, 0x05, 0x00}, {s.client()})),
        failure(FailInfo::bad_request)},
-      {"a PKCS#10 with a bad signature", signed_env(enroll_test::corrupt_last_byte(csr)),
+      {"a PKCS#10 with a bad signature", signed_env(testing::corrupt_last_byte(csr)),
        failure(FailInfo::bad_request)},
       {"a PKCS#10 of another key than the self-signed signer's", signed_env(other_key_csr),
        failure(FailInfo::bad_message_check)},
@@ -246,12 +246,12 @@ std::vector<Row> count_rows(Site& s) {
   to_fillers_then_ca.push_back(&s.pki.root.cert);
   std::vector<const crypto::Certificate*> first_150(to_fillers.begin(), to_fillers.begin() + 150);
   return {
-      {"150 certificates besides the signer's", post(sign(env, {s.client()}, SignOptions::with_certs(first_150))),
+      {"150 certificates besides the signer's", post(cms_sign(env, {s.client()}, SignOptions::with_certs(first_150))),
        failure(FailInfo::bad_request)},
-      {"2000 unknown signed attributes", post(sign(env, {s.client(many_attrs)})), failure(FailInfo::bad_request)},
-      {"300 recipients, none of them the CA", post(sign(envelope_with(refused_csr, to_fillers), {s.client()})),
+      {"2000 unknown signed attributes", post(cms_sign(env, {s.client(many_attrs)})), failure(FailInfo::bad_request)},
+      {"300 recipients, none of them the CA", post(cms_sign(envelope_with(refused_csr, to_fillers), {s.client()})),
        failure(FailInfo::bad_request)},
-      {"300 recipients, the CA last", post(sign(envelope_with(refused_csr, to_fillers_then_ca), {s.client()})),
+      {"300 recipients, the CA last", post(cms_sign(envelope_with(refused_csr, to_fillers_then_ca), {s.client()})),
        failure(FailInfo::bad_request)},
   };
 }
@@ -273,10 +273,10 @@ std::vector<Row> path_tid_rows(Site& s) {
     // A transactionID that is not text (here: NULs, a newline) is refused
     // before it is looked up.
     bool text = core::is_clean_text(core::to_bytes(tid));
-    rows.push_back({"CertPoll, transactionID \"" + tid + "\"", post(sign(env, {s.client(attr("20"))})),
+    rows.push_back({"CertPoll, transactionID \"" + tid + "\"", post(cms_sign(env, {s.client(attr("20"))})),
                     failure(text ? FailInfo::bad_cert_id : FailInfo::bad_request)});
     rows.push_back({"PKCSReq with an unknown secret, transactionID \"" + tid + "\"",
-                    post(sign(env, {s.client(attr("19"))})), failure(FailInfo::bad_request)});
+                    post(cms_sign(env, {s.client(attr("19"))})), failure(FailInfo::bad_request)});
   }
   return rows;
 }

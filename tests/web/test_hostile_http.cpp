@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(path_like_transaction_ids_are_stored_by_hash_under_tx) {
       std::vector<Attr> attrs{printable(scep::oid::message_type, "19"),
                               {std::string(scep::oid::transaction_id), V_ASN1_IA5STRING, {core::to_bytes(tid)}},
                               octets(scep::oid::sender_nonce, nonce_of(16))};
-      auto r = web::dispatch(post(sign(env, {site.client(attrs)})), site.svc);
+      auto r = web::dispatch(post(cms_sign(env, {site.client(attrs)})), site.svc);
       BOOST_REQUIRE_MESSAGE(r.status == 200, describe(r));
       auto reply = crypto::parse_signed_data(r.body);
       BOOST_REQUIRE(reply);

@@ -32,7 +32,7 @@ web::Request with_tid(Site& site, std::string_view tid, const core::Bytes& csr) 
   std::vector<Attr> attrs{printable(scep::oid::message_type, "19"),
                           {std::string(scep::oid::transaction_id), V_ASN1_UTF8STRING, {core::to_bytes(tid)}},
                           octets(scep::oid::sender_nonce, nonce_of(16))};
-  return post(sign(site.envelope(csr), {site.client(attrs)}));
+  return post(cms_sign(site.envelope(csr), {site.client(attrs)}));
 }
 
 /// Enrolls with the good secret under `tid`; the serial of the one certificate stored.
