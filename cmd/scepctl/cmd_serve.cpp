@@ -51,7 +51,7 @@ static core::Result<Endpoint> parse_listen(const std::string& text) {
   return ep;
 }
 
-/// One request, on the event-loop thread or a worker: its own Repository and
+/// One request, on the event-loop thread or a worker: its own Session and
 /// Service over the server's shared cache.
 static web::Response handle(const Env& env, store::StoreCache& cache, const std::string& base, web::Request&& req) {
   auto path = web::path_below(req.path, base);

@@ -31,7 +31,7 @@ class CaContext {
 
   /// Signs a certificate under a fresh random serial (not stored yet).
   core::Result<crypto::Certificate> sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);
-  /// Records an issuance (Repository::record_issuance) of the certificate
+  /// Records an issuance (Ledger::record_issuance) of the certificate
   /// in `is`; a serial another certificate took means signing again under a
   /// new one. The transaction's and the event's serial follow the certificate.
   core::Result<Recorded> record(Issuance& is, crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng);

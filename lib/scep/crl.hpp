@@ -7,7 +7,7 @@
 // under the CA certificate, and is in the first half of its life. A
 // long-lived server keeps the CRL it found fresh in memory and serves it
 // without a system call while inotify reports no change to crl.der or
-// revoked/ (Repository::recall_crl). A revocation by another process
+// revoked/ (Catalog::recall_crl). A revocation by another process
 // (`scepctl revoke`) therefore shows in the next GetCRL, and a damaged or
 // torn crl.der is signed again, never served.
 //

@@ -19,7 +19,7 @@
 #include "policy/secret.hpp"
 #include "requests.hpp"
 #include "scep/service.hpp"
-#include "support/memory_repository.hpp"
+#include "support/memory_store.hpp"
 #include "support/test_pki.hpp"
 
 namespace {
@@ -32,7 +32,7 @@ T must(core::Result<T> r) {
 
 int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
   const auto& pki = testing::test_pki();  // an RSA-2048 CA
-  testing::MemoryRepository repo;
+  testing::MemoryStore repo;
   repo.add_ca(scep::CaBundle{"bench", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
   policy::Policy pol;
   pol.name = "device";

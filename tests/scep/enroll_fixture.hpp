@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the PKIOperation test files: a Service over a MemoryRepository
+// Shared by the PKIOperation test files: a Service over a MemoryStore
 // with one CA, the request builder's names (support/requests.hpp), a CertRep
 // reader, and a small runner for the openssl CLI.
 
@@ -21,7 +21,7 @@
 #include "policy/secret.hpp"
 #include "scep/message.hpp"
 #include "scep/service.hpp"
-#include "support/memory_repository.hpp"
+#include "support/memory_store.hpp"
 #include "support/requests.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -163,7 +163,7 @@ struct Send : testing::MessageSpec {
 
 struct Fixture {
   const testing::TestPki& pki = testing::test_pki();
-  testing::MemoryRepository repo;
+  testing::MemoryStore repo;
   core::FixedClock clock{testing::test_pki().root.cert.not_before() + std::chrono::hours(1)};
   testing::CountingRng rng{1234};
   scep::Service svc{repo, clock, rng};

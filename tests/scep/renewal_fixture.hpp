@@ -1,6 +1,6 @@
 #pragma once
 // Shared by test_renewal.cpp and test_retrieve.cpp: certificates put straight
-// into the MemoryRepository as if issued under a policy, and requests signed
+// into the MemoryStore as if issued under a policy, and requests signed
 // by them (RenewalReq, PKCSReq, CertPoll, GetCert, GetCRL).
 
 #include "enroll_fixture.hpp"

@@ -116,7 +116,7 @@ BOOST_AUTO_TEST_CASE(strongswan_pki_scep_messages_are_issued) {
   const crypto::Certificate& ca_cert = ca_certs->front();
   for (std::string name : {"pkcsreq", "pkcsreq-pss"}) {
     BOOST_TEST_CONTEXT(name) {
-      testing::MemoryRepository repo;
+      testing::MemoryStore repo;
       repo.add_ca(scep::CaBundle{"wire", ca_cert, {}, std::nullopt, config::CaOptions{}}, *ca_key);
       policy::Policy p;
       p.name = "wire";

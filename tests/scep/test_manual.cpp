@@ -4,7 +4,7 @@
 #include "crypto/digest.hpp"
 #include "scep/manual.hpp"
 #include "support/requests.hpp"
-#include "support/memory_repository.hpp"
+#include "support/memory_store.hpp"
 #include "support/test_pki.hpp"
 
 namespace {
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(an_ambiguous_prefix_returns_every_candidate) {
 
 BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction) {
   const auto& pki = testing::test_pki();
-  testing::MemoryRepository repo;
+  testing::MemoryStore repo;
   repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
   // A real PKCS#10 from the spare client key.
   testing::CsrSpec spec;
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
 
 BOOST_AUTO_TEST_CASE(a_policy_that_refuses_blocks_approval_without_issuing) {
   const auto& pki = testing::test_pki();
-  testing::MemoryRepository repo;
+  testing::MemoryStore repo;
   repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
   policy::Policy strict;
   strict.name = "strict";
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(a_policy_that_refuses_blocks_approval_without_issuing) {
 
 BOOST_AUTO_TEST_CASE(an_expired_request_is_not_approved) {
   const auto& pki = testing::test_pki();
-  testing::MemoryRepository repo;
+  testing::MemoryStore repo;
   repo.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
   auto pending = fake_pending("t-old", core::to_bytes("never parsed"));
   repo.pending.push_back(pending);

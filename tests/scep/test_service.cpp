@@ -4,16 +4,16 @@
 
 #include "crypto/pkcs7.hpp"
 #include "scep/service.hpp"
-#include "support/memory_repository.hpp"
+#include "support/memory_store.hpp"
 #include "support/test_pki.hpp"
 
-using testing::MemoryRepository;
+using testing::MemoryStore;
 
 BOOST_AUTO_TEST_SUITE(scep_service)
 
 BOOST_AUTO_TEST_CASE(get_ca_cert_without_ra_is_the_ca_der) {
   const auto& pki = testing::test_pki();
-  MemoryRepository repo;
+  MemoryStore repo;
   repo.cas.push_back({"main", pki.root.cert, {}, std::nullopt, {}});
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(get_ca_cert_without_ra_is_the_ca_der) {
 
 BOOST_AUTO_TEST_CASE(get_ca_cert_with_ra_lists_ra_first_and_honours_include_root) {
   const auto& pki = testing::test_pki();
-  MemoryRepository repo;
+  MemoryStore repo;
   repo.cas.push_back({"main", pki.root.cert, {}, pki.ra.cert, {}});
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(get_ca_cert_with_ra_lists_ra_first_and_honours_include_root
 
 BOOST_AUTO_TEST_CASE(include_root_false_drops_only_the_root_above_an_intermediate) {
   const auto& pki = testing::test_pki();
-  MemoryRepository repo;
+  MemoryStore repo;
   repo.cas.push_back({"sub", pki.inter.cert, {pki.root.cert}, std::nullopt, {}});
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(include_root_false_drops_only_the_root_above_an_intermediat
 }
 
 BOOST_AUTO_TEST_CASE(unknown_ca_is_an_unknown_ca_error) {
-  MemoryRepository repo;
+  MemoryStore repo;
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
   scep::Service svc(repo, clock, rng);

@@ -13,14 +13,14 @@
 #include "crypto/digest.hpp"
 #include "scep/roles.hpp"
 #include "store/store.hpp"
-#include "support/memory_repository.hpp"
+#include "support/memory_store.hpp"
 #include "support/test_pki.hpp"
 
 namespace contract {
 
 /// The in-memory twin with CA "main".
 struct MemoryBackend {
-  testing::MemoryRepository mem;
+  testing::MemoryStore mem;
   MemoryBackend() {
     const auto& pki = testing::test_pki();
     mem.add_ca({"main", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);

@@ -40,7 +40,7 @@ struct CrlSite {
     return std::move(*ca);
   }
 
-  /// One GetCRL: a request's own Repository, as the server gives each.
+  /// One GetCRL: a request's own Session, as the server gives each.
   crypto::Crl get_crl() {
     store::Session repo(cache);
     auto der = scep::ca_crl(repo, ca(), clock);

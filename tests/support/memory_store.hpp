@@ -10,7 +10,7 @@
 
 namespace testing {
 
-class MemoryRepository final : public scep::Catalog,
+class MemoryStore final : public scep::Catalog,
                                public scep::Ledger,
                                public scep::CertificateRegistry,
                                public scep::CrlStore,

@@ -1,4 +1,4 @@
-#include "support/memory_repository.hpp"
+#include "support/memory_store.hpp"
 
 #include <algorithm>
 
@@ -14,55 +14,55 @@ static crypto::PrivateKey copy_key(const crypto::PrivateKey& k) {
   return crypto::PrivateKey(crypto::EvpPkeyPtr(k.native()));
 }
 
-void MemoryRepository::add_ca(scep::CaBundle bundle, const crypto::PrivateKey& ca_key, const crypto::PrivateKey* ra_key) {
+void MemoryStore::add_ca(scep::CaBundle bundle, const crypto::PrivateKey& ca_key, const crypto::PrivateKey* ra_key) {
   keys.insert_or_assign(bundle.name + "/ca", copy_key(ca_key));
   if (ra_key) keys.insert_or_assign(bundle.name + "/ra", copy_key(*ra_key));
   cas.push_back(std::move(bundle));
 }
 
-void MemoryRepository::add_secret(const policy::SecretRecord& r) {
+void MemoryStore::add_secret(const policy::SecretRecord& r) {
   secrets[core::to_hex(r.hash)] = r;
   uses_left[core::to_hex(r.hash)] = r.uses;
 }
 
-core::Result<scep::CaBundle> MemoryRepository::find_ca(std::string_view name) {
+core::Result<scep::CaBundle> MemoryStore::find_ca(std::string_view name) {
   if (name.empty() && !cas.empty()) return cas.front();
   for (const auto& c : cas)
     if (c.name == name) return c;
   return core::fail(Errc::unknown_ca, "no such CA");
 }
 
-core::Result<std::vector<std::string>> MemoryRepository::ca_names() {
+core::Result<std::vector<std::string>> MemoryStore::ca_names() {
   std::vector<std::string> out;
   for (const auto& c : cas) out.push_back(c.name);
   return out;
 }
 
-core::Result<crypto::PrivateKey> MemoryRepository::load_key(std::string_view ca, scep::KeyRole role) {
+core::Result<crypto::PrivateKey> MemoryStore::load_key(std::string_view ca, scep::KeyRole role) {
   auto it = keys.find(std::string(ca) + (role == scep::KeyRole::ca ? "/ca" : "/ra"));
   if (it == keys.end()) return core::fail(Errc::not_found, "no key");
   return copy_key(it->second);
 }
 
-core::Result<policy::Policy> MemoryRepository::load_policy(std::string_view name) {
+core::Result<policy::Policy> MemoryStore::load_policy(std::string_view name) {
   auto it = policies.find(std::string(name));
   if (it == policies.end()) return core::fail(Errc::not_found, "no policy");
   return it->second;
 }
 
-core::Result<std::optional<policy::SecretRecord>> MemoryRepository::find_secret(core::ByteView hash) const {
+core::Result<std::optional<policy::SecretRecord>> MemoryStore::find_secret(core::ByteView hash) const {
   auto it = secrets.find(core::to_hex(hash));
   if (it == secrets.end()) return std::optional<policy::SecretRecord>();
   return std::optional<policy::SecretRecord>(it->second);
 }
 
-core::Result<int> MemoryRepository::secret_uses_left(const policy::SecretRecord& s, std::string_view) const {
+core::Result<int> MemoryStore::secret_uses_left(const policy::SecretRecord& s, std::string_view) const {
   std::lock_guard lock(m_mutex);
   auto it = uses_left.find(core::to_hex(s.hash));
   return it == uses_left.end() ? 0 : it->second;
 }
 
-core::Result<scep::LockGuard> MemoryRepository::lock_transaction(std::string_view ca, std::string_view tid) const {
+core::Result<scep::LockGuard> MemoryStore::lock_transaction(std::string_view ca, std::string_view tid) const {
   std::shared_ptr<std::mutex> m;
   {
     std::lock_guard lock(m_mutex);
@@ -74,21 +74,21 @@ core::Result<scep::LockGuard> MemoryRepository::lock_transaction(std::string_vie
   return scep::LockGuard(m.get(), [m](void*) { m->unlock(); });
 }
 
-core::Result<std::optional<scep::Transaction>> MemoryRepository::find_transaction(std::string_view ca, std::string_view tid) const {
+core::Result<std::optional<scep::Transaction>> MemoryStore::find_transaction(std::string_view ca, std::string_view tid) const {
   std::lock_guard lock(m_mutex);
   auto it = transactions.find(std::string(ca) + "/" + std::string(tid));
   if (it == transactions.end()) return std::optional<scep::Transaction>();
   return std::optional<scep::Transaction>(it->second);
 }
 
-core::Result<void> MemoryRepository::add_transaction(const scep::Transaction& t) {
+core::Result<void> MemoryStore::add_transaction(const scep::Transaction& t) {
   std::lock_guard lock(m_mutex);
   if (!transactions.emplace(t.ca + "/" + t.transaction_id, t).second) return core::fail(Errc::already_exists, "transaction exists");
   return {};
 }
 
 // One decision under one mutex: all of it happens or none.
-core::Result<scep::Recorded> MemoryRepository::record_issuance(const scep::Issuance& is) {
+core::Result<scep::Recorded> MemoryStore::record_issuance(const scep::Issuance& is) {
   std::lock_guard lock(m_mutex);
   const auto& t = is.transaction;
   std::string tx_key = t.ca + "/" + t.transaction_id;
@@ -110,7 +110,7 @@ core::Result<scep::Recorded> MemoryRepository::record_issuance(const scep::Issua
   return scep::Recorded::recorded;
 }
 
-core::Result<void> MemoryRepository::record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
+core::Result<void> MemoryStore::record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
                                                     const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
   for (const auto& q : pending)
@@ -123,19 +123,19 @@ core::Result<void> MemoryRepository::record_pending(const scep::PendingRequest& 
   return {};
 }
 
-core::Result<void> MemoryRepository::record_rejection(const scep::Transaction& t, const scep::AuditEvent& e) {
+core::Result<void> MemoryStore::record_rejection(const scep::Transaction& t, const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
   transactions.insert_or_assign(t.ca + "/" + t.transaction_id, t);
   audit_log.push_back(e);
   return {};
 }
 
-core::Result<std::size_t> MemoryRepository::count_pending(std::string_view ca) const {
+core::Result<std::size_t> MemoryStore::count_pending(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   return static_cast<std::size_t>(std::count_if(pending.begin(), pending.end(), [&](auto& p) { return p.ca == ca; }));
 }
 
-core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const crypto::Certificate& cert,
+core::Result<void> MemoryStore::add_certificate(std::string_view ca, const crypto::Certificate& cert,
                                                      std::string_view policy) {
   std::lock_guard lock(m_mutex);
   scep::IssuedCertificate issued{cert, std::string(policy), std::nullopt};
@@ -144,14 +144,14 @@ core::Result<void> MemoryRepository::add_certificate(std::string_view ca, const 
   return {};
 }
 
-core::Result<crypto::Certificate> MemoryRepository::load_certificate(std::string_view ca, std::string_view serial) const {
+core::Result<crypto::Certificate> MemoryStore::load_certificate(std::string_view ca, std::string_view serial) const {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
   if (it == certificates.end()) return core::fail(Errc::not_found, "no certificate");
   return it->second.cert;
 }
 
-core::Result<std::optional<scep::IssuedCertificate>> MemoryRepository::find_certificate(std::string_view ca,
+core::Result<std::optional<scep::IssuedCertificate>> MemoryStore::find_certificate(std::string_view ca,
                                                                                         std::string_view serial) const {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
@@ -159,7 +159,7 @@ core::Result<std::optional<scep::IssuedCertificate>> MemoryRepository::find_cert
   return std::optional<scep::IssuedCertificate>(it->second);
 }
 
-core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certificates(std::string_view ca) const {
+core::Result<std::vector<crypto::RevokedEntry>> MemoryStore::revoked_certificates(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   std::vector<crypto::RevokedEntry> out;
   std::string prefix = std::string(ca) + "/";
@@ -168,7 +168,7 @@ core::Result<std::vector<crypto::RevokedEntry>> MemoryRepository::revoked_certif
   return out;
 }
 
-core::Result<std::vector<scep::PendingRequest>> MemoryRepository::list_pending(std::string_view ca) const {
+core::Result<std::vector<scep::PendingRequest>> MemoryStore::list_pending(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   std::vector<scep::PendingRequest> out;
   for (const auto& p : pending)
@@ -180,7 +180,7 @@ static bool same_request(const scep::PendingRequest& a, const scep::PendingReque
   return a.ca == b.ca && a.transaction_id == b.transaction_id;
 }
 
-core::Result<std::optional<scep::PendingClaim>> MemoryRepository::claim_pending(const scep::PendingRequest& p) {
+core::Result<std::optional<scep::PendingClaim>> MemoryStore::claim_pending(const scep::PendingRequest& p) {
   std::lock_guard lock(m_mutex);
   auto it = std::find_if(pending.begin(), pending.end(), [&](auto& q) { return same_request(p, q); });
   if (it == pending.end()) return std::optional<scep::PendingClaim>();
@@ -189,13 +189,13 @@ core::Result<std::optional<scep::PendingClaim>> MemoryRepository::claim_pending(
   return std::optional<scep::PendingClaim>(std::in_place, *this, p);
 }
 
-core::Result<void> MemoryRepository::finish_pending(const scep::PendingRequest& p) {
+core::Result<void> MemoryStore::finish_pending(const scep::PendingRequest& p) {
   std::lock_guard lock(m_mutex);
   std::erase_if(m_claimed, [&](auto& q) { return same_request(p, q); });
   return {};
 }
 
-core::Result<void> MemoryRepository::release_pending(const scep::PendingRequest& p) {
+core::Result<void> MemoryStore::release_pending(const scep::PendingRequest& p) {
   std::lock_guard lock(m_mutex);
   auto it = std::find_if(m_claimed.begin(), m_claimed.end(), [&](auto& q) { return same_request(p, q); });
   if (it == m_claimed.end()) return core::fail(Errc::not_found, "not claimed");
@@ -204,7 +204,7 @@ core::Result<void> MemoryRepository::release_pending(const scep::PendingRequest&
   return {};
 }
 
-core::Result<void> MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& entry,
+core::Result<void> MemoryStore::revoke(std::string_view ca, const crypto::RevokedEntry& entry,
                                             const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + entry.serial_hex);
@@ -215,23 +215,23 @@ core::Result<void> MemoryRepository::revoke(std::string_view ca, const crypto::R
   return {};
 }
 
-void MemoryRepository::revoke(std::string_view ca, const crypto::RevokedEntry& entry) {
+void MemoryStore::revoke(std::string_view ca, const crypto::RevokedEntry& entry) {
   std::lock_guard lock(m_mutex);
   certificates.at(std::string(ca) + "/" + entry.serial_hex).revocation = entry;
 }
 
-core::Result<std::optional<core::Bytes>> MemoryRepository::load_crl(std::string_view ca) const {
+core::Result<std::optional<core::Bytes>> MemoryStore::load_crl(std::string_view ca) const {
   std::lock_guard lock(m_mutex);
   if (auto it = crls.find(std::string(ca)); it != crls.end()) return std::optional<core::Bytes>(it->second);
   return std::optional<core::Bytes>();
 }
 
-core::Result<core::Bytes> MemoryRepository::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
+core::Result<core::Bytes> MemoryStore::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   std::unique_lock lock(m_crl_mutex);  // update() calls back into this repository
   return update_crl_locked(ca, update);
 }
 
-core::Result<std::optional<core::Bytes>> MemoryRepository::try_update_crl(std::string_view ca,
+core::Result<std::optional<core::Bytes>> MemoryStore::try_update_crl(std::string_view ca,
                                                                           const scep::CrlUpdate& update) {
   std::unique_lock lock(m_crl_mutex, std::try_to_lock);
   if (!lock) return std::optional<core::Bytes>();
@@ -240,7 +240,7 @@ core::Result<std::optional<core::Bytes>> MemoryRepository::try_update_crl(std::s
   return std::optional<core::Bytes>(std::move(*crl));
 }
 
-core::Result<core::Bytes> MemoryRepository::update_crl_locked(std::string_view ca, const scep::CrlUpdate& update) {
+core::Result<core::Bytes> MemoryStore::update_crl_locked(std::string_view ca, const scep::CrlUpdate& update) {
   std::optional<core::Bytes> current;
   {
     std::lock_guard inner(m_mutex);
@@ -258,7 +258,7 @@ core::Result<core::Bytes> MemoryRepository::update_crl_locked(std::string_view c
   return **next;
 }
 
-void MemoryRepository::audit(const scep::AuditEvent& e) {
+void MemoryStore::audit(const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
   audit_log.push_back(e);
 }
