@@ -14,7 +14,6 @@ int exit_code(core::Errc code) {
     case core::Errc::malformed_request: return 2;
     case core::Errc::not_found: return 3;
     case core::Errc::unknown_ca: return 3;
-    case core::Errc::unknown_certificate: return 3;
     case core::Errc::already_exists: return 4;
     case core::Errc::store_io: return 5;
     case core::Errc::store_busy: return 5;
@@ -23,9 +22,7 @@ int exit_code(core::Errc code) {
     case core::Errc::too_large: return 1;
     case core::Errc::unsupported_algorithm: return 1;
     case core::Errc::bad_message_check: return 1;
-    case core::Errc::bad_time: return 1;
     case core::Errc::policy_rejected: return 1;
-    case core::Errc::challenge_invalid: return 1;
     case core::Errc::internal: return 1;
   }
   return 1;

@@ -12,10 +12,7 @@ std::string_view errc_name(Errc code) {
     case Errc::too_large: return "too_large";
     case Errc::unsupported_algorithm: return "unsupported_algorithm";
     case Errc::bad_message_check: return "bad_message_check";
-    case Errc::bad_time: return "bad_time";
-    case Errc::unknown_certificate: return "unknown_certificate";
     case Errc::policy_rejected: return "policy_rejected";
-    case Errc::challenge_invalid: return "challenge_invalid";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::not_found: return "not_found";
     case Errc::already_exists: return "already_exists";

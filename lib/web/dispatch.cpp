@@ -18,10 +18,7 @@ int http_status(Errc code) {
     case Errc::decrypt_failed: return 400;
     case Errc::unsupported_algorithm: return 400;
     case Errc::bad_message_check: return 400;
-    case Errc::bad_time: return 400;
-    case Errc::unknown_certificate: return 400;
     case Errc::policy_rejected: return 400;
-    case Errc::challenge_invalid: return 400;
     case Errc::invalid_argument: return 400;
     case Errc::unknown_ca: return 404;
     case Errc::not_found: return 404;

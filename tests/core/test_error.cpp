@@ -13,8 +13,7 @@ BOOST_AUTO_TEST_CASE(every_errc_has_its_own_stable_name) {
   using core::Errc;
   const Errc all[] = {Errc::malformed_request, Errc::unknown_ca,        Errc::decrypt_failed,
                       Errc::too_large,         Errc::unsupported_algorithm, Errc::bad_message_check,
-                      Errc::bad_time,          Errc::unknown_certificate, Errc::policy_rejected,
-                      Errc::challenge_invalid, Errc::invalid_argument,  Errc::not_found,
+                      Errc::policy_rejected,   Errc::invalid_argument,  Errc::not_found,
                       Errc::already_exists,    Errc::store_io,          Errc::store_busy,
                       Errc::config_invalid,    Errc::internal};
   std::set<std::string> names;
