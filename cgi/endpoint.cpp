@@ -1,6 +1,7 @@
 #include "endpoint.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -104,6 +105,8 @@ core::Result<store::StoreCache*> Endpoint::cache_for(const std::string& root) {
   // Opened once per directory: FORMAT is checked on the first request only.
   auto st = store::Store::open(root, store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
+  // Warnings go to the process's stderr: the web server's error log.
+  st->set_warning_sink([](std::string_view m) { fmt::print(stderr, "scep.cgi: {}\n", m); });
   auto [it, added] = m_caches.emplace(root, std::make_unique<store::StoreCache>(std::move(*st)));
   if (m_long_lived) it->second->watch_changes();
   return it->second.get();

@@ -39,7 +39,9 @@ struct Env {
   scep::Operator who{};
 
   core::Result<store::Store> open_store(store::OpenMode mode) const {
-    return store::Store::open(store_path, mode);
+    auto st = store::Store::open(store_path, mode);
+    if (st) st->set_warning_sink([&err = err](std::string_view m) { err << "scepctl: " << m << std::endl; });
+    return st;
   }
 };
 

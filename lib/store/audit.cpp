@@ -1,7 +1,6 @@
 // The audit log: one JSON line per decision, whole or not at all.
 #include <cerrno>
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -134,7 +133,7 @@ core::Result<void> Store::append_audit(const scep::AuditEvent& e, AuditOrigin or
 }
 
 void Store::log_decision(const scep::AuditEvent& e) {
-  if (auto r = append_audit(e); !r) std::fprintf(stderr, "scep: audit: %s\n", r.error().detail.c_str());
+  if (auto r = append_audit(e); !r && m_warn) m_warn("audit: " + r.error().detail);
 }
 
 }  // namespace store

@@ -30,6 +30,7 @@
 //                          decisions, which `scepctl check --repair` completes
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -187,9 +188,13 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
   /// Appends one JSON line, whole or not at all.
   core::Result<void> append_audit(const scep::AuditEvent& e, AuditOrigin origin = AuditOrigin::live);
   /// append_audit for a decision already made: a line that cannot be written
-  /// is reported on stderr (the web server's error log) and the decision
+  /// is reported to the warning sink (the front end's log) and the decision
   /// stands; check --repair appends it from the record.
   void log_decision(const scep::AuditEvent& e);
+  /// Where the store reports trouble that does not fail an operation; the
+  /// library writes nowhere itself. Unset: such warnings are dropped.
+  using WarningSink = std::function<void(std::string_view)>;
+  void set_warning_sink(WarningSink sink) { m_warn = std::move(sink); }
   /// scep::AuditSink: log_decision.
   void audit(const scep::AuditEvent& e) override { log_decision(e); }
 
@@ -214,6 +219,7 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
   core::Result<void> write_transaction(const scep::Transaction& t, const crypto::Certificate* cert,
                                        const scep::AuditEvent* event, AtomicReplace replace, bool* visible = nullptr);
   std::filesystem::path m_root;
+  WarningSink m_warn;
 };
 
 class StoreCache;
