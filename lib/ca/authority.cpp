@@ -69,4 +69,13 @@ core::Result<std::vector<std::string>> check_import(const crypto::Certificate& c
   return warnings;
 }
 
+core::Result<crypto::Certificate> issue(crypto::CertSpec& spec, const crypto::PublicKey& key,
+                                        const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key,
+                                        core::Rng& rng) {
+  spec.serial = crypto::random_serial(rng);
+  auto cert = crypto::build_certificate(spec, key, &issuer, issuer_key);
+  if (!cert) return core::fail(core::Errc::internal, "cannot build the certificate: " + cert.error().detail);
+  return cert;
+}
+
 }  // namespace ca

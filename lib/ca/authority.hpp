@@ -1,12 +1,14 @@
 #pragma once
-// Making CA and RA certificates: policy-free decisions about what a CA/RA
-// certificate contains, on top of crypto::build_certificate.
+// What a CA signs: its own and its RA's certificates (policy-free decisions
+// about what they contain) and the certificates it issues, on top of
+// crypto::build_certificate.
 
 #include <chrono>
 #include <string>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "crypto/cert_builder.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/keys.hpp"
 
@@ -40,6 +42,15 @@ struct RaSpec {
 /// never valid beyond the CA certificate.
 core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificate& ca_cert,
                                     const crypto::PrivateKey& ca_key, const core::Clock& clock, core::Rng& rng);
+
+/// Issues a certificate for `key` as `spec` says (the policy decided it),
+/// signed by `issuer` under a fresh random serial, which is written to
+/// spec.serial. The spec is the operator's, so a failure is Errc::internal.
+/// Not stored: the caller records it (scep::Ledger::record_issuance) and
+/// issues again when another certificate took the serial.
+core::Result<crypto::Certificate> issue(crypto::CertSpec& spec, const crypto::PublicKey& key,
+                                        const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key,
+                                        core::Rng& rng);
 
 /// Checks an imported CA: key matches, it is a CA, the chain links up.
 /// Returns warnings (e.g. "no keyEncipherment: needs an RA") on success.

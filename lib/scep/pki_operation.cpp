@@ -7,6 +7,7 @@
 #include "scep/ca_context.hpp"
 #include "scep/service.hpp"
 
+#include "ca/authority.hpp"
 #include "scep/manual.hpp"
 
 namespace scep {
@@ -211,11 +212,7 @@ core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, Au
 core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng) {
   auto ca_key = this->key(KeyRole::ca);
   if (!ca_key) return std::unexpected(ca_key.error());
-  spec.serial = crypto::random_serial(rng);
-  auto cert = crypto::build_certificate(spec, key, &m_bundle.cert, **ca_key);
-  // The spec comes from the operator's policy: a failure here is ours, not the client's.
-  if (!cert) return core::fail(Errc::internal, "cannot build the certificate: " + cert.error().detail);
-  return cert;
+  return ca::issue(spec, key, m_bundle.cert, **ca_key, rng);
 }
 
 core::Result<Recorded> CaContext::record(Issuance& is, crypto::CertSpec& spec, const crypto::PublicKey& key,
