@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace core {
 
@@ -18,10 +19,7 @@ enum class Errc {
   // A signed CertRep FAILURE with a failInfo.
   unsupported_algorithm,
   bad_message_check,
-  bad_time,
-  unknown_certificate,
   policy_rejected,
-  challenge_invalid,
   // Local trouble: operator input, the store, the configuration.
   invalid_argument,
   not_found,
@@ -43,6 +41,17 @@ using Result = std::expected<T, Error>;
 inline std::unexpected<Error> fail(Errc code, std::string detail) {
   return std::unexpected(Error{code, std::move(detail)});
 }
+
+/// Passes the error of `expr` (a Result) on to the caller of the enclosing
+/// function, which returns a Result too; the value, if any, is dropped.
+/// The model is ccache's util/expected.hpp TRY:
+///   SCEP_TRY(write_file_atomic(path, text, 0644));
+/// A value that is used stays a named Result: `auto x = f(); if (!x) ...`.
+#define SCEP_TRY(expr)                                                          \
+  do {                                                                          \
+    if (auto scep_try_result_ = (expr); !scep_try_result_)                      \
+      return std::unexpected(std::move(scep_try_result_).error());              \
+  } while (false)
 
 /// Where an error's detail turns from what a client may read into what only
 /// the log may: crypto::ossl_error() appends OpenSSL's error queue after it.

@@ -93,9 +93,16 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   // records the certificate.
   auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
   if (!signed_cert) return std::unexpected(signed_cert.error());
-  Issuance is{Transaction{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, {}, s.id, s.policy, {},
-                          m_clock.now(), {}, {}},
-              std::move(*signed_cert), &s, ev, false, {}};
+  Issuance is{.transaction = {.ca = ctx.name(),
+                              .transaction_id = ev.transaction_id,
+                              .state = Transaction::State::issued,
+                              .key_id = kid,
+                              .secret_id = s.id,
+                              .policy = s.policy,
+                              .created = m_clock.now()},
+              .certificate = std::move(*signed_cert),
+              .secret = &s,
+              .event = ev};
   is.event.outcome = "issued";
   auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
@@ -135,10 +142,20 @@ core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, co
   if (!waiting) return std::unexpected(waiting.error());
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
-  PendingRequest p{ctx.name(),    ev.transaction_id, in.remote, csr.der(), m_clock.now(), csr.subject(),
-                   ev.sans, csr.public_key().description(), std::string(note)};
-  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::pending, core::Bytes(kid.begin(), kid.end()),
-                {}, {}, {}, {}, m_clock.now(), {}, {}};
+  PendingRequest p{.ca = ctx.name(),
+                   .transaction_id = ev.transaction_id,
+                   .remote = in.remote,
+                   .csr_der = csr.der(),
+                   .created = m_clock.now(),
+                   .subject = csr.subject(),
+                   .sans = ev.sans,
+                   .key = csr.public_key().description(),
+                   .note = std::string(note)};
+  Transaction t{.ca = ctx.name(),
+                .transaction_id = ev.transaction_id,
+                .state = Transaction::State::pending,
+                .key_id = core::Bytes(kid.begin(), kid.end()),
+                .created = m_clock.now()};
   AuditEvent parked = ev;
   parked.outcome = "pending";
   if (auto r = m_backend.ledger.record_pending(p, t, parked); !r) {

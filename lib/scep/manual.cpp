@@ -63,29 +63,25 @@ core::Result<void> still_pending(Ledger& ledger, const PendingRequest& p) {
 
 /// The transaction of a request an operator decides.
 Transaction decided(const PendingRequest& p, Transaction::State state, const crypto::PublicKey& key) {
-  Transaction t;
-  t.ca = p.ca;
-  t.transaction_id = p.transaction_id;
-  t.state = state;
-  t.key_id = crypto::digest(crypto::DigestAlg::sha256, key.spki_der());
-  t.created = p.created;
-  return t;
+  return {.ca = p.ca,
+          .transaction_id = p.transaction_id,
+          .state = state,
+          .key_id = crypto::digest(crypto::DigestAlg::sha256, key.spki_der()),
+          .created = p.created};
 }
 
 /// The audit event of an operator's decision on a request.
 AuditEvent decision_event(const core::Clock& clock, const PendingRequest& p, std::string_view operation,
                           std::string_view outcome, std::string_view detail, const std::optional<Operator>& by) {
-  AuditEvent e;
-  e.time = clock.now();
-  e.ca = p.ca;
-  e.remote = p.remote;
-  e.operation = operation;
-  e.transaction_id = p.transaction_id;
-  e.outcome = outcome;
-  e.detail = detail;
-  e.sans = p.sans;
-  e.by = by;
-  return e;
+  return {.time = clock.now(),
+          .ca = p.ca,
+          .remote = p.remote,
+          .operation = std::string(operation),
+          .transaction_id = p.transaction_id,
+          .outcome = std::string(outcome),
+          .detail = std::string(detail),
+          .sans = p.sans,
+          .by = by};
 }
 
 /// Issues and records the certificate of a claimed request.
@@ -105,7 +101,7 @@ core::Result<crypto::Certificate> issue_claimed(Backend backend, const core::Clo
   t.policy = pol.name;
   AuditEvent e = decision_event(clock, p, "approve", "issued", "approved by the operator", by);
   e.policy = pol.name;
-  Issuance is{std::move(t), std::move(*cert), nullptr, std::move(e), /*replaces=*/true, {}};
+  Issuance is{.transaction = std::move(t), .certificate = std::move(*cert), .event = std::move(e), .replaces = true};
   auto recorded = ctx.record(is, d.spec, key, rng);
   if (!recorded) return std::unexpected(recorded.error());
   if (*recorded != Recorded::recorded) return core::fail(Errc::internal, "the store refused the certificate");
@@ -168,15 +164,14 @@ core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::
   auto bundle = backend.catalog.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
   crypto::RevokedEntry entry{std::string(serial_hex), std::chrono::floor<std::chrono::seconds>(clock.now()), reason};
-  AuditEvent e;
-  e.time = entry.time;
-  e.ca = bundle->name;
-  e.remote = "scepctl";
-  e.operation = "revoke";
-  e.outcome = "revoked";
-  e.serial = entry.serial_hex;
-  e.detail = crypto::reason_name(reason);
-  e.by = by;
+  AuditEvent e{.time = entry.time,
+               .ca = bundle->name,
+               .remote = "scepctl",
+               .operation = "revoke",
+               .outcome = "revoked",
+               .serial = entry.serial_hex,
+               .detail = std::string(crypto::reason_name(reason)),
+               .by = by};
   if (auto r = backend.certs.revoke(bundle->name, entry, e); !r) return std::unexpected(r.error());
   return Revocation{std::move(entry), ca_crl(backend, *bundle, clock, CrlRefresh::now)};
 }

@@ -96,9 +96,19 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   // certificate.
   auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
   if (!signed_cert) return std::unexpected(signed_cert.error());
-  Transaction t{ctx.name(), ev.transaction_id, Transaction::State::issued, kid, {}, {}, pol->name, {},
-                m_clock.now(), old_serial, replaces_old ? (*tx)->secret_hash : core::Bytes()};
-  Issuance is{std::move(t), std::move(*signed_cert), nullptr, ev, replaces_old, old_serial};
+  Transaction t{.ca = ctx.name(),
+                .transaction_id = ev.transaction_id,
+                .state = Transaction::State::issued,
+                .key_id = kid,
+                .policy = pol->name,
+                .created = m_clock.now(),
+                .renewed_from = old_serial,
+                .secret_hash = replaces_old ? (*tx)->secret_hash : core::Bytes()};
+  Issuance is{.transaction = std::move(t),
+              .certificate = std::move(*signed_cert),
+              .event = ev,
+              .replaces = replaces_old,
+              .renews = old_serial};
   is.event.outcome = "renewed";
   auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
