@@ -122,7 +122,7 @@ core::Result<void> append_whole(int fd, std::string line, const std::string& pat
 core::Result<void> Store::append_audit(const scep::AuditEvent& e, AuditOrigin origin) {
   json j = event_json(e);
   if (origin == AuditOrigin::recovered) j["recovered"] = true;
-  std::string path = (m_root / "audit.log").string();
+  std::string path = m_layout.audit_log().string();
   int fd = sys::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT, 0640);
   if (fd < 0) {
     if (errno == ELOOP) return core::fail(Errc::store_io, path + " is a symbolic link: the store follows none");

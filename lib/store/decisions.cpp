@@ -75,7 +75,7 @@ json transaction_json(const scep::Transaction& t, const crypto::Certificate* cer
 }  // namespace
 
 fs::path Store::transaction_path(std::string_view ca, std::string_view key) const {
-  return ca_dir(ca) / "tx" / (std::string(key) + ".json");
+  return m_layout.transaction(ca, key);
 }
 
 core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::string_view tid) const {
@@ -85,7 +85,7 @@ core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::
 core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, std::string_view key) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   if (!is_hex_key(key)) return core::fail(Errc::invalid_argument, "not a transaction key");
-  auto lock = FileLock::byte(ca_dir(ca) / "tx.lock", lock_offset(key));
+  auto lock = FileLock::byte(m_layout.tx_lock(ca), lock_offset(key));
   if (!lock) return std::unexpected(lock.error());
   return std::make_shared<FileLock>(std::move(*lock));
 }
@@ -156,7 +156,7 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, const cr
                                             bool* visible) {
   if (visible) *visible = false;
   if (auto r = check_ca_name(t.ca); !r) return r;
-  fs::path dir = ca_dir(t.ca) / "tx";
+  fs::path dir = m_layout.tx_dir(t.ca);
   if (auto r = ensure_dir(dir); !r) return r;
   auto file = AtomicFile::create(transaction_path(t.ca, transaction_key(t.transaction_id)), 0640);
   if (!file) return std::unexpected(file.error());
@@ -189,7 +189,7 @@ core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
   // fail too, they stay with this transaction, for its retry or for check --repair.
   auto give_back = [&] {
     if (is.secret) (void)return_use(*is.secret, key);
-    if (claimed_now) (void)sys::unlink((ca_dir(t.ca) / "renewed" / is.renews).c_str());
+    if (claimed_now) (void)sys::unlink(m_layout.renewal(t.ca, is.renews).c_str());
   };
   if (!is.renews.empty()) {
     auto holder = claim_renewal(t.ca, is.renews, t.transaction_id);
