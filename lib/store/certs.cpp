@@ -48,19 +48,6 @@ std::string policy_of(std::string_view text) {
   return core::is_valid_name(name) ? name : std::string();
 }
 
-core::Result<crypto::RevokedEntry> parse_revocation(std::string_view text, std::string_view serial) {
-  try {
-    json j = json::parse(text);
-    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported revocation record format");
-    auto reason = crypto::parse_reason(j.at("reason").get<std::string>());
-    if (!reason || j.at("serial").get<std::string>() != serial)
-      return core::fail(Errc::store_io, fmt::format("bad revocation record for {}", serial));
-    return crypto::RevokedEntry{std::string(serial), from_unix_seconds(j.at("time").get<std::int64_t>()), *reason};
-  } catch (const json::exception& e) {
-    return core::fail(Errc::store_io, fmt::format("bad revocation record for {}: {}", serial, e.what()));
-  }
-}
-
 }  // namespace
 
 core::Result<std::vector<std::string>> serials_in(const fs::path& dir, std::string_view ext) {
@@ -158,15 +145,8 @@ core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry
   if (!found) return std::unexpected(found.error());
   if (!*found) return core::fail(Errc::not_found, fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
   if (auto r = ensure_dir(m_layout.revoked_dir(ca)); !r) return r;
-  json e = event_json(event);
-  e["unix_time"] = unix_seconds(event.time);
-  json j = {{"format", 1},
-            {"serial", entry.serial_hex},
-            {"time", unix_seconds(entry.time)},
-            {"reason", crypto::reason_name(entry.reason)},
-            {"event", std::move(e)}};
   // The revocation record is the commit point; the audit line an index.
-  auto r = write_file_atomic(m_layout.revocation(ca, entry.serial_hex), dump_record(j), 0640, AtomicFile::Replace::no);
+  auto r = write_file_atomic(m_layout.revocation(ca, entry.serial_hex), encode_revocation(entry, event), 0640, AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
     return core::fail(Errc::already_exists, fmt::format("certificate {} is already revoked", entry.serial_hex));
   if (!r) return r;

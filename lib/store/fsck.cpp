@@ -344,12 +344,9 @@ class Checker {
         add(dir / name, text.error().detail);
         continue;
       }
-      try {
-        auto j = nlohmann::json::parse(core::to_string(*text));
-        if (j.contains("event")) expect_audited(dir / name, event_from_json(j["event"]));
-      } catch (const nlohmann::json::exception&) {
-        add(dir / name, "is not a revocation record");
-      }
+      auto event = revocation_event(core::to_string(*text));
+      if (!event) add(dir / name, "is not a revocation record");
+      else if (*event) expect_audited(dir / name, *event);
     }
   }
 

@@ -215,31 +215,7 @@ fs::path Store::pending_path(const scep::PendingRequest& p) const {
 core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
   if (auto r = check_ca_name(p.ca); !r) return r;
   if (auto r = ensure_dir(m_layout.pending_dir(p.ca)); !r) return r;
-  json j = {{"format", 1}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", capped(p.remote)},
-            {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
-  if (!p.subject.empty()) j["subject"] = capped(p.subject);
-  if (!p.key.empty()) j["key"] = capped(p.key);
-  if (!p.note.empty()) j["note"] = capped(p.note);
-  if (!p.sans.empty()) j["sans"] = listed_sans(p.sans);
-  return write_file_atomic(pending_path(p), dump_record(j), 0640, AtomicFile::Replace::no);
-}
-
-core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
-  try {
-    json j = json::parse(text);
-    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported pending record format");
-    auto csr = crypto::base64_decode(j.at("csr").get<std::string>());
-    if (!csr) return core::fail(Errc::store_io, "bad CSR in pending record");
-    return scep::PendingRequest{j.at("ca").get<std::string>(), j.at("transaction_id").get<std::string>(),
-                                j.value("remote", ""), std::move(*csr),
-                                core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0}))),
-                                j.value("subject", ""),
-                                j.value("sans", std::vector<std::string>{}),
-                                j.value("key", ""),
-                                j.value("note", "")};
-  } catch (const json::exception& e) {
-    return core::fail(Errc::store_io, fmt::format("bad pending record: {}", e.what()));
-  }
+  return write_file_atomic(pending_path(p), encode_pending(p), 0640, AtomicFile::Replace::no);
 }
 
 core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_view ca) const {

@@ -16,6 +16,7 @@
 #include "policy/secret.hpp"
 #include "scep/repository.hpp"
 #include "store/atomic_file.hpp"
+#include "store/codec.hpp"
 #include "store/layout.hpp"
 
 namespace store {
@@ -24,15 +25,6 @@ enum class OpenMode { existing, create };
 enum class AtomicReplace { yes, no };
 enum class AuditOrigin { live, recovered };
 
-/// A transaction record with what an issued one carries besides.
-struct StoredTransaction {
-  scep::Transaction transaction;
-  std::optional<crypto::Certificate> certificate;  ///< issued records since format 2
-  std::optional<scep::AuditEvent> event;           ///< the decision's audit event (format 2)
-};
-
-/// A transaction record's text, parsed.
-core::Result<StoredTransaction> parse_transaction(std::string_view text);
 /// The "Transaction: KEY" header of a certificate index file, or empty.
 std::string transaction_of_index(std::string_view text);
 /// The stems of `dir`'s files ending in `ext` that are serial numbers,
