@@ -176,6 +176,38 @@ core::Result<std::optional<scep::AuditEvent>> revocation_event(std::string_view 
   }
 }
 
+// Secrets
+
+std::string encode_secret(const policy::SecretRecord& r) {
+  json j = {{"format", record_format},   {"id", r.id},         {"hash", core::to_hex(r.hash)},
+            {"ca", r.ca},                {"policy", r.policy}, {"uses", r.uses},
+            {"created", unix_seconds(r.created)}, {"expires", unix_seconds(r.expires)}, {"revoked", r.revoked}};
+  if (r.common_name) j["cn"] = *r.common_name;
+  if (r.subject_regex) j["subject_regex"] = *r.subject_regex;
+  return dump_record(j);
+}
+
+core::Result<policy::SecretRecord> parse_secret(std::string_view text) {
+  try {
+    json j = json::parse(text);
+    if (auto f = check_format(j, {record_format}, "secret"); !f) return std::unexpected(f.error());
+    policy::SecretRecord r;
+    r.id = j.at("id").get<std::string>();
+    if (!core::from_hex(j.at("hash").get<std::string>(), r.hash)) return core::fail(Errc::store_io, "bad secret hash");
+    r.ca = j.at("ca").get<std::string>();
+    r.policy = j.at("policy").get<std::string>();
+    r.uses = j.at("uses").get<int>();
+    r.created = from_unix_seconds(j.at("created").get<std::int64_t>());
+    r.expires = from_unix_seconds(j.at("expires").get<std::int64_t>());
+    r.revoked = j.value("revoked", false);
+    if (j.contains("cn")) r.common_name = j["cn"].get<std::string>();
+    if (j.contains("subject_regex")) r.subject_regex = j["subject_regex"].get<std::string>();
+    return r;
+  } catch (const json::exception& e) {
+    return core::fail(Errc::store_io, fmt::format("bad secret record: {}", e.what()));
+  }
+}
+
 // Audit events
 
 json event_json(const scep::AuditEvent& e) {

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/crl.hpp"
+#include "policy/secret.hpp"
 #include "scep/repository.hpp"
 
 namespace store {
@@ -46,6 +47,10 @@ std::string encode_revocation(const crypto::RevokedEntry& entry, const scep::Aud
 core::Result<crypto::RevokedEntry> parse_revocation(std::string_view text, std::string_view serial);
 /// The audit event a revocation record carries, if any (a damaged record: an error).
 core::Result<std::optional<scep::AuditEvent>> revocation_event(std::string_view text);
+
+/// secrets/H.json: a secret's record (its hash, never the secret).
+std::string encode_secret(const policy::SecretRecord& r);
+core::Result<policy::SecretRecord> parse_secret(std::string_view text);
 
 /// Client-controlled text in a record or an audit line is cut to `max`
 /// bytes, with a marker saying how much was cut: one request adds a few KiB

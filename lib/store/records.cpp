@@ -82,7 +82,7 @@ core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
   }
   if (r.uses > 1)
     if (auto d = sync_directory(m_layout.secrets_dir()); !d) return d;
-  return write_file_atomic(secret_path(r.hash), policy::render_secret(r), 0640, AtomicFile::Replace::no);
+  return write_file_atomic(secret_path(r.hash), encode_secret(r), 0640, AtomicFile::Replace::no);
 }
 
 core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteView hash) const {
@@ -91,7 +91,7 @@ core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteV
     if (text.error().code == Errc::not_found) return std::optional<policy::SecretRecord>();
     return std::unexpected(text.error());
   }
-  auto rec = policy::parse_secret(core::to_string(*text));
+  auto rec = parse_secret(core::to_string(*text));
   if (!rec) return std::unexpected(rec.error());
   // The file name found it; the stored hash must agree, compared in constant time.
   if (!core::equal_constant_time(rec->hash, hash)) return std::optional<policy::SecretRecord>();
@@ -106,7 +106,7 @@ core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
     if (!f.ends_with(on_disk::record_ext) || f.front() == '.') continue;
     auto text = read_file(m_layout.secrets_dir() / f, 64 * 1024);
     if (!text) return std::unexpected(text.error());
-    auto rec = policy::parse_secret(core::to_string(*text));
+    auto rec = parse_secret(core::to_string(*text));
     if (!rec) return core::fail(Errc::store_io, fmt::format("{}: {}", (Layout().secrets_dir() / f).string(), rec.error().detail));
     out.push_back(std::move(*rec));
   }
@@ -120,7 +120,7 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
   for (auto& rec : *all) {
     if (rec.id != id) continue;
     rec.revoked = true;
-    if (auto r = write_file_atomic(secret_path(rec.hash), policy::render_secret(rec), 0640); !r) return r;
+    if (auto r = write_file_atomic(secret_path(rec.hash), encode_secret(rec), 0640); !r) return r;
     for (int k = 1; k <= rec.uses; ++k) ::unlink(use_token_path(rec.hash, k).c_str());
     return {};
   }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "store/codec.hpp"
+#include "support/test_pki.hpp"
 
 // Records are read back by later versions and by `scepctl check`: a record
 // this program cannot read is an error, never a guess.
@@ -62,6 +63,27 @@ BOOST_AUTO_TEST_CASE(unknown_record_formats_are_refused) {
   std::string pending = store::encode_pending(p);
   BOOST_TEST(store::parse_pending(pending).has_value());
   BOOST_TEST(!store::parse_pending(replaced(pending, "\"format\":1", "\"format\":2")));
+}
+
+BOOST_AUTO_TEST_CASE(secret_records_round_trip_without_the_secret) {
+  policy::SecretRecord r;
+  r.id = "s-0011223344ff";
+  r.hash = policy::secret_hash("HUNTER2");
+  r.ca = "main";
+  r.policy = "vpn";
+  r.common_name = "dev1";
+  r.uses = 3;
+  r.created = testing::fixed_time();
+  r.expires = r.created + std::chrono::hours(24);
+  std::string text = store::encode_secret(r);
+  BOOST_TEST(text.find("HUNTER2") == std::string::npos);
+  auto back = store::parse_secret(text);
+  BOOST_REQUIRE(back);
+  BOOST_TEST((back->hash == r.hash));
+  BOOST_TEST(*back->common_name == "dev1");
+  BOOST_TEST(back->uses == 3);
+  BOOST_TEST((back->expires == r.expires));
+  BOOST_TEST(!store::parse_secret(replaced(text, "\"format\":1", "\"format\":2")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
