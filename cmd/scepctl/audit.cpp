@@ -159,7 +159,7 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
   if (path.empty()) {
     auto st = env.open_store(store::OpenMode::existing);
     if (!st) return std::unexpected(st.error());
-    path = (st->root() / "audit.log").string();
+    path = st->layout().audit_log().string();
   }
   std::ifstream file;
   if (path != "-") file.open(path, std::ios::binary);

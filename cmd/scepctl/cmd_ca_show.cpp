@@ -21,6 +21,7 @@ nlohmann::json ca_json(const scep::CaBundle& ca, bool is_default) {
   j["ra"] = ca.ra ? cert_json(*ca.ra) : nlohmann::json(nullptr);
   j["chain"] = nlohmann::json::array();
   for (const auto& c : ca.chain) j["chain"].push_back(cert_json(c));
+  j["options"] = options_json(ca.options);
   return j;
 }
 
@@ -88,6 +89,8 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
     env.out << "chain certificate\n";
     print_cert(env.out, c, "  ");
   }
+  env.out << fmt::format("options (scep.toml [{}])\n", config::ca_section(*target));
+  print_options(env.out, ca->options);
   return {};
 }
 

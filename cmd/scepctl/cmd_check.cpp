@@ -60,9 +60,8 @@ void check_expiry(const scep::CaBundle& bundle, core::TimePoint now, CaReport& r
   if (bundle.ra) warn(*bundle.ra, "RA");
 }
 
-void check_key_file(const store::Store& st, const std::string& ca, const char* file, CaReport& rep) {
+void check_key_file(const std::filesystem::path& path, CaReport& rep) {
   struct stat sb {};
-  auto path = st.ca_dir(ca) / file;
   if (::stat(path.c_str(), &sb) != 0) return;
   // 0600, or 0640 for a web server's group; never more.
   if ((sb.st_mode & 0137) != 0)
@@ -74,12 +73,12 @@ void check_keys(store::Store& st, const scep::CaBundle& bundle, CaReport& rep) {
   auto key = st.load_key(bundle.name, scep::KeyRole::ca);
   if (!key) rep.problems.push_back("CA key: " + key.error().detail);
   else if (!bundle.cert.matches(*key)) rep.problems.push_back("the CA key does not match cert.pem");
-  check_key_file(st, bundle.name, "key.pem", rep);
+  check_key_file(st.layout().ca_key(bundle.name), rep);
   if (!bundle.ra) return;
   auto ra_key = st.load_key(bundle.name, scep::KeyRole::ra);
   if (!ra_key) rep.problems.push_back("RA key: " + ra_key.error().detail);
   else if (!bundle.ra->matches(*ra_key)) rep.problems.push_back("the RA key does not match ra.pem");
-  check_key_file(st, bundle.name, "ra-key.pem", rep);
+  check_key_file(st.layout().ra_key(bundle.name), rep);
 }
 
 void check_crl(const store::Store& st, const scep::CaBundle& bundle, core::TimePoint now, CaReport& rep) {

@@ -88,7 +88,7 @@ core::Result<void> run_crl_show(const CrlShowOptions& opt, Env& env) {
     return core::fail(core::Errc::not_found,
                       fmt::format("CA \"{}\" has no CRL yet (the first request for it signs one, or 'scepctl crl {}')", *ca, *ca));
   auto crl = crypto::Crl::parse(**der);
-  if (!crl) return core::fail(core::Errc::store_io, fmt::format("ca/{}/crl.der: {}", *ca, crl.error().detail));
+  if (!crl) return core::fail(core::Errc::store_io, fmt::format("{}: {}", store::Layout().crl(*ca).string(), crl.error().detail));
   auto j = crl_json(*ca, *crl, crl->verify(bundle->cert), env.clock.now());
   if (env.json) {
     env.out << j.dump(2) << "\n";

@@ -8,7 +8,7 @@ namespace scepctl {
 
 core::Result<void> run_init(Env& env) {
   std::error_code ec;
-  bool existed = std::filesystem::exists(std::filesystem::path(env.store_path) / "FORMAT", ec);
+  bool existed = std::filesystem::exists(store::Layout(env.store_path).format_file(), ec);
   auto store = env.open_store(store::OpenMode::create);
   if (!store) return std::unexpected(store.error());
   if (env.json)

@@ -54,4 +54,20 @@ void print_cert(std::ostream& out, const crypto::Certificate& cert, std::string_
   if (!j["sans"].empty()) out << fmt::format("{}{:<12}{}\n", indent, "sans:", san_list(j["sans"]));
 }
 
+nlohmann::json option_json(const config::CaOptionInfo& info, const config::CaOptions& o) {
+  return std::visit([&](auto member) { return nlohmann::json(o.*member); }, info.member);
+}
+
+nlohmann::json options_json(const config::CaOptions& o) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& info : config::ca_option_table()) j[std::string(info.key)] = option_json(info, o);
+  return j;
+}
+
+void print_options(std::ostream& out, const config::CaOptions& o,
+                   const std::function<std::string_view(std::string_view key)>& mark) {
+  for (const auto& info : config::ca_option_table())
+    out << fmt::format("  {:<19} = {}{}\n", info.key, option_json(info, o).dump(), mark ? mark(info.key) : "");
+}
+
 }  // namespace scepctl

@@ -1,12 +1,14 @@
 #pragma once
 // Shared presentation of certificates for `ca list/show` and `export`.
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "crypto/certificate.hpp"
 
 namespace scepctl {
@@ -21,6 +23,13 @@ std::vector<std::string> printable_sans(const std::vector<std::string>& sans);
 std::string san_list(const std::vector<std::string>& sans);
 
 nlohmann::json cert_json(const crypto::Certificate& cert);
+/// A per-CA option's value in `o`: a boolean, a number or a string.
+nlohmann::json option_json(const config::CaOptionInfo& info, const config::CaOptions& o);
+/// Every per-CA option of `o`, by key (`ca set`, `ca show`).
+nlohmann::json options_json(const config::CaOptions& o);
+/// "  key = value" lines of every per-CA option, `mark(key)` after each.
+void print_options(std::ostream& out, const config::CaOptions& o,
+                   const std::function<std::string_view(std::string_view key)>& mark = {});
 /// Aligned "label: value" lines, each prefixed by `indent`.
 void print_cert(std::ostream& out, const crypto::Certificate& cert, std::string_view indent = "");
 

@@ -1,6 +1,8 @@
 #include "config/config.hpp"
 
+#include <array>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -20,6 +22,38 @@ const CaOptions& Config::options_for(std::string_view ca) const {
 
 namespace {
 
+const std::array<CaOptionInfo, 8> ca_options{{
+    {"include_root", "send the root above an intermediate CA in GetCACert replies", &CaOptions::include_root, 0, 0},
+    {"legacy_algorithms", "accept DES-CBC and MD5 (old Cisco, micromdm's scepclient)", &CaOptions::legacy_algorithms,
+     0, 0},
+    {"manual_enrollment", "park requests without a challenge password for approval", &CaOptions::manual_enrollment, 0,
+     0},
+    {"max_pending", "refuse new pending requests past this many", &CaOptions::max_pending, 0, 10'000'000},
+    {"pending_days", "unapproved requests expire after this many days", &CaOptions::pending_days, 1, 3650},
+    {"manual_policy", "policy of `scepctl approve` without --policy (\"\": built-in defaults)", &CaOptions::manual_policy,
+     0, 0},
+    {"crl_days", "days a CRL is valid (nextUpdate - thisUpdate); re-signed at half-life", &CaOptions::crl_days, 1, 3650},
+    {"renewal_grace_days", "days after expiry a certificate may still renew", &CaOptions::renewal_grace_days, 0, 3650},
+}};
+
+}  // namespace
+
+std::span<const CaOptionInfo> ca_option_table() { return ca_options; }
+
+std::string option_literal(const CaOptionInfo& info, const CaOptions& o) {
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& v = o.*member;
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, bool>) return v ? "true" : "false";
+        else if constexpr (std::is_same_v<V, int>) return std::to_string(v);
+        else return quote(v);
+      },
+      info.member);
+}
+
+namespace {
+
 template <class T>
 core::Result<void> read(const toml::table& t, std::string_view key, T& out, std::string_view where) {
   const toml::node* node = t.get(key);
@@ -30,7 +64,8 @@ core::Result<void> read(const toml::table& t, std::string_view key, T& out, std:
   return {};
 }
 
-core::Result<void> check_keys(const toml::table& t, std::initializer_list<std::string_view> known, std::string_view where) {
+template <class Keys>
+core::Result<void> check_keys(const toml::table& t, const Keys& known, std::string_view where) {
   for (auto&& [k, v] : t) {
     bool ok = false;
     for (auto name : known) ok = ok || k.str() == name;
@@ -40,7 +75,7 @@ core::Result<void> check_keys(const toml::table& t, std::initializer_list<std::s
 }
 
 core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
-  if (auto r = check_keys(t, {"listen", "path", "default_ca", "strict_ca_names", "max_connections",
+  if (auto r = check_keys(t, std::initializer_list<std::string_view>{"listen", "path", "default_ca", "strict_ca_names", "max_connections",
                                "max_connections_per_client", "log_format", "metrics_listen", "metrics_path"},
                           "server");
       !r)
@@ -71,30 +106,38 @@ core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
   return {};
 }
 
+/// Reads one per-CA option, if present, and checks its value.
+core::Result<void> read_option(const toml::table& t, const CaOptionInfo& info, CaOptions& o, std::string_view where) {
+  return std::visit(
+      [&](auto member) -> core::Result<void> {
+        auto& v = o.*member;
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, int>) {
+          int64_t wide = v;
+          if (auto r = read(t, info.key, wide, where); !r) return r;
+          if (wide < info.min || wide > info.max)
+            return core::fail(Errc::config_invalid, fmt::format("{}.{} must be {}..{}", where, info.key, info.min, info.max));
+          v = static_cast<int>(wide);
+          return {};
+        } else {
+          if (auto r = read(t, info.key, v, where); !r) return r;
+          if constexpr (std::is_same_v<V, std::string>)
+            if (!v.empty() && !core::is_valid_name(v))
+              return core::fail(Errc::config_invalid, fmt::format("{}.{} is not a valid policy name", where, info.key));
+          return {};
+        }
+      },
+      info.member);
+}
+
 core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptions& o) {
   std::string where = fmt::format("ca.{}", name);
   if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
-  if (auto r = check_keys(t, {"include_root", "legacy_algorithms", "manual_enrollment", "max_pending", "pending_days",
-                               "manual_policy", "crl_days", "renewal_grace_days"}, where);
-      !r)
-    return r;
-  int64_t max_pending = o.max_pending, pending_days = o.pending_days, crl_days = o.crl_days,
-          grace = o.renewal_grace_days;
-  for (auto r : {read(t, "legacy_algorithms", o.legacy_algorithms, where), read(t, "include_root", o.include_root, where),
-                 read(t, "manual_enrollment", o.manual_enrollment, where), read(t, "max_pending", max_pending, where),
-                 read(t, "pending_days", pending_days, where), read(t, "manual_policy", o.manual_policy, where),
-                 read(t, "crl_days", crl_days, where), read(t, "renewal_grace_days", grace, where)})
-    if (!r) return r;
-  if (max_pending < 0 || max_pending > 10'000'000) return core::fail(Errc::config_invalid, fmt::format("{}.max_pending is out of range", where));
-  if (pending_days < 1 || pending_days > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.pending_days must be 1..3650", where));
-  if (!o.manual_policy.empty() && !core::is_valid_name(o.manual_policy))
-    return core::fail(Errc::config_invalid, fmt::format("{}.manual_policy is not a valid policy name", where));
-  if (crl_days < 1 || crl_days > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.crl_days must be 1..3650", where));
-  if (grace < 0 || grace > 3650) return core::fail(Errc::config_invalid, fmt::format("{}.renewal_grace_days must be 0..3650", where));
-  o.max_pending = static_cast<int>(max_pending);
-  o.crl_days = static_cast<int>(crl_days);
-  o.renewal_grace_days = static_cast<int>(grace);
-  o.pending_days = static_cast<int>(pending_days);
+  std::vector<std::string_view> keys;
+  for (const auto& info : ca_options) keys.push_back(info.key);
+  if (auto r = check_keys(t, keys, where); !r) return r;
+  for (const auto& info : ca_options)
+    if (auto r = read_option(t, info, o, where); !r) return r;
   return {};
 }
 
@@ -108,7 +151,7 @@ core::Result<Config> parse_config(std::string_view text) {
     return core::fail(Errc::config_invalid, fmt::format("scep.toml line {}: {}", e.source().begin.line, e.description()));
   }
   Config cfg;
-  if (auto r = check_keys(root, {"format", "server", "ca"}, "scep.toml"); !r) return std::unexpected(r.error());
+  if (auto r = check_keys(root, std::initializer_list<std::string_view>{"format", "server", "ca"}, "scep.toml"); !r) return std::unexpected(r.error());
   if (root.contains("format")) {
     auto f = root["format"].value_exact<int64_t>();
     if (!f) return core::fail(Errc::config_invalid, "scep.toml format must be an integer");
@@ -131,7 +174,7 @@ core::Result<Config> parse_config(std::string_view text) {
 }
 
 std::string default_config_text() {
-  return R"(# scep store configuration; see scep.toml(5).
+  std::string text = R"(# scep store configuration; see scep.toml(5).
 format = 1
 
 [server]
@@ -161,15 +204,11 @@ log_format = "text"
 
 # Per-CA options, one table per CA store name:
 # [ca.NAME]
-# include_root = true         # send the root certificate in GetCACert replies
-# legacy_algorithms = false   # accept DES-CBC and MD5 (old Cisco, micromdm scepclient)
-# manual_enrollment = true     # park requests without a challenge password for approval
-# max_pending = 10000          # refuse new pending requests past this many
-# pending_days = 7             # unapproved requests expire after this many days
-# manual_policy = ""           # policy used by `scepctl approve` without --policy
-# crl_days = 7                 # a CRL is valid this long; it is re-signed at half-life
-# renewal_grace_days = 0       # an expired certificate may still renew this many days
 )";
+  const CaOptions defaults;
+  for (const auto& info : ca_options)
+    text += fmt::format("# {:<27} # {}\n", fmt::format("{} = {}", info.key, option_literal(info, defaults)), info.help);
+  return text;
 }
 
 std::string quote(std::string_view s) {

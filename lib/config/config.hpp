@@ -4,8 +4,10 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "core/error.hpp"
 
@@ -13,6 +15,7 @@ namespace config {
 
 inline constexpr int format_version = 1;
 
+/// Per-CA options; each is a row of ca_option_table() too.
 struct CaOptions {
   bool include_root = true;        ///< put the root certificate into GetCACert replies
   bool legacy_algorithms = false;  ///< accept DES-CBC and MD5 (old Cisco, micromdm's client)
@@ -23,6 +26,27 @@ struct CaOptions {
   int crl_days = 7;                ///< a CRL's nextUpdate is this many days after its thisUpdate
   int renewal_grace_days = 0;      ///< a certificate may still renew this many days after it expired
 };
+
+/// One per-CA option of scep.toml's [ca.NAME] table: all that the parser,
+/// the default scep.toml, `scepctl ca set` and `ca show` know of it. Its
+/// default is the member's initializer in CaOptions. Adding an option is a
+/// member of CaOptions, a row of ca_option_table() and its entries in
+/// scep.toml(5) and scepctl(1), which a unit test compares with the table.
+struct CaOptionInfo {
+  enum class Type { boolean, integer, policy_name };
+  using Member = std::variant<bool CaOptions::*, int CaOptions::*, std::string CaOptions::*>;
+  std::string_view key;   ///< in [ca.NAME]; `ca set --KEY` with '-' for '_'
+  std::string_view help;  ///< one line, for `ca set --help` and scep.toml's comments
+  Member member;          ///< a std::string option is a policy name ("" for none)
+  int min = 0, max = 0;   ///< Type::integer: the values allowed
+
+  Type type() const { return static_cast<Type>(member.index()); }
+};
+
+/// Every per-CA option, in the order scep.toml(5) lists them.
+std::span<const CaOptionInfo> ca_option_table();
+/// The option's value in `o` as a TOML literal: true, 7, "name".
+std::string option_literal(const CaOptionInfo& info, const CaOptions& o);
 
 struct ServerConfig {
   std::string listen = "0.0.0.0:8080";

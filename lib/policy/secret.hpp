@@ -1,6 +1,7 @@
 #pragma once
 // One-time challenge secrets. The secret itself is shown once and never
 // stored: records carry a hash, looked up by name and compared in constant time.
+// How a record is stored: store/codec.hpp.
 
 #include <optional>
 #include <string>
@@ -29,9 +30,6 @@ std::string generate_secret(core::Rng& rng);
 /// A short random id ("s-" + 12 hex digits).
 std::string generate_secret_id(core::Rng& rng);
 core::Bytes secret_hash(std::string_view secret);
-
-std::string render_secret(const SecretRecord& r);
-core::Result<SecretRecord> parse_secret(std::string_view json);
 
 /// "30d", "12h", "90m", "3600s" or plain seconds.
 core::Result<std::chrono::seconds> parse_duration(std::string_view text);

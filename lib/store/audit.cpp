@@ -21,61 +21,9 @@
 namespace store {
 
 using core::Errc;
-using nlohmann::json;
 
 std::string transaction_key(std::string_view transaction_id) {
   return core::to_hex(crypto::digest(crypto::DigestAlg::sha256, core::to_bytes(transaction_id)));
-}
-
-std::string capped(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return std::string(text);
-  return fmt::format("{}...[{} more bytes]", text.substr(0, max), text.size() - max);
-}
-
-std::string dump_record(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
-
-std::vector<std::string> listed_sans(const std::vector<std::string>& sans) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < sans.size() && i < max_listed_sans; ++i) out.push_back(capped(sans[i]));
-  if (sans.size() > max_listed_sans) out.push_back(fmt::format("...[{} more]", sans.size() - max_listed_sans));
-  return out;
-}
-
-json event_json(const scep::AuditEvent& e) {
-  json j = {{"time", crypto::format_time(e.time)}, {"ca", e.ca},
-            {"remote", capped(e.remote)},          {"operation", capped(e.operation, 64)},
-            {"transaction_id", capped(e.transaction_id, 256)},
-            {"subject", capped(e.subject)},        {"secret_id", capped(e.secret_id, 64)},
-            {"policy", capped(e.policy, 128)},     {"outcome", e.outcome},
-            {"serial", capped(e.serial, 128)},     {"fail_info", e.fail_info},
-            {"detail", capped(e.detail)}};
-  if (!e.sans.empty()) j["sans"] = listed_sans(e.sans);
-  if (e.by) {
-    json by = {{"uid", e.by->uid}, {"user", capped(e.by->user, 64)}};
-    if (!e.by->sudo_user.empty()) by["sudo_user"] = capped(e.by->sudo_user, 64);
-    j["operator"] = std::move(by);
-  }
-  return j;
-}
-
-scep::AuditEvent event_from_json(const json& j) {
-  scep::AuditEvent e;
-  e.time = from_unix_seconds(j.value("unix_time", std::int64_t{0}));
-  e.ca = j.value("ca", "");
-  e.remote = j.value("remote", "");
-  e.operation = j.value("operation", "");
-  e.transaction_id = j.value("transaction_id", "");
-  e.subject = j.value("subject", "");
-  e.secret_id = j.value("secret_id", "");
-  e.policy = j.value("policy", "");
-  e.outcome = j.value("outcome", "");
-  e.serial = j.value("serial", "");
-  e.fail_info = j.value("fail_info", "");
-  e.detail = j.value("detail", "");
-  e.sans = j.value("sans", std::vector<std::string>{});
-  if (auto by = j.find("operator"); by != j.end() && by->is_object())
-    e.by = scep::Operator{by->value("uid", -1L), by->value("user", ""), by->value("sudo_user", "")};
-  return e;
 }
 
 namespace {
@@ -119,15 +67,14 @@ core::Result<void> append_whole(int fd, std::string line, const std::string& pat
 }  // namespace
 
 core::Result<void> Store::append_audit(const scep::AuditEvent& e, AuditOrigin origin) {
-  json j = event_json(e);
-  if (origin == AuditOrigin::recovered) j["recovered"] = true;
-  std::string path = (m_root / "audit.log").string();
+  std::string line = encode_audit_line(e, origin == AuditOrigin::recovered);
+  std::string path = m_layout.audit_log().string();
   int fd = sys::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT, 0640);
   if (fd < 0) {
     if (errno == ELOOP) return core::fail(Errc::store_io, path + " is a symbolic link: the store follows none");
     return sys::io_error("cannot open", path, errno);
   }
-  auto r = append_whole(fd, dump_record(j), path);
+  auto r = append_whole(fd, std::move(line), path);
   ::close(fd);  // drops the lock
   return r;
 }

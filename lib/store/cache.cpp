@@ -231,8 +231,8 @@ StoreCache::CrlRecall StoreCache::recall_crl(std::string_view name, std::uint64_
     }
   }
   // Watched before the caller reads: a change after this is reported.
-  fs::path dir = m_store.ca_dir(name);
-  bool watched = m_watch->watch(dir / "crl.der") && m_watch->watch_entries(dir / "revoked");
+  const Layout& layout = m_store.layout();
+  bool watched = m_watch->watch(layout.crl(name)) && m_watch->watch_entries(layout.revoked_dir(name));
   return {nullptr, watched};
 }
 
@@ -246,7 +246,7 @@ void StoreCache::keep_crl(std::string_view name, std::shared_ptr<const scep::Crl
 
 core::Result<std::shared_ptr<const config::Config>> StoreCache::config(std::uint64_t generation) {
   return m_config.get(
-      "scep.toml", [this] { return std::vector<fs::path>{m_store.config_path()}; },
+      std::string(on_disk::config), [this] { return std::vector<fs::path>{m_store.config_path()}; },
       [this] { return m_store.load_config(); }, generation);
 }
 
@@ -256,8 +256,9 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
   if (!core::is_valid_name(name)) return m_store.load_ca(name, cfg);
   // chain.pem and ra.pem may be absent; their appearance changes the stamps too.
   auto files = [&] {
-    fs::path dir = m_store.ca_dir(name);
-    return std::vector<fs::path>{dir / "cert.pem", dir / "chain.pem", dir / "ra.pem"};
+    std::vector<fs::path> out;
+    for (auto file : ca_bundle_files) out.push_back(m_store.ca_dir(name) / file);
+    return out;
   };
   auto bundle = m_cas.get(name, files,
                           [&] { return m_store.load_ca(name, config::Config{}); }, generation);
@@ -270,9 +271,9 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
 core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, scep::KeyRole role,
                                                       std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
-  const char* file = role == scep::KeyRole::ca ? "key.pem" : "ra-key.pem";
-  auto key = m_keys.get(fmt::format("{}/{}", name, file),
-                        [&] { return std::vector<fs::path>{m_store.ca_dir(name) / file}; },
+  fs::path file = role == scep::KeyRole::ca ? m_store.layout().ca_key(name) : m_store.layout().ra_key(name);
+  auto key = m_keys.get(fmt::format("{}/{}", name, file.filename().string()),
+                        [&] { return std::vector<fs::path>{file}; },
                         [&] { return m_store.load_key(name, role); }, generation);
   if (!key) return std::unexpected(key.error());
   return **key;

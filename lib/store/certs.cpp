@@ -48,19 +48,6 @@ std::string policy_of(std::string_view text) {
   return core::is_valid_name(name) ? name : std::string();
 }
 
-core::Result<crypto::RevokedEntry> parse_revocation(std::string_view text, std::string_view serial) {
-  try {
-    json j = json::parse(text);
-    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported revocation record format");
-    auto reason = crypto::parse_reason(j.at("reason").get<std::string>());
-    if (!reason || j.at("serial").get<std::string>() != serial)
-      return core::fail(Errc::store_io, fmt::format("bad revocation record for {}", serial));
-    return crypto::RevokedEntry{std::string(serial), from_unix_seconds(j.at("time").get<std::int64_t>()), *reason};
-  } catch (const json::exception& e) {
-    return core::fail(Errc::store_io, fmt::format("bad revocation record for {}: {}", serial, e.what()));
-  }
-}
-
 }  // namespace
 
 core::Result<std::vector<std::string>> serials_in(const fs::path& dir, std::string_view ext) {
@@ -81,7 +68,7 @@ namespace {
 }  // namespace
 
 fs::path Store::certificate_path(std::string_view ca, std::string_view serial_hex) const {
-  return ca_dir(ca) / "certs" / (std::string(serial_hex) + ".pem");
+  return m_layout.certificate(ca, serial_hex);
 }
 
 core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Certificate& cert, std::string_view policy) {
@@ -94,7 +81,7 @@ core::Result<void> Store::write_certificate_index(std::string_view ca, const cry
   if (auto r = check_ca_name(ca); !r) return r;
   if (!policy.empty() && !core::is_valid_name(policy))
     return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", policy));
-  fs::path dir = ca_dir(ca) / "certs";
+  fs::path dir = m_layout.certs_dir(ca);
   if (auto r = ensure_dir(dir); !r) return r;
   std::string text;
   if (!policy.empty()) text += fmt::format("{}{}\n", policy_prefix, policy);
@@ -114,7 +101,7 @@ core::Result<std::optional<scep::IssuedCertificate>> Store::find_certificate(std
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   if (!is_serial(serial_hex)) return std::optional<scep::IssuedCertificate>();
   std::string serial(serial_hex);
-  auto bytes = read_file(ca_dir(ca) / "certs" / (serial + ".pem"), 1u << 20);
+  auto bytes = read_file(m_layout.certificate(ca, serial), 1u << 20);
   if (!bytes) {
     if (bytes.error().code == Errc::not_found) return std::optional<scep::IssuedCertificate>();
     return std::unexpected(bytes.error());
@@ -122,7 +109,7 @@ core::Result<std::optional<scep::IssuedCertificate>> Store::find_certificate(std
   auto certs = crypto::Certificate::load_all(*bytes);
   if (!certs) return core::fail(Errc::store_io, fmt::format("certificate {}: {}", serial, certs.error().detail));
   scep::IssuedCertificate out{certs->front(), policy_of(core::to_string(*bytes)), std::nullopt};
-  auto rev = read_file(ca_dir(ca) / "revoked" / (serial + ".json"), 1u << 16);
+  auto rev = read_file(m_layout.revocation(ca, serial), 1u << 16);
   if (rev) {
     auto entry = parse_revocation(core::to_string(*rev), serial);
     if (!entry) return std::unexpected(entry.error());
@@ -142,7 +129,7 @@ core::Result<crypto::Certificate> Store::load_certificate(std::string_view ca, s
 
 core::Result<std::vector<scep::IssuedCertificate>> Store::list_certificates(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto serials = serials_in(ca_dir(ca) / "certs", ".pem");
+  auto serials = serials_in(m_layout.certs_dir(ca), on_disk::pem_ext);
   if (!serials) return std::unexpected(serials.error());
   std::vector<scep::IssuedCertificate> out;
   for (const auto& serial : *serials) {
@@ -157,17 +144,9 @@ core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry
   auto found = find_certificate(ca, entry.serial_hex);
   if (!found) return std::unexpected(found.error());
   if (!*found) return core::fail(Errc::not_found, fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
-  fs::path dir = ca_dir(ca) / "revoked";
-  if (auto r = ensure_dir(dir); !r) return r;
-  json e = event_json(event);
-  e["unix_time"] = unix_seconds(event.time);
-  json j = {{"format", 1},
-            {"serial", entry.serial_hex},
-            {"time", unix_seconds(entry.time)},
-            {"reason", crypto::reason_name(entry.reason)},
-            {"event", std::move(e)}};
+  if (auto r = ensure_dir(m_layout.revoked_dir(ca)); !r) return r;
   // The revocation record is the commit point; the audit line an index.
-  auto r = write_file_atomic(dir / (entry.serial_hex + ".json"), dump_record(j), 0640, AtomicFile::Replace::no);
+  auto r = write_file_atomic(m_layout.revocation(ca, entry.serial_hex), encode_revocation(entry, event), 0640, AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
     return core::fail(Errc::already_exists, fmt::format("certificate {} is already revoked", entry.serial_hex));
   if (!r) return r;
@@ -178,13 +157,12 @@ core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry
 core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   std::vector<crypto::RevokedEntry> out;
-  fs::path dir = ca_dir(ca) / "revoked";
   // A listing that fails fails the caller: a CRL is never signed from a
   // partial view of the revocations.
-  auto serials = serials_in(dir, ".json");
+  auto serials = serials_in(m_layout.revoked_dir(ca), on_disk::record_ext);
   if (!serials) return std::unexpected(serials.error());
   for (const auto& serial : *serials) {
-    auto text = read_file(dir / (serial + ".json"), 1u << 16);
+    auto text = read_file(m_layout.revocation(ca, serial), 1u << 16);
     if (!text) return std::unexpected(text.error());
     auto entry = parse_revocation(core::to_string(*text), serial);
     if (!entry) return std::unexpected(entry.error());
@@ -195,16 +173,15 @@ core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std:
 
 core::Result<std::vector<std::string>> Store::revoked_serials(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  return serials_in(ca_dir(ca) / "revoked", ".json");
+  return serials_in(m_layout.revoked_dir(ca), on_disk::record_ext);
 }
 
 core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view ca, std::string_view serial_hex,
                                                               std::string_view transaction_id) {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   if (!is_serial(serial_hex)) return core::fail(Errc::invalid_argument, "not a serial number");
-  fs::path dir = ca_dir(ca) / "renewed";
-  if (auto r = ensure_dir(dir); !r) return std::unexpected(r.error());
-  fs::path claim = dir / std::string(serial_hex);
+  if (auto r = ensure_dir(m_layout.renewed_dir(ca)); !r) return std::unexpected(r.error());
+  fs::path claim = m_layout.renewal(ca, serial_hex);
   auto r = write_file_atomic(claim, std::string(transaction_id), 0640, AtomicFile::Replace::no);
   if (r) return std::optional<std::string>();
   if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
@@ -215,7 +192,7 @@ core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view c
 
 core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto der = read_file(ca_dir(ca) / "crl.der", 64u << 20);
+  auto der = read_file(m_layout.crl(ca), 64u << 20);
   if (der) return std::optional<core::Bytes>(std::move(*der));
   if (der.error().code == Errc::not_found) return std::optional<core::Bytes>();
   return std::unexpected(der.error());
@@ -223,14 +200,14 @@ core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) co
 
 core::Result<core::Bytes> Store::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto lock = FileLock::whole(ca_dir(ca) / "crl.lock");
+  auto lock = FileLock::whole(m_layout.crl_lock(ca));
   if (!lock) return std::unexpected(lock.error());
   return update_crl_locked(ca, update);
 }
 
 core::Result<std::optional<core::Bytes>> Store::try_update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto lock = FileLock::try_whole(ca_dir(ca) / "crl.lock");
+  auto lock = FileLock::try_whole(m_layout.crl_lock(ca));
   if (!lock) return std::unexpected(lock.error());
   if (!*lock) return std::optional<core::Bytes>();
   auto crl = update_crl_locked(ca, update);
@@ -247,7 +224,7 @@ core::Result<core::Bytes> Store::update_crl_locked(std::string_view ca, const sc
     if (!*current) return core::fail(Errc::internal, "no CRL was made");
     return std::move(**current);
   }
-  if (auto r = write_file_atomic(ca_dir(ca) / "crl.der", **next, 0644); !r) return std::unexpected(r.error());
+  if (auto r = write_file_atomic(m_layout.crl(ca), **next, 0644); !r) return std::unexpected(r.error());
   return std::move(**next);
 }
 

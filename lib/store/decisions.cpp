@@ -32,50 +32,18 @@ namespace store {
 
 namespace fs = std::filesystem;
 using core::Errc;
-using nlohmann::json;
 
 namespace {
-
-std::string_view state_name(scep::Transaction::State s) {
-  switch (s) {
-    case scep::Transaction::State::issued: return "issued";
-    case scep::Transaction::State::pending: return "pending";
-    case scep::Transaction::State::rejected: return "rejected";
-  }
-  return "issued";
-}
 
 std::uint64_t lock_offset(std::string_view key) {
   // The first 16 hex digits of the key: the same byte for the same transactionID.
   return std::stoull(std::string(key.substr(0, 16)), nullptr, 16);
 }
 
-json transaction_json(const scep::Transaction& t, const crypto::Certificate* cert, const scep::AuditEvent* event) {
-  json j = {{"format", 2},
-            {"ca", t.ca},
-            {"transaction_id", t.transaction_id},
-            {"state", state_name(t.state)},
-            {"key_id", core::to_hex(t.key_id)},
-            {"serial", t.serial},
-            {"secret_id", t.secret_id},
-            {"policy", t.policy},
-            {"reason", capped(t.reason)},
-            {"renewed_from", t.renewed_from},
-            {"created", unix_seconds(t.created)}};
-  if (!t.secret_hash.empty()) j["secret_hash"] = core::to_hex(t.secret_hash);
-  if (cert) j["certificate"] = crypto::base64_encode(cert->der());
-  if (event) {
-    json e = event_json(*event);
-    e["unix_time"] = unix_seconds(event->time);
-    j["event"] = std::move(e);
-  }
-  return j;
-}
-
 }  // namespace
 
 fs::path Store::transaction_path(std::string_view ca, std::string_view key) const {
-  return ca_dir(ca) / "tx" / (std::string(key) + ".json");
+  return m_layout.transaction(ca, key);
 }
 
 core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::string_view tid) const {
@@ -85,43 +53,9 @@ core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::
 core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, std::string_view key) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
   if (!is_hex_key(key)) return core::fail(Errc::invalid_argument, "not a transaction key");
-  auto lock = FileLock::byte(ca_dir(ca) / "tx.lock", lock_offset(key));
+  auto lock = FileLock::byte(m_layout.tx_lock(ca), lock_offset(key));
   if (!lock) return std::unexpected(lock.error());
   return std::make_shared<FileLock>(std::move(*lock));
-}
-
-core::Result<StoredTransaction> parse_transaction(std::string_view text) {
-  try {
-    json j = json::parse(text);
-    int format = j.at("format").get<int>();
-    if (format != 1 && format != 2) return core::fail(Errc::store_io, "unsupported transaction record format");
-    StoredTransaction out;
-    scep::Transaction& t = out.transaction;
-    t.ca = j.at("ca").get<std::string>();
-    t.transaction_id = j.at("transaction_id").get<std::string>();
-    std::string state = j.at("state").get<std::string>();
-    t.state = state == "pending" ? scep::Transaction::State::pending
-              : state == "rejected" ? scep::Transaction::State::rejected : scep::Transaction::State::issued;
-    if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id)) return core::fail(Errc::store_io, "bad transaction key id");
-    t.serial = j.value("serial", "");
-    t.secret_id = j.value("secret_id", "");
-    t.policy = j.value("policy", "");
-    t.reason = j.value("reason", "");
-    t.renewed_from = j.value("renewed_from", "");
-    t.created = from_unix_seconds(j.value("created", std::int64_t{0}));
-    if (j.contains("secret_hash") && !core::from_hex(j["secret_hash"].get<std::string>(), t.secret_hash))
-      return core::fail(Errc::store_io, "bad secret hash in transaction record");
-    if (j.contains("certificate")) {
-      auto der = crypto::base64_decode(j["certificate"].get<std::string>());
-      auto cert = der ? crypto::Certificate::from_der(*der) : std::unexpected(der.error());
-      if (!cert) return core::fail(Errc::store_io, "bad certificate in transaction record");
-      out.certificate = std::move(*cert);
-    }
-    if (j.contains("event")) out.event = event_from_json(j["event"]);
-    return out;
-  } catch (const json::exception& e) {
-    return core::fail(Errc::store_io, fmt::format("bad transaction record: {}", e.what()));
-  }
 }
 
 core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::string_view ca, std::string_view key) const {
@@ -156,11 +90,11 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, const cr
                                             bool* visible) {
   if (visible) *visible = false;
   if (auto r = check_ca_name(t.ca); !r) return r;
-  fs::path dir = ca_dir(t.ca) / "tx";
+  fs::path dir = m_layout.tx_dir(t.ca);
   if (auto r = ensure_dir(dir); !r) return r;
   auto file = AtomicFile::create(transaction_path(t.ca, transaction_key(t.transaction_id)), 0640);
   if (!file) return std::unexpected(file.error());
-  if (auto r = file->write(dump_record(transaction_json(t, cert, event))); !r) return r;
+  if (auto r = file->write(encode_transaction(t, cert, event)); !r) return r;
   auto r = file->commit(replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no,
                         AtomicFile::Durable::file);
   if (!r) return r;
@@ -189,7 +123,7 @@ core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
   // fail too, they stay with this transaction, for its retry or for check --repair.
   auto give_back = [&] {
     if (is.secret) (void)return_use(*is.secret, key);
-    if (claimed_now) (void)sys::unlink((ca_dir(t.ca) / "renewed" / is.renews).c_str());
+    if (claimed_now) (void)sys::unlink(m_layout.renewal(t.ca, is.renews).c_str());
   };
   if (!is.renews.empty()) {
     auto holder = claim_renewal(t.ca, is.renews, t.transaction_id);

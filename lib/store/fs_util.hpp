@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "scep/records.hpp"
+#include "store/codec.hpp"
 #include "store/file_ops.hpp"
 
 namespace store {
@@ -49,25 +50,6 @@ inline bool is_hex_key(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-/// Client-controlled text in a record or an audit line is cut to `max`
-/// bytes, with a marker saying how much was cut: one request adds a few KiB
-/// at most. (The cut may split a UTF-8 sequence: dump_record replaces it.)
-inline constexpr std::size_t max_field_bytes = 1024;
-inline constexpr std::size_t max_listed_sans = 32;
-std::string capped(std::string_view text, std::size_t max = max_field_bytes);
-/// One JSON line. Invalid UTF-8 in a client's bytes becomes U+FFFD instead
-/// of an exception: nothing a client sends makes a record unwritable.
-std::string dump_record(const nlohmann::json& j);
-
-/// An audit event as the audit log writes it, and back (for the event a
-/// record carries, which `scepctl check --repair` appends when a crash lost
-/// its line).
-nlohmann::json event_json(const scep::AuditEvent& e);
-/// At most max_listed_sans names, each capped, and a note of how many more.
-std::vector<std::string> listed_sans(const std::vector<std::string>& sans);
-scep::AuditEvent event_from_json(const nlohmann::json& j);
-
-/// A pending record (pending/F.json or F.claimed), as records.cpp writes it.
-core::Result<scep::PendingRequest> parse_pending(std::string_view text);
+// The records' encoding: store/codec.hpp.
 
 }  // namespace store

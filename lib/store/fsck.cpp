@@ -1,5 +1,6 @@
 #include "store/fsck.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -63,9 +64,9 @@ class Checker {
     if (!names) return std::unexpected(names.error());
     for (const auto& ca : *names) {
       // Every transaction of the CA waits while it is looked at.
-      auto all = FileLock::all_bytes(m_st.ca_dir(ca) / "tx.lock");
+      auto all = FileLock::all_bytes(layout().tx_lock(ca));
       if (!all) {
-        add(m_st.ca_dir(ca) / "tx.lock", "cannot be locked, so the CA's records are not checked: " + all.error().detail);
+        add(layout().tx_lock(ca), "cannot be locked, so the CA's records are not checked: " + all.error().detail);
         continue;
       }
       check_ca(ca);
@@ -75,6 +76,7 @@ class Checker {
   }
 
  private:
+  const Layout& layout() const { return m_st.layout(); }
   std::string rel(const fs::path& p) const { return p.lexically_relative(m_st.root()).string(); }
 
   void add(const fs::path& p, std::string problem, Fix fix = Fix::none, const std::function<bool()>& apply = {}) {
@@ -135,23 +137,22 @@ class Checker {
     return name.size() > 5 && name.front() == '.' && name.find(".tmp-") != std::string_view::npos;
   }
 
-  /// ca/NAME itself (the CRL's temp files) and its tx/, certs/, pending/, renewed/.
+  /// ca/NAME itself (the CRL's temp files) and its ca_locked_dirs.
   bool under_ca_locks(const fs::path& dir) const {
-    auto r = rel(dir);
-    if (!r.starts_with("ca/")) return false;
-    auto slash = r.find('/', 3);
-    if (slash == std::string::npos) return true;
-    std::string sub = r.substr(slash + 1);
-    return sub == "tx" || sub == "certs" || sub == "pending" || sub == "renewed";
+    if (dir.parent_path() == layout().cas_dir()) return true;
+    if (dir.parent_path().parent_path() != layout().cas_dir()) return false;
+    std::string sub = dir.filename().string();
+    return std::find(ca_locked_dirs.begin(), ca_locked_dirs.end(), sub) != ca_locked_dirs.end();
   }
 
-  void ca_temp_files(const fs::path& dir) {
-    for (const auto& sub : {"tx", "certs", "pending", "renewed"})
+  void ca_temp_files(const std::string& ca) {
+    fs::path dir = layout().ca_dir(ca);
+    for (auto sub : ca_locked_dirs)
       for (const auto& name : list(dir / sub))
         if (is_temp(name)) add_remove(dir / sub / name, "is the temp file of an interrupted write");
     // crl.der is written under crl.lock, not the transaction locks.
-    auto crl = FileLock::whole(dir / "crl.lock");
-    if (!crl) return add(dir / "crl.lock", crl.error().detail);
+    auto crl = FileLock::whole(layout().crl_lock(ca));
+    if (!crl) return add(layout().crl_lock(ca), crl.error().detail);
     for (const auto& name : list(dir))
       if (is_temp(name)) add_remove(dir / name, "is the temp file of an interrupted write");
   }
@@ -159,7 +160,7 @@ class Checker {
   /// audit.log: every line JSON; the decisions it records, for the
   /// cross-check with the records.
   void read_audit_log() {
-    fs::path path = m_st.root() / "audit.log";
+    fs::path path = layout().audit_log();
     auto text = read_file(path, std::size_t{1} << 34);
     if (!text) {
       if (text.error().code != Errc::not_found) add(path, text.error().detail);
@@ -211,7 +212,7 @@ class Checker {
   /// Lines appended since the log was read (decisions made before this
   /// CA's locks were taken), added to what is known.
   void read_audit_tail() {
-    fs::path path = m_st.root() / "audit.log";
+    fs::path path = layout().audit_log();
     int fd = sys::open(path.c_str(), O_RDONLY);
     if (fd < 0) return;
     struct stat sb {};
@@ -252,16 +253,16 @@ class Checker {
   }
 
   void check_ca(const std::string& ca) {
-    fs::path dir = m_st.ca_dir(ca);
+    const Layout& at = layout();
     m_partial = false;
-    ca_temp_files(dir);
+    ca_temp_files(ca);
     // Serials explained by a record: issued by one, or renewed by one.
     std::set<std::string> explained;
     std::map<std::string, std::string> serial_owner;  // serial -> transaction key
-    for (const auto& name : list(dir / "tx")) {
-      if (!name.ends_with(".json") || name.front() == '.') continue;
-      fs::path path = dir / "tx" / name;
-      std::string key = name.substr(0, name.size() - 5);
+    for (const auto& name : list(at.tx_dir(ca))) {
+      if (!name.ends_with(on_disk::record_ext) || name.front() == '.') continue;
+      std::string key = name.substr(0, name.size() - on_disk::record_ext.size());
+      fs::path path = at.transaction(ca, key);
       auto text = read_file(path, 1u << 20);
       auto rec = text ? parse_transaction(core::to_string(*text)) : std::unexpected(text.error());
       if (!rec) {
@@ -278,12 +279,12 @@ class Checker {
       if (!fresh) add(path, fmt::format("records serial {}, which transaction {} records too", t.serial, it->second));
       check_index(ca, path, key, *rec);
     }
-    for (const auto& name : list(dir / "renewed"))
+    for (const auto& name : list(at.renewed_dir(ca)))
       if (is_serial(name)) explained.insert(name);
-    for (const auto& name : list(dir / "certs")) {
-      if (!name.ends_with(".pem") || name.front() == '.') continue;
-      std::string serial = name.substr(0, name.size() - 4);
-      fs::path path = dir / "certs" / name;
+    for (const auto& name : list(at.certs_dir(ca))) {
+      if (!name.ends_with(on_disk::pem_ext) || name.front() == '.') continue;
+      std::string serial = name.substr(0, name.size() - on_disk::pem_ext.size());
+      fs::path path = at.certs_dir(ca) / name;
       auto text = read_file(path, 1u << 20);
       if (!text) {
         add(path, text.error().detail);
@@ -305,9 +306,9 @@ class Checker {
       else if (!*own || ((*own)->transaction.serial != serial && (*own)->transaction.renewed_from != serial))
         add_remove(path, problem);
     }
-    check_revocations(dir / "revoked");
-    check_pending(ca, dir / "pending");
-    check_renewals(ca, dir / "renewed");
+    check_revocations(at.revoked_dir(ca));
+    check_pending(ca, at.pending_dir(ca));
+    check_renewals(ca, at.renewed_dir(ca));
   }
 
   /// An issued record's certificate has its index file, the same one.
@@ -337,18 +338,15 @@ class Checker {
 
   void check_revocations(const fs::path& dir) {
     for (const auto& name : list(dir)) {
-      if (!name.ends_with(".json") || name.front() == '.') continue;
+      if (!name.ends_with(on_disk::record_ext) || name.front() == '.') continue;
       auto text = read_file(dir / name, 1u << 16);
       if (!text) {
         add(dir / name, text.error().detail);
         continue;
       }
-      try {
-        auto j = nlohmann::json::parse(core::to_string(*text));
-        if (j.contains("event")) expect_audited(dir / name, event_from_json(j["event"]));
-      } catch (const nlohmann::json::exception&) {
-        add(dir / name, "is not a revocation record");
-      }
+      auto event = revocation_event(core::to_string(*text));
+      if (!event) add(dir / name, "is not a revocation record");
+      else if (*event) expect_audited(dir / name, *event);
     }
   }
 
@@ -356,7 +354,7 @@ class Checker {
     for (const auto& name : list(dir)) {
       fs::path path = dir / name;
       std::string ext = path.extension().string();
-      if ((ext != ".json" && ext != ".claimed") || name.front() == '.') continue;
+      if ((ext != on_disk::record_ext && ext != on_disk::claimed_ext) || name.front() == '.') continue;
       auto text = read_file(path, 1u << 20);
       auto p = text ? parse_pending(core::to_string(*text)) : std::unexpected(text.error());
       if (!p) {
@@ -369,7 +367,7 @@ class Checker {
         continue;
       }
       if (!*tx) {
-        if (ext == ".claimed") continue;
+        if (ext == on_disk::claimed_ext) continue;
         // Parked, then the process died before the transaction was written.
         auto csr = crypto::Csr::from_der(p->csr_der);
         if (!csr) continue;
@@ -381,7 +379,7 @@ class Checker {
         continue;
       }
       bool waiting = (*tx)->state == scep::Transaction::State::pending;
-      if (ext == ".json") {
+      if (ext == on_disk::record_ext) {
         // Decided (the record says so), then put back by a command that
         // took the decision for failed: the device has its answer.
         if (!waiting) add_remove(path, "waits, but its transaction was decided");
@@ -389,7 +387,7 @@ class Checker {
       }
       if (waiting) {
         fs::path to = path;
-        to.replace_extension(".json");
+        to.replace_extension(on_disk::record_ext);
         add(path, "was taken by an approval that did not finish", Fix::restore,
             [path, to] { return sys::rename(path.c_str(), to.c_str()) == 0; });
       } else {
@@ -417,7 +415,7 @@ class Checker {
   /// H.spent-KEY belongs to the transaction KEY that recorded a certificate
   /// paid with it, or goes back.
   void check_secrets() {
-    fs::path dir = m_st.root() / "secrets";
+    fs::path dir = layout().secrets_dir();
     // By hash (hex): the record, nullopt when there is none, an error when
     // it cannot be read (then its tokens are left alone).
     std::map<std::string, core::Result<std::optional<policy::SecretRecord>>> secrets;
@@ -427,7 +425,7 @@ class Checker {
       core::Bytes h;
       core::Result<std::optional<policy::SecretRecord>> rec = std::optional<policy::SecretRecord>();
       if (core::from_hex(hash, h)) rec = m_st.find_secret(h);
-      if (!rec) add(dir / (hash + ".json"), "cannot be read, so its uses are not checked: " + rec.error().detail);
+      if (!rec) add(layout().secret(hash), "cannot be read, so its uses are not checked: " + rec.error().detail);
       return secrets.emplace(hash, std::move(rec)).first->second;
     };
     // `secret add` links the tokens before it writes the record: a token
@@ -443,10 +441,10 @@ class Checker {
       std::string hash = name.substr(0, dot), rest = name.substr(dot);
       const auto& rec = secret(hash);
       if (!rec) continue;
-      if (rest.starts_with(".use-")) {
+      if (rest.starts_with(on_disk::use_infix)) {
         if (!*rec && !young(dir / name)) add_remove(dir / name, "is a use of a secret that was never recorded");
-      } else if (rest.starts_with(".spent-")) {
-        check_spent(dir / name, *rec, rest.substr(7));
+      } else if (rest.starts_with(on_disk::spent_infix)) {
+        check_spent(dir / name, *rec, rest.substr(on_disk::spent_infix.size()));
       }
     }
   }

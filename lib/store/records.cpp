@@ -27,7 +27,7 @@ using nlohmann::json;
 
 core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) {
   if (!core::is_valid_name(p.name)) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
-  if (auto r = ensure_dir(m_root / "policies"); !r) return r;
+  if (auto r = ensure_dir(m_layout.policies_dir()); !r) return r;
   auto r = write_file_atomic(policy_path(p.name), policy::render_policy(p), 0640,
                              replace == Replace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
@@ -46,27 +46,25 @@ core::Result<policy::Policy> Store::load_policy(std::string_view name) const {
 }
 
 core::Result<std::vector<std::string>> Store::policy_names() const {
-  auto files = sys::list_dir(m_root / "policies");
+  auto files = sys::list_dir(m_layout.policies_dir());
   if (!files) return std::unexpected(files.error());
   std::vector<std::string> names;
   for (const auto& f : *files) {
-    if (!f.ends_with(".toml")) continue;
-    std::string n = f.substr(0, f.size() - 5);
+    if (!f.ends_with(on_disk::policy_ext)) continue;
+    std::string n = f.substr(0, f.size() - on_disk::policy_ext.size());
     if (core::is_valid_name(n)) names.push_back(n);
   }
   std::sort(names.begin(), names.end());
   return names;
 }
 
-fs::path Store::secret_path(core::ByteView hash, std::string_view suffix) const {
-  return m_root / "secrets" / (core::to_hex(hash) + std::string(suffix));
-}
+fs::path Store::secret_path(core::ByteView hash) const { return m_layout.secret(core::to_hex(hash)); }
 
-fs::path Store::use_token_path(core::ByteView hash, int k) const { return secret_path(hash, fmt::format(".use-{}", k)); }
+fs::path Store::use_token_path(core::ByteView hash, int k) const { return m_layout.secret_use(core::to_hex(hash), k); }
 
 core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
   if (r.uses < 1) return core::fail(Errc::invalid_argument, "a secret needs at least one use");
-  if (auto d = ensure_dir(m_root / "secrets"); !d) return d;
+  if (auto d = ensure_dir(m_layout.secrets_dir()); !d) return d;
   // Tokens first: the record is what makes the secret exist. The tokens are
   // names of one empty file: U uses cost one synced file and U - 1 links,
   // not U files, and spending a use (an unlink) frees no inode until the
@@ -83,17 +81,17 @@ core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
     }
   }
   if (r.uses > 1)
-    if (auto d = sync_directory(m_root / "secrets"); !d) return d;
-  return write_file_atomic(secret_path(r.hash, ".json"), policy::render_secret(r), 0640, AtomicFile::Replace::no);
+    if (auto d = sync_directory(m_layout.secrets_dir()); !d) return d;
+  return write_file_atomic(secret_path(r.hash), encode_secret(r), 0640, AtomicFile::Replace::no);
 }
 
 core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteView hash) const {
-  auto text = read_file(secret_path(hash, ".json"), 64 * 1024);
+  auto text = read_file(secret_path(hash), 64 * 1024);
   if (!text) {
     if (text.error().code == Errc::not_found) return std::optional<policy::SecretRecord>();
     return std::unexpected(text.error());
   }
-  auto rec = policy::parse_secret(core::to_string(*text));
+  auto rec = parse_secret(core::to_string(*text));
   if (!rec) return std::unexpected(rec.error());
   // The file name found it; the stored hash must agree, compared in constant time.
   if (!core::equal_constant_time(rec->hash, hash)) return std::optional<policy::SecretRecord>();
@@ -101,15 +99,15 @@ core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteV
 }
 
 core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
-  auto files = sys::list_dir(m_root / "secrets");
+  auto files = sys::list_dir(m_layout.secrets_dir());
   if (!files) return std::unexpected(files.error());
   std::vector<policy::SecretRecord> out;
   for (const auto& f : *files) {
-    if (!f.ends_with(".json") || f.front() == '.') continue;
-    auto text = read_file(m_root / "secrets" / f, 64 * 1024);
+    if (!f.ends_with(on_disk::record_ext) || f.front() == '.') continue;
+    auto text = read_file(m_layout.secrets_dir() / f, 64 * 1024);
     if (!text) return std::unexpected(text.error());
-    auto rec = policy::parse_secret(core::to_string(*text));
-    if (!rec) return core::fail(Errc::store_io, fmt::format("secrets/{}: {}", f, rec.error().detail));
+    auto rec = parse_secret(core::to_string(*text));
+    if (!rec) return core::fail(Errc::store_io, fmt::format("{}: {}", (Layout().secrets_dir() / f).string(), rec.error().detail));
     out.push_back(std::move(*rec));
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created < b.created; });
@@ -122,7 +120,7 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
   for (auto& rec : *all) {
     if (rec.id != id) continue;
     rec.revoked = true;
-    if (auto r = write_file_atomic(secret_path(rec.hash, ".json"), policy::render_secret(rec), 0640); !r) return r;
+    if (auto r = write_file_atomic(secret_path(rec.hash), encode_secret(rec), 0640); !r) return r;
     for (int k = 1; k <= rec.uses; ++k) ::unlink(use_token_path(rec.hash, k).c_str());
     return {};
   }
@@ -151,7 +149,7 @@ int Store::first_unspent_use(const policy::SecretRecord& r) const {
 }
 
 fs::path Store::spent_path(const policy::SecretRecord& r, std::string_view holder) const {
-  return secret_path(r.hash, fmt::format(".spent-{}", holder));
+  return m_layout.secret_spent(core::to_hex(r.hash), holder);
 }
 
 core::Result<bool> Store::spend_use(const policy::SecretRecord& r, std::string_view holder) {
@@ -211,37 +209,13 @@ int Store::secret_uses_left(const policy::SecretRecord& r) const {
 }
 
 fs::path Store::pending_path(const scep::PendingRequest& p) const {
-  return ca_dir(p.ca) / "pending" / (core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)) + ".json");
+  return m_layout.pending(p.ca, core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)));
 }
 
 core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
   if (auto r = check_ca_name(p.ca); !r) return r;
-  if (auto r = ensure_dir(ca_dir(p.ca) / "pending"); !r) return r;
-  json j = {{"format", 1}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", capped(p.remote)},
-            {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
-  if (!p.subject.empty()) j["subject"] = capped(p.subject);
-  if (!p.key.empty()) j["key"] = capped(p.key);
-  if (!p.note.empty()) j["note"] = capped(p.note);
-  if (!p.sans.empty()) j["sans"] = listed_sans(p.sans);
-  return write_file_atomic(pending_path(p), dump_record(j), 0640, AtomicFile::Replace::no);
-}
-
-core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
-  try {
-    json j = json::parse(text);
-    if (j.at("format").get<int>() != 1) return core::fail(Errc::store_io, "unsupported pending record format");
-    auto csr = crypto::base64_decode(j.at("csr").get<std::string>());
-    if (!csr) return core::fail(Errc::store_io, "bad CSR in pending record");
-    return scep::PendingRequest{j.at("ca").get<std::string>(), j.at("transaction_id").get<std::string>(),
-                                j.value("remote", ""), std::move(*csr),
-                                core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0}))),
-                                j.value("subject", ""),
-                                j.value("sans", std::vector<std::string>{}),
-                                j.value("key", ""),
-                                j.value("note", "")};
-  } catch (const json::exception& e) {
-    return core::fail(Errc::store_io, fmt::format("bad pending record: {}", e.what()));
-  }
+  if (auto r = ensure_dir(m_layout.pending_dir(p.ca)); !r) return r;
+  return write_file_atomic(pending_path(p), encode_pending(p), 0640, AtomicFile::Replace::no);
 }
 
 core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_view ca) const {
@@ -256,11 +230,11 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
     cas = std::move(*names);
   }
   for (const auto& name : cas) {
-    fs::path dir = ca_dir(name) / "pending";
+    fs::path dir = m_layout.pending_dir(name);
     auto files = sys::list_dir(dir);
     if (!files) return std::unexpected(files.error());
     for (const auto& f : *files) {
-      if (!f.ends_with(".json") || f.front() == '.') continue;
+      if (!f.ends_with(on_disk::record_ext) || f.front() == '.') continue;
       auto text = read_file(dir / f, 1u << 20);
       if (!text && text.error().code == Errc::not_found) continue;  // taken by an approver meanwhile
       if (!text) return std::unexpected(text.error());
@@ -275,13 +249,14 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
 
 core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
   if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
-  auto files = sys::list_dir(ca_dir(ca) / "pending");
+  auto files = sys::list_dir(m_layout.pending_dir(ca));
   if (!files) return std::unexpected(files.error());
-  return static_cast<std::size_t>(
-      std::count_if(files->begin(), files->end(), [](const std::string& f) { return f.ends_with(".json") && f.front() != '.'; }));
+  return static_cast<std::size_t>(std::count_if(files->begin(), files->end(), [](const std::string& f) {
+    return f.ends_with(on_disk::record_ext) && f.front() != '.';
+  }));
 }
 
-static fs::path claimed_path(fs::path pending) { return pending.replace_extension(".claimed"); }
+static fs::path claimed_path(fs::path pending) { return Layout::claimed(std::move(pending)); }
 
 core::Result<std::optional<scep::PendingClaim>> Store::claim_pending(const scep::PendingRequest& p) {
   fs::path from = pending_path(p);

@@ -40,7 +40,8 @@ core::Result<std::vector<crypto::Certificate>> read_certs(const fs::path& p) {
 
 core::Result<Store> Store::open(fs::path root, OpenMode mode) {
   sys::register_root(root);
-  fs::path format_file = root / "FORMAT";
+  const Layout layout(root);
+  fs::path format_file = layout.format_file();
   auto format = read_file(format_file, 4096);
   if (format) {
     std::string line = core::to_string(*format);
@@ -55,8 +56,8 @@ core::Result<Store> Store::open(fs::path root, OpenMode mode) {
     return core::fail(Errc::not_found, fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
   if (auto r = ensure_dir(root); !r) return std::unexpected(r.error());
   sys::register_root(root);
-  if (auto r = ensure_dir(root / "ca"); !r) return std::unexpected(r.error());
-  auto cfg = write_file_atomic(root / "scep.toml", config::default_config_text(), 0640, AtomicFile::Replace::no);
+  if (auto r = ensure_dir(layout.cas_dir()); !r) return std::unexpected(r.error());
+  auto cfg = write_file_atomic(layout.config(), config::default_config_text(), 0640, AtomicFile::Replace::no);
   if (!cfg && cfg.error().code != Errc::already_exists) return std::unexpected(cfg.error());
   // FORMAT last: its presence says the store is complete.
   auto r = write_file_atomic(format_file, std::string(format_line) + "\n", 0640, AtomicFile::Replace::no);
@@ -107,16 +108,18 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
   fs::path target = ca_dir(name);
   if (::access(target.c_str(), F_OK) == 0) return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already exists", name));
   // Build the CA in a private directory, then rename it into place in one step.
-  std::string temp = (m_root / "ca" / fmt::format(".{}.new-XXXXXX", name)).string();
+  std::string temp = (m_layout.cas_dir() / fmt::format(".{}.new-XXXXXX", name)).string();
   if (::mkdtemp(temp.data()) == nullptr)
-    return core::fail(Errc::store_io, fmt::format("cannot create a directory in {}: {}", (m_root / "ca").string(), std::strerror(errno)));
+    return core::fail(Errc::store_io, fmt::format("cannot create a directory in {}: {}", m_layout.cas_dir().string(), std::strerror(errno)));
   ::chmod(temp.c_str(), 0750);
-  fs::path dir(temp);
-  auto r = write_file_atomic(dir / "key.pem", ca.key.to_pem(), 0600);
-  if (r) r = write_file_atomic(dir / "cert.pem", ca.cert.pem(), 0640);
-  if (r && !ca.chain.empty()) r = write_file_atomic(dir / "chain.pem", pem_bundle(ca.chain), 0640);
+  // ca/.NAME.new-XXXXXX is laid out as ca/NAME will be.
+  std::string temp_name = fs::path(temp).filename().string();
+  auto r = write_file_atomic(m_layout.ca_key(temp_name), ca.key.to_pem(), 0600);
+  if (r) r = write_file_atomic(m_layout.ca_cert(temp_name), ca.cert.pem(), 0640);
+  if (r && !ca.chain.empty()) r = write_file_atomic(m_layout.chain(temp_name), pem_bundle(ca.chain), 0640);
   // Made here so the service, whichever user it runs as, finds it with the CA's group and mode.
-  if (r) r = write_file_atomic(dir / "tx.lock", "", 0640);
+  if (r) r = write_file_atomic(m_layout.tx_lock(temp_name), "", 0640);
+  fs::path dir(temp);
   if (r && ::rename(dir.c_str(), target.c_str()) != 0) {
     int err = errno;
     r = (err == EEXIST || err == ENOTEMPTY)
@@ -128,17 +131,17 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
     fs::remove_all(dir, ec);
     return r;
   }
-  return sync_directory(m_root / "ca");
+  return sync_directory(m_layout.cas_dir());
 }
 
 core::Result<std::vector<std::string>> Store::ca_names() const {
-  auto entries = sys::list_dir(m_root / "ca");
+  auto entries = sys::list_dir(m_layout.cas_dir());
   if (!entries) return std::unexpected(entries.error());
   std::vector<std::string> names;
   for (auto& n : *entries) {
     struct stat sb {};
     // A CA is a directory; a symbolic link is not followed.
-    if (core::is_valid_name(n) && ::lstat((m_root / "ca" / n).c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
+    if (core::is_valid_name(n) && ::lstat(m_layout.ca_dir(n).c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
       names.push_back(std::move(n));
   }
   std::sort(names.begin(), names.end());
@@ -147,23 +150,22 @@ core::Result<std::vector<std::string>> Store::ca_names() const {
 
 core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config::Config& cfg) const {
   if (auto r = check_ca_name(name); !r) return std::unexpected(r.error());
-  fs::path dir = ca_dir(name);
-  auto certs = read_certs(dir / "cert.pem");
+  auto certs = read_certs(m_layout.ca_cert(name));
   if (!certs) {
     if (certs.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", name));
     return std::unexpected(certs.error());
   }
   scep::CaBundle ca{std::string(name), certs->front(), {}, std::nullopt, cfg.options_for(name)};
-  if (auto chain = read_certs(dir / "chain.pem")) ca.chain = std::move(*chain);
+  if (auto chain = read_certs(m_layout.chain(name))) ca.chain = std::move(*chain);
   else if (chain.error().code != Errc::not_found) return std::unexpected(chain.error());
-  if (auto ra = read_certs(dir / "ra.pem")) ca.ra = ra->front();
+  if (auto ra = read_certs(m_layout.ra_cert(name))) ca.ra = ra->front();
   else if (ra.error().code != Errc::not_found) return std::unexpected(ra.error());
   return ca;
 }
 
 core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
   if (auto r = check_ca_name(name); !r) return std::unexpected(r.error());
-  fs::path p = ca_dir(name) / (role == scep::KeyRole::ca ? "key.pem" : "ra-key.pem");
+  fs::path p = role == scep::KeyRole::ca ? m_layout.ca_key(name) : m_layout.ra_key(name);
   auto bytes = read_file(p, 1u << 20);
   if (!bytes) return std::unexpected(bytes.error());
   auto key = crypto::PrivateKey::load(*bytes);
@@ -174,12 +176,11 @@ core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::Ke
 core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                  Replace replace) {
   if (auto r = check_ca_name(name); !r) return r;
-  fs::path dir = ca_dir(name);
-  if (replace == Replace::no && ::access((dir / "ra.pem").c_str(), F_OK) == 0)
+  if (replace == Replace::no && ::access(m_layout.ra_cert(name).c_str(), F_OK) == 0)
     return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
   // The key goes first: ra.pem is what switches RA mode on.
-  auto r = write_file_atomic(dir / "ra-key.pem", key.to_pem(), 0600);
-  if (r) r = write_file_atomic(dir / "ra.pem", cert.pem(), 0640);
+  auto r = write_file_atomic(m_layout.ra_key(name), key.to_pem(), 0600);
+  if (r) r = write_file_atomic(m_layout.ra_cert(name), cert.pem(), 0640);
   return r;
 }
 
@@ -244,7 +245,7 @@ core::Result<std::string> Session::resolve_ca(std::string_view name) {
   // parsing the certificates would cost it more than the rest of GetCACaps.
   if (m_cache && m_cache->long_lived() && load_resolved_ca(*resolved)) return resolved;
   // A CA is its certificate file: that it exists is enough here.
-  if (::access((m_store.ca_dir(*resolved) / "cert.pem").c_str(), F_OK) != 0)
+  if (::access(m_store.layout().ca_cert(*resolved).c_str(), F_OK) != 0)
     return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
   return resolved;
 }

@@ -1,33 +1,6 @@
 #pragma once
-// The store directory:
-//   FORMAT                 "scep-store 1": the layout version
-//   scep.toml              configuration (config/config.hpp)
-//   ca/NAME/cert.pem       the CA certificate
-//   ca/NAME/key.pem        its private key (0600)
-//   ca/NAME/chain.pem      optional: issuers above the CA, nearest first
-//   ca/NAME/ra.pem         optional: RA certificate (its presence = RA mode)
-//   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem
-//   ca/NAME/certs/SERIAL.pem  issued certificates, an index of the transaction records;
-//                          the file name claims the serial. Header lines before the PEM:
-//                          "Policy: NAME", the policy it was issued under, and
-//                          "Transaction: KEY", the record it belongs to.
-//   ca/NAME/revoked/SERIAL.json  revocations (time, reason, the audit event); the file's
-//                          existence revokes
-//   ca/NAME/renewed/SERIAL the transactionID that renewed this certificate (its one renewal)
-//   ca/NAME/crl.der        the current CRL; ca/NAME/crl.lock serialises its writers
-//   ca/NAME/tx/KEY.json    transaction records, KEY = SHA-256(transactionID) hex: the
-//                          commit point of every decision on a transaction; an issued
-//                          one carries its certificate and audit event (decisions.cpp)
-//   ca/NAME/tx.lock        byte-range locks, one byte per transactionID (from H), held
-//                          while a request is decided so a retry waits for its first try
-//   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex);
-//                          F.claimed while an operator decides it
-//   policies/NAME.toml     issuance policies
-//   secrets/H.json         secret records, H = hash of the secret (hex)
-//   secrets/H.use-K        one token per remaining use (hard links of one empty file)
-//   secrets/H.spent-KEY    a spent use: a token renamed to the transaction it paid for
-//   audit.log              JSON lines, appended whole under flock; an index of the
-//                          decisions, which `scepctl check --repair` completes
+// The store: its records behind one interface. The layout of its directory
+// is in store/layout.hpp.
 
 #include <filesystem>
 #include <functional>
@@ -44,24 +17,15 @@
 #include "policy/secret.hpp"
 #include "scep/roles.hpp"
 #include "store/atomic_file.hpp"
+#include "store/codec.hpp"
+#include "store/layout.hpp"
 
 namespace store {
-
-inline constexpr std::string_view format_line = "scep-store 1";
 
 enum class OpenMode { existing, create };
 enum class AtomicReplace { yes, no };
 enum class AuditOrigin { live, recovered };
 
-/// A transaction record with what an issued one carries besides.
-struct StoredTransaction {
-  scep::Transaction transaction;
-  std::optional<crypto::Certificate> certificate;  ///< issued records since format 2
-  std::optional<scep::AuditEvent> event;           ///< the decision's audit event (format 2)
-};
-
-/// A transaction record's text, parsed.
-core::Result<StoredTransaction> parse_transaction(std::string_view text);
 /// The "Transaction: KEY" header of a certificate index file, or empty.
 std::string transaction_of_index(std::string_view text);
 /// The stems of `dir`'s files ending in `ext` that are serial numbers,
@@ -79,13 +43,13 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
   /// Opens (or with OpenMode::create, initialises) the store at `root`.
   static core::Result<Store> open(std::filesystem::path root, OpenMode mode);
 
-  const std::filesystem::path& root() const { return m_root; }
-  std::filesystem::path config_path() const { return m_root / "scep.toml"; }
-  std::filesystem::path ca_dir(std::string_view name) const { return m_root / "ca" / std::string(name); }
+  const std::filesystem::path& root() const { return m_layout.root(); }
+  /// Where each file of the store is.
+  const Layout& layout() const { return m_layout; }
+  std::filesystem::path config_path() const { return m_layout.config(); }
+  std::filesystem::path ca_dir(std::string_view name) const { return m_layout.ca_dir(name); }
   /// policies/NAME.toml; `name` must be a valid store name.
-  std::filesystem::path policy_path(std::string_view name) const {
-    return m_root / "policies" / (std::string(name) + ".toml");
-  }
+  std::filesystem::path policy_path(std::string_view name) const { return m_layout.policy(name); }
 
   core::Result<config::Config> load_config() const;
   core::Result<void> set_default_ca(std::string_view name);
@@ -203,9 +167,10 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
   core::Result<void> release_pending(const scep::PendingRequest& p) override;
 
  private:
-  explicit Store(std::filesystem::path root) : m_root(std::move(root)) {}
+  explicit Store(std::filesystem::path root) : m_layout(std::move(root)) {}
   core::Result<void> check_ca_name(std::string_view name) const;
-  std::filesystem::path secret_path(core::ByteView hash, std::string_view suffix) const;
+  /// secrets/H.json
+  std::filesystem::path secret_path(core::ByteView hash) const;
   /// secrets/H.use-K: the token for use `k` of the secret with hash H.
   std::filesystem::path use_token_path(core::ByteView hash, int k) const;
   /// The lowest K whose use token H.use-K exists; uses + 1 when none does.
@@ -218,7 +183,7 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
   /// failed afterwards.
   core::Result<void> write_transaction(const scep::Transaction& t, const crypto::Certificate* cert,
                                        const scep::AuditEvent* event, AtomicReplace replace, bool* visible = nullptr);
-  std::filesystem::path m_root;
+  Layout m_layout;
   WarningSink m_warn;
 };
 
