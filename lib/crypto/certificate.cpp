@@ -75,20 +75,17 @@ std::string Certificate::serial_hex() const { return integer_to_hex(X509_get0_se
 
 std::string integer_to_hex(const ASN1_INTEGER* i) {
   BignumPtr bn(ASN1_INTEGER_to_BN(i, nullptr));
-  char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
-  std::string out = hex ? hex : "";
-  OPENSSL_free(hex);
-  return out;
+  OsslCharsPtr hex(bn ? BN_bn2hex(bn.get()) : nullptr);
+  return hex ? std::string(hex.get()) : std::string();
 }
 
 Asn1IntegerPtr integer_from_hex(std::string_view hex) {
   std::string text(hex);
+  if (text.empty() || text.size() > 128) return nullptr;
   BIGNUM* raw = nullptr;
-  if (text.empty() || text.size() > 128 || BN_hex2bn(&raw, text.c_str()) != static_cast<int>(text.size())) {
-    BN_free(raw);
-    return nullptr;
-  }
-  BignumPtr bn(raw);
+  int read = BN_hex2bn(&raw, text.c_str());
+  BignumPtr bn(raw);  // owned whether or not all of the text was read
+  if (read != static_cast<int>(text.size())) return nullptr;
   return Asn1IntegerPtr(BN_to_ASN1_INTEGER(bn.get(), nullptr));
 }
 

@@ -250,11 +250,10 @@ KeyTransport Envelope::key_transport(const Certificate& cert) const {
   if (ptype == V_ASN1_SEQUENCE) {
     const ASN1_STRING* seq = static_cast<const ASN1_STRING*>(pval);
     const unsigned char* p = seq->data;
-    RSA_OAEP_PARAMS* params = d2i_RSA_OAEP_PARAMS(nullptr, &p, seq->length);
+    RsaOaepParamsPtr params(d2i_RSA_OAEP_PARAMS(nullptr, &p, seq->length));
     if (params && params->hashFunc) {
       if (auto d = digest_from_nid(OBJ_obj2nid(params->hashFunc->algorithm))) kt.oaep_digest = *d;
     }
-    RSA_OAEP_PARAMS_free(params);
   }
   clear_ossl_errors();
   return kt;

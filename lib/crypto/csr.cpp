@@ -74,12 +74,11 @@ core::Bytes Csr::subject_der() const {
 std::string Csr::subject() const { return format_dn(X509_REQ_get_subject_name(m_req.get())); }
 
 static std::string asn1_string_utf8(const ASN1_STRING* s) {
-  unsigned char* utf8 = nullptr;
-  int n = ASN1_STRING_to_UTF8(&utf8, s);
+  unsigned char* raw = nullptr;
+  int n = ASN1_STRING_to_UTF8(&raw, s);
+  OsslBytesPtr utf8(raw);
   if (n < 0) return {};
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return out;
+  return std::string(reinterpret_cast<const char*>(utf8.get()), static_cast<std::size_t>(n));
 }
 
 std::vector<std::string> Csr::subject_values(std::string_view short_name) const {
@@ -134,9 +133,6 @@ static STACK_OF(X509_EXTENSION) * request_extensions(X509_REQ* req) {
       ASN1_item_d2i(nullptr, &p, t->value.sequence->length, ASN1_ITEM_rptr(X509_EXTENSIONS)));
 }
 
-static void free_extensions(STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
-using ExtStackPtr = OsslPtr<STACK_OF(X509_EXTENSION), free_extensions>;
-
 static std::vector<RawExtension> decode_extensions(const STACK_OF(X509_EXTENSION) * exts) {
   std::vector<RawExtension> out;
   for (int i = 0; exts && i < sk_X509_EXTENSION_num(exts); ++i) {
@@ -163,7 +159,7 @@ core::Result<Csr> Csr::from_der(core::ByteView der) {
   if (!req) return ossl_fail(Errc::malformed_request, "not a PKCS#10 request");
   if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
   if (!X509_REQ_get0_pubkey(req.get())) return ossl_fail(Errc::malformed_request, "the PKCS#10 public key cannot be decoded");
-  ExtStackPtr requested(request_extensions(req.get()));
+  X509ExtStackPtr requested(request_extensions(req.get()));
   clear_ossl_errors();
   return Csr(std::move(req), core::Bytes(der.begin(), der.end()), requested.get());
 }

@@ -20,8 +20,7 @@ core::Result<PublicKey> PublicKey::from_spki_der(core::ByteView der) {
 }
 
 PublicKey::PublicKey(EvpPkeyPtr key, const X509_PUBKEY* encoded) : m_key(std::move(key)) {
-  if (X509_PUBKEY* copy = encoded ? X509_PUBKEY_dup(encoded) : nullptr)
-    m_encoded.reset(copy, [](const X509_PUBKEY* p) { X509_PUBKEY_free(const_cast<X509_PUBKEY*>(p)); });
+  if (X509PubkeyPtr copy{encoded ? X509_PUBKEY_dup(encoded) : nullptr}) m_encoded = std::move(copy);
 }
 
 PublicKey::PublicKey(const PublicKey& other) : m_key(other.m_key.get()), m_encoded(other.m_encoded) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "crypto/ossl_error.hpp"
 
@@ -126,9 +127,8 @@ core::Result<core::Bytes> encode_issuer_and_serial(const Certificate& issuer, st
   OsslPtr<PKCS7_ISSUER_AND_SERIAL, PKCS7_ISSUER_AND_SERIAL_free> ias(PKCS7_ISSUER_AND_SERIAL_new());
   Asn1IntegerPtr serial = integer_from_hex(serial_hex);
   if (!ias || !serial) return core::fail(Errc::invalid_argument, "not a hex serial number");
-  ASN1_INTEGER_free(ias->serial);
-  ias->serial = serial.release();
-  if ( X509_NAME_set(&ias->issuer, X509_get_subject_name(issuer.native())) != 1)
+  Asn1IntegerPtr replaced(std::exchange(ias->serial, serial.release()));  // ias owns the new one
+  if (X509_NAME_set(&ias->issuer, X509_get_subject_name(issuer.native())) != 1)
     return ossl_fail(Errc::internal, "building an IssuerAndSerialNumber");
   unsigned char* buf = nullptr;
   int n = i2d_PKCS7_ISSUER_AND_SERIAL(ias.get(), &buf);
