@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crypto/der.hpp"
 #include "crypto/name.hpp"
 #include "crypto/ossl_error.hpp"
 
@@ -12,11 +13,8 @@ using core::Errc;
 core::Result<core::Bytes> subject_der_from_text(std::string_view text) {
   auto name = parse_dn(text);
   if (!name) return std::unexpected(name.error());
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_NAME(name->get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding subject");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_X509_NAME, name->get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding subject");
   return out;
 }
 

@@ -58,14 +58,7 @@ Certificate& Certificate::operator=(const Certificate& other) {
   return *this;
 }
 
-core::Bytes Certificate::der() const {
-  unsigned char* buf = nullptr;
-  int n = i2d_X509(m_cert.get(), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+core::Bytes Certificate::der() const { return to_der(i2d_X509, m_cert.get()); }
 
 std::string Certificate::pem() const { return pem_encode("CERTIFICATE", der()); }
 std::string Certificate::subject() const { return format_dn(X509_get_subject_name(m_cert.get())); }

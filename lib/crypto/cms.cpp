@@ -42,15 +42,6 @@ int asn1_type(StringType t) {
   return V_ASN1_OCTET_STRING;
 }
 
-core::Bytes der_of(CMS_ContentInfo* cms) {
-  unsigned char* buf = nullptr;
-  int n = i2d_CMS_ContentInfo(cms, &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
-
 core::Result<CmsPtr> parse_cms(core::ByteView der, int expected_type, std::string_view what) {
   const unsigned char* p = der.data();
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
@@ -289,7 +280,7 @@ core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificat
   static const unsigned char empty = 0;
   BioPtr in(BIO_new_mem_buf(content.empty() ? &empty : content.data(), static_cast<int>(content.size())));
   if (CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) != 1) return ossl_fail(Errc::internal, "encrypting");
-  return der_of(cms.get());
+  return to_der(i2d_CMS_ContentInfo, cms.get());
 }
 
 core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certificate& signer, const PrivateKey& key,
@@ -321,7 +312,7 @@ core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certifi
   static const unsigned char empty = 0;
   BioPtr in(BIO_new_mem_buf(content.empty() ? &empty : content.data(), static_cast<int>(content.size())));
   if (CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) != 1) return ossl_fail(Errc::internal, "signing");
-  return der_of(cms.get());
+  return to_der(i2d_CMS_ContentInfo, cms.get());
 }
 
 void enable_legacy_algorithms() {

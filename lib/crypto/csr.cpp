@@ -36,11 +36,8 @@ core::Result<Csr> Csr::load(core::ByteView data) {
   BioPtr bio = memory_bio(data);
   X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
   if (!req) return ossl_fail(Errc::invalid_argument, "no PEM certificate request found");
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_REQ(req.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::invalid_argument, "encoding request");
-  core::Bytes der(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes der = to_der(i2d_X509_REQ, req.get());
+  if (der.empty()) return ossl_fail(Errc::invalid_argument, "encoding request");
   return from_der(der);  // one set of checks for both spellings
 }
 
@@ -62,14 +59,7 @@ PublicKey Csr::public_key() const {
   return PublicKey(EvpPkeyPtr(X509_REQ_get_pubkey(m_req.get())), X509_REQ_get_X509_PUBKEY(m_req.get()));
 }
 
-core::Bytes Csr::subject_der() const {
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_NAME(X509_REQ_get_subject_name(m_req.get()), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+core::Bytes Csr::subject_der() const { return to_der(i2d_X509_NAME, X509_REQ_get_subject_name(m_req.get())); }
 
 std::string Csr::subject() const { return format_dn(X509_REQ_get_subject_name(m_req.get())); }
 

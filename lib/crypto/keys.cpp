@@ -37,12 +37,7 @@ PublicKey& PublicKey::operator=(const PublicKey& other) {
 }
 
 core::Bytes PublicKey::spki_der() const {
-  unsigned char* buf = nullptr;
-  int n = m_encoded ? i2d_X509_PUBKEY(m_encoded.get(), &buf) : i2d_PUBKEY(m_key.get(), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
+  return m_encoded ? to_der(i2d_X509_PUBKEY, m_encoded.get()) : to_der(i2d_PUBKEY, m_key.get());
 }
 
 int PublicKey::bits() const { return EVP_PKEY_get_bits(m_key.get()); }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "crypto/der.hpp"
 #include "crypto/ossl_error.hpp"
 
 namespace crypto {
@@ -56,11 +57,8 @@ core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs
     X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
     if (!crl || PKCS7_add_crl(p7.get(), crl.get()) != 1) return ossl_fail(Errc::internal, "adding CRL");
   }
-  unsigned char* buf = nullptr;
-  int n = i2d_PKCS7(p7.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding PKCS#7");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_PKCS7, p7.get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding PKCS#7");
   return out;
 }
 
@@ -96,11 +94,9 @@ core::Result<std::vector<core::Bytes>> crls_of_pkcs7(core::ByteView der) {
   std::vector<core::Bytes> out;
   STACK_OF(X509_CRL)* crls = (*p7)->d.sign->crl;
   for (int i = 0; crls && i < sk_X509_CRL_num(crls); ++i) {
-    unsigned char* buf = nullptr;
-    int n = i2d_X509_CRL(sk_X509_CRL_value(crls, i), &buf);
-    if (n <= 0) return ossl_fail(Errc::internal, "encoding a CRL");
-    out.emplace_back(buf, buf + n);
-    OPENSSL_free(buf);
+    core::Bytes crl = to_der(i2d_X509_CRL, sk_X509_CRL_value(crls, i));
+    if (crl.empty()) return ossl_fail(Errc::internal, "encoding a CRL");
+    out.push_back(std::move(crl));
   }
   return out;
 }
@@ -130,11 +126,8 @@ core::Result<core::Bytes> encode_issuer_and_serial(const Certificate& issuer, st
   Asn1IntegerPtr replaced(std::exchange(ias->serial, serial.release()));  // ias owns the new one
   if (X509_NAME_set(&ias->issuer, X509_get_subject_name(issuer.native())) != 1)
     return ossl_fail(Errc::internal, "building an IssuerAndSerialNumber");
-  unsigned char* buf = nullptr;
-  int n = i2d_PKCS7_ISSUER_AND_SERIAL(ias.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding an IssuerAndSerialNumber");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_PKCS7_ISSUER_AND_SERIAL, ias.get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding an IssuerAndSerialNumber");
   return out;
 }
 
