@@ -46,18 +46,6 @@ core::Result<std::vector<Certificate>> Certificate::load_all(core::ByteView data
   return out;
 }
 
-Certificate::Certificate(const Certificate& other) : m_cert(other.m_cert.get()) {
-  X509_up_ref(m_cert.get());
-}
-
-Certificate& Certificate::operator=(const Certificate& other) {
-  if (this != &other) {
-    X509_up_ref(other.m_cert.get());
-    m_cert.reset(other.m_cert.get());
-  }
-  return *this;
-}
-
 core::Bytes Certificate::der() const { return to_der(i2d_X509, m_cert.get()); }
 
 std::string Certificate::pem() const { return pem_encode("CERTIFICATE", der()); }

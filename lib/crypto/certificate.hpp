@@ -23,17 +23,13 @@ enum KeyUsageBit : unsigned {
   ku_crl_sign = 1u << 6,
 };
 
-/// An immutable X.509 certificate. Copies share the underlying object.
+/// An immutable X.509 certificate. Copies share the underlying object (OsslShared).
 class Certificate {
  public:
   static core::Result<Certificate> from_der(core::ByteView der);
   /// Every certificate in a PEM bundle, or the one certificate of a DER file.
   static core::Result<std::vector<Certificate>> load_all(core::ByteView data);
   explicit Certificate(X509Ptr cert) : m_cert(std::move(cert)) {}
-  Certificate(const Certificate& other);
-  Certificate& operator=(const Certificate& other);
-  Certificate(Certificate&&) noexcept = default;
-  Certificate& operator=(Certificate&&) noexcept = default;
 
   core::Bytes der() const;
   std::string pem() const;
@@ -61,7 +57,7 @@ class Certificate {
   X509* native() const { return m_cert.get(); }
 
  private:
-  X509Ptr m_cert;
+  OsslShared<X509> m_cert;
 };
 
 /// Formats a time as "2026-11-24T05:00:00Z".

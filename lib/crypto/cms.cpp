@@ -189,8 +189,7 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
   for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
     X509* x = sk_X509_value(certs.get(), i);
     if (CMS_SignerInfo_cert_cmp(si, x) == 0) {
-      X509_up_ref(x);
-      info.signer.emplace(X509Ptr(x));
+      info.signer.emplace(new_ref(x));
       break;
     }
   }
@@ -209,8 +208,7 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
 core::Result<Envelope> Envelope::parse(core::ByteView der) {
   auto cms = parse_cms(der, NID_pkcs7_enveloped, "EnvelopedData");
   if (!cms) return std::unexpected(cms.error());
-  std::shared_ptr<CMS_ContentInfo> shared(cms->release(), CMS_ContentInfo_free);
-  return Envelope(std::move(shared), envelope_cipher(der));
+  return Envelope(std::move(*cms), envelope_cipher(der));
 }
 
 static CMS_RecipientInfo* find_recipient(CMS_ContentInfo* cms, X509* cert) {

@@ -53,7 +53,7 @@ class Csr {
  private:
   /// `requested`: the extension request of `req`, decoded once by from_der.
   Csr(X509ReqPtr req, core::Bytes der, const STACK_OF(X509_EXTENSION) * requested);
-  std::shared_ptr<X509_REQ> m_req;
+  OsslShared<X509_REQ> m_req;
   core::Bytes m_der;
   /// Decoded once in the constructor: the attributes are not re-parsed per call.
   std::optional<std::string> m_challenge_password;

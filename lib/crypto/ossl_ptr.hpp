@@ -55,4 +55,18 @@ using X509StackPtr = OsslPtr<STACK_OF(X509), free_x509_stack>;
 inline void free_x509_ext_stack(STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
 using X509ExtStackPtr = OsslPtr<STACK_OF(X509_EXTENSION), free_x509_ext_stack>;
 
+/// The one way copies of an immutable value (Certificate, PublicKey,
+/// PrivateKey, Csr, Envelope) share an OpenSSL object: a shared_ptr made from
+/// its OsslPtr (so the OsslPtr's deleter frees it), copied by default. Not
+/// the objects' own reference counts: X509_REQ and CMS_ContentInfo have none.
+template <class T>
+using OsslShared = std::shared_ptr<T>;
+
+/// A new owner of a certificate OpenSSL holds (an element of a stack in a
+/// parsed message), which outlives the message: the one X509_up_ref.
+inline X509Ptr new_ref(X509* x) {
+  if (x) X509_up_ref(x);
+  return X509Ptr(x);
+}
+
 }  // namespace crypto

@@ -80,11 +80,7 @@ core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der)
   const Pkcs7Ptr& p7 = *parsed;
   std::vector<Certificate> out;
   STACK_OF(X509)* certs = p7->d.sign->cert;
-  for (int i = 0; certs && i < sk_X509_num(certs); ++i) {
-    X509* c = sk_X509_value(certs, i);
-    X509_up_ref(c);
-    out.emplace_back(X509Ptr(c));
-  }
+  for (int i = 0; certs && i < sk_X509_num(certs); ++i) out.emplace_back(new_ref(sk_X509_value(certs, i)));
   return out;
 }
 
