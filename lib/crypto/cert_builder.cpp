@@ -28,14 +28,8 @@ core::Result<std::string> subject_text_from_der(core::ByteView der) {
 namespace {
 
 std::string key_usage_text(unsigned mask) {
-  static constexpr std::pair<unsigned, const char*> names[] = {
-      {ku_digital_signature, "digitalSignature"}, {ku_non_repudiation, "nonRepudiation"},
-      {ku_key_encipherment, "keyEncipherment"},   {ku_data_encipherment, "dataEncipherment"},
-      {ku_key_agreement, "keyAgreement"},         {ku_key_cert_sign, "keyCertSign"},
-      {ku_crl_sign, "cRLSign"}};
   std::string out = "critical";
-  for (auto [bit, name] : names)
-    if (mask & bit) out += std::string(",") + name;
+  for (const auto& name : key_usage_names(mask)) out += "," + name;
   return out;
 }
 

@@ -85,16 +85,8 @@ PublicKey Certificate::public_key() const {
 
 unsigned Certificate::key_usage() const {
   uint32_t ku = X509_get_key_usage(m_cert.get());
-  if (ku == UINT32_MAX) return 0x7fu;  // no extension: every use allowed
-  static constexpr std::pair<uint32_t, unsigned> map[] = {
-      {KU_DIGITAL_SIGNATURE, ku_digital_signature}, {KU_NON_REPUDIATION, ku_non_repudiation},
-      {KU_KEY_ENCIPHERMENT, ku_key_encipherment},   {KU_DATA_ENCIPHERMENT, ku_data_encipherment},
-      {KU_KEY_AGREEMENT, ku_key_agreement},         {KU_KEY_CERT_SIGN, ku_key_cert_sign},
-      {KU_CRL_SIGN, ku_crl_sign}};
-  unsigned out = 0;
-  for (auto [ossl, ours] : map)
-    if (ku & ossl) out |= ours;
-  return out;
+  if (ku == UINT32_MAX) return all_key_usages();  // no extension: every use allowed
+  return key_usage_from_openssl(ku);
 }
 
 std::vector<std::string> Certificate::extended_key_usage() const {

@@ -7,21 +7,11 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "crypto/digest.hpp"
+#include "crypto/key_usage.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/ossl_ptr.hpp"
 
 namespace crypto {
-
-/// Key usage bits as in RFC 5280 (digitalSignature = bit 0 ...), as a mask.
-enum KeyUsageBit : unsigned {
-  ku_digital_signature = 1u << 0,
-  ku_non_repudiation = 1u << 1,
-  ku_key_encipherment = 1u << 2,
-  ku_data_encipherment = 1u << 3,
-  ku_key_agreement = 1u << 4,
-  ku_key_cert_sign = 1u << 5,
-  ku_crl_sign = 1u << 6,
-};
 
 /// An immutable X.509 certificate. Copies share the underlying object (OsslShared).
 class Certificate {

@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "core/names.hpp"
+#include "crypto/key_usage.hpp"
 
 namespace policy {
 
@@ -25,12 +26,6 @@ struct CompiledRegexes {
 using core::Errc;
 
 namespace {
-
-constexpr std::pair<unsigned, const char*> ku_table[] = {
-    {crypto::ku_digital_signature, "digitalSignature"}, {crypto::ku_non_repudiation, "nonRepudiation"},
-    {crypto::ku_key_encipherment, "keyEncipherment"},   {crypto::ku_data_encipherment, "dataEncipherment"},
-    {crypto::ku_key_agreement, "keyAgreement"},         {crypto::ku_key_cert_sign, "keyCertSign"},
-    {crypto::ku_crl_sign, "cRLSign"}};
 
 /// Regexes run on client-controlled text: keep the input bounded (std::regex recurses).
 constexpr std::size_t max_regex_input = 1024;
@@ -220,19 +215,14 @@ std::string_view secret_cn_scope_name(SecretCnScope s) {
 core::Result<unsigned> parse_key_usage(const std::vector<std::string>& names) {
   unsigned mask = 0;
   for (const auto& n : names) {
-    auto it = std::find_if(std::begin(ku_table), std::end(ku_table), [&](auto& e) { return n == e.second; });
-    if (it == std::end(ku_table)) return core::fail(Errc::invalid_argument, fmt::format("unknown key usage \"{}\"", n));
-    mask |= it->first;
+    auto bit = crypto::key_usage_bit(n);
+    if (!bit) return core::fail(Errc::invalid_argument, fmt::format("unknown key usage \"{}\"", n));
+    mask |= *bit;
   }
   return mask;
 }
 
-std::vector<std::string> key_usage_names(unsigned mask) {
-  std::vector<std::string> out;
-  for (auto [bit, name] : ku_table)
-    if (mask & bit) out.emplace_back(name);
-  return out;
-}
+std::vector<std::string> key_usage_names(unsigned mask) { return crypto::key_usage_names(mask); }
 
 std::optional<std::string> regex_error(std::string_view pattern) {
   auto re = compile_regex(pattern);
