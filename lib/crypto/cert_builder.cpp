@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crypto/der.hpp"
 #include "crypto/name.hpp"
 #include "crypto/ossl_error.hpp"
 
@@ -12,11 +13,8 @@ using core::Errc;
 core::Result<core::Bytes> subject_der_from_text(std::string_view text) {
   auto name = parse_dn(text);
   if (!name) return std::unexpected(name.error());
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_NAME(name->get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding subject");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_X509_NAME, name->get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding subject");
   return out;
 }
 
@@ -30,14 +28,8 @@ core::Result<std::string> subject_text_from_der(core::ByteView der) {
 namespace {
 
 std::string key_usage_text(unsigned mask) {
-  static constexpr std::pair<unsigned, const char*> names[] = {
-      {ku_digital_signature, "digitalSignature"}, {ku_non_repudiation, "nonRepudiation"},
-      {ku_key_encipherment, "keyEncipherment"},   {ku_data_encipherment, "dataEncipherment"},
-      {ku_key_agreement, "keyAgreement"},         {ku_key_cert_sign, "keyCertSign"},
-      {ku_crl_sign, "cRLSign"}};
   std::string out = "critical";
-  for (auto [bit, name] : names)
-    if (mask & bit) out += std::string(",") + name;
+  for (const auto& name : key_usage_names(mask)) out += "," + name;
   return out;
 }
 
@@ -115,20 +107,24 @@ static bool set_subject_key(X509* cert, const PublicKey& key) {
   int ptype = V_ASN1_UNDEF;
   const void* pval = nullptr;
   X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-  void* param = nullptr;
-  if (ptype == V_ASN1_OBJECT) param = OBJ_dup(static_cast<const ASN1_OBJECT*>(pval));
-  else if (ptype == V_ASN1_SEQUENCE) param = ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval));
+  Asn1ObjectPtr param_oid;  // the parameters: an OID (EC named curve),
+  Asn1StringPtr param_seq;  // a SEQUENCE (RSASSA-PSS), or nothing
+  if (ptype == V_ASN1_OBJECT) param_oid.reset(OBJ_dup(static_cast<const ASN1_OBJECT*>(pval)));
+  else if (ptype == V_ASN1_SEQUENCE) param_seq.reset(ASN1_STRING_dup(static_cast<const ASN1_STRING*>(pval)));
   else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) return X509_set_pubkey(cert, key.native()) == 1;
-  ASN1_OBJECT* oid_copy = OBJ_dup(oid);
-  auto* bits_copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<std::size_t>(bits_len)));
+  void* param = param_oid ? static_cast<void*>(param_oid.get()) : static_cast<void*>(param_seq.get());
+  Asn1ObjectPtr oid_copy(OBJ_dup(oid));
+  OsslBytesPtr bits_copy(static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<std::size_t>(bits_len))));
   bool copied = oid_copy && bits_copy && ((ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE) || param);
-  if (copied && X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), oid_copy, ptype, param, bits_copy, bits_len) == 1)
-    return true;  // it owns the copies now
-  ASN1_OBJECT_free(oid_copy);
-  OPENSSL_free(bits_copy);
-  if (ptype == V_ASN1_OBJECT) ASN1_OBJECT_free(static_cast<ASN1_OBJECT*>(param));
-  else if (ptype == V_ASN1_SEQUENCE) ASN1_STRING_free(static_cast<ASN1_STRING*>(param));
-  return false;
+  if (!copied ||
+      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), oid_copy.get(), ptype, param, bits_copy.get(), bits_len) != 1)
+    return false;
+  // The certificate's key owns the copies now.
+  (void)oid_copy.release();
+  (void)bits_copy.release();
+  (void)param_oid.release();
+  (void)param_seq.release();
+  return true;
 }
 
 core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKey& subject_key,

@@ -46,26 +46,7 @@ core::Result<std::vector<Certificate>> Certificate::load_all(core::ByteView data
   return out;
 }
 
-Certificate::Certificate(const Certificate& other) : m_cert(other.m_cert.get()) {
-  X509_up_ref(m_cert.get());
-}
-
-Certificate& Certificate::operator=(const Certificate& other) {
-  if (this != &other) {
-    X509_up_ref(other.m_cert.get());
-    m_cert.reset(other.m_cert.get());
-  }
-  return *this;
-}
-
-core::Bytes Certificate::der() const {
-  unsigned char* buf = nullptr;
-  int n = i2d_X509(m_cert.get(), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+core::Bytes Certificate::der() const { return to_der(i2d_X509, m_cert.get()); }
 
 std::string Certificate::pem() const { return pem_encode("CERTIFICATE", der()); }
 std::string Certificate::subject() const { return format_dn(X509_get_subject_name(m_cert.get())); }
@@ -75,20 +56,17 @@ std::string Certificate::serial_hex() const { return integer_to_hex(X509_get0_se
 
 std::string integer_to_hex(const ASN1_INTEGER* i) {
   BignumPtr bn(ASN1_INTEGER_to_BN(i, nullptr));
-  char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
-  std::string out = hex ? hex : "";
-  OPENSSL_free(hex);
-  return out;
+  OsslCharsPtr hex(bn ? BN_bn2hex(bn.get()) : nullptr);
+  return hex ? std::string(hex.get()) : std::string();
 }
 
 Asn1IntegerPtr integer_from_hex(std::string_view hex) {
   std::string text(hex);
+  if (text.empty() || text.size() > 128) return nullptr;
   BIGNUM* raw = nullptr;
-  if (text.empty() || text.size() > 128 || BN_hex2bn(&raw, text.c_str()) != static_cast<int>(text.size())) {
-    BN_free(raw);
-    return nullptr;
-  }
-  BignumPtr bn(raw);
+  int read = BN_hex2bn(&raw, text.c_str());
+  BignumPtr bn(raw);  // owned whether or not all of the text was read
+  if (read != static_cast<int>(text.size())) return nullptr;
   return Asn1IntegerPtr(BN_to_ASN1_INTEGER(bn.get(), nullptr));
 }
 
@@ -107,16 +85,8 @@ PublicKey Certificate::public_key() const {
 
 unsigned Certificate::key_usage() const {
   uint32_t ku = X509_get_key_usage(m_cert.get());
-  if (ku == UINT32_MAX) return 0x7fu;  // no extension: every use allowed
-  static constexpr std::pair<uint32_t, unsigned> map[] = {
-      {KU_DIGITAL_SIGNATURE, ku_digital_signature}, {KU_NON_REPUDIATION, ku_non_repudiation},
-      {KU_KEY_ENCIPHERMENT, ku_key_encipherment},   {KU_DATA_ENCIPHERMENT, ku_data_encipherment},
-      {KU_KEY_AGREEMENT, ku_key_agreement},         {KU_KEY_CERT_SIGN, ku_key_cert_sign},
-      {KU_CRL_SIGN, ku_crl_sign}};
-  unsigned out = 0;
-  for (auto [ossl, ours] : map)
-    if (ku & ossl) out |= ours;
-  return out;
+  if (ku == UINT32_MAX) return all_key_usages();  // no extension: every use allowed
+  return key_usage_from_openssl(ku);
 }
 
 std::vector<std::string> Certificate::extended_key_usage() const {

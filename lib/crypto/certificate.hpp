@@ -9,33 +9,19 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "crypto/digest.hpp"
+#include "crypto/key_usage.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/ossl_ptr.hpp"
 
 namespace crypto {
 
-/// Key usage bits as in RFC 5280 (digitalSignature = bit 0 ...), as a mask.
-enum KeyUsageBit : unsigned {
-  ku_digital_signature = 1u << 0,
-  ku_non_repudiation = 1u << 1,
-  ku_key_encipherment = 1u << 2,
-  ku_data_encipherment = 1u << 3,
-  ku_key_agreement = 1u << 4,
-  ku_key_cert_sign = 1u << 5,
-  ku_crl_sign = 1u << 6,
-};
-
-/// An immutable X.509 certificate. Copies share the underlying object.
+/// An immutable X.509 certificate. Copies share the underlying object (OsslShared).
 class Certificate {
  public:
   static core::Result<Certificate> from_der(core::ByteView der);
   /// Every certificate in a PEM bundle, or the one certificate of a DER file.
   static core::Result<std::vector<Certificate>> load_all(core::ByteView data);
   explicit Certificate(X509Ptr cert) : m_cert(std::move(cert)) {}
-  Certificate(const Certificate& other);
-  Certificate& operator=(const Certificate& other);
-  Certificate(Certificate&&) noexcept = default;
-  Certificate& operator=(Certificate&&) noexcept = default;
 
   core::Bytes der() const;
   std::string pem() const;
@@ -63,7 +49,7 @@ class Certificate {
   X509* native() const { return m_cert.get(); }
 
  private:
-  X509Ptr m_cert;
+  OsslShared<X509> m_cert;
 };
 
 /// Formats a time as "2026-11-24T05:00:00Z".

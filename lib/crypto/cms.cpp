@@ -42,15 +42,6 @@ int asn1_type(StringType t) {
   return V_ASN1_OCTET_STRING;
 }
 
-core::Bytes der_of(CMS_ContentInfo* cms) {
-  unsigned char* buf = nullptr;
-  int n = i2d_CMS_ContentInfo(cms, &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
-
 core::Result<CmsPtr> parse_cms(core::ByteView der, int expected_type, std::string_view what) {
   const unsigned char* p = der.data();
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
@@ -198,8 +189,7 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
   for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
     X509* x = sk_X509_value(certs.get(), i);
     if (CMS_SignerInfo_cert_cmp(si, x) == 0) {
-      X509_up_ref(x);
-      info.signer.emplace(X509Ptr(x));
+      info.signer.emplace(new_ref(x));
       break;
     }
   }
@@ -218,8 +208,7 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
 core::Result<Envelope> Envelope::parse(core::ByteView der) {
   auto cms = parse_cms(der, NID_pkcs7_enveloped, "EnvelopedData");
   if (!cms) return std::unexpected(cms.error());
-  std::shared_ptr<CMS_ContentInfo> shared(cms->release(), CMS_ContentInfo_free);
-  return Envelope(std::move(shared), envelope_cipher(der));
+  return Envelope(std::move(*cms), envelope_cipher(der));
 }
 
 static CMS_RecipientInfo* find_recipient(CMS_ContentInfo* cms, X509* cert) {
@@ -250,11 +239,10 @@ KeyTransport Envelope::key_transport(const Certificate& cert) const {
   if (ptype == V_ASN1_SEQUENCE) {
     const ASN1_STRING* seq = static_cast<const ASN1_STRING*>(pval);
     const unsigned char* p = seq->data;
-    RSA_OAEP_PARAMS* params = d2i_RSA_OAEP_PARAMS(nullptr, &p, seq->length);
+    RsaOaepParamsPtr params(d2i_RSA_OAEP_PARAMS(nullptr, &p, seq->length));
     if (params && params->hashFunc) {
       if (auto d = digest_from_nid(OBJ_obj2nid(params->hashFunc->algorithm))) kt.oaep_digest = *d;
     }
-    RSA_OAEP_PARAMS_free(params);
   }
   clear_ossl_errors();
   return kt;
@@ -290,7 +278,7 @@ core::Result<core::Bytes> make_envelope(core::ByteView content, const Certificat
   static const unsigned char empty = 0;
   BioPtr in(BIO_new_mem_buf(content.empty() ? &empty : content.data(), static_cast<int>(content.size())));
   if (CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) != 1) return ossl_fail(Errc::internal, "encrypting");
-  return der_of(cms.get());
+  return to_der(i2d_CMS_ContentInfo, cms.get());
 }
 
 core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certificate& signer, const PrivateKey& key,
@@ -322,7 +310,7 @@ core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certifi
   static const unsigned char empty = 0;
   BioPtr in(BIO_new_mem_buf(content.empty() ? &empty : content.data(), static_cast<int>(content.size())));
   if (CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) != 1) return ossl_fail(Errc::internal, "signing");
-  return der_of(cms.get());
+  return to_der(i2d_CMS_ContentInfo, cms.get());
 }
 
 void enable_legacy_algorithms() {

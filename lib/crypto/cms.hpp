@@ -64,9 +64,8 @@ class Envelope {
   core::Result<core::Bytes> decrypt(const Certificate& cert, const PrivateKey& key) const;
 
  private:
-  Envelope(std::shared_ptr<CMS_ContentInfo> cms, std::optional<ContentCipher> cipher)
-      : m_cms(std::move(cms)), m_cipher(cipher) {}
-  std::shared_ptr<CMS_ContentInfo> m_cms;
+  Envelope(CmsPtr cms, std::optional<ContentCipher> cipher) : m_cms(std::move(cms)), m_cipher(cipher) {}
+  OsslShared<CMS_ContentInfo> m_cms;
   std::optional<ContentCipher> m_cipher;
 };
 

@@ -92,11 +92,8 @@ core::Result<core::Bytes> build_crl(const CrlSpec& spec, const Certificate& issu
 
   if (X509_CRL_sort(crl.get()) != 1 || X509_CRL_sign(crl.get(), key.native(), evp_md(spec.digest)) <= 0)
     return ossl_fail(Errc::internal, "signing the CRL");
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_CRL(crl.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding the CRL");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_X509_CRL, crl.get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding the CRL");
   return out;
 }
 
@@ -117,14 +114,7 @@ core::Result<Crl> Crl::parse(core::ByteView data) {
   return Crl(std::move(crl));
 }
 
-core::Bytes Crl::der() const {
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_CRL(m_crl.get(), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+core::Bytes Crl::der() const { return to_der(i2d_X509_CRL, m_crl.get()); }
 
 std::string Crl::pem() const { return pem_encode("X509 CRL", der()); }
 

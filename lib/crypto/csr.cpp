@@ -31,25 +31,13 @@ bool is_dotted_oid(std::string_view text) {
   return obj != nullptr;
 }
 
-core::Result<Csr> Csr::from_der(core::ByteView der) {
-  const unsigned char* p = der.data();
-  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
-  if (!req) return ossl_fail(Errc::malformed_request, "not a PKCS#10 request");
-  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
-  if (!X509_REQ_get0_pubkey(req.get())) return ossl_fail(Errc::malformed_request, "the PKCS#10 public key cannot be decoded");
-  return Csr(std::move(req), core::Bytes(der.begin(), der.end()));
-}
-
 core::Result<Csr> Csr::load(core::ByteView data) {
   if (!looks_like_pem(data)) return from_der(data);
   BioPtr bio = memory_bio(data);
   X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
   if (!req) return ossl_fail(Errc::invalid_argument, "no PEM certificate request found");
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_REQ(req.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::invalid_argument, "encoding request");
-  core::Bytes der(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes der = to_der(i2d_X509_REQ, req.get());
+  if (der.empty()) return ossl_fail(Errc::invalid_argument, "encoding request");
   return from_der(der);  // one set of checks for both spellings
 }
 
@@ -71,24 +59,16 @@ PublicKey Csr::public_key() const {
   return PublicKey(EvpPkeyPtr(X509_REQ_get_pubkey(m_req.get())), X509_REQ_get_X509_PUBKEY(m_req.get()));
 }
 
-core::Bytes Csr::subject_der() const {
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_NAME(X509_REQ_get_subject_name(m_req.get()), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
+core::Bytes Csr::subject_der() const { return to_der(i2d_X509_NAME, X509_REQ_get_subject_name(m_req.get())); }
 
 std::string Csr::subject() const { return format_dn(X509_REQ_get_subject_name(m_req.get())); }
 
 static std::string asn1_string_utf8(const ASN1_STRING* s) {
-  unsigned char* utf8 = nullptr;
-  int n = ASN1_STRING_to_UTF8(&utf8, s);
+  unsigned char* raw = nullptr;
+  int n = ASN1_STRING_to_UTF8(&raw, s);
+  OsslBytesPtr utf8(raw);
   if (n < 0) return {};
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return out;
+  return std::string(reinterpret_cast<const char*>(utf8.get()), static_cast<std::size_t>(n));
 }
 
 std::vector<std::string> Csr::subject_values(std::string_view short_name) const {
@@ -113,10 +93,10 @@ std::vector<std::string> Csr::subject_attribute_types() const {
   return out;
 }
 
-std::optional<std::string> Csr::challenge_password() const {
-  int idx = X509_REQ_get_attr_by_NID(m_req.get(), NID_pkcs9_challengePassword, -1);
+static std::optional<std::string> decode_challenge_password(X509_REQ* req) {
+  int idx = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
   if (idx < 0) return std::nullopt;
-  X509_ATTRIBUTE* attr = X509_REQ_get_attr(m_req.get(), idx);
+  X509_ATTRIBUTE* attr = X509_REQ_get_attr(req, idx);
   if (X509_ATTRIBUTE_count(attr) != 1) return std::nullopt;
   ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attr, 0);
   switch (value ? value->type : -1) {
@@ -143,14 +123,10 @@ static STACK_OF(X509_EXTENSION) * request_extensions(X509_REQ* req) {
       ASN1_item_d2i(nullptr, &p, t->value.sequence->length, ASN1_ITEM_rptr(X509_EXTENSIONS)));
 }
 
-static void free_extensions(STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
-using ExtStackPtr = OsslPtr<STACK_OF(X509_EXTENSION), free_extensions>;
-
-std::vector<RawExtension> Csr::extensions() const {
+static std::vector<RawExtension> decode_extensions(const STACK_OF(X509_EXTENSION) * exts) {
   std::vector<RawExtension> out;
-  ExtStackPtr exts(request_extensions(m_req.get()));
-  for (int i = 0; exts && i < sk_X509_EXTENSION_num(exts.get()); ++i) {
-    X509_EXTENSION* e = sk_X509_EXTENSION_value(exts.get(), i);
+  for (int i = 0; exts && i < sk_X509_EXTENSION_num(exts); ++i) {
+    X509_EXTENSION* e = sk_X509_EXTENSION_value(exts, i);
     const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(e);
     out.push_back({oid_text(X509_EXTENSION_get_object(e)), X509_EXTENSION_get_critical(e) != 0,
                    core::Bytes(v->data, v->data + v->length)});
@@ -158,15 +134,33 @@ std::vector<RawExtension> Csr::extensions() const {
   return out;
 }
 
-core::Result<std::vector<GeneralName>> Csr::subject_alt_names() const {
-  ExtStackPtr exts(request_extensions(m_req.get()));
-  clear_ossl_errors();
-  int at = exts ? X509v3_get_ext_by_NID(exts.get(), NID_subject_alt_name, -1) : -1;
+static core::Result<std::vector<GeneralName>> decode_subject_alt_names(const STACK_OF(X509_EXTENSION) * exts) {
+  int at = exts ? X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1) : -1;
   if (at < 0) return std::vector<GeneralName>{};
-  if (X509v3_get_ext_by_NID(exts.get(), NID_subject_alt_name, at) >= 0)
+  if (X509v3_get_ext_by_NID(exts, NID_subject_alt_name, at) >= 0)
     return core::fail(Errc::malformed_request, "the request has two subjectAltName extensions");
-  const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(sk_X509_EXTENSION_value(exts.get(), at));
+  const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(sk_X509_EXTENSION_value(exts, at));
   return decode_general_names(core::ByteView(v->data, static_cast<std::size_t>(v->length)));
 }
+
+core::Result<Csr> Csr::from_der(core::ByteView der) {
+  const unsigned char* p = der.data();
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (!req) return ossl_fail(Errc::malformed_request, "not a PKCS#10 request");
+  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
+  if (!X509_REQ_get0_pubkey(req.get())) return ossl_fail(Errc::malformed_request, "the PKCS#10 public key cannot be decoded");
+  X509ExtStackPtr requested(request_extensions(req.get()));
+  clear_ossl_errors();
+  return Csr(std::move(req), core::Bytes(der.begin(), der.end()), requested.get());
+}
+
+/// Everything the accessors return is decoded here, once: a CSR is an
+/// immutable value and the extension request is not re-parsed per call.
+Csr::Csr(X509ReqPtr req, core::Bytes der, const STACK_OF(X509_EXTENSION) * requested)
+    : m_req(std::move(req)),
+      m_der(std::move(der)),
+      m_challenge_password(decode_challenge_password(m_req.get())),
+      m_extensions(decode_extensions(requested)),
+      m_subject_alt_names(decode_subject_alt_names(requested)) {}
 
 }  // namespace crypto

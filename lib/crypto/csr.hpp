@@ -44,18 +44,23 @@ class Csr {
   /// dotted OID of a type OpenSSL has no name for.
   std::vector<std::string> subject_attribute_types() const;
   /// The challengePassword in UTF-8, whatever DirectoryString type carried it.
-  std::optional<std::string> challenge_password() const;
+  std::optional<std::string> challenge_password() const { return m_challenge_password; }
   /// The subjectAltNames of the extension request, typed, in their order;
   /// empty without the extension. Two such extensions, or one that does not
   /// decode (leftover bytes included), are malformed.
-  core::Result<std::vector<GeneralName>> subject_alt_names() const;
+  core::Result<std::vector<GeneralName>> subject_alt_names() const { return m_subject_alt_names; }
   /// Every requested extension (from extensionRequest, PKCS#9 or Verisign OID).
-  std::vector<RawExtension> extensions() const;
+  std::vector<RawExtension> extensions() const { return m_extensions; }
 
  private:
-  Csr(X509ReqPtr req, core::Bytes der) : m_req(std::move(req)), m_der(std::move(der)) {}
-  std::shared_ptr<X509_REQ> m_req;
+  /// `requested`: the extension request of `req`, decoded once by from_der.
+  Csr(X509ReqPtr req, core::Bytes der, const STACK_OF(X509_EXTENSION) * requested);
+  OsslShared<X509_REQ> m_req;
   core::Bytes m_der;
+  /// Decoded once in the constructor: the attributes are not re-parsed per call.
+  std::optional<std::string> m_challenge_password;
+  std::vector<RawExtension> m_extensions;
+  core::Result<std::vector<GeneralName>> m_subject_alt_names;
 };
 
 /// Short names and dotted OIDs for extensions and digests used in policies.

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -15,6 +16,18 @@ std::string base64_encode(core::ByteView data);
 /// Strict standard base64: length a multiple of 4, the standard alphabet, at
 /// most two '=' at the end. Anything else is malformed.
 core::Result<core::Bytes> base64_decode(std::string_view text);
+
+/// The DER of `value` by an OpenSSL i2d function (i2d_X509, i2d_PKCS7 ...);
+/// empty when it does not encode (a DER encoding is never empty). The one
+/// place the library copies i2d output out of an OpenSSL buffer.
+template <class T>
+core::Bytes to_der(int (*i2d)(const T*, unsigned char**), std::type_identity_t<const T>* value) {
+  unsigned char* raw = nullptr;
+  int n = i2d(value, &raw);
+  OsslBytesPtr buf(raw);
+  if (n <= 0 || !buf) return {};
+  return core::Bytes(buf.get(), buf.get() + n);
+}
 
 /// A read-only BIO over `data` (which must outlive it).
 BioPtr memory_bio(core::ByteView data);

@@ -10,6 +10,7 @@
 #include "core/names.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/csr.hpp"
+#include "crypto/der.hpp"
 #include "crypto/name.hpp"
 #include "crypto/ossl_error.hpp"
 
@@ -26,20 +27,6 @@ std::string string_of(const ASN1_STRING* s) {
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
 }
 
-template <class T, int (*I2d)(const T*, unsigned char**)>
-core::Bytes der_of(const T* value) {
-  unsigned char* buf = nullptr;
-  int n = I2d(value, &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
-}
-
-int i2d_name(const X509_NAME* n, unsigned char** out) { return i2d_X509_NAME(n, out); }
-int i2d_type(const ASN1_TYPE* t, unsigned char** out) { return i2d_ASN1_TYPE(t, out); }
-int i2d_general_name(const GENERAL_NAME* g, unsigned char** out) { return i2d_GENERAL_NAME(g, out); }
-
 GeneralName from_native(const GENERAL_NAME* gn) {
   GeneralName out;
   out.type = static_cast<NameType>(gn->type);
@@ -49,12 +36,12 @@ GeneralName from_native(const GENERAL_NAME* gn) {
     case GEN_URI: out.value = string_of(gn->d.uniformResourceIdentifier); break;
     case GEN_IPADD: out.value = string_of(gn->d.iPAddress); break;
     case GEN_RID: out.value = oid_text(gn->d.registeredID); break;
-    case GEN_DIRNAME: out.der = der_of<X509_NAME, i2d_name>(gn->d.directoryName); break;
+    case GEN_DIRNAME: out.der = to_der(i2d_X509_NAME, gn->d.directoryName); break;
     case GEN_OTHERNAME:
       out.value = oid_text(gn->d.otherName->type_id);
-      out.der = der_of<ASN1_TYPE, i2d_type>(gn->d.otherName->value);
+      out.der = to_der(i2d_ASN1_TYPE, gn->d.otherName->value);
       break;
-    default: out.der = der_of<GENERAL_NAME, i2d_general_name>(gn); break;  // x400Address, ediPartyName
+    default: out.der = to_der(i2d_GENERAL_NAME, gn); break;  // x400Address, ediPartyName
   }
   return out;
 }
@@ -200,11 +187,8 @@ core::Result<core::Bytes> encode_general_names(const std::vector<GeneralName>& n
     if (sk_GENERAL_NAME_push(stack.get(), gn->get()) <= 0) return ossl_fail(Errc::internal, "allocating GeneralNames");
     (void)gn->release();  // the stack owns it now
   }
-  unsigned char* buf = nullptr;
-  int n = i2d_GENERAL_NAMES(stack.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::malformed_request, "encoding subjectAltNames");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_GENERAL_NAMES, stack.get());
+  if (out.empty()) return ossl_fail(Errc::malformed_request, "encoding subjectAltNames");
   return out;
 }
 

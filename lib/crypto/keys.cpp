@@ -20,30 +20,11 @@ core::Result<PublicKey> PublicKey::from_spki_der(core::ByteView der) {
 }
 
 PublicKey::PublicKey(EvpPkeyPtr key, const X509_PUBKEY* encoded) : m_key(std::move(key)) {
-  if (X509_PUBKEY* copy = encoded ? X509_PUBKEY_dup(encoded) : nullptr)
-    m_encoded.reset(copy, [](const X509_PUBKEY* p) { X509_PUBKEY_free(const_cast<X509_PUBKEY*>(p)); });
-}
-
-PublicKey::PublicKey(const PublicKey& other) : m_key(other.m_key.get()), m_encoded(other.m_encoded) {
-  EVP_PKEY_up_ref(m_key.get());
-}
-
-PublicKey& PublicKey::operator=(const PublicKey& other) {
-  if (this != &other) {
-    EVP_PKEY_up_ref(other.m_key.get());
-    m_key.reset(other.m_key.get());
-    m_encoded = other.m_encoded;
-  }
-  return *this;
+  if (X509PubkeyPtr copy{encoded ? X509_PUBKEY_dup(encoded) : nullptr}) m_encoded = std::move(copy);
 }
 
 core::Bytes PublicKey::spki_der() const {
-  unsigned char* buf = nullptr;
-  int n = m_encoded ? i2d_X509_PUBKEY(m_encoded.get(), &buf) : i2d_PUBKEY(m_key.get(), &buf);
-  if (n <= 0) return {};
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
-  return out;
+  return m_encoded ? to_der(i2d_X509_PUBKEY, m_encoded.get()) : to_der(i2d_PUBKEY, m_key.get());
 }
 
 int PublicKey::bits() const { return EVP_PKEY_get_bits(m_key.get()); }
@@ -58,18 +39,6 @@ std::string PublicKey::description() const {
 
 bool PublicKey::operator==(const PublicKey& other) const {
   return EVP_PKEY_eq(m_key.get(), other.m_key.get()) == 1;
-}
-
-PrivateKey::PrivateKey(const PrivateKey& other) : m_key(other.m_key.get()) {
-  EVP_PKEY_up_ref(m_key.get());
-}
-
-PrivateKey& PrivateKey::operator=(const PrivateKey& other) {
-  if (this != &other) {
-    EVP_PKEY_up_ref(other.m_key.get());
-    m_key.reset(other.m_key.get());
-  }
-  return *this;
 }
 
 core::Result<PrivateKey> PrivateKey::generate_rsa(int bits) {
@@ -96,10 +65,7 @@ std::string PrivateKey::to_pem() const {
   return core::to_string(bio_contents(bio.get()));
 }
 
-PublicKey PrivateKey::public_key() const {
-  EVP_PKEY_up_ref(m_key.get());
-  return PublicKey(EvpPkeyPtr(m_key.get()));
-}
+PublicKey PrivateKey::public_key() const { return PublicKey(m_key); }
 
 int PrivateKey::bits() const { return EVP_PKEY_get_bits(m_key.get()); }
 bool PrivateKey::is_rsa() const { return EVP_PKEY_get_base_id(m_key.get()) == EVP_PKEY_RSA; }

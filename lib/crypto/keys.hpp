@@ -10,6 +10,7 @@
 
 namespace crypto {
 
+/// A public key. Copies share the key and its encoding (OsslShared).
 class PublicKey {
  public:
   static core::Result<PublicKey> from_spki_der(core::ByteView der);
@@ -19,10 +20,6 @@ class PublicKey {
   /// bytes instead of encoding the key again, which OpenSSL 3.0 does through
   /// its provider encoders at ~75-160 µs a time (half an RSA signature).
   PublicKey(EvpPkeyPtr key, const X509_PUBKEY* encoded);
-  PublicKey(const PublicKey& other);
-  PublicKey& operator=(const PublicKey& other);
-  PublicKey(PublicKey&&) noexcept = default;
-  PublicKey& operator=(PublicKey&&) noexcept = default;
 
   core::Bytes spki_der() const;
   int bits() const;
@@ -36,8 +33,10 @@ class PublicKey {
   const X509_PUBKEY* encoded() const { return m_encoded.get(); }
 
  private:
-  EvpPkeyPtr m_key;
-  std::shared_ptr<const X509_PUBKEY> m_encoded;  ///< immutable, so copies share it
+  friend class PrivateKey;  ///< its public half shares its EVP_PKEY
+  explicit PublicKey(OsslShared<EVP_PKEY> key) : m_key(std::move(key)) {}
+  OsslShared<EVP_PKEY> m_key;
+  OsslShared<const X509_PUBKEY> m_encoded;
 };
 
 class PrivateKey {
@@ -45,13 +44,9 @@ class PrivateKey {
   static core::Result<PrivateKey> generate_rsa(int bits);
   /// PEM (PKCS#8 or traditional) or DER (PKCS#8); unencrypted.
   static core::Result<PrivateKey> load(core::ByteView data);
+  /// Copies share the key (OsslShared): a long-lived server hands its
+  /// cached CA key to each request without parsing the PEM again.
   explicit PrivateKey(EvpPkeyPtr key) : m_key(std::move(key)) {}
-  /// Copies share the key (a reference count): a long-lived server hands
-  /// its cached CA key to each request without parsing the PEM again.
-  PrivateKey(const PrivateKey& other);
-  PrivateKey& operator=(const PrivateKey& other);
-  PrivateKey(PrivateKey&&) noexcept = default;
-  PrivateKey& operator=(PrivateKey&&) noexcept = default;
 
   /// Unencrypted PKCS#8 PEM.
   std::string to_pem() const;
@@ -62,7 +57,7 @@ class PrivateKey {
   EVP_PKEY* native() const { return m_key.get(); }
 
  private:
-  EvpPkeyPtr m_key;
+  OsslShared<EVP_PKEY> m_key;
 };
 
 }  // namespace crypto

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
+#include "crypto/der.hpp"
 #include "crypto/ossl_error.hpp"
 
 namespace crypto {
@@ -55,11 +57,8 @@ core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs
     X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
     if (!crl || PKCS7_add_crl(p7.get(), crl.get()) != 1) return ossl_fail(Errc::internal, "adding CRL");
   }
-  unsigned char* buf = nullptr;
-  int n = i2d_PKCS7(p7.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding PKCS#7");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_PKCS7, p7.get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding PKCS#7");
   return out;
 }
 
@@ -81,11 +80,7 @@ core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der)
   const Pkcs7Ptr& p7 = *parsed;
   std::vector<Certificate> out;
   STACK_OF(X509)* certs = p7->d.sign->cert;
-  for (int i = 0; certs && i < sk_X509_num(certs); ++i) {
-    X509* c = sk_X509_value(certs, i);
-    X509_up_ref(c);
-    out.emplace_back(X509Ptr(c));
-  }
+  for (int i = 0; certs && i < sk_X509_num(certs); ++i) out.emplace_back(new_ref(sk_X509_value(certs, i)));
   return out;
 }
 
@@ -95,11 +90,9 @@ core::Result<std::vector<core::Bytes>> crls_of_pkcs7(core::ByteView der) {
   std::vector<core::Bytes> out;
   STACK_OF(X509_CRL)* crls = (*p7)->d.sign->crl;
   for (int i = 0; crls && i < sk_X509_CRL_num(crls); ++i) {
-    unsigned char* buf = nullptr;
-    int n = i2d_X509_CRL(sk_X509_CRL_value(crls, i), &buf);
-    if (n <= 0) return ossl_fail(Errc::internal, "encoding a CRL");
-    out.emplace_back(buf, buf + n);
-    OPENSSL_free(buf);
+    core::Bytes crl = to_der(i2d_X509_CRL, sk_X509_CRL_value(crls, i));
+    if (crl.empty()) return ossl_fail(Errc::internal, "encoding a CRL");
+    out.push_back(std::move(crl));
   }
   return out;
 }
@@ -126,15 +119,11 @@ core::Result<core::Bytes> encode_issuer_and_serial(const Certificate& issuer, st
   OsslPtr<PKCS7_ISSUER_AND_SERIAL, PKCS7_ISSUER_AND_SERIAL_free> ias(PKCS7_ISSUER_AND_SERIAL_new());
   Asn1IntegerPtr serial = integer_from_hex(serial_hex);
   if (!ias || !serial) return core::fail(Errc::invalid_argument, "not a hex serial number");
-  ASN1_INTEGER_free(ias->serial);
-  ias->serial = serial.release();
-  if ( X509_NAME_set(&ias->issuer, X509_get_subject_name(issuer.native())) != 1)
+  Asn1IntegerPtr replaced(std::exchange(ias->serial, serial.release()));  // ias owns the new one
+  if (X509_NAME_set(&ias->issuer, X509_get_subject_name(issuer.native())) != 1)
     return ossl_fail(Errc::internal, "building an IssuerAndSerialNumber");
-  unsigned char* buf = nullptr;
-  int n = i2d_PKCS7_ISSUER_AND_SERIAL(ias.get(), &buf);
-  if (n <= 0) return ossl_fail(Errc::internal, "encoding an IssuerAndSerialNumber");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = to_der(i2d_PKCS7_ISSUER_AND_SERIAL, ias.get());
+  if (out.empty()) return ossl_fail(Errc::internal, "encoding an IssuerAndSerialNumber");
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "policy/policy.hpp"
 
 #include <algorithm>
+#include <expected>
 #include <regex>
 #include <variant>
 
@@ -9,18 +10,22 @@
 
 #include "config/config.hpp"
 #include "core/names.hpp"
+#include "crypto/key_usage.hpp"
 
 namespace policy {
+
+/// A regex of a policy as parse_policy compiled it, with the text it came from.
+struct CompiledRegex {
+  std::string pattern;
+  std::regex re;
+};
+struct CompiledRegexes {
+  std::optional<CompiledRegex> subject, san;
+};
 
 using core::Errc;
 
 namespace {
-
-constexpr std::pair<unsigned, const char*> ku_table[] = {
-    {crypto::ku_digital_signature, "digitalSignature"}, {crypto::ku_non_repudiation, "nonRepudiation"},
-    {crypto::ku_key_encipherment, "keyEncipherment"},   {crypto::ku_data_encipherment, "dataEncipherment"},
-    {crypto::ku_key_agreement, "keyAgreement"},         {crypto::ku_key_cert_sign, "keyCertSign"},
-    {crypto::ku_crl_sign, "cRLSign"}};
 
 /// Regexes run on client-controlled text: keep the input bounded (std::regex recurses).
 constexpr std::size_t max_regex_input = 1024;
@@ -53,14 +58,27 @@ std::optional<std::string> regex_number_error(std::string_view pattern) {
   return std::nullopt;
 }
 
-bool full_match(const std::string& pattern, const std::string& text) {
-  if (text.size() > max_regex_input) return false;
-  if (regex_number_error(pattern)) return false;  // a hand-edited record: refuse, never UB
+/// A pattern compiled, or why it cannot be.
+std::expected<std::regex, std::string> compile_regex(std::string_view pattern) {
+  if (auto err = regex_number_error(pattern)) return std::unexpected(*err);
   try {
-    return std::regex_match(text, std::regex(pattern, std::regex::ECMAScript));
-  } catch (const std::regex_error&) {
-    return false;
+    return std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return std::unexpected(std::string(e.what()));
   }
+}
+
+/// A compiled regex, or nothing when the pattern does not compile (a
+/// hand-edited record: it matches nothing, never UB).
+using Matcher = std::optional<std::regex>;
+
+Matcher matcher(const std::string& pattern) {
+  auto re = compile_regex(pattern);
+  return re ? Matcher(std::move(*re)) : std::nullopt;
+}
+
+bool full_match(const Matcher& re, const std::string& text) {
+  return re && text.size() <= max_regex_input && std::regex_match(text, *re);
 }
 
 core::Result<std::vector<std::string>> string_list(const toml::table& t, std::string_view key, std::string_view where) {
@@ -152,14 +170,27 @@ core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::str
   if (scope == "names") p.secret_cn_scope = SecretCnScope::names;
   else if (scope == "cn") p.secret_cn_scope = SecretCnScope::cn;
   else return core::fail(Errc::config_invalid, fmt::format("{}: secret_cn_scope must be names or cn", where));
-  if (!p.subject_regex.empty())
-    if (auto err = regex_error(p.subject_regex))
-      return core::fail(Errc::config_invalid, fmt::format("{}: bad subject_regex: {}", where, *err));
-  if (p.san_mode == SanMode::match) {
-    auto err = p.san_regex.empty() ? std::optional<std::string>("it is empty") : regex_error(p.san_regex);
-    if (err) return core::fail(Errc::config_invalid, fmt::format("{}: san = \"match\" needs a valid san_regex: {}", where, *err));
+  auto compiled = std::make_shared<CompiledRegexes>();
+  if (!p.subject_regex.empty()) {
+    auto re = compile_regex(p.subject_regex);
+    if (!re) return core::fail(Errc::config_invalid, fmt::format("{}: bad subject_regex: {}", where, re.error()));
+    compiled->subject = CompiledRegex{p.subject_regex, std::move(*re)};
   }
+  if (p.san_mode == SanMode::match) {
+    std::expected<std::regex, std::string> re = std::unexpected(std::string("it is empty"));
+    if (!p.san_regex.empty()) re = compile_regex(p.san_regex);
+    if (!re) return core::fail(Errc::config_invalid, fmt::format("{}: san = \"match\" needs a valid san_regex: {}", where, re.error()));
+    compiled->san = CompiledRegex{p.san_regex, std::move(*re)};
+  }
+  p.compiled = std::move(compiled);
   return {};
+}
+
+/// The compiled form of `pattern`: the one parse_policy made while it still
+/// applies, else compiled now.
+Matcher policy_matcher(const CompiledRegex* cached, const std::string& pattern) {
+  if (cached && cached->pattern == pattern) return cached->re;  // a copy shares the automaton
+  return matcher(pattern);
 }
 
 }  // namespace
@@ -184,28 +215,18 @@ std::string_view secret_cn_scope_name(SecretCnScope s) {
 core::Result<unsigned> parse_key_usage(const std::vector<std::string>& names) {
   unsigned mask = 0;
   for (const auto& n : names) {
-    auto it = std::find_if(std::begin(ku_table), std::end(ku_table), [&](auto& e) { return n == e.second; });
-    if (it == std::end(ku_table)) return core::fail(Errc::invalid_argument, fmt::format("unknown key usage \"{}\"", n));
-    mask |= it->first;
+    auto bit = crypto::key_usage_bit(n);
+    if (!bit) return core::fail(Errc::invalid_argument, fmt::format("unknown key usage \"{}\"", n));
+    mask |= *bit;
   }
   return mask;
 }
 
-std::vector<std::string> key_usage_names(unsigned mask) {
-  std::vector<std::string> out;
-  for (auto [bit, name] : ku_table)
-    if (mask & bit) out.emplace_back(name);
-  return out;
-}
+std::vector<std::string> key_usage_names(unsigned mask) { return crypto::key_usage_names(mask); }
 
 std::optional<std::string> regex_error(std::string_view pattern) {
-  if (auto err = regex_number_error(pattern)) return err;
-  try {
-    std::regex re(pattern.begin(), pattern.end(), std::regex::ECMAScript);
-    return std::nullopt;
-  } catch (const std::regex_error& e) {
-    return std::string(e.what());
-  }
+  auto re = compile_regex(pattern);
+  return re ? std::nullopt : std::optional<std::string>(re.error());
 }
 
 core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_text) {
@@ -305,9 +326,9 @@ std::optional<Decision> check_subject(const Policy& p, const crypto::Csr& csr, c
   if (subject.size() > max_regex_input) return refuse(Refusal::bad_request, "the subject is too long");
   for (const auto& attr : p.required_attributes)
     if (csr.subject_values(attr).empty()) return refuse(Refusal::bad_request, fmt::format("the subject has no {}", attr));
-  if (!p.subject_regex.empty() && !full_match(p.subject_regex, subject))
+  if (!p.subject_regex.empty() && !full_match(policy_matcher(p.compiled && p.compiled->subject ? &*p.compiled->subject : nullptr, p.subject_regex), subject))
     return refuse(Refusal::bad_request, fmt::format("subject \"{}\" is not allowed by the policy", subject));
-  if (limits.subject_regex && !full_match(*limits.subject_regex, subject))
+  if (limits.subject_regex && !full_match(matcher(*limits.subject_regex), subject))
     return refuse(Refusal::bad_request, fmt::format("subject \"{}\" is not allowed for this challenge password", subject));
   if (limits.common_name) {
     auto cns = csr.subject_values("CN");
@@ -343,6 +364,8 @@ std::variant<std::vector<crypto::GeneralName>, Decision> select_sans(const Polic
   if (!sans) return refuse(Refusal::bad_request, "the subjectAltName extension of the request is malformed");
   if (sans->size() > max_sans) return refuse(Refusal::bad_request, fmt::format("too many subjectAltNames (limit {})", max_sans));
   const std::string* bound = bound_name(p, limits);
+  Matcher san_re;  // compiled at most once per evaluation, and not at all after parse_policy
+  if (p.san_mode == SanMode::match) san_re = policy_matcher(p.compiled && p.compiled->san ? &*p.compiled->san : nullptr, p.san_regex);
   Names out;
   for (auto& name : *sans) {
     if (auto problem = crypto::general_name_problem(name))
@@ -350,7 +373,7 @@ std::variant<std::vector<crypto::GeneralName>, Decision> select_sans(const Polic
     if (bound && names_bound(name, *bound)) {
       out.push_back(std::move(name));
     } else if (p.san_mode == SanMode::match) {
-      if (full_match(p.san_regex, crypto::to_text(name))) out.push_back(std::move(name));
+      if (full_match(san_re, crypto::to_text(name))) out.push_back(std::move(name));
     } else if (bound) {
       return refuse(Refusal::bad_request,
                     fmt::format("subjectAltName {} is not allowed for this challenge password: it is bound to \"{}\"",

@@ -2,6 +2,7 @@
 // Issuance policies: what a certificate issued under a name looks like and
 // which requests qualify. Evaluation is pure: CSR + policy in, Decision out.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ enum class SanMode { copy, match, drop };
 /// too), or only the CN, the rest following the policy as for any secret.
 enum class SecretCnScope { names, cn };
 
+struct CompiledRegexes;  // policy.cpp
+
 struct Policy {
   std::string name;
   int validity_days = 365;
@@ -41,6 +44,10 @@ struct Policy {
                                                  crypto::DigestAlg::sha384, crypto::DigestAlg::sha512};
   std::vector<std::string> copy_extensions;  ///< dotted OIDs copied verbatim from the request
   bool renewal_subject_change = false;       ///< a renewal may ask for another subject than the old certificate's
+  /// subject_regex and san_regex compiled once by parse_policy. Used while
+  /// the strings still equal what was compiled; a Policy built or edited
+  /// by hand compiles its regexes once per evaluation instead.
+  std::shared_ptr<const CompiledRegexes> compiled;
 };
 
 /// The policy of approvals when neither the operator nor the CA names one:
