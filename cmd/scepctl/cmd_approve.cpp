@@ -65,7 +65,7 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
   auto p = find_one(*st, opt, env);
   if (!p) return std::unexpected(p.error());
   store::Session session(*st);
-  if (auto r = scep::reject(session.backend(), env.clock, *p, opt.reason, env.who); !r) return r;
+  SCEP_TRY(scep::reject(session.backend(), env.clock, *p, opt.reason, env.who));
   if (env.json) env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump() << "\n";
   else env.out << fmt::format("rejected: transactionID {}\n", p->transaction_id);
   return {};

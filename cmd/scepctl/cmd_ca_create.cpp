@@ -22,10 +22,10 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
                               bool make_default, std::string_view operation) {
   auto existing = st.ca_names();
   if (!existing) return std::unexpected(existing.error());
-  if (auto r = st.add_ca(name, ca); !r) return r;
+  SCEP_TRY(st.add_ca(name, ca));
   bool is_default = make_default || existing->empty();
   if (is_default) {
-    if (auto r = st.set_default_ca(name); !r) return r;
+    SCEP_TRY(st.set_default_ca(name));
   }
   if (env.json) {
     auto j = cert_json(ca.cert);

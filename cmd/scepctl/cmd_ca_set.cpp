@@ -80,11 +80,11 @@ core::Result<void> run_ca_set(const CaSetOptions& opt, Env& env) {
   if (!cfg) return std::unexpected(cfg.error());
   auto name = target_ca(*st, *cfg, opt.name);
   if (!name) return std::unexpected(name.error());
-  if (auto ca = st->load_ca(*name, *cfg); !ca) return std::unexpected(ca.error());
+  SCEP_TRY(st->load_ca(*name, *cfg));
   for (std::size_t i = 0; i < ca_keys().size(); ++i)  // a policy approve cannot load is refused now, not then
     if (opt.values[i] && ca_keys()[i].type() == Type::policy_name && !opt.values[i]->empty())
-      if (auto p = st->load_policy(*opt.values[i]); !p) return std::unexpected(p.error());
-  if (auto r = st->set_ca_options(*name, changes); !r) return r;
+      SCEP_TRY(st->load_policy(*opt.values[i]));
+  SCEP_TRY(st->set_ca_options(*name, changes));
   auto updated = st->load_config();
   if (!updated) return std::unexpected(updated.error());
   const auto& o = updated->options_for(*name);

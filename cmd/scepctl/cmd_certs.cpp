@@ -88,7 +88,7 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
   auto crl = crypto::Crl::parse(*der);
   if (!crl) return std::unexpected(crl.error());
   if (!opt.out.empty())
-    if (auto r = store::write_file_atomic(opt.out, crl->pem(), 0644); !r) return r;
+    SCEP_TRY(store::write_file_atomic(opt.out, crl->pem(), 0644));
   if (env.json) {
     nlohmann::json j{{"ca", bundle->name}, {"number", crl->number()}, {"revoked", crl->revoked().size()},
                      {"next_update", crypto::format_time(crl->next_update())}};

@@ -88,7 +88,7 @@ core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
   // A replacement changes what every secret bound to the policy grants:
   // the audit line says which settings changed, from what to what.
   auto old = st->load_policy(p->name);
-  if (auto r = st->save_policy(*p, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no); !r) return r;
+  SCEP_TRY(st->save_policy(*p, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no));
   print_policy(env, *p);
   auto dump = [](const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
   auto now = policy_json(*p);

@@ -30,8 +30,8 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
   if (!cfg) return std::unexpected(cfg.error());
   auto ca_name = target_ca(*st, *cfg, opt.ca);
   if (!ca_name) return std::unexpected(ca_name.error());
-  if (auto ca = st->load_ca(*ca_name, *cfg); !ca) return std::unexpected(ca.error());
-  if (auto p = st->load_policy(opt.policy); !p) return std::unexpected(p.error());
+  SCEP_TRY(st->load_ca(*ca_name, *cfg));
+  SCEP_TRY(st->load_policy(opt.policy));
 
   std::string secret = policy::generate_secret(env.rng);
   policy::SecretRecord r;
@@ -44,7 +44,7 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
   r.uses = opt.uses;
   r.created = env.clock.now();
   r.expires = r.created + *lifetime;
-  if (auto w = st->add_secret(r); !w) return w;
+  SCEP_TRY(st->add_secret(r));
   std::string expires = crypto::format_time(r.expires);
   if (env.json) {
     env.out << nlohmann::json{{"id", r.id}, {"secret", secret}, {"ca", r.ca}, {"policy", r.policy},
@@ -97,7 +97,7 @@ core::Result<void> run_secret_list(Env& env) {
 core::Result<void> run_secret_revoke(const std::string& id, Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
-  if (auto r = st->revoke_secret(id); !r) return r;
+  SCEP_TRY(st->revoke_secret(id));
   if (!env.json) env.out << fmt::format("secret {} revoked\n", id);
   else env.out << nlohmann::json{{"id", id}, {"state", "revoked"}}.dump() << "\n";
   auto e = operator_action(env, "", "secret-revoke", "revoked");

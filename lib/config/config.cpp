@@ -80,20 +80,20 @@ core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
                           "server");
       !r)
     return r;
-  if (auto r = read(t, "listen", s.listen, "server"); !r) return r;
-  if (auto r = read(t, "path", s.path, "server"); !r) return r;
-  if (auto r = read(t, "default_ca", s.default_ca, "server"); !r) return r;
-  if (auto r = read(t, "strict_ca_names", s.strict_ca_names, "server"); !r) return r;
-  if (auto r = read(t, "log_format", s.log_format, "server"); !r) return r;
-  if (auto r = read(t, "metrics_listen", s.metrics_listen, "server"); !r) return r;
-  if (auto r = read(t, "metrics_path", s.metrics_path, "server"); !r) return r;
+  SCEP_TRY(read(t, "listen", s.listen, "server"));
+  SCEP_TRY(read(t, "path", s.path, "server"));
+  SCEP_TRY(read(t, "default_ca", s.default_ca, "server"));
+  SCEP_TRY(read(t, "strict_ca_names", s.strict_ca_names, "server"));
+  SCEP_TRY(read(t, "log_format", s.log_format, "server"));
+  SCEP_TRY(read(t, "metrics_listen", s.metrics_listen, "server"));
+  SCEP_TRY(read(t, "metrics_path", s.metrics_path, "server"));
   if (s.log_format != "text" && s.log_format != "json")
     return core::fail(Errc::config_invalid, "server.log_format must be \"text\" or \"json\"");
   if (!s.metrics_path.empty() && (s.metrics_path.front() != '/' || s.metrics_path == "/"))
     return core::fail(Errc::config_invalid, "server.metrics_path must start with '/' and name a path");
   int64_t max_connections = s.max_connections, per_client = s.max_connections_per_client.value_or(0);
-  if (auto r = read(t, "max_connections", max_connections, "server"); !r) return r;
-  if (auto r = read(t, "max_connections_per_client", per_client, "server"); !r) return r;
+  SCEP_TRY(read(t, "max_connections", max_connections, "server"));
+  SCEP_TRY(read(t, "max_connections_per_client", per_client, "server"));
   if (max_connections < 0 || max_connections > 1'000'000)
     return core::fail(Errc::config_invalid, "server.max_connections must be 0..1000000");
   if (per_client < 0 || per_client > 1'000'000)
@@ -114,13 +114,13 @@ core::Result<void> read_option(const toml::table& t, const CaOptionInfo& info, C
         using V = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<V, int>) {
           int64_t wide = v;
-          if (auto r = read(t, info.key, wide, where); !r) return r;
+          SCEP_TRY(read(t, info.key, wide, where));
           if (wide < info.min || wide > info.max)
             return core::fail(Errc::config_invalid, fmt::format("{}.{} must be {}..{}", where, info.key, info.min, info.max));
           v = static_cast<int>(wide);
           return {};
         } else {
-          if (auto r = read(t, info.key, v, where); !r) return r;
+          SCEP_TRY(read(t, info.key, v, where));
           if constexpr (std::is_same_v<V, std::string>)
             if (!v.empty() && !core::is_valid_name(v))
               return core::fail(Errc::config_invalid, fmt::format("{}.{} is not a valid policy name", where, info.key));
@@ -135,9 +135,9 @@ core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptio
   if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
   std::vector<std::string_view> keys;
   for (const auto& info : ca_options) keys.push_back(info.key);
-  if (auto r = check_keys(t, keys, where); !r) return r;
+  SCEP_TRY(check_keys(t, keys, where));
   for (const auto& info : ca_options)
-    if (auto r = read_option(t, info, o, where); !r) return r;
+    SCEP_TRY(read_option(t, info, o, where));
   return {};
 }
 
@@ -151,7 +151,7 @@ core::Result<Config> parse_config(std::string_view text) {
     return core::fail(Errc::config_invalid, fmt::format("scep.toml line {}: {}", e.source().begin.line, e.description()));
   }
   Config cfg;
-  if (auto r = check_keys(root, std::initializer_list<std::string_view>{"format", "server", "ca"}, "scep.toml"); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_keys(root, std::initializer_list<std::string_view>{"format", "server", "ca"}, "scep.toml"));
   if (root.contains("format")) {
     auto f = root["format"].value_exact<int64_t>();
     if (!f) return core::fail(Errc::config_invalid, "scep.toml format must be an integer");
@@ -162,12 +162,12 @@ core::Result<Config> parse_config(std::string_view text) {
     if (root.contains(table) && !root[table].is_table())
       return core::fail(Errc::config_invalid, fmt::format("scep.toml: {} must be a table ([{}])", table, table));
   if (const toml::table* s = root["server"].as_table())
-    if (auto r = parse_server(*s, cfg.server); !r) return std::unexpected(r.error());
+    SCEP_TRY(parse_server(*s, cfg.server));
   if (const toml::table* cas = root["ca"].as_table()) {
     for (auto&& [name, node] : *cas) {
       const toml::table* t = node.as_table();
       if (!t) return core::fail(Errc::config_invalid, fmt::format("ca.{} must be a table", name.str()));
-      if (auto r = parse_ca(name.str(), *t, cfg.cas[std::string(name.str())]); !r) return std::unexpected(r.error());
+      SCEP_TRY(parse_ca(name.str(), *t, cfg.cas[std::string(name.str())]));
     }
   }
   return cfg;

@@ -143,8 +143,8 @@ core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKe
       X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer->native()) : subject.get()) != 1 ||
       !set_subject_key(cert.get(), subject_key))
     return ossl_fail(Errc::internal, "filling certificate");
-  if (auto r = set_validity(cert.get(), spec); !r) return std::unexpected(r.error());
-  if (auto r = add_extensions(cert.get(), spec, issuer_cert); !r) return std::unexpected(r.error());
+  SCEP_TRY(set_validity(cert.get(), spec));
+  SCEP_TRY(add_extensions(cert.get(), spec, issuer_cert));
   if (X509_sign(cert.get(), signing_key.native(), EVP_sha256()) <= 0) return ossl_fail(Errc::internal, "signing certificate");
   return Certificate(std::move(cert));
 }

@@ -78,7 +78,7 @@ core::Result<core::Bytes> build_crl(const CrlSpec& spec, const Certificate& issu
       X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 || X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1)
     return ossl_fail(Errc::internal, "building a CRL");
   for (const auto& e : spec.revoked)
-    if (auto r = add_entry(crl.get(), e); !r) return std::unexpected(r.error());
+    SCEP_TRY(add_entry(crl.get(), e));
 
   Asn1IntegerPtr number(ASN1_INTEGER_new());
   if (!number || ASN1_INTEGER_set_uint64(number.get(), spec.number) != 1 ||

@@ -149,7 +149,7 @@ core::Result<void> read_exact(const toml::table& t, std::string_view key, T& out
 
 core::Result<void> read_int(const toml::table& t, std::string_view key, int& out, int lo, int hi, const std::string& where) {
   std::int64_t v = out;
-  if (auto r = read_exact(t, key, v, where); !r) return r;
+  SCEP_TRY(read_exact(t, key, v, where));
   if (v < lo || v > hi) return core::fail(Errc::config_invalid, fmt::format("{}: {} must be {}..{}", where, key, lo, hi));
   out = static_cast<int>(v);
   return {};
@@ -248,8 +248,8 @@ core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_t
     return core::fail(Errc::config_invalid, fmt::format("{}: missing or unsupported format (want {})", where, format_version));
   Policy p;
   p.name = std::string(name);
-  if (auto r = apply_lists(t, p, where); !r) return std::unexpected(r.error());
-  if (auto r = apply_scalars(t, p, where); !r) return std::unexpected(r.error());
+  SCEP_TRY(apply_lists(t, p, where));
+  SCEP_TRY(apply_scalars(t, p, where));
   return p;
 }
 

@@ -94,7 +94,7 @@ core::Result<crypto::Certificate> issue_claimed(Backend backend, const core::Clo
   policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
   if (!d.issue) return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
   auto key = csr->public_key();
-  if (auto open = still_pending(backend.ledger, p); !open) return std::unexpected(open.error());
+  SCEP_TRY(still_pending(backend.ledger, p));
   auto cert = ctx.sign(d.spec, key, rng);
   if (!cert) return std::unexpected(cert.error());
   Transaction t = decided(p, Transaction::State::issued, key);
@@ -139,7 +139,7 @@ core::Result<Approval> approve(Backend backend, const core::Clock& clock, core::
   if (!held) return std::unexpected(held.error());
   auto cert = issue_claimed(backend, clock, rng, p, *ca, *pol, by);
   if (!cert) return std::unexpected(cert.error());  // the claim puts the request back
-  if (auto r = held->claim.commit(); !r) return std::unexpected(r.error());
+  SCEP_TRY(held->claim.commit());
   return Approval{std::move(*cert), pol->name};
 }
 
@@ -149,12 +149,12 @@ core::Result<void> reject(Backend backend, const core::Clock& clock, const Pendi
   if (!csr) return std::unexpected(csr.error());
   auto held = hold(backend.ledger, p);
   if (!held) return std::unexpected(held.error());
-  if (auto open = still_pending(backend.ledger, p); !open) return open;
+  SCEP_TRY(still_pending(backend.ledger, p));
   Transaction t = decided(p, Transaction::State::rejected, csr->public_key());
   t.reason = reason;
   AuditEvent e = decision_event(clock, p, "reject", "rejected", reason, by);
   e.subject = csr->subject();
-  if (auto r = backend.ledger.record_rejection(t, e); !r) return r;
+  SCEP_TRY(backend.ledger.record_rejection(t, e));
   return held->claim.commit();
 }
 
@@ -172,7 +172,7 @@ core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::
                .serial = entry.serial_hex,
                .detail = std::string(crypto::reason_name(reason)),
                .by = by};
-  if (auto r = backend.certs.revoke(bundle->name, entry, e); !r) return std::unexpected(r.error());
+  SCEP_TRY(backend.certs.revoke(bundle->name, entry, e));
   return Revocation{std::move(entry), ca_crl(backend, *bundle, clock, CrlRefresh::now)};
 }
 

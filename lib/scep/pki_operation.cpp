@@ -112,7 +112,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
 
   InboundMessage in{std::move(*sd), std::move(*header), std::nullopt, crypto::DigestAlg::sha256,
                     crypto::ContentCipher::aes128_cbc, {}, {}, std::string(remote)};
-  if (auto opened = open_envelope(ctx, in, env); !opened) return std::unexpected(opened.error());
+  SCEP_TRY(open_envelope(ctx, in, env));
   // The transactionID names records and is logged: short text only.
   // Checked before anything is decided, answered with a signed FAILURE.
   const auto& tid = in.header.transaction_id.value;

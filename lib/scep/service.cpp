@@ -31,7 +31,7 @@ core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
 core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   // Nothing here depends on the certificates: do not parse them (a CGI
   // process would also load OpenSSL's configuration for it).
-  if (auto name = m_backend.catalog.resolve_ca(ca); !name) return std::unexpected(name.error());
+  SCEP_TRY(m_backend.catalog.resolve_ca(ca));
   // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
   // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
   // Renewal makes certmonger and macOS sign renewals with the old certificate.

@@ -77,7 +77,7 @@ core::Result<void> write_file_atomic(const fs::path& target, core::ByteView data
                                      AtomicFile::Replace replace, AtomicFile::Durable durable) {
   auto file = AtomicFile::create(target, mode);
   if (!file) return std::unexpected(file.error());
-  if (auto r = file->write(data); !r) return r;
+  SCEP_TRY(file->write(data));
   return file->commit(replace, durable);
 }
 

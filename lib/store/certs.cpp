@@ -78,11 +78,11 @@ core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Cer
 core::Result<void> Store::write_certificate_index(std::string_view ca, const crypto::Certificate& cert,
                                                   std::string_view policy, std::string_view transaction_key,
                                                   AtomicFile::Durable durable) {
-  if (auto r = check_ca_name(ca); !r) return r;
+  SCEP_TRY(check_ca_name(ca));
   if (!policy.empty() && !core::is_valid_name(policy))
     return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", policy));
   fs::path dir = m_layout.certs_dir(ca);
-  if (auto r = ensure_dir(dir); !r) return r;
+  SCEP_TRY(ensure_dir(dir));
   std::string text;
   if (!policy.empty()) text += fmt::format("{}{}\n", policy_prefix, policy);
   if (!transaction_key.empty()) text += fmt::format("{}{}\n", transaction_prefix, transaction_key);
@@ -98,7 +98,7 @@ std::string transaction_of_index(std::string_view text) {
 
 core::Result<std::optional<scep::IssuedCertificate>> Store::find_certificate(std::string_view ca,
                                                                              std::string_view serial_hex) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   if (!is_serial(serial_hex)) return std::optional<scep::IssuedCertificate>();
   std::string serial(serial_hex);
   auto bytes = read_file(m_layout.certificate(ca, serial), 1u << 20);
@@ -128,7 +128,7 @@ core::Result<crypto::Certificate> Store::load_certificate(std::string_view ca, s
 }
 
 core::Result<std::vector<scep::IssuedCertificate>> Store::list_certificates(std::string_view ca) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   auto serials = serials_in(m_layout.certs_dir(ca), on_disk::pem_ext);
   if (!serials) return std::unexpected(serials.error());
   std::vector<scep::IssuedCertificate> out;
@@ -144,7 +144,7 @@ core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry
   auto found = find_certificate(ca, entry.serial_hex);
   if (!found) return std::unexpected(found.error());
   if (!*found) return core::fail(Errc::not_found, fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
-  if (auto r = ensure_dir(m_layout.revoked_dir(ca)); !r) return r;
+  SCEP_TRY(ensure_dir(m_layout.revoked_dir(ca)));
   // The revocation record is the commit point; the audit line an index.
   auto r = write_file_atomic(m_layout.revocation(ca, entry.serial_hex), encode_revocation(entry, event), 0640, AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
@@ -155,7 +155,7 @@ core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry
 }
 
 core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std::string_view ca) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   std::vector<crypto::RevokedEntry> out;
   // A listing that fails fails the caller: a CRL is never signed from a
   // partial view of the revocations.
@@ -172,15 +172,15 @@ core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std:
 }
 
 core::Result<std::vector<std::string>> Store::revoked_serials(std::string_view ca) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   return serials_in(m_layout.revoked_dir(ca), on_disk::record_ext);
 }
 
 core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view ca, std::string_view serial_hex,
                                                               std::string_view transaction_id) {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   if (!is_serial(serial_hex)) return core::fail(Errc::invalid_argument, "not a serial number");
-  if (auto r = ensure_dir(m_layout.renewed_dir(ca)); !r) return std::unexpected(r.error());
+  SCEP_TRY(ensure_dir(m_layout.renewed_dir(ca)));
   fs::path claim = m_layout.renewal(ca, serial_hex);
   auto r = write_file_atomic(claim, std::string(transaction_id), 0640, AtomicFile::Replace::no);
   if (r) return std::optional<std::string>();
@@ -191,7 +191,7 @@ core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view c
 }
 
 core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   auto der = read_file(m_layout.crl(ca), 64u << 20);
   if (der) return std::optional<core::Bytes>(std::move(*der));
   if (der.error().code == Errc::not_found) return std::optional<core::Bytes>();
@@ -199,14 +199,14 @@ core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) co
 }
 
 core::Result<core::Bytes> Store::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   auto lock = FileLock::whole(m_layout.crl_lock(ca));
   if (!lock) return std::unexpected(lock.error());
   return update_crl_locked(ca, update);
 }
 
 core::Result<std::optional<core::Bytes>> Store::try_update_crl(std::string_view ca, const scep::CrlUpdate& update) {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   auto lock = FileLock::try_whole(m_layout.crl_lock(ca));
   if (!lock) return std::unexpected(lock.error());
   if (!*lock) return std::optional<core::Bytes>();
@@ -224,7 +224,7 @@ core::Result<core::Bytes> Store::update_crl_locked(std::string_view ca, const sc
     if (!*current) return core::fail(Errc::internal, "no CRL was made");
     return std::move(**current);
   }
-  if (auto r = write_file_atomic(m_layout.crl(ca), **next, 0644); !r) return std::unexpected(r.error());
+  SCEP_TRY(write_file_atomic(m_layout.crl(ca), **next, 0644));
   return std::move(**next);
 }
 

@@ -84,7 +84,7 @@ std::string encode_transaction(const scep::Transaction& t, const crypto::Certifi
 core::Result<StoredTransaction> parse_transaction(std::string_view text) {
   try {
     json j = json::parse(text);
-    if (auto f = check_format(j, {1, transaction_format}, "transaction"); !f) return std::unexpected(f.error());
+    SCEP_TRY(check_format(j, {1, transaction_format}, "transaction"));
     StoredTransaction out;
     scep::Transaction& t = out.transaction;
     t.ca = j.at("ca").get<std::string>();
@@ -129,7 +129,7 @@ std::string encode_pending(const scep::PendingRequest& p) {
 core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
   try {
     json j = json::parse(text);
-    if (auto f = check_format(j, {record_format}, "pending"); !f) return std::unexpected(f.error());
+    SCEP_TRY(check_format(j, {record_format}, "pending"));
     auto csr = crypto::base64_decode(j.at("csr").get<std::string>());
     if (!csr) return core::fail(Errc::store_io, "bad CSR in pending record");
     return scep::PendingRequest{j.at("ca").get<std::string>(), j.at("transaction_id").get<std::string>(),
@@ -158,7 +158,7 @@ std::string encode_revocation(const crypto::RevokedEntry& entry, const scep::Aud
 core::Result<crypto::RevokedEntry> parse_revocation(std::string_view text, std::string_view serial) {
   try {
     json j = json::parse(text);
-    if (auto f = check_format(j, {record_format}, "revocation"); !f) return std::unexpected(f.error());
+    SCEP_TRY(check_format(j, {record_format}, "revocation"));
     auto reason = crypto::parse_reason(j.at("reason").get<std::string>());
     if (!reason || j.at("serial").get<std::string>() != serial)
       return core::fail(Errc::store_io, fmt::format("bad revocation record for {}", serial));
@@ -192,7 +192,7 @@ std::string encode_secret(const policy::SecretRecord& r) {
 core::Result<policy::SecretRecord> parse_secret(std::string_view text) {
   try {
     json j = json::parse(text);
-    if (auto f = check_format(j, {record_format}, "secret"); !f) return std::unexpected(f.error());
+    SCEP_TRY(check_format(j, {record_format}, "secret"));
     policy::SecretRecord r;
     r.id = j.at("id").get<std::string>();
     if (!core::from_hex(j.at("hash").get<std::string>(), r.hash)) return core::fail(Errc::store_io, "bad secret hash");

@@ -51,7 +51,7 @@ core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::
 }
 
 core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, std::string_view key) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   if (!is_hex_key(key)) return core::fail(Errc::invalid_argument, "not a transaction key");
   auto lock = FileLock::byte(m_layout.tx_lock(ca), lock_offset(key));
   if (!lock) return std::unexpected(lock.error());
@@ -59,7 +59,7 @@ core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, s
 }
 
 core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::string_view ca, std::string_view key) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   auto text = read_file(transaction_path(ca, key), 1u << 20);
   if (!text) {
     if (text.error().code == Errc::not_found) return std::optional<StoredTransaction>();
@@ -89,12 +89,12 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, const cr
                                             const scep::AuditEvent* event, AtomicReplace replace,
                                             bool* visible) {
   if (visible) *visible = false;
-  if (auto r = check_ca_name(t.ca); !r) return r;
+  SCEP_TRY(check_ca_name(t.ca));
   fs::path dir = m_layout.tx_dir(t.ca);
-  if (auto r = ensure_dir(dir); !r) return r;
+  SCEP_TRY(ensure_dir(dir));
   auto file = AtomicFile::create(transaction_path(t.ca, transaction_key(t.transaction_id)), 0640);
   if (!file) return std::unexpected(file.error());
-  if (auto r = file->write(encode_transaction(t, cert, event)); !r) return r;
+  SCEP_TRY(file->write(encode_transaction(t, cert, event)));
   auto r = file->commit(replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no,
                         AtomicFile::Durable::file);
   if (!r) return r;
@@ -108,7 +108,7 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, const cr
 
 core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
   const scep::Transaction& t = is.transaction;
-  if (auto r = check_ca_name(t.ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(t.ca));
   std::string key = transaction_key(t.transaction_id);
   if (is.secret) {
     auto spent = spend_use(*is.secret, key);

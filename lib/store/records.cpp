@@ -27,7 +27,7 @@ using nlohmann::json;
 
 core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) {
   if (!core::is_valid_name(p.name)) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
-  if (auto r = ensure_dir(m_layout.policies_dir()); !r) return r;
+  SCEP_TRY(ensure_dir(m_layout.policies_dir()));
   auto r = write_file_atomic(policy_path(p.name), policy::render_policy(p), 0640,
                              replace == Replace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
@@ -64,14 +64,14 @@ fs::path Store::use_token_path(core::ByteView hash, int k) const { return m_layo
 
 core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
   if (r.uses < 1) return core::fail(Errc::invalid_argument, "a secret needs at least one use");
-  if (auto d = ensure_dir(m_layout.secrets_dir()); !d) return d;
+  SCEP_TRY(ensure_dir(m_layout.secrets_dir()));
   // Tokens first: the record is what makes the secret exist. The tokens are
   // names of one empty file: U uses cost one synced file and U - 1 links,
   // not U files, and spending a use (an unlink) frees no inode until the
   // last one. (On ext4 without a journal every freed inode is skipped, one
   // by one, by each file created in the next minutes.)
   fs::path first = use_token_path(r.hash, 1);
-  if (auto t = write_file_atomic(first, "", 0640, AtomicFile::Replace::no); !t) return t;
+  SCEP_TRY(write_file_atomic(first, "", 0640, AtomicFile::Replace::no));
   for (int k = 2; k <= r.uses; ++k) {
     fs::path token = use_token_path(r.hash, k);
     if (sys::link(first.c_str(), token.c_str()) != 0) {
@@ -81,7 +81,7 @@ core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
     }
   }
   if (r.uses > 1)
-    if (auto d = sync_directory(m_layout.secrets_dir()); !d) return d;
+    SCEP_TRY(sync_directory(m_layout.secrets_dir()));
   return write_file_atomic(secret_path(r.hash), encode_secret(r), 0640, AtomicFile::Replace::no);
 }
 
@@ -120,7 +120,7 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
   for (auto& rec : *all) {
     if (rec.id != id) continue;
     rec.revoked = true;
-    if (auto r = write_file_atomic(secret_path(rec.hash), encode_secret(rec), 0640); !r) return r;
+    SCEP_TRY(write_file_atomic(secret_path(rec.hash), encode_secret(rec), 0640));
     for (int k = 1; k <= rec.uses; ++k) ::unlink(use_token_path(rec.hash, k).c_str());
     return {};
   }
@@ -213,8 +213,8 @@ fs::path Store::pending_path(const scep::PendingRequest& p) const {
 }
 
 core::Result<void> Store::add_pending(const scep::PendingRequest& p) {
-  if (auto r = check_ca_name(p.ca); !r) return r;
-  if (auto r = ensure_dir(m_layout.pending_dir(p.ca)); !r) return r;
+  SCEP_TRY(check_ca_name(p.ca));
+  SCEP_TRY(ensure_dir(m_layout.pending_dir(p.ca)));
   return write_file_atomic(pending_path(p), encode_pending(p), 0640, AtomicFile::Replace::no);
 }
 
@@ -222,7 +222,7 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
   std::vector<scep::PendingRequest> out;
   std::vector<std::string> cas;
   if (!ca.empty()) {
-    if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+    SCEP_TRY(check_ca_name(ca));
     cas.emplace_back(ca);
   } else {
     auto names = ca_names();
@@ -248,7 +248,7 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
 }
 
 core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
-  if (auto r = check_ca_name(ca); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(ca));
   auto files = sys::list_dir(m_layout.pending_dir(ca));
   if (!files) return std::unexpected(files.error());
   return static_cast<std::size_t>(std::count_if(files->begin(), files->end(), [](const std::string& f) {

@@ -54,9 +54,9 @@ core::Result<Store> Store::open(fs::path root, OpenMode mode) {
   if (format.error().code != Errc::not_found) return std::unexpected(format.error());
   if (mode == OpenMode::existing)
     return core::fail(Errc::not_found, fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
-  if (auto r = ensure_dir(root); !r) return std::unexpected(r.error());
+  SCEP_TRY(ensure_dir(root));
   sys::register_root(root);
-  if (auto r = ensure_dir(layout.cas_dir()); !r) return std::unexpected(r.error());
+  SCEP_TRY(ensure_dir(layout.cas_dir()));
   auto cfg = write_file_atomic(layout.config(), config::default_config_text(), 0640, AtomicFile::Replace::no);
   if (!cfg && cfg.error().code != Errc::already_exists) return std::unexpected(cfg.error());
   // FORMAT last: its presence says the store is complete.
@@ -77,7 +77,7 @@ core::Result<void> Store::set_default_ca(std::string_view name) {
   auto text = read_file(config_path(), 1u << 20);
   if (!text) return std::unexpected(text.error());
   std::string updated = config::set_value(core::to_string(*text), "server", "default_ca", config::quote(name));
-  if (auto cfg = config::parse_config(updated); !cfg) return std::unexpected(cfg.error());
+  SCEP_TRY(config::parse_config(updated));
   return write_file_atomic(config_path(), updated, 0640);
 }
 
@@ -87,12 +87,12 @@ core::Result<void> Store::set_ca_option(std::string_view name, std::string_view 
 
 core::Result<void> Store::set_ca_options(std::string_view name,
                                          const std::vector<std::pair<std::string, std::string>>& key_literals) {
-  if (auto r = check_ca_name(name); !r) return r;
+  SCEP_TRY(check_ca_name(name));
   auto text = read_file(config_path(), 1u << 20);
   if (!text) return std::unexpected(text.error());
   std::string updated = core::to_string(*text);
   for (const auto& [key, literal] : key_literals) updated = config::set_ca_value(updated, name, key, literal);
-  if (auto cfg = config::parse_config(updated); !cfg) return std::unexpected(cfg.error());
+  SCEP_TRY(config::parse_config(updated));
   return write_file_atomic(config_path(), updated, 0640);
 }
 
@@ -104,7 +104,7 @@ core::Result<void> Store::check_ca_name(std::string_view name) const {
 }
 
 core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
-  if (auto r = check_ca_name(name); !r) return r;
+  SCEP_TRY(check_ca_name(name));
   fs::path target = ca_dir(name);
   if (::access(target.c_str(), F_OK) == 0) return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already exists", name));
   // Build the CA in a private directory, then rename it into place in one step.
@@ -149,7 +149,7 @@ core::Result<std::vector<std::string>> Store::ca_names() const {
 }
 
 core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config::Config& cfg) const {
-  if (auto r = check_ca_name(name); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(name));
   auto certs = read_certs(m_layout.ca_cert(name));
   if (!certs) {
     if (certs.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", name));
@@ -164,7 +164,7 @@ core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config:
 }
 
 core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
-  if (auto r = check_ca_name(name); !r) return std::unexpected(r.error());
+  SCEP_TRY(check_ca_name(name));
   fs::path p = role == scep::KeyRole::ca ? m_layout.ca_key(name) : m_layout.ra_key(name);
   auto bytes = read_file(p, 1u << 20);
   if (!bytes) return std::unexpected(bytes.error());
@@ -175,7 +175,7 @@ core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::Ke
 
 core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                  Replace replace) {
-  if (auto r = check_ca_name(name); !r) return r;
+  SCEP_TRY(check_ca_name(name));
   if (replace == Replace::no && ::access(m_layout.ra_cert(name).c_str(), F_OK) == 0)
     return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
   // The key goes first: ra.pem is what switches RA mode on.

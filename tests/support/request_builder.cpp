@@ -1,5 +1,7 @@
 #include "support/request_builder.hpp"
 
+#include "crypto/der.hpp"
+
 #include <chrono>
 
 #include <openssl/cms.h>
@@ -21,11 +23,8 @@ namespace {
 std::unexpected<core::Error> broken(std::string_view what) { return crypto::ossl_fail(Errc::internal, what); }
 
 core::Result<core::Bytes> cms_der(CMS_ContentInfo* cms) {
-  unsigned char* buf = nullptr;
-  int n = i2d_CMS_ContentInfo(cms, &buf);
-  if (n <= 0) return broken("i2d_CMS_ContentInfo");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = crypto::to_der(i2d_CMS_ContentInfo, cms);
+  if (out.empty()) return broken("i2d_CMS_ContentInfo");
   return out;
 }
 
@@ -186,11 +185,8 @@ core::Result<core::Bytes> build_csr(const CsrSpec& spec, const crypto::PrivateKe
   for (auto step : {add_challenge, add_extensions})
     if (auto ok = step(req.get(), spec); !ok) return std::unexpected(ok.error());
   if (auto ok = sign_csr(req.get(), spec, key); !ok) return std::unexpected(ok.error());
-  unsigned char* buf = nullptr;
-  int n = i2d_X509_REQ(req.get(), &buf);
-  if (n <= 0) return broken("i2d_X509_REQ");
-  core::Bytes out(buf, buf + n);
-  OPENSSL_free(buf);
+  core::Bytes out = crypto::to_der(i2d_X509_REQ, req.get());
+  if (out.empty()) return broken("i2d_X509_REQ");
   return out;
 }
 
