@@ -62,7 +62,8 @@ std::string Endpoint::respond(const web::EnvLookup& env, std::istream& body, con
   if (m_metrics) m_metrics->observe(response.facts, response.status, took);
 
   web::LogLevel level = web::parse_log_level(setting(env, "SCEP_LOG_LEVEL")).value_or(m_log.default_level);
-  web::LogStyle style{web::parse_log_format(setting(env, "SCEP_LOG_FORMAT")).value_or(web::LogFormat::text), m_log.journal};
+  web::LogStyle style{web::parse_log_format(setting(env, "SCEP_LOG_FORMAT")).value_or(web::LogFormat::text),
+                      m_log.journal};
   const char* remote = env("REMOTE_ADDR");
   std::string uri = target(env);
   web::RequestLine line{remote ? remote : "", method_name(env), uri, response.status, response.body.size(), took,

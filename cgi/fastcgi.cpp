@@ -103,7 +103,8 @@ int thread_count() {
   char* end = nullptr;
   long n = std::strtol(text, &end, 10);
   if (*end != '\0' || n < 1 || n > 64) {
-    fmt::print(stderr, "scep.cgi: SCEP_FASTCGI_THREADS={} is not a number from 1 to 64; using {}\n", text, default_threads);
+    fmt::print(stderr, "scep.cgi: SCEP_FASTCGI_THREADS={} is not a number from 1 to 64; using {}\n", text,
+               default_threads);
     return default_threads;
   }
   return static_cast<int>(n);
@@ -208,8 +209,8 @@ int run_fastcgi() {
     return 1;
   }
   static web::Metrics metrics;  // static: the detached threads may outlive this frame until _exit
-  Endpoint endpoint(fallback_store(), true, LogSettings{web::LogLevel::info, web::stderr_is_journal(std::getenv("JOURNAL_STREAM"))},
-                    &metrics);
+  Endpoint endpoint(fallback_store(), true,
+                    LogSettings{web::LogLevel::info, web::stderr_is_journal(std::getenv("JOURNAL_STREAM"))}, &metrics);
   Stopper stopper;
   std::mutex accept_mutex;
   std::vector<std::thread> threads;

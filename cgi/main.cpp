@@ -16,7 +16,8 @@ int run_cgi() {
   std::ios::sync_with_stdio(false);
   // In CGI the request's meta-variables are the process environment.
   scepcgi::Endpoint endpoint("/var/lib/scep", false,
-                            scepcgi::LogSettings{web::LogLevel::error, web::stderr_is_journal(std::getenv("JOURNAL_STREAM"))});
+                             scepcgi::LogSettings{web::LogLevel::error,
+                                                  web::stderr_is_journal(std::getenv("JOURNAL_STREAM"))});
   auto log = [](std::string_view lines) { std::cerr << lines << std::flush; };
   std::cout << endpoint.respond([](const char* n) { return std::getenv(n); }, std::cin, log);
   std::cout.flush();

@@ -92,7 +92,8 @@ void read_everything(const crypto::Csr& csr) {
 }
 
 /// The certificate names exactly the subjectAltNames the policy allowed, typed.
-void check_sans(const crypto::Certificate& cert, const std::vector<crypto::GeneralName>& allowed, const policy::Policy& p) {
+void check_sans(const crypto::Certificate& cert, const std::vector<crypto::GeneralName>& allowed,
+                const policy::Policy& p) {
   auto issued = crypto::subject_alt_names(cert);
   if (issued && *issued == allowed) return;
   std::fprintf(stderr, "the certificate's subjectAltNames differ from those policy \"%s\" allowed\n", p.name.c_str());

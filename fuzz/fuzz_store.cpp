@@ -40,9 +40,7 @@ void need(const core::Result<void>& r, std::string_view what) {
   if (!r) die(what, r.error().detail);
 }
 
-core::Bytes read_data(std::string_view name) {
-  return need(store::read_file(fs::path(SCEP_FUZZ_DATA) / name), name);
-}
+core::Bytes read_data(std::string_view name) { return need(store::read_file(fs::path(SCEP_FUZZ_DATA) / name), name); }
 
 WireCa load_wire_ca() {
   auto certs = need(crypto::Certificate::load_all(read_data("scepclient/ca.pem")), "ca.pem");

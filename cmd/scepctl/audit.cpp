@@ -16,13 +16,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "certs_lookup.hpp"
 #include "core/bytes.hpp"
 #include "core/names.hpp"
 #include "crypto/certificate.hpp"
-#include "certs_lookup.hpp"
 #include "env.hpp"
-#include "table.hpp"
 #include "policy/secret.hpp"
+#include "table.hpp"
 
 namespace scepctl {
 
@@ -65,8 +65,8 @@ scep::AuditEvent cert_action(const Env& env, std::string ca, std::string operati
 core::Result<void> audit_action(store::Store& st, const scep::AuditEvent& e) {
   auto r = st.append_audit(e);
   if (r) return r;
-  return core::fail(r.error().code, fmt::format("{} ({}) is done, but its audit line could not be written: {}", e.operation,
-                                                e.ca.empty() ? "store" : e.ca, r.error().detail));
+  return core::fail(r.error().code, fmt::format("{} ({}) is done, but its audit line could not be written: {}",
+                                                e.operation, e.ca.empty() ? "store" : e.ca, r.error().detail));
 }
 
 namespace {
@@ -204,8 +204,7 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
     if (!want_serial.empty() && field("serial") != want_serial) continue;
     if (!f.by.empty()) {
       auto by = j.find("operator");
-      if (by == j.end() || !by->is_object() ||
-          (by->value("user", "") != f.by && by->value("sudo_user", "") != f.by))
+      if (by == j.end() || !by->is_object() || (by->value("user", "") != f.by && by->value("sudo_user", "") != f.by))
         continue;
     }
     if (since || until) {
@@ -214,8 +213,9 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
     }
     matched.push_back(std::move(j));
   }
-  if (unreadable) env.err << fmt::format("scepctl: warning: {} of {} lines in {} are not JSON audit events (see scepctl check)\n",
-                                         unreadable, line_no, path);
+  if (unreadable)
+    env.err << fmt::format("scepctl: warning: {} of {} lines in {} are not JSON audit events (see scepctl check)\n",
+                           unreadable, line_no, path);
   if (env.json) {
     env.out << matched.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return {};
@@ -223,7 +223,9 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
   // The detail, free text, last.
   Table table({"TIME", "CA", "OPERATION", "OUTCOME", "OBJECT", "BY", "DETAIL"});
   for (const auto& j : matched) {
-    auto text = [](const std::string& s) { return s.empty() ? std::string("-") : shown(s, 120); };  // "-": empty, as in every listing
+    auto text = [](const std::string& s) {
+      return s.empty() ? std::string("-") : shown(s, 120);
+    };  // "-": empty, as in every listing
     std::string detail = j.value("detail", "");
     if (auto fi = j.value("fail_info", ""); !fi.empty()) detail = fi + (detail.empty() ? "" : ": " + detail);
     table.add({text(j.value("time", "")), text(j.value("ca", "")), text(j.value("operation", "")),
@@ -239,14 +241,20 @@ void add_audit_command(CLI::App& app, Env& env) {
   auto f = std::make_shared<AuditFilter>();
   auto* cmd = app.add_subcommand("audit", "show audit log lines: decisions and operator actions, filtered");
   cmd->add_option("--ca", f->ca, "only this CA's lines");
-  cmd->add_option("--serial", f->serial, "only lines about this certificate (hex; colons, case, leading zeros ignored)");
+  cmd->add_option("--serial", f->serial,
+                  "only lines about this certificate (hex; colons, case, leading zeros ignored)");
   cmd->add_option("--transaction-id", f->transaction_id, "only lines of this transactionID");
-  cmd->add_option("--operation", f->operation, "only this operation, any case (PKCSReq, CertPoll, approve, revoke, secret-create, ca-set, ...)");
-  cmd->add_option("--outcome", f->outcome, "only this outcome (issued, pending, rejected, failure, revoked, created, ...)");
+  cmd->add_option("--operation", f->operation,
+                  "only this operation, any case (PKCSReq, CertPoll, approve, revoke, secret-create, ca-set, ...)");
+  cmd->add_option("--outcome", f->outcome,
+                  "only this outcome (issued, pending, rejected, failure, revoked, created, ...)");
   cmd->add_option("--by", f->by, "only actions of this operator (login name or SUDO_USER)");
-  cmd->add_option("--since", f->since, "from this time on: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or a duration ago (24h, 7d)");
+  cmd->add_option("--since", f->since,
+                  "from this time on: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or a duration ago (24h, 7d)");
   cmd->add_option("--until", f->until, "up to this time, spelled as --since");
-  cmd->add_option("--file", f->file, "read this log instead of STORE/audit.log: a rotated one, or - for standard input (zcat audit.log.2.gz | scepctl audit --file -)");
+  cmd->add_option("--file", f->file,
+                  "read this log instead of STORE/audit.log: a rotated one, or - for standard input (zcat "
+                  "audit.log.2.gz | scepctl audit --file -)");
   cmd->callback([f, &env] { env.command = [f, &env] { return run_audit(*f, env); }; });
 }
 

@@ -45,7 +45,8 @@ core::Result<std::string> issuing_ca(const store::Store& st, const std::string& 
   }
   if (holders.empty()) return core::fail(Errc::not_found, fmt::format("no certificate with serial {}", serial));
   if (holders.size() > 1)
-    return core::fail(Errc::invalid_argument, fmt::format("serial {} exists at CAs {}: add --ca", serial, fmt::join(holders, ", ")));
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("serial {} exists at CAs {}: add --ca", serial, fmt::join(holders, ", ")));
   return holders.front();
 }
 

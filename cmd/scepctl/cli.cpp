@@ -38,7 +38,8 @@ std::size_t distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i)
     for (std::size_t j = 1; j <= b.size(); ++j) {
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   return d[a.size()][b.size()];
 }
@@ -98,7 +99,8 @@ std::string unknown_command(CLI::App& app, const std::vector<std::string>& args,
   }
   // All words were commands, but the last one needs one more.
   if (missing_is_an_error && cur->get_require_subcommand_min() > 0 && cur->get_subcommands().empty()) {
-    std::string what = path.empty() ? "a command is required" : fmt::format("'{}' needs a command", path.substr(0, path.size() - 1));
+    std::string what = path.empty() ? "a command is required"
+                                    : fmt::format("'{}' needs a command", path.substr(0, path.size() - 1));
     return fmt::format("{} (commands: {})", what, fmt::join(command_names(*cur), ", "));
   }
   return {};
@@ -150,4 +152,3 @@ int run(std::vector<std::string> args, Env& env) {
 }
 
 }  // namespace scepctl
-

@@ -66,7 +66,9 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
   if (!p) return std::unexpected(p.error());
   store::Session session(*st);
   SCEP_TRY(scep::reject(session.backend(), env.clock, *p, opt.reason, env.who));
-  if (env.json) env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump() << "\n";
+  if (env.json)
+    env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump()
+            << "\n";
   else env.out << fmt::format("rejected: transactionID {}\n", p->transaction_id);
   return {};
 }
@@ -74,9 +76,13 @@ core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
 void add_approve_command(CLI::App& app, Env& env) {
   auto opt = std::make_shared<DecideOptions>();
   auto* approve = app.add_subcommand("approve", "issue the certificate for a pending request");
-  approve->add_option("fingerprint", opt->fingerprint, "MD5, SHA-1 or SHA-256 of the PKCS#10 (colons optional), or >= 8 leading hex digits")->required();
+  approve
+      ->add_option("fingerprint", opt->fingerprint,
+                   "MD5, SHA-1 or SHA-256 of the PKCS#10 (colons optional), or >= 8 leading hex digits")
+      ->required();
   approve->add_option("--ca", opt->ca, "only look at this CA's requests");
-  approve->add_option("--policy", opt->policy, "issuance policy (default: the CA's manual_policy, else built-in defaults)");
+  approve->add_option("--policy", opt->policy,
+                      "issuance policy (default: the CA's manual_policy, else built-in defaults)");
   approve->callback([opt, &env] { env.command = [opt, &env] { return run_approve(*opt, env); }; });
   auto ropt = std::make_shared<DecideOptions>();
   auto* reject = app.add_subcommand("reject", "refuse a pending request");

@@ -1,9 +1,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "audit.hpp"
 #include "ca/authority.hpp"
 #include "core/names.hpp"
-#include "audit.hpp"
 #include "env.hpp"
 #include "show.hpp"
 
@@ -36,7 +36,8 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
     print_cert(env.out, ca.cert, "  ");
   }
   return audit_action(st, cert_action(env, name, std::string(operation), "created", ca.cert,
-                                      fmt::format("{}{}", ca.chain.empty() ? "" : fmt::format(", chain of {}", ca.chain.size()),
+                                      fmt::format("{}{}",
+                                                  ca.chain.empty() ? "" : fmt::format(", chain of {}", ca.chain.size()),
                                                   is_default ? ", the default CA" : "")));
 }
 
@@ -51,7 +52,8 @@ core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
   ca::RootSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP CA", opt.name) : opt.subject, opt.key_bits, opt.days};
   auto root = ca::create_root(spec, env.clock, env.rng);
   if (!root) return std::unexpected(root.error());
-  return install_ca(env, *st, opt.name, store::NewCa{root->cert, std::move(root->key), {}}, opt.make_default, "ca-create");
+  return install_ca(env, *st, opt.name, store::NewCa{root->cert, std::move(root->key), {}}, opt.make_default,
+                    "ca-create");
 }
 
 void add_ca_create_command(CLI::App& parent, Env& env) {

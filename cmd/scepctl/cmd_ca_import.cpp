@@ -42,7 +42,8 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   for (const auto& w : *warnings) env.err << "scepctl: warning: " << w << "\n";
   auto st = env.open_store(store::OpenMode::create);
   if (!st) return std::unexpected(st.error());
-  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)}, opt.make_default, "ca-import");
+  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)},
+                    opt.make_default, "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {

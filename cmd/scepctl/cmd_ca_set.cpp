@@ -6,8 +6,8 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "core/names.hpp"
 #include "audit.hpp"
+#include "core/names.hpp"
 #include "env.hpp"
 #include "show.hpp"
 #include "target.hpp"

@@ -37,7 +37,8 @@ struct Listed {
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool same_text_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 /// The CN values of a subject as Certificate::subject() writes it (RFC 4514:
@@ -58,7 +59,8 @@ std::vector<std::string> common_names(std::string_view subject) {
 bool selected(const Listed& l, const CertsOptions& opt, core::TimePoint now) {
   const auto& c = l.issued;
   if (opt.revoked && !c.revocation) return false;
-  if (opt.expiring && (c.revocation || c.cert.not_after() < now || c.cert.not_after() > now + std::chrono::days(*opt.expiring)))
+  if (opt.expiring &&
+      (c.revocation || c.cert.not_after() < now || c.cert.not_after() > now + std::chrono::days(*opt.expiring)))
     return false;
   if (!opt.cn.empty()) {
     auto cns = common_names(c.cert.subject());

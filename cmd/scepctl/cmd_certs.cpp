@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "crypto/crl.hpp"
 #include "audit.hpp"
 #include "certs_lookup.hpp"
+#include "crypto/crl.hpp"
 #include "env.hpp"
 #include "scep/crl.hpp"
 #include "scep/manual.hpp"
@@ -33,7 +33,8 @@ struct CrlOptions {
 };
 
 /// The audit line of a CRL an operator's command signed.
-static scep::AuditEvent crl_signed(const Env& env, const std::string& ca, const crypto::Crl& crl, std::string_view why) {
+static scep::AuditEvent crl_signed(const Env& env, const std::string& ca, const crypto::Crl& crl,
+                                   std::string_view why) {
   return operator_action(env, ca, "crl-sign", "signed",
                          fmt::format("CRL number {} ({}): {} revoked, next update {}", crl.number(), why,
                                      crl.revoked().size(), crypto::format_time(crl.next_update())));
@@ -55,12 +56,18 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   if (!revoked) return std::unexpected(revoked.error());
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.
   auto& crl_der = revoked->crl;
-  if (!crl_der) return core::fail(crl_der.error().code, fmt::format("{} is revoked, but the CRL could not be signed: {}", *serial, crl_der.error().detail));
+  if (!crl_der)
+    return core::fail(crl_der.error().code, fmt::format("{} is revoked, but the CRL could not be signed: {}", *serial,
+                                                        crl_der.error().detail));
   auto crl = crypto::Crl::parse(*crl_der);
   if (!crl) return std::unexpected(crl.error());
   if (env.json) {
-    env.out << nlohmann::json{{"ca", *ca}, {"serial", *serial}, {"reason", crypto::reason_name(*reason)},
-                              {"crl_number", crl->number()}}.dump() << "\n";
+    env.out << nlohmann::json{{"ca", *ca},
+                              {"serial", *serial},
+                              {"reason", crypto::reason_name(*reason)},
+                              {"crl_number", crl->number()}}
+                   .dump()
+            << "\n";
   } else {
     env.out << fmt::format("revoked: {} at CA \"{}\" ({}); CRL number {} published\n", *serial, *ca,
                            crypto::reason_name(*reason), crl->number());
@@ -74,7 +81,8 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
   auto cfg = st->load_config();
   if (!cfg) return std::unexpected(cfg.error());
   if (!opt.ca.empty() && !opt.ca_option.empty() && opt.ca != opt.ca_option)
-    return core::fail(Errc::invalid_argument, fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.ca, opt.ca_option));
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.ca, opt.ca_option));
   auto name = target_ca(*st, *cfg, opt.ca.empty() ? opt.ca_option : opt.ca);
   if (!name) return std::unexpected(name.error());
   store::Session repo(*st);
@@ -87,10 +95,11 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
   if (!der) return std::unexpected(der.error());
   auto crl = crypto::Crl::parse(*der);
   if (!crl) return std::unexpected(crl.error());
-  if (!opt.out.empty())
-    SCEP_TRY(store::write_file_atomic(opt.out, crl->pem(), 0644));
+  if (!opt.out.empty()) SCEP_TRY(store::write_file_atomic(opt.out, crl->pem(), 0644));
   if (env.json) {
-    nlohmann::json j{{"ca", bundle->name}, {"number", crl->number()}, {"revoked", crl->revoked().size()},
+    nlohmann::json j{{"ca", bundle->name},
+                     {"number", crl->number()},
+                     {"revoked", crl->revoked().size()},
                      {"next_update", crypto::format_time(crl->next_update())}};
     // Without --out the CRL itself is part of the answer.
     if (opt.out.empty()) j["pem"] = crl->pem();
@@ -114,8 +123,7 @@ void add_certs_command(CLI::App& app, Env& env) {
   auto* revoke = app.add_subcommand("revoke", "revoke an issued certificate and publish a new CRL");
   revoke->add_option("serial", ropt->serial, "serial number in hex (colons and case do not matter)")->required();
   revoke->add_option("--ca", ropt->ca, "the issuing CA (needed only if several CAs have the serial)");
-  revoke->add_option("--reason", ropt->reason,
-                     fmt::format("CRL reason: {}", fmt::join(crypto::reason_names(), ", ")))
+  revoke->add_option("--reason", ropt->reason, fmt::format("CRL reason: {}", fmt::join(crypto::reason_names(), ", ")))
       ->default_str("unspecified");
   revoke->callback([ropt, &env] { env.command = [ropt, &env] { return run_revoke(*ropt, env); }; });
 

@@ -65,8 +65,8 @@ void check_key_file(const std::filesystem::path& path, CaReport& rep) {
   if (::stat(path.c_str(), &sb) != 0) return;
   // 0600, or 0640 for a web server's group; never more.
   if ((sb.st_mode & 0137) != 0)
-    rep.problems.push_back(fmt::format("{} has mode {:o}; want 0600 (or 0640 for the web server's group)", path.string(),
-                                       sb.st_mode & 0777));
+    rep.problems.push_back(fmt::format("{} has mode {:o}; want 0600 (or 0640 for the web server's group)",
+                                       path.string(), sb.st_mode & 0777));
 }
 
 void check_keys(store::Store& st, const scep::CaBundle& bundle, CaReport& rep) {
@@ -150,9 +150,15 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
     problems += rep->problems.size();
     warnings += rep->warnings.size();
     if (env.json) {
-      list.push_back({{"ca", name}, {"certificates", rep->certificates}, {"revoked", rep->revoked},
-                      {"pending", rep->pending}, {"expired_pending", rep->expired_pending}, {"purged", rep->purged},
-                      {"crl", rep->crl}, {"problems", rep->problems}, {"warnings", rep->warnings}});
+      list.push_back({{"ca", name},
+                      {"certificates", rep->certificates},
+                      {"revoked", rep->revoked},
+                      {"pending", rep->pending},
+                      {"expired_pending", rep->expired_pending},
+                      {"purged", rep->purged},
+                      {"crl", rep->crl},
+                      {"problems", rep->problems},
+                      {"warnings", rep->warnings}});
       continue;
     }
     env.out << fmt::format("ca {}: {} certificates, {} revoked, {} pending ({} expired{}), CRL {}\n", name,
@@ -173,7 +179,8 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
   }
   if (env.json) env.out << nlohmann::json{{"cas", list}, {"records", records}}.dump(2) << "\n";
   if (problems) return core::fail(Errc::store_io, fmt::format("{} problem(s) found", problems));
-  if (opt.strict && warnings) return core::fail(Errc::store_io, fmt::format("{} warning(s) found (--strict)", warnings));
+  if (opt.strict && warnings)
+    return core::fail(Errc::store_io, fmt::format("{} warning(s) found (--strict)", warnings));
   if (!env.json) env.out << "store ok\n";
   return {};
 }
@@ -187,7 +194,8 @@ void add_check_command(CLI::App& app, Env& env) {
                 "reject pending requests that have expired, so polling devices are told so");
   cmd->add_flag("--repair", opt->repair,
                 "finish or undo what a crash or a failed write left (safe while the service runs)");
-  cmd->add_flag("--strict", opt->strict, "exit 5 for warnings too (a CA or RA certificate that expires within 30 days)");
+  cmd->add_flag("--strict", opt->strict,
+                "exit 5 for warnings too (a CA or RA certificate that expires within 30 days)");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_check(*opt, env); }; });
 }
 

@@ -23,7 +23,8 @@ struct CrlShowOptions {
 /// NAME or --ca (one of them, or both alike), else the default CA.
 core::Result<std::string> crl_ca(const store::Store& st, const config::Config& cfg, const CrlShowOptions& opt) {
   if (!opt.name.empty() && !opt.ca.empty() && opt.name != opt.ca)
-    return core::fail(core::Errc::invalid_argument, fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.name, opt.ca));
+    return core::fail(core::Errc::invalid_argument,
+                      fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.name, opt.ca));
   std::string name = opt.name.empty() ? opt.ca : opt.name;
   if (name.empty()) {
     // `crl show` reads as the subcommand; with a CA called "show" the
@@ -43,7 +44,8 @@ nlohmann::json crl_json(const std::string& ca, const crypto::Crl& crl, bool veri
   std::stable_sort(revoked.begin(), revoked.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& r : revoked)
-    entries.push_back({{"serial", r.serial_hex}, {"revoked_at", crypto::format_time(r.time)},
+    entries.push_back({{"serial", r.serial_hex},
+                       {"revoked_at", crypto::format_time(r.time)},
                        {"reason", crypto::reason_name(r.reason)}});
   return {{"ca", ca},
           {"issuer", crl.issuer()},
@@ -86,9 +88,12 @@ core::Result<void> run_crl_show(const CrlShowOptions& opt, Env& env) {
   if (!der) return std::unexpected(der.error());
   if (!*der)
     return core::fail(core::Errc::not_found,
-                      fmt::format("CA \"{}\" has no CRL yet (the first request for it signs one, or 'scepctl crl {}')", *ca, *ca));
+                      fmt::format("CA \"{}\" has no CRL yet (the first request for it signs one, or 'scepctl crl {}')",
+                                  *ca, *ca));
   auto crl = crypto::Crl::parse(**der);
-  if (!crl) return core::fail(core::Errc::store_io, fmt::format("{}: {}", store::Layout().crl(*ca).string(), crl.error().detail));
+  if (!crl)
+    return core::fail(core::Errc::store_io,
+                      fmt::format("{}: {}", store::Layout().crl(*ca).string(), crl.error().detail));
   auto j = crl_json(*ca, *crl, crl->verify(bundle->cert), env.clock.now());
   if (env.json) {
     env.out << j.dump(2) << "\n";
@@ -103,7 +108,8 @@ core::Result<void> run_crl_show(const CrlShowOptions& opt, Env& env) {
 
 void add_crl_show_command(CLI::App& crl, Env& env) {
   auto opt = std::make_shared<CrlShowOptions>();
-  auto* show = crl.add_subcommand("show", "print the CA's current CRL (issuer, updates, number, entries) without signing");
+  auto* show = crl.add_subcommand("show",
+                                  "print the CA's current CRL (issuer, updates, number, entries) without signing");
   show->add_option("name", opt->name, "CA store name (default: the default CA)");
   show->add_option("--ca", opt->ca, "the same as NAME");
   show->add_flag("--pem", opt->pem, "print the CRL as PEM after the details");

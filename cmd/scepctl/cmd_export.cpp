@@ -34,7 +34,8 @@ static core::Result<std::vector<crypto::Certificate>> select(const scep::CaBundl
 
 static core::Result<core::Bytes> encode(const std::vector<crypto::Certificate>& certs, const std::string& format) {
   if (format == "der") {
-    if (certs.size() != 1) return core::fail(core::Errc::invalid_argument, "DER holds one certificate; use --format pem or p7b for a chain");
+    if (certs.size() != 1)
+      return core::fail(core::Errc::invalid_argument, "DER holds one certificate; use --format pem or p7b for a chain");
     return certs.front().der();
   }
   if (format == "p7b") return crypto::degenerate_pkcs7(certs);
@@ -88,7 +89,8 @@ void add_export_command(CLI::App& app, Env& env) {
   cmd->add_option("ca", opt->ca, "store name of the CA (default: the default CA)");
   cmd->add_flag("--ra", opt->ra, "export the RA certificate instead of the CA's");
   cmd->add_flag("--chain", opt->chain, "add the certificates above it, up to the root");
-  cmd->add_option("--format", opt->format, "pem, der or p7b (default pem)")->check(CLI::IsMember({"pem", "der", "p7b"}));
+  cmd->add_option("--format", opt->format, "pem, der or p7b (default pem)")
+      ->check(CLI::IsMember({"pem", "der", "p7b"}));
   cmd->add_option("--out", opt->out_file, "write to FILE and print fingerprints (default: standard output)");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_export(*opt, env); }; });
 }

@@ -5,10 +5,10 @@
 #include "core/names.hpp"
 #include "crypto/csr.hpp"
 #include "env.hpp"
-#include "show.hpp"
-#include "table.hpp"
 #include "scep/manual.hpp"
+#include "show.hpp"
 #include "store/atomic_file.hpp"
+#include "table.hpp"
 
 namespace scepctl {
 
@@ -47,7 +47,8 @@ static nlohmann::json pending_json(const scep::PendingRequest& p, bool expired, 
   } else if (auto csr = crypto::Csr::from_der(p.csr_der)) {
     j["subject"] = csr->subject();
     auto sans = csr->subject_alt_names();
-    j["sans"] = sans ? crypto::to_display(*sans) : std::vector<std::string>{"(the subjectAltName extension is malformed)"};
+    j["sans"] = sans ? crypto::to_display(*sans)
+                     : std::vector<std::string>{"(the subjectAltName extension is malformed)"};
     j["key"] = csr->public_key().description();
   }
   if (!p.note.empty()) j["note"] = p.note;
@@ -109,11 +110,15 @@ core::Result<void> run_fingerprint(const std::string& file, Env& env) {
   if (!csr) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", file, csr.error().detail));
   auto fp = crypto::fingerprints(csr->der());
   if (env.json) {
-    env.out << nlohmann::json{{"md5", crypto::colon_hex(fp.md5)}, {"sha1", crypto::colon_hex(fp.sha1)},
-                              {"sha256", crypto::colon_hex(fp.sha256)}, {"subject", csr->subject()}}.dump(2) << "\n";
+    env.out << nlohmann::json{{"md5", crypto::colon_hex(fp.md5)},
+                              {"sha1", crypto::colon_hex(fp.sha1)},
+                              {"sha256", crypto::colon_hex(fp.sha256)},
+                              {"subject", csr->subject()}}
+                   .dump(2)
+            << "\n";
   } else {
-    env.out << fmt::format("MD5     {}\nSHA-1   {}\nSHA-256 {}\n", crypto::colon_hex(fp.md5), crypto::colon_hex(fp.sha1),
-                           crypto::colon_hex(fp.sha256));
+    env.out << fmt::format("MD5     {}\nSHA-1   {}\nSHA-256 {}\n", crypto::colon_hex(fp.md5),
+                           crypto::colon_hex(fp.sha1), crypto::colon_hex(fp.sha256));
   }
   return {};
 }

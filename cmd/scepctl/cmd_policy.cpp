@@ -37,7 +37,9 @@ static core::Result<policy::Policy> to_policy(const PolicyOptions& o) {
   p.extended_key_usage = o.eku;
   p.subject_regex = o.subject_regex;
   p.required_attributes = o.required;
-  p.san_mode = o.san == "drop" ? policy::SanMode::drop : o.san == "match" ? policy::SanMode::match : policy::SanMode::copy;
+  p.san_mode = o.san == "drop"    ? policy::SanMode::drop
+               : o.san == "match" ? policy::SanMode::match
+                                  : policy::SanMode::copy;
   p.san_regex = o.san_regex;
   p.secret_cn_scope = o.secret_cn_scope == "cn" ? policy::SecretCnScope::cn : policy::SecretCnScope::names;
   p.min_rsa_bits = o.min_rsa_bits;
@@ -159,16 +161,20 @@ void add_policy_command(CLI::App& app, Env& env) {
   auto opt = std::make_shared<PolicyOptions>();
   auto* create = cmd->add_subcommand("create", "create (or with --replace, change) an issuance policy");
   create->add_option("name", opt->name, "policy name")->required();
-  create->add_option("--days", opt->days, "validity of issued certificates in days (capped at the CA's)")->check(CLI::Range(1, 36500));
+  create->add_option("--days", opt->days, "validity of issued certificates in days (capped at the CA's)")
+      ->check(CLI::Range(1, 36500));
   create->add_option("--key-usage", opt->key_usage, "key usages, comma-separated")->delimiter(',');
   create->add_option("--eku", opt->eku, "extended key usages (serverAuth, clientAuth, ... or OIDs)")->delimiter(',');
-  create->add_option("--subject-regex", opt->subject_regex, "regex the whole requested subject (\"CN=x,O=y\") must match");
-  create->add_option("--require-attr", opt->required, "subject attributes that must be present, e.g. CN")->delimiter(',');
+  create->add_option("--subject-regex", opt->subject_regex,
+                     "regex the whole requested subject (\"CN=x,O=y\") must match");
+  create->add_option("--require-attr", opt->required, "subject attributes that must be present, e.g. CN")
+      ->delimiter(',');
   create->add_option("--san", opt->san, "subjectAltNames: copy, match (keep those matching --san-regex) or drop")
       ->check(CLI::IsMember({"copy", "match", "drop"}));
   create->add_option("--san-regex", opt->san_regex, "regex for --san match, on \"DNS:name\", \"IP:addr\", ...");
-  create->add_option("--secret-cn-scope", opt->secret_cn_scope,
-                     "what a secret's --cn limits: names (every name of the certificate, default) or cn (only the CN)")
+  create
+      ->add_option("--secret-cn-scope", opt->secret_cn_scope,
+                   "what a secret's --cn limits: names (every name of the certificate, default) or cn (only the CN)")
       ->check(CLI::IsMember({"names", "cn"}));
   create->add_option("--min-rsa-bits", opt->min_rsa_bits, "smallest RSA key accepted (default 2048)");
   create->add_option("--digests", opt->digests, "PKCS#10 signature digests accepted")->delimiter(',');
@@ -177,7 +183,9 @@ void add_policy_command(CLI::App& app, Env& env) {
                    "let a renewal ask for another subject than the certificate it renews");
   create->add_flag("--replace", opt->replace, "replace an existing policy");
   create->callback([opt, &env] { env.command = [opt, &env] { return run_policy_create(*opt, env); }; });
-  cmd->add_subcommand("list", "list policies")->callback([&env] { env.command = [&env] { return run_policy_list(env); }; });
+  cmd->add_subcommand("list", "list policies")->callback([&env] {
+    env.command = [&env] { return run_policy_list(env); };
+  });
   auto name = std::make_shared<std::string>();
   auto* show = cmd->add_subcommand("show", "show a policy");
   show->add_option("name", *name, "policy name")->required();

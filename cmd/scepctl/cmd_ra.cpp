@@ -1,8 +1,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "ca/authority.hpp"
 #include "audit.hpp"
+#include "ca/authority.hpp"
 #include "env.hpp"
 #include "show.hpp"
 #include "target.hpp"
@@ -29,7 +29,8 @@ core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
   auto ca = st->load_ca(opt.ca, *cfg);
   if (!ca) return std::unexpected(ca.error());
   if (ca->ra && !opt.replace)
-    return core::fail(core::Errc::already_exists, fmt::format("CA \"{}\" already has an RA certificate (use --replace)", opt.ca));
+    return core::fail(core::Errc::already_exists,
+                      fmt::format("CA \"{}\" already has an RA certificate (use --replace)", opt.ca));
   auto ca_key = st->load_key(opt.ca, scep::KeyRole::ca);
   if (!ca_key) return std::unexpected(ca_key.error());
   ca::RaSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP RA", opt.ca) : opt.subject, opt.key_bits, opt.days};
@@ -45,7 +46,8 @@ core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
     env.out << fmt::format("RA certificate for CA \"{}\" created; the CA now works in RA mode\n", opt.ca);
     print_cert(env.out, ra->cert, "  ");
   }
-  return audit_action(*st, cert_action(env, opt.ca, opt.replace && ca->ra ? "ra-replace" : "ra-create", "created", ra->cert));
+  return audit_action(*st, cert_action(env, opt.ca, opt.replace && ca->ra ? "ra-replace" : "ra-create", "created",
+                                       ra->cert));
 }
 
 void add_ra_command(CLI::App& app, Env& env) {
@@ -56,7 +58,8 @@ void add_ra_command(CLI::App& app, Env& env) {
   create->add_option("ca", opt->ca, "store name of the CA (default: the default CA)");
   create->add_option("--subject", opt->subject, "subject DN (default: CN=CA SCEP RA)");
   create->add_option("--key-bits", opt->key_bits, "RSA key size")->check(CLI::IsMember({2048, 3072, 4096}));
-  create->add_option("--days", opt->days, "validity in days, capped at the CA's (default 730)")->check(CLI::Range(1, 36500));
+  create->add_option("--days", opt->days, "validity in days, capped at the CA's (default 730)")
+      ->check(CLI::Range(1, 36500));
   create->add_flag("--replace", opt->replace, "replace an existing RA certificate");
   create->callback([opt, &env] { env.command = [opt, &env] { return run_ra_create(*opt, env); }; });
 }

@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "crypto/certificate.hpp"
 #include "audit.hpp"
 #include "core/names.hpp"
+#include "crypto/certificate.hpp"
 #include "env.hpp"
 #include "table.hpp"
 #include "target.hpp"
@@ -47,14 +47,16 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
   SCEP_TRY(st->add_secret(r));
   std::string expires = crypto::format_time(r.expires);
   if (env.json) {
-    env.out << nlohmann::json{{"id", r.id}, {"secret", secret}, {"ca", r.ca}, {"policy", r.policy},
-                              {"expires", expires}, {"uses", r.uses}}.dump() << "\n";
+    env.out << nlohmann::json{{"id", r.id},         {"secret", secret},   {"ca", r.ca},
+                              {"policy", r.policy}, {"expires", expires}, {"uses", r.uses}}
+                   .dump()
+            << "\n";
   } else {
-    env.out << fmt::format("secret:  {}\nid:      {}\nca:      {}\npolicy:  {}\nuses:    {}\nexpires: {}\n", secret, r.id,
-                           r.ca, r.policy, r.uses, expires);
+    env.out << fmt::format("secret:  {}\nid:      {}\nca:      {}\npolicy:  {}\nuses:    {}\nexpires: {}\n", secret,
+                           r.id, r.ca, r.policy, r.uses, expires);
   }
   // What it grants, never the secret.
-  std::string binding = r.common_name ? fmt::format(", bound to CN {}", core::escape_text(*r.common_name))
+  std::string binding = r.common_name     ? fmt::format(", bound to CN {}", core::escape_text(*r.common_name))
                         : r.subject_regex ? fmt::format(", subject must match {}", core::escape_text(*r.subject_regex))
                                           : "";
   auto e = operator_action(env, r.ca, "secret-create", "created",
@@ -83,9 +85,16 @@ core::Result<void> run_secret_list(Env& env) {
   for (const auto& r : *all) {
     int left = st->secret_uses_left(r);
     std::string state = state_of(r, left, env.clock.now());
-    list.push_back({{"id", r.id}, {"ca", r.ca}, {"policy", r.policy}, {"uses", r.uses}, {"uses_left", left},
-                    {"created", crypto::format_time(r.created)}, {"expires", crypto::format_time(r.expires)},
-                    {"state", state}, {"cn", r.common_name.value_or("")}, {"subject_regex", r.subject_regex.value_or("")}});
+    list.push_back({{"id", r.id},
+                    {"ca", r.ca},
+                    {"policy", r.policy},
+                    {"uses", r.uses},
+                    {"uses_left", left},
+                    {"created", crypto::format_time(r.created)},
+                    {"expires", crypto::format_time(r.expires)},
+                    {"state", state},
+                    {"cn", r.common_name.value_or("")},
+                    {"subject_regex", r.subject_regex.value_or("")}});
     table.add({r.id, state, fmt::format("{}/{}", left, r.uses), r.ca, r.policy, crypto::format_time(r.created),
                crypto::format_time(r.expires), r.common_name.value_or("-")});
   }
@@ -118,7 +127,9 @@ void add_secret_command(CLI::App& app, Env& env) {
   auto* create = cmd->add_subcommand("create", "create a secret and print it once");
   create->add_option("--ca", opt->ca, "the CA the secret enrolls with (default: the default CA)");
   create->add_option("--policy", opt->policy, "the issuance policy it grants")->required();
-  auto* cn = create->add_option("--cn", opt->cn, "bind the secret to this name: the only CN, and the only name the policy does not allow explicitly");
+  auto* cn = create->add_option(
+      "--cn", opt->cn,
+      "bind the secret to this name: the only CN, and the only name the policy does not allow explicitly");
   create->add_option("--subject-regex", opt->subject_regex, "a regex the requested subject must match")->excludes(cn);
   create->add_option("--uses", opt->uses, "how many enrollments it allows (default 1)")->check(CLI::Range(1, 1000));
   create->add_option("--expires", opt->expires, "lifetime: 30d, 12h, 90m, 3600s (default 7d)");

@@ -1,8 +1,8 @@
 #include <csignal>
 #include <cstdlib>
-#include <pthread.h>
 #include <mutex>
 #include <optional>
+#include <pthread.h>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -23,12 +23,12 @@ struct ServeOptions {
   std::string listen;
   std::string path;
   std::size_t workers = 0;
-  int io_timeout = 60;  ///< seconds
+  int io_timeout = 60;                                    ///< seconds
   std::optional<std::size_t> max_connections;             ///< default: server.max_connections
   std::optional<std::size_t> max_connections_per_client;  ///< default: server.max_connections_per_client
   std::string log_level = "info";  ///< error: errors only; info: also one line per request; debug: also notes
-  std::string log_format;      ///< text or json; default: server.log_format
-  std::string metrics_listen;  ///< HOST:PORT for /metrics and /health; default: server.metrics_listen
+  std::string log_format;          ///< text or json; default: server.log_format
+  std::string metrics_listen;      ///< HOST:PORT for /metrics and /health; default: server.metrics_listen
 };
 
 struct Endpoint {
@@ -38,9 +38,11 @@ struct Endpoint {
 
 static core::Result<Endpoint> parse_listen(const std::string& text) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos) return core::fail(core::Errc::invalid_argument, fmt::format("--listen \"{}\" is not HOST:PORT", text));
+  if (colon == std::string::npos)
+    return core::fail(core::Errc::invalid_argument, fmt::format("--listen \"{}\" is not HOST:PORT", text));
   Endpoint ep{text.substr(0, colon), 0};
-  if (ep.host.size() >= 2 && ep.host.front() == '[' && ep.host.back() == ']') ep.host = ep.host.substr(1, ep.host.size() - 2);
+  if (ep.host.size() >= 2 && ep.host.front() == '[' && ep.host.back() == ']')
+    ep.host = ep.host.substr(1, ep.host.size() - 2);
   try {
     std::size_t used = 0;
     ep.port = std::stoi(text.substr(colon + 1), &used);
@@ -67,7 +69,8 @@ static web::Response handle(const Env& env, store::StoreCache& cache, const std:
 static web::Response serve_metrics(const Env& env, store::StoreCache& cache, const web::Metrics& metrics,
                                    web::Request&& req) {
   store::Session repo(cache);
-  if (req.method != web::Method::get && req.method != web::Method::head) return web::Response::text(405, "method not allowed");
+  if (req.method != web::Method::get && req.method != web::Method::head)
+    return web::Response::text(405, "method not allowed");
   if (req.path == "/metrics") {
     web::Response r;
     r.content_type = std::string(web::prometheus::content_type);
@@ -110,7 +113,8 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   auto ep = parse_listen(opt.listen.empty() ? cfg->server.listen : opt.listen);
   if (!ep) return std::unexpected(ep.error());
   std::string base = opt.path.empty() ? cfg->server.path : opt.path;
-  if (base.empty() || base.front() != '/') return core::fail(core::Errc::invalid_argument, "--path must start with '/'");
+  if (base.empty() || base.front() != '/')
+    return core::fail(core::Errc::invalid_argument, "--path must start with '/'");
   std::string metrics_at = opt.metrics_listen.empty() ? cfg->server.metrics_listen : opt.metrics_listen;
   std::optional<Endpoint> metrics_ep;
   if (!metrics_at.empty()) {
@@ -175,7 +179,8 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   std::size_t cap = (*server)->max_connections_per_client();
   std::string per_client = cap ? std::to_string(cap) : "no limit";
   env.err << fmt::format("scepctl serve: listening on http://{}:{}{} (store {}; connections: {}, per client: {})\n",
-                         ep->host, (*server)->port(), base, st->root().string(), (*server)->max_connections(), per_client);
+                         ep->host, (*server)->port(), base, st->root().string(), (*server)->max_connections(),
+                         per_client);
   if (metrics_server)
     env.err << fmt::format("scepctl serve: metrics on http://{}:{}/metrics, health on /health\n", metrics_ep->host,
                            metrics_server->port());
@@ -205,7 +210,8 @@ void add_serve_command(CLI::App& app, Env& env) {
   auto* cmd = app.add_subcommand("serve", "serve SCEP over HTTP (built-in server)");
   cmd->add_option("--listen", opt->listen, "HOST:PORT (default: server.listen in scep.toml, 0.0.0.0:8080)");
   cmd->add_option("--path", opt->path, "URL path of the endpoint (default: server.path, /scep)");
-  cmd->add_option("--workers", opt->workers, "threads for enrollments and other signing requests (default: max(8, CPUs))")
+  cmd->add_option("--workers", opt->workers,
+                  "threads for enrollments and other signing requests (default: max(8, CPUs))")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--io-timeout", opt->io_timeout,
                   "seconds for a request to arrive whole, for a reply to be taken, and for an idle "
@@ -215,10 +221,11 @@ void add_serve_command(CLI::App& app, Env& env) {
                   "open connections at most; beyond it a new one gets 503 (default: server.max_connections, 0: the "
                   "descriptor limit less room for the store)")
       ->check(CLI::Range(0, 1000000));
-  cmd->add_option("--max-conns-per-client", opt->max_connections_per_client,
-                  "open connections from one client address (IPv6: one /64) at most; beyond it a new one from there "
-                  "gets 503 (default: server.max_connections_per_client, else an eighth of --max-connections, at least 32; 0: "
-                  "no limit)")
+  cmd->add_option(
+         "--max-conns-per-client", opt->max_connections_per_client,
+         "open connections from one client address (IPv6: one /64) at most; beyond it a new one from there "
+         "gets 503 (default: server.max_connections_per_client, else an eighth of --max-connections, at least 32; 0: "
+         "no limit)")
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--log-level", opt->log_level,
                   "error: errors only; info: also a line per request (default); debug: also notes such as a "

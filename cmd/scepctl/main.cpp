@@ -9,8 +9,15 @@ int main(int argc, char** argv) {
   core::SystemClock clock;
   crypto::SystemRng rng;
   const char* store = std::getenv("SCEP_STORE");
-  scepctl::Env env{std::cout, std::cerr, clock, rng, store && *store ? store : "/var/lib/scep", false, {},
-                   scepctl::RunAs::store_owner, scepctl::current_operator()};
+  scepctl::Env env{std::cout,
+                   std::cerr,
+                   clock,
+                   rng,
+                   store && *store ? store : "/var/lib/scep",
+                   false,
+                   {},
+                   scepctl::RunAs::store_owner,
+                   scepctl::current_operator()};
   try {
     return scepctl::run(std::vector<std::string>(argv + 1, argv + argc), env);
   } catch (const std::exception& e) {

@@ -62,7 +62,7 @@ std::string switch_ids(uid_t uid, gid_t gid, const std::optional<Account>& accou
 
 core::Result<void> become_store_owner(const std::string& store) {
   if (geteuid() != 0) return {};
-  struct stat st{};
+  struct stat st {};
   // A store that is not there yet is created as root; any other trouble
   // is the command's to report.
   if (::stat(store.c_str(), &st) != 0 || st.st_uid == 0) return {};
@@ -72,17 +72,16 @@ core::Result<void> become_store_owner(const std::string& store) {
   // the store's group, unless that is root's.
   const gid_t gid = account ? account->gid : st.st_gid;
   std::string why;
-  if (!account && gid == 0)
-    why = "it has no passwd entry and the store's group is root";
-  else
-    why = switch_ids(uid, gid, account);
+  if (!account && gid == 0) why = "it has no passwd entry and the store's group is root";
+  else why = switch_ids(uid, gid, account);
   if (why.empty()) return {};
   const std::string who = account ? account->name : fmt::format("uid {}", uid);
   const std::string sudo = account ? account->name : fmt::format("'#{}'", uid);
-  return core::fail(core::Errc::store_io,
-                    fmt::format("the store {} is owned by {}, and scepctl, run as root, cannot switch to that user ({}); "
-                                "run as that user (sudo -u {} scepctl ...)",
-                                store, who, why, sudo));
+  return core::fail(
+      core::Errc::store_io,
+      fmt::format("the store {} is owned by {}, and scepctl, run as root, cannot switch to that user ({}); "
+                  "run as that user (sudo -u {} scepctl ...)",
+                  store, who, why, sudo));
 }
 
 }  // namespace scepctl

@@ -51,19 +51,21 @@ core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificat
 core::Result<std::vector<std::string>> check_import(const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                                     const std::vector<crypto::Certificate>& chain) {
   if (!cert.matches(key)) return core::fail(Errc::invalid_argument, "the key does not match the certificate");
-  if (!cert.is_ca()) return core::fail(Errc::invalid_argument, "the certificate is not a CA certificate (basicConstraints CA:TRUE)");
+  if (!cert.is_ca())
+    return core::fail(Errc::invalid_argument, "the certificate is not a CA certificate (basicConstraints CA:TRUE)");
   const crypto::Certificate* child = &cert;
   for (const auto& parent : chain) {
     if (!parent.issued(*child))
-      return core::fail(Errc::invalid_argument,
-                        fmt::format("the chain is broken: \"{}\" did not issue \"{}\"", parent.subject(), child->subject()));
+      return core::fail(Errc::invalid_argument, fmt::format("the chain is broken: \"{}\" did not issue \"{}\"",
+                                                            parent.subject(), child->subject()));
     child = &parent;
   }
   std::vector<std::string> warnings;
   if (!key.is_rsa()) warnings.push_back("the CA key is not RSA: SCEP clients need an RSA RA (scepctl ra create)");
   unsigned ku = cert.key_usage();
   if (!(ku & crypto::ku_key_encipherment) || !(ku & crypto::ku_digital_signature))
-    warnings.push_back("the CA certificate lacks digitalSignature or keyEncipherment: create an RA (scepctl ra create)");
+    warnings.push_back(
+        "the CA certificate lacks digitalSignature or keyEncipherment: create an RA (scepctl ra create)");
   if (!chain.empty() && !chain.back().is_self_issued())
     warnings.push_back("the chain does not end in a self-signed root");
   return warnings;

@@ -24,15 +24,16 @@ namespace {
 
 const std::array<CaOptionInfo, 8> ca_options{{
     {"include_root", "send the root above an intermediate CA in GetCACert replies", &CaOptions::include_root, 0, 0},
-    {"legacy_algorithms", "accept DES-CBC and MD5 (old Cisco, micromdm's scepclient)", &CaOptions::legacy_algorithms,
-     0, 0},
+    {"legacy_algorithms", "accept DES-CBC and MD5 (old Cisco, micromdm's scepclient)", &CaOptions::legacy_algorithms, 0,
+     0},
     {"manual_enrollment", "park requests without a challenge password for approval", &CaOptions::manual_enrollment, 0,
      0},
     {"max_pending", "refuse new pending requests past this many", &CaOptions::max_pending, 0, 10'000'000},
     {"pending_days", "unapproved requests expire after this many days", &CaOptions::pending_days, 1, 3650},
-    {"manual_policy", "policy of `scepctl approve` without --policy (\"\": built-in defaults)", &CaOptions::manual_policy,
-     0, 0},
-    {"crl_days", "days a CRL is valid (nextUpdate - thisUpdate); re-signed at half-life", &CaOptions::crl_days, 1, 3650},
+    {"manual_policy", "policy of `scepctl approve` without --policy (\"\": built-in defaults)",
+     &CaOptions::manual_policy, 0, 0},
+    {"crl_days", "days a CRL is valid (nextUpdate - thisUpdate); re-signed at half-life", &CaOptions::crl_days, 1,
+     3650},
     {"renewal_grace_days", "days after expiry a certificate may still renew", &CaOptions::renewal_grace_days, 0, 3650},
 }};
 
@@ -75,8 +76,10 @@ core::Result<void> check_keys(const toml::table& t, const Keys& known, std::stri
 }
 
 core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
-  if (auto r = check_keys(t, std::initializer_list<std::string_view>{"listen", "path", "default_ca", "strict_ca_names", "max_connections",
-                               "max_connections_per_client", "log_format", "metrics_listen", "metrics_path"},
+  if (auto r = check_keys(t,
+                          std::initializer_list<std::string_view>{"listen", "path", "default_ca", "strict_ca_names",
+                                                                  "max_connections", "max_connections_per_client",
+                                                                  "log_format", "metrics_listen", "metrics_path"},
                           "server");
       !r)
     return r;
@@ -100,7 +103,8 @@ core::Result<void> parse_server(const toml::table& t, ServerConfig& s) {
     return core::fail(Errc::config_invalid, "server.max_connections_per_client must be 0..1000000");
   s.max_connections = static_cast<int>(max_connections);
   if (t.contains("max_connections_per_client")) s.max_connections_per_client = static_cast<int>(per_client);
-  if (s.path.empty() || s.path.front() != '/') return core::fail(Errc::config_invalid, "server.path must start with '/'");
+  if (s.path.empty() || s.path.front() != '/')
+    return core::fail(Errc::config_invalid, "server.path must start with '/'");
   if (!s.default_ca.empty() && !core::is_valid_name(s.default_ca))
     return core::fail(Errc::config_invalid, "server.default_ca is not a valid CA name");
   return {};
@@ -116,7 +120,8 @@ core::Result<void> read_option(const toml::table& t, const CaOptionInfo& info, C
           int64_t wide = v;
           SCEP_TRY(read(t, info.key, wide, where));
           if (wide < info.min || wide > info.max)
-            return core::fail(Errc::config_invalid, fmt::format("{}.{} must be {}..{}", where, info.key, info.min, info.max));
+            return core::fail(Errc::config_invalid,
+                              fmt::format("{}.{} must be {}..{}", where, info.key, info.min, info.max));
           v = static_cast<int>(wide);
           return {};
         } else {
@@ -132,12 +137,12 @@ core::Result<void> read_option(const toml::table& t, const CaOptionInfo& info, C
 
 core::Result<void> parse_ca(std::string_view name, const toml::table& t, CaOptions& o) {
   std::string where = fmt::format("ca.{}", name);
-  if (!core::is_valid_name(name)) return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
+  if (!core::is_valid_name(name))
+    return core::fail(Errc::config_invalid, fmt::format("[{}]: not a valid CA name", where));
   std::vector<std::string_view> keys;
   for (const auto& info : ca_options) keys.push_back(info.key);
   SCEP_TRY(check_keys(t, keys, where));
-  for (const auto& info : ca_options)
-    SCEP_TRY(read_option(t, info, o, where));
+  for (const auto& info : ca_options) SCEP_TRY(read_option(t, info, o, where));
   return {};
 }
 
@@ -148,7 +153,8 @@ core::Result<Config> parse_config(std::string_view text) {
   try {
     root = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return core::fail(Errc::config_invalid, fmt::format("scep.toml line {}: {}", e.source().begin.line, e.description()));
+    return core::fail(Errc::config_invalid,
+                      fmt::format("scep.toml line {}: {}", e.source().begin.line, e.description()));
   }
   Config cfg;
   SCEP_TRY(check_keys(root, std::initializer_list<std::string_view>{"format", "server", "ca"}, "scep.toml"));
@@ -156,13 +162,14 @@ core::Result<Config> parse_config(std::string_view text) {
     auto f = root["format"].value_exact<int64_t>();
     if (!f) return core::fail(Errc::config_invalid, "scep.toml format must be an integer");
     if (*f != format_version)
-      return core::fail(Errc::config_invalid, fmt::format("scep.toml format {} is not supported (this program reads format {})", *f, format_version));
+      return core::fail(Errc::config_invalid,
+                        fmt::format("scep.toml format {} is not supported (this program reads format {})", *f,
+                                    format_version));
   }
   for (const char* table : {"server", "ca"})
     if (root.contains(table) && !root[table].is_table())
       return core::fail(Errc::config_invalid, fmt::format("scep.toml: {} must be a table ([{}])", table, table));
-  if (const toml::table* s = root["server"].as_table())
-    SCEP_TRY(parse_server(*s, cfg.server));
+  if (const toml::table* s = root["server"].as_table()) SCEP_TRY(parse_server(*s, cfg.server));
   if (const toml::table* cas = root["ca"].as_table()) {
     for (auto&& [name, node] : *cas) {
       const toml::table* t = node.as_table();
@@ -262,7 +269,8 @@ std::string ca_section(std::string_view ca) {
   return ca.find('.') == std::string_view::npos ? fmt::format("ca.{}", ca) : fmt::format("ca.{}", quote(ca));
 }
 
-std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key, std::string_view value_literal) {
+std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key,
+                         std::string_view value_literal) {
   return set_value_in(text, {ca_section(ca), fmt::format("ca.{}", quote(ca))}, key, value_literal);
 }
 
@@ -277,7 +285,8 @@ static std::string set_value_in(std::string_view text, const std::vector<std::st
   auto is_header = [&](const std::string& line) {
     std::string t = trim(line);
     auto close = t.find(']');
-    if (close != std::string::npos && t.find('#', close) != std::string::npos) t = trim(t.substr(0, t.find('#', close)));
+    if (close != std::string::npos && t.find('#', close) != std::string::npos)
+      t = trim(t.substr(0, t.find('#', close)));
     for (const auto& sec : sections)
       if (t == fmt::format("[{}]", sec)) return true;
     return false;

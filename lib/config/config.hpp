@@ -91,7 +91,8 @@ std::string set_value(std::string_view text, std::string_view section, std::stri
 /// The table header of a CA's options: ca.NAME, or ca."NAME" when NAME has a dot.
 std::string ca_section(std::string_view ca);
 /// Sets one per-CA option, matching the CA's table however it was spelled.
-std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key, std::string_view value_literal);
+std::string set_ca_value(std::string_view text, std::string_view ca, std::string_view key,
+                         std::string_view value_literal);
 
 /// A TOML basic string literal for `s`: quotes, backslashes and every control
 /// character escaped, so any string parsed from TOML quotes back to itself.

@@ -47,10 +47,10 @@ inline std::unexpected<Error> fail(Errc code, std::string detail) {
 /// The model is ccache's util/expected.hpp TRY:
 ///   SCEP_TRY(write_file_atomic(path, text, 0644));
 /// A value that is used stays a named Result: `auto x = f(); if (!x) ...`.
-#define SCEP_TRY(expr)                                                          \
-  do {                                                                          \
-    if (auto scep_try_result_ = (expr); !scep_try_result_)                      \
-      return std::unexpected(std::move(scep_try_result_).error());              \
+#define SCEP_TRY(expr)                                             \
+  do {                                                             \
+    if (auto scep_try_result_ = (expr); !scep_try_result_)         \
+      return std::unexpected(std::move(scep_try_result_).error()); \
   } while (false)
 
 /// Where an error's detail turns from what a client may read into what only

@@ -41,7 +41,8 @@ std::string join(const std::vector<std::string>& items) {
 
 core::Result<void> add_ext(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
   X509ExtPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
-  if (!ext) return ossl_fail(Errc::invalid_argument, std::string("bad ") + OBJ_nid2ln(nid) + " value \"" + value + "\"");
+  if (!ext)
+    return ossl_fail(Errc::invalid_argument, std::string("bad ") + OBJ_nid2ln(nid) + " value \"" + value + "\"");
   if (X509_add_ext(cert, ext.get(), -1) != 1) return ossl_fail(Errc::internal, "adding extension");
   return {};
 }
@@ -129,7 +130,8 @@ static bool set_subject_key(X509* cert, const PublicKey& key) {
 
 core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKey& subject_key,
                                             const Certificate* issuer, const PrivateKey& signing_key) {
-  if (spec.serial.empty() || (spec.serial[0] & 0x80) || std::all_of(spec.serial.begin(), spec.serial.end(), [](auto b) { return b == 0; }))
+  if (spec.serial.empty() || (spec.serial[0] & 0x80) ||
+      std::all_of(spec.serial.begin(), spec.serial.end(), [](auto b) { return b == 0; }))
     return core::fail(Errc::internal, "serial must be positive");
   X509Ptr cert(X509_new());
   const unsigned char* p = spec.subject.data();
@@ -145,7 +147,8 @@ core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKe
     return ossl_fail(Errc::internal, "filling certificate");
   SCEP_TRY(set_validity(cert.get(), spec));
   SCEP_TRY(add_extensions(cert.get(), spec, issuer_cert));
-  if (X509_sign(cert.get(), signing_key.native(), EVP_sha256()) <= 0) return ossl_fail(Errc::internal, "signing certificate");
+  if (X509_sign(cert.get(), signing_key.native(), EVP_sha256()) <= 0)
+    return ossl_fail(Errc::internal, "signing certificate");
   return Certificate(std::move(cert));
 }
 

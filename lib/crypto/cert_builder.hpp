@@ -23,10 +23,10 @@ struct CertSpec {
   core::TimePoint not_before;
   core::TimePoint not_after;
   bool ca = false;
-  unsigned key_usage = 0;                        ///< KeyUsageBit mask; 0 = no extension
+  unsigned key_usage = 0;                       ///< KeyUsageBit mask; 0 = no extension
   std::vector<std::string> extended_key_usage;  ///< short names ("clientAuth") or dotted OIDs
   std::vector<GeneralName> subject_alt_names;   ///< written as they are, typed; none: no extension
-  std::vector<RawExtension> copied_extensions;   ///< verbatim from the request
+  std::vector<RawExtension> copied_extensions;  ///< verbatim from the request
 };
 
 /// Encodes a typed subject ("CN=a,O=b" or "/CN=a/O=b") as DER.

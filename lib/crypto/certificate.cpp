@@ -104,7 +104,8 @@ std::vector<std::string> Certificate::extended_key_usage() const {
     }
     char buf[128];
     int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
-    out.emplace_back(n > 0 ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1)) : "?");
+    out.emplace_back(n > 0 ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1))
+                           : "?");
   }
   return out;
 }
@@ -129,16 +130,14 @@ bool Certificate::matches(const PrivateKey& key) const {
   return ok;
 }
 
-bool Certificate::operator==(const Certificate& other) const {
-  return X509_cmp(m_cert.get(), other.m_cert.get()) == 0;
-}
+bool Certificate::operator==(const Certificate& other) const { return X509_cmp(m_cert.get(), other.m_cert.get()) == 0; }
 
 std::string format_time(core::TimePoint t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   struct tm tm {};
   gmtime_r(&tt, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace crypto

@@ -46,7 +46,8 @@ core::Result<CmsPtr> parse_cms(core::ByteView der, int expected_type, std::strin
   const unsigned char* p = der.data();
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
   if (!cms) return ossl_fail(Errc::malformed_request, std::string("not a CMS ") + std::string(what));
-  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, std::string("trailing bytes after ") + std::string(what));
+  if (p != der.data() + der.size())
+    return core::fail(Errc::malformed_request, std::string("trailing bytes after ") + std::string(what));
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != expected_type)
     return core::fail(Errc::malformed_request, std::string("wrong content type for ") + std::string(what));
   return cms;
@@ -168,9 +169,11 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
   if (OBJ_obj2nid(CMS_get0_eContentType(c)) != NID_pkcs7_data)
     return core::fail(Errc::malformed_request, "SignedData content is not id-data");
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(c);
-  if (sk_CMS_SignerInfo_num(sis) != 1) return core::fail(Errc::malformed_request, "SignedData must have exactly one signer");
+  if (sk_CMS_SignerInfo_num(sis) != 1)
+    return core::fail(Errc::malformed_request, "SignedData must have exactly one signer");
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
-  if (CMS_signed_get_attr_count(si) <= 0) return core::fail(Errc::malformed_request, "SignerInfo has no signed attributes");
+  if (CMS_signed_get_attr_count(si) <= 0)
+    return core::fail(Errc::malformed_request, "SignerInfo has no signed attributes");
   ASN1_OCTET_STRING** content = CMS_get0_content(c);
   if (!content || !*content) return core::fail(Errc::malformed_request, "SignedData has no content");
 
@@ -290,7 +293,8 @@ core::Result<core::Bytes> make_signed_data(core::ByteView content, const Certifi
   if (!cms) return ossl_fail(Errc::internal, "creating SignedData");
   CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer.native(), key.native(), evp_md(digest),
                                        CMS_BINARY | CMS_NOSMIMECAP | (pss ? CMS_KEY_PARAM : 0));
-  if (!si) return ossl_fail(Errc::unsupported_algorithm, std::string("cannot sign with ") + std::string(digest_name(digest)));
+  if (!si)
+    return ossl_fail(Errc::unsupported_algorithm, std::string("cannot sign with ") + std::string(digest_name(digest)));
   if (pss) {
     // OpenSSL writes the RSASSA-PSS parameters from these when it signs.
     EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);

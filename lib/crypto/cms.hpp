@@ -20,7 +20,7 @@ enum class StringType { printable, utf8, ia5, octet, other };
 struct SignedAttribute {
   std::string oid;  ///< dotted
   StringType type = StringType::other;
-  core::Bytes value;     ///< contents of the (first) value
+  core::Bytes value;       ///< contents of the (first) value
   std::size_t values = 1;  ///< how many values the attribute's SET holds
 };
 
@@ -29,7 +29,7 @@ struct SignedAttribute {
 /// caller can still answer with a signed FAILURE.
 struct SignedDataInfo {
   std::optional<Certificate> signer;  ///< nullopt: not in the message (signature_valid is false then)
-  std::optional<DigestAlg> digest;  ///< nullopt: an unknown digest algorithm
+  std::optional<DigestAlg> digest;    ///< nullopt: an unknown digest algorithm
   std::string digest_oid;
   /// The SignerInfo's signatureAlgorithm: rsaEncryption (PKCS#1 v1.5) or
   /// RSASSA-PSS, whose parameters name a digest that must be `digest`.

@@ -33,7 +33,8 @@ constexpr std::array<std::pair<RevocationReason, std::string_view>, 9> reasons{{
 core::Result<void> add_entry(X509_CRL* crl, const RevokedEntry& e) {
   OsslPtr<X509_REVOKED, X509_REVOKED_free> rev(X509_REVOKED_new());
   Asn1IntegerPtr serial = integer_from_hex(e.serial_hex);
-  if (!serial) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a hex serial number", e.serial_hex));
+  if (!serial)
+    return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a hex serial number", e.serial_hex));
   Asn1TimePtr when(ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(e.time)));
   if (!rev || !when || X509_REVOKED_set_serialNumber(rev.get(), serial.get()) != 1 ||
       X509_REVOKED_set_revocationDate(rev.get(), when.get()) != 1)
@@ -77,8 +78,7 @@ core::Result<core::Bytes> build_crl(const CrlSpec& spec, const Certificate& issu
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.native())) != 1 ||
       X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 || X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1)
     return ossl_fail(Errc::internal, "building a CRL");
-  for (const auto& e : spec.revoked)
-    SCEP_TRY(add_entry(crl.get(), e));
+  for (const auto& e : spec.revoked) SCEP_TRY(add_entry(crl.get(), e));
 
   Asn1IntegerPtr number(ASN1_INTEGER_new());
   if (!number || ASN1_INTEGER_set_uint64(number.get(), spec.number) != 1 ||
@@ -140,8 +140,8 @@ std::vector<RevokedEntry> Crl::revoked() const {
   STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(m_crl.get());
   for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
     const X509_REVOKED* rev = sk_X509_REVOKED_value(entries, i);
-    RevokedEntry e{integer_to_hex(X509_REVOKED_get0_serialNumber(rev)), to_time_point(X509_REVOKED_get0_revocationDate(rev)),
-                   RevocationReason::unspecified};
+    RevokedEntry e{integer_to_hex(X509_REVOKED_get0_serialNumber(rev)),
+                   to_time_point(X509_REVOKED_get0_revocationDate(rev)), RevocationReason::unspecified};
     OsslPtr<ASN1_ENUMERATED, ASN1_ENUMERATED_free> code(
         static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, nullptr, nullptr)));
     if (code) e.reason = static_cast<RevocationReason>(ASN1_ENUMERATED_get(code.get()));

@@ -60,7 +60,7 @@ class Crl {
   static core::Result<Crl> parse(core::ByteView data);
   core::Bytes der() const;
   std::string pem() const;
-  std::string issuer() const;  ///< "CN=a,O=b", as Certificate::issuer()
+  std::string issuer() const;    ///< "CN=a,O=b", as Certificate::issuer()
   std::uint64_t number() const;  ///< 0 when the extension is missing
   core::TimePoint this_update() const;
   core::TimePoint next_update() const;

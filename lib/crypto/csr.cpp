@@ -100,11 +100,13 @@ static std::optional<std::string> decode_challenge_password(X509_REQ* req) {
   if (X509_ATTRIBUTE_count(attr) != 1) return std::nullopt;
   ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attr, 0);
   switch (value ? value->type : -1) {
-    case V_ASN1_PRINTABLESTRING: case V_ASN1_UTF8STRING: case V_ASN1_IA5STRING:
-    case V_ASN1_T61STRING: case V_ASN1_BMPSTRING: case V_ASN1_UNIVERSALSTRING:
-      return asn1_string_utf8(value->value.asn1_string);
-    default:
-      return std::nullopt;
+    case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_UTF8STRING:
+    case V_ASN1_IA5STRING:
+    case V_ASN1_T61STRING:
+    case V_ASN1_BMPSTRING:
+    case V_ASN1_UNIVERSALSTRING: return asn1_string_utf8(value->value.asn1_string);
+    default: return std::nullopt;
   }
 }
 
@@ -147,8 +149,10 @@ core::Result<Csr> Csr::from_der(core::ByteView der) {
   const unsigned char* p = der.data();
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!req) return ossl_fail(Errc::malformed_request, "not a PKCS#10 request");
-  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
-  if (!X509_REQ_get0_pubkey(req.get())) return ossl_fail(Errc::malformed_request, "the PKCS#10 public key cannot be decoded");
+  if (p != der.data() + der.size())
+    return core::fail(Errc::malformed_request, "trailing bytes after the PKCS#10 request");
+  if (!X509_REQ_get0_pubkey(req.get()))
+    return ossl_fail(Errc::malformed_request, "the PKCS#10 public key cannot be decoded");
   X509ExtStackPtr requested(request_extensions(req.get()));
   clear_ossl_errors();
   return Csr(std::move(req), core::Bytes(der.begin(), der.end()), requested.get());

@@ -12,15 +12,13 @@ namespace crypto {
 
 std::string base64_encode(core::ByteView data) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                          static_cast<int>(data.size()));
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
 static bool is_b64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 core::Result<core::Bytes> base64_decode(std::string_view text) {
@@ -43,9 +41,7 @@ core::Result<core::Bytes> base64_decode(std::string_view text) {
   return out;
 }
 
-BioPtr memory_bio(core::ByteView data) {
-  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-}
+BioPtr memory_bio(core::ByteView data) { return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size()))); }
 
 BioPtr new_memory_bio() { return BioPtr(BIO_new(BIO_s_mem())); }
 

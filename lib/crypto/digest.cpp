@@ -38,7 +38,8 @@ std::optional<DigestAlg> digest_from_name(std::string_view name) {
   std::string n;
   for (char c : name)
     if (c != '-') n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto alg : {DigestAlg::md5, DigestAlg::sha1, DigestAlg::sha224, DigestAlg::sha256, DigestAlg::sha384, DigestAlg::sha512}) {
+  for (auto alg :
+       {DigestAlg::md5, DigestAlg::sha1, DigestAlg::sha224, DigestAlg::sha256, DigestAlg::sha384, DigestAlg::sha512}) {
     std::string candidate;
     for (char c : digest_name(alg))
       if (c != '-') candidate += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

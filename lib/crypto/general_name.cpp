@@ -24,7 +24,8 @@ using GeneralNamePtr = OsslPtr<GENERAL_NAME, GENERAL_NAME_free>;
 using GeneralNamesPtr = OsslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;
 
 std::string string_of(const ASN1_STRING* s) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                     static_cast<std::size_t>(ASN1_STRING_length(s)));
 }
 
 GeneralName from_native(const GENERAL_NAME* gn) {
@@ -53,8 +54,12 @@ core::Result<GeneralNamePtr> to_native(const GeneralName& name) {
   const auto* der = name.der.data();
   auto der_len = static_cast<long>(name.der.size());
   switch (name.type) {
-    case NameType::email: case NameType::dns: case NameType::uri: case NameType::ip_address: {
-      OsslPtr<ASN1_STRING, ASN1_STRING_free> s(ASN1_STRING_type_new(name.type == NameType::ip_address ? V_ASN1_OCTET_STRING : V_ASN1_IA5STRING));
+    case NameType::email:
+    case NameType::dns:
+    case NameType::uri:
+    case NameType::ip_address: {
+      OsslPtr<ASN1_STRING, ASN1_STRING_free> s(
+          ASN1_STRING_type_new(name.type == NameType::ip_address ? V_ASN1_OCTET_STRING : V_ASN1_IA5STRING));
       if (!s || ASN1_STRING_set(s.get(), name.value.data(), static_cast<int>(name.value.size())) != 1) return bad();
       GENERAL_NAME_set0_value(gn.get(), static_cast<int>(name.type), s.release());
       return gn;
@@ -79,7 +84,8 @@ core::Result<GeneralNamePtr> to_native(const GeneralName& name) {
       (void)value.release();
       return gn;
     }
-    case NameType::x400_address: case NameType::edi_party_name: {
+    case NameType::x400_address:
+    case NameType::edi_party_name: {
       GeneralNamePtr whole(d2i_GENERAL_NAME(nullptr, &der, der_len));
       if (!whole || whole->type != static_cast<int>(name.type)) return bad();
       return whole;
@@ -121,8 +127,10 @@ GeneralName uri_name(std::string_view uri) { return {NameType::uri, std::string(
 std::optional<GeneralName> ip_name(std::string_view address) {
   std::string text(address);
   unsigned char octets[16];
-  if (inet_pton(AF_INET, text.c_str(), octets) == 1) return GeneralName{NameType::ip_address, std::string(reinterpret_cast<char*>(octets), 4), {}};
-  if (inet_pton(AF_INET6, text.c_str(), octets) == 1) return GeneralName{NameType::ip_address, std::string(reinterpret_cast<char*>(octets), 16), {}};
+  if (inet_pton(AF_INET, text.c_str(), octets) == 1)
+    return GeneralName{NameType::ip_address, std::string(reinterpret_cast<char*>(octets), 4), {}};
+  if (inet_pton(AF_INET6, text.c_str(), octets) == 1)
+    return GeneralName{NameType::ip_address, std::string(reinterpret_cast<char*>(octets), 16), {}};
   return std::nullopt;
 }
 
@@ -162,7 +170,8 @@ core::Result<GeneralName> general_name_from_text(std::string_view text) {
     if (auto ip = ip_name(value)) return *ip;
     return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not an IP address", core::escape_text(value)));
   }
-  return core::fail(Errc::invalid_argument, fmt::format("unknown name type \"{}\" (DNS, email, URI or IP)", core::escape_text(kind)));
+  return core::fail(Errc::invalid_argument,
+                    fmt::format("unknown name type \"{}\" (DNS, email, URI or IP)", core::escape_text(kind)));
 }
 
 std::optional<std::string> general_name_problem(const GeneralName& name) {
@@ -174,7 +183,8 @@ std::optional<std::string> general_name_problem(const GeneralName& name) {
       return fmt::format("{} is not ASCII", to_display(name));
   }
   if (name.type == NameType::x400_address || name.type == NameType::edi_party_name)
-    return fmt::format("{} names are not supported", name.type == NameType::x400_address ? "x400Address" : "ediPartyName");
+    return fmt::format("{} names are not supported",
+                       name.type == NameType::x400_address ? "x400Address" : "ediPartyName");
   return std::nullopt;
 }
 
@@ -196,9 +206,11 @@ core::Result<std::vector<GeneralName>> decode_general_names(core::ByteView der) 
   const unsigned char* p = der.data();
   GeneralNamesPtr names(d2i_GENERAL_NAMES(nullptr, &p, static_cast<long>(der.size())));
   if (!names) return ossl_fail(Errc::malformed_request, "the subjectAltName extension does not decode");
-  if (p != der.data() + der.size()) return core::fail(Errc::malformed_request, "trailing bytes after the subjectAltNames");
+  if (p != der.data() + der.size())
+    return core::fail(Errc::malformed_request, "trailing bytes after the subjectAltNames");
   std::vector<GeneralName> out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) out.push_back(from_native(sk_GENERAL_NAME_value(names.get(), i)));
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i)
+    out.push_back(from_native(sk_GENERAL_NAME_value(names.get(), i)));
   return out;
 }
 

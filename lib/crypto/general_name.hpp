@@ -17,7 +17,17 @@ namespace crypto {
 class Certificate;
 
 /// The CHOICE tags of GeneralName, in their tag order.
-enum class NameType { other_name, email, dns, x400_address, directory_name, edi_party_name, uri, ip_address, registered_id };
+enum class NameType {
+  other_name,
+  email,
+  dns,
+  x400_address,
+  directory_name,
+  edi_party_name,
+  uri,
+  ip_address,
+  registered_id
+};
 
 struct GeneralName {
   NameType type = NameType::dns;

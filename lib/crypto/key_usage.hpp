@@ -24,8 +24,8 @@ enum KeyUsageBit : unsigned {
 
 struct KeyUsage {
   KeyUsageBit bit;
-  std::string_view name;   ///< RFC 5280's name, also OpenSSL's configuration name
-  std::uint32_t openssl;   ///< the flag X509_get_key_usage reports it with (KU_*)
+  std::string_view name;  ///< RFC 5280's name, also OpenSSL's configuration name
+  std::uint32_t openssl;  ///< the flag X509_get_key_usage reports it with (KU_*)
 };
 
 /// In bit order, the order names are listed and written in.

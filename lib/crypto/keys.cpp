@@ -37,9 +37,7 @@ std::string PublicKey::description() const {
   return fmt::format("{} {}", type ? type : "unknown", bits());
 }
 
-bool PublicKey::operator==(const PublicKey& other) const {
-  return EVP_PKEY_eq(m_key.get(), other.m_key.get()) == 1;
-}
+bool PublicKey::operator==(const PublicKey& other) const { return EVP_PKEY_eq(m_key.get(), other.m_key.get()) == 1; }
 
 core::Result<PrivateKey> PrivateKey::generate_rsa(int bits) {
   EvpPkeyPtr key(EVP_RSA_gen(static_cast<unsigned>(bits)));

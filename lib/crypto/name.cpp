@@ -64,16 +64,18 @@ core::Result<X509NamePtr> parse_dn(std::string_view text) {
   X509NamePtr name(X509_NAME_new());
   for (auto& raw : rdns) {
     std::string rdn = trim_raw(raw);
-    if (rdn.empty()) return core::fail(core::Errc::invalid_argument, "empty attribute in subject \"" + std::string(text) + "\"");
+    if (rdn.empty())
+      return core::fail(core::Errc::invalid_argument, "empty attribute in subject \"" + std::string(text) + "\"");
     auto eq = find_equals(rdn);
     if (eq == std::string::npos || eq == 0)
       return core::fail(core::Errc::invalid_argument, "subject attribute \"" + unescape(rdn) + "\" is not TYPE=value");
     std::string type = unescape(trim_raw(rdn.substr(0, eq)));
     std::string value = unescape(trim_raw(rdn.substr(eq + 1)));
-    if (value.empty()) return core::fail(core::Errc::invalid_argument, "subject attribute " + type + " has an empty value");
+    if (value.empty())
+      return core::fail(core::Errc::invalid_argument, "subject attribute " + type + " has an empty value");
     if (X509_NAME_add_entry_by_txt(name.get(), type.c_str(), MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(value.data()),
-                                   static_cast<int>(value.size()), -1, 0) != 1)
+                                   reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()),
+                                   -1, 0) != 1)
       return ossl_fail(core::Errc::invalid_argument, "bad subject attribute \"" + rdn + "\"");
   }
   if (X509_NAME_entry_count(name.get()) == 0) return core::fail(core::Errc::invalid_argument, "empty subject");
@@ -82,8 +84,7 @@ core::Result<X509NamePtr> parse_dn(std::string_view text) {
 
 std::string format_dn(const X509_NAME* name) {
   BioPtr bio = new_memory_bio();
-  const unsigned long flags =
-      (XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+  const unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
   X509_NAME_print_ex(bio.get(), name, 0, flags);
   return core::to_string(bio_contents(bio.get()));
 }

@@ -18,7 +18,9 @@ namespace crypto {
 template <auto FreeFn>
 struct OsslDeleter {
   template <class T>
-  void operator()(T* p) const noexcept { FreeFn(p); }
+  void operator()(T* p) const noexcept {
+    FreeFn(p);
+  }
 };
 template <class T, auto FreeFn>
 using OsslPtr = std::unique_ptr<T, OsslDeleter<FreeFn>>;

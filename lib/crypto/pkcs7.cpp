@@ -34,7 +34,8 @@ std::vector<const T*> in_set_order(const std::vector<T>& items, Der der_of) {
   std::vector<std::pair<core::Bytes, const T*>> keyed;
   keyed.reserve(items.size());
   for (const auto& item : items) keyed.emplace_back(der_of(item), &item);
-  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& x, const auto& y) { return der_set_order(x.first, y.first); });
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& x, const auto& y) { return der_set_order(x.first, y.first); });
   std::vector<const T*> out;
   out.reserve(keyed.size());
   for (auto& k : keyed) out.push_back(k.second);
@@ -43,7 +44,8 @@ std::vector<const T*> in_set_order(const std::vector<T>& items, Der der_of) {
 
 }  // namespace
 
-core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs, const std::vector<core::Bytes>& crls) {
+core::Result<core::Bytes> degenerate_pkcs7(const std::vector<Certificate>& certs,
+                                           const std::vector<core::Bytes>& crls) {
   Pkcs7Ptr p7(PKCS7_new());
   if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 || PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1)
     return ossl_fail(Errc::internal, "creating PKCS#7");

@@ -36,7 +36,8 @@ std::optional<DigestAlg> pss_digest(const X509_ALGOR* alg) {
   // d2i leaves RSA_PSS_PARAMS::maskHash empty: decode MGF1's parameter.
   const X509_ALGOR* mgf = params->maskGenAlgorithm;
   if (OBJ_obj2nid(mgf->algorithm) != NID_mgf1 || !mgf->parameter) return std::nullopt;
-  X509AlgorPtr mgf_hash(static_cast<X509_ALGOR*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR), mgf->parameter)));
+  X509AlgorPtr mgf_hash(
+      static_cast<X509_ALGOR*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR), mgf->parameter)));
   clear_ossl_errors();
   if (!mgf_hash || digest_or_sha1(mgf_hash.get()) != digest) return std::nullopt;
   return digest;

@@ -117,7 +117,8 @@ core::Result<void> apply_lists(const toml::table& t, Policy& p, const std::strin
   if (!copy) return std::unexpected(copy.error());
   for (const auto& oid : *copy)
     if (!crypto::is_dotted_oid(oid))
-      return core::fail(Errc::config_invalid, fmt::format("{}: copy_extensions takes dotted OIDs, not \"{}\"", where, oid));
+      return core::fail(Errc::config_invalid,
+                        fmt::format("{}: copy_extensions takes dotted OIDs, not \"{}\"", where, oid));
   for (const auto& attr : *req)
     if (!crypto::is_known_object(attr))
       return core::fail(Errc::config_invalid, fmt::format("{}: unknown subject attribute \"{}\"", where, attr));
@@ -147,10 +148,12 @@ core::Result<void> read_exact(const toml::table& t, std::string_view key, T& out
   return {};
 }
 
-core::Result<void> read_int(const toml::table& t, std::string_view key, int& out, int lo, int hi, const std::string& where) {
+core::Result<void> read_int(const toml::table& t, std::string_view key, int& out, int lo, int hi,
+                            const std::string& where) {
   std::int64_t v = out;
   SCEP_TRY(read_exact(t, key, v, where));
-  if (v < lo || v > hi) return core::fail(Errc::config_invalid, fmt::format("{}: {} must be {}..{}", where, key, lo, hi));
+  if (v < lo || v > hi)
+    return core::fail(Errc::config_invalid, fmt::format("{}: {} must be {}..{}", where, key, lo, hi));
   out = static_cast<int>(v);
   return {};
 }
@@ -179,7 +182,9 @@ core::Result<void> apply_scalars(const toml::table& t, Policy& p, const std::str
   if (p.san_mode == SanMode::match) {
     std::expected<std::regex, std::string> re = std::unexpected(std::string("it is empty"));
     if (!p.san_regex.empty()) re = compile_regex(p.san_regex);
-    if (!re) return core::fail(Errc::config_invalid, fmt::format("{}: san = \"match\" needs a valid san_regex: {}", where, re.error()));
+    if (!re)
+      return core::fail(Errc::config_invalid,
+                        fmt::format("{}: san = \"match\" needs a valid san_regex: {}", where, re.error()));
     compiled->san = CompiledRegex{p.san_regex, std::move(*re)};
   }
   p.compiled = std::move(compiled);
@@ -235,17 +240,28 @@ core::Result<Policy> parse_policy(std::string_view name, std::string_view toml_t
   try {
     t = toml::parse(toml_text);
   } catch (const toml::parse_error& e) {
-    return core::fail(Errc::config_invalid, fmt::format("{} line {}: {}", where, e.source().begin.line, e.description()));
+    return core::fail(Errc::config_invalid,
+                      fmt::format("{} line {}: {}", where, e.source().begin.line, e.description()));
   }
-  static constexpr std::string_view known[] = {"format", "validity_days", "key_usage", "extended_key_usage",
-                                               "subject_regex", "required_attributes", "san", "san_regex",
-                                               "min_rsa_bits", "allowed_digests", "copy_extensions",
-                                               "renewal_subject_change", "secret_cn_scope"};
+  static constexpr std::string_view known[] = {"format",
+                                               "validity_days",
+                                               "key_usage",
+                                               "extended_key_usage",
+                                               "subject_regex",
+                                               "required_attributes",
+                                               "san",
+                                               "san_regex",
+                                               "min_rsa_bits",
+                                               "allowed_digests",
+                                               "copy_extensions",
+                                               "renewal_subject_change",
+                                               "secret_cn_scope"};
   for (auto&& [k, v] : t)
     if (std::find(std::begin(known), std::end(known), k.str()) == std::end(known))
       return core::fail(Errc::config_invalid, fmt::format("{}: unknown setting {}", where, k.str()));
   if (auto f = t["format"].value<int64_t>(); !f || *f != format_version)
-    return core::fail(Errc::config_invalid, fmt::format("{}: missing or unsupported format (want {})", where, format_version));
+    return core::fail(Errc::config_invalid,
+                      fmt::format("{}: missing or unsupported format (want {})", where, format_version));
   Policy p;
   p.name = std::string(name);
   SCEP_TRY(apply_lists(t, p, where));
@@ -292,12 +308,14 @@ std::optional<Decision> check_key_and_signature(const Policy& p, const crypto::C
   auto digest = csr.signature_digest();
   if (!digest) return refuse(Refusal::bad_alg, "the PKCS#10 signature algorithm is not supported");
   if (std::find(p.allowed_digests.begin(), p.allowed_digests.end(), *digest) == p.allowed_digests.end())
-    return refuse(Refusal::bad_alg,
-                  fmt::format("the PKCS#10 signature digest {} is not allowed by the policy", crypto::digest_name(*digest)));
+    return refuse(Refusal::bad_alg, fmt::format("the PKCS#10 signature digest {} is not allowed by the policy",
+                                                crypto::digest_name(*digest)));
   auto key = csr.public_key();
-  if (!key.is_rsa()) return refuse(Refusal::bad_alg, fmt::format("key type {} is not allowed (RSA only)", key.description()));
+  if (!key.is_rsa())
+    return refuse(Refusal::bad_alg, fmt::format("key type {} is not allowed (RSA only)", key.description()));
   if (key.bits() < p.min_rsa_bits)
-    return refuse(Refusal::bad_request, fmt::format("RSA key of {} bits is below the policy minimum of {}", key.bits(), p.min_rsa_bits));
+    return refuse(Refusal::bad_request,
+                  fmt::format("RSA key of {} bits is below the policy minimum of {}", key.bits(), p.min_rsa_bits));
   return std::nullopt;
 }
 
@@ -312,11 +330,13 @@ std::optional<Decision> check_bound_subject(const Policy& p, const crypto::Csr& 
   const std::string* bound = bound_name(p, limits);
   if (!bound || !p.subject_regex.empty() || limits.subject_regex) return std::nullopt;
   for (const auto& type : csr.subject_attribute_types()) {
-    if (type == "CN" || std::find(p.required_attributes.begin(), p.required_attributes.end(), type) != p.required_attributes.end())
+    if (type == "CN" ||
+        std::find(p.required_attributes.begin(), p.required_attributes.end(), type) != p.required_attributes.end())
       continue;
-    return refuse(Refusal::bad_request,
-                  fmt::format("the subject attribute {} is not allowed for this challenge password: it is bound to CN \"{}\"",
-                              type, core::escape_text(*bound)));
+    return refuse(
+        Refusal::bad_request,
+        fmt::format("the subject attribute {} is not allowed for this challenge password: it is bound to CN \"{}\"",
+                    type, core::escape_text(*bound)));
   }
   return std::nullopt;
 }
@@ -325,11 +345,15 @@ std::optional<Decision> check_subject(const Policy& p, const crypto::Csr& csr, c
   std::string subject = csr.subject();
   if (subject.size() > max_regex_input) return refuse(Refusal::bad_request, "the subject is too long");
   for (const auto& attr : p.required_attributes)
-    if (csr.subject_values(attr).empty()) return refuse(Refusal::bad_request, fmt::format("the subject has no {}", attr));
-  if (!p.subject_regex.empty() && !full_match(policy_matcher(p.compiled && p.compiled->subject ? &*p.compiled->subject : nullptr, p.subject_regex), subject))
+    if (csr.subject_values(attr).empty())
+      return refuse(Refusal::bad_request, fmt::format("the subject has no {}", attr));
+  if (!p.subject_regex.empty() &&
+      !full_match(policy_matcher(p.compiled && p.compiled->subject ? &*p.compiled->subject : nullptr, p.subject_regex),
+                  subject))
     return refuse(Refusal::bad_request, fmt::format("subject \"{}\" is not allowed by the policy", subject));
   if (limits.subject_regex && !full_match(matcher(*limits.subject_regex), subject))
-    return refuse(Refusal::bad_request, fmt::format("subject \"{}\" is not allowed for this challenge password", subject));
+    return refuse(Refusal::bad_request,
+                  fmt::format("subject \"{}\" is not allowed for this challenge password", subject));
   if (limits.common_name) {
     auto cns = csr.subject_values("CN");
     if (cns.size() != 1 || cns.front() != *limits.common_name)
@@ -342,7 +366,9 @@ std::optional<Decision> check_subject(const Policy& p, const crypto::Csr& csr, c
 /// that very text, or the iPAddress it spells.
 bool names_bound(const crypto::GeneralName& name, const std::string& bound) {
   switch (name.type) {
-    case crypto::NameType::dns: case crypto::NameType::email: case crypto::NameType::uri: return name.value == bound;
+    case crypto::NameType::dns:
+    case crypto::NameType::email:
+    case crypto::NameType::uri: return name.value == bound;
     case crypto::NameType::ip_address: return crypto::ip_name(bound) == name;
     default: return false;
   }
@@ -362,10 +388,12 @@ std::variant<std::vector<crypto::GeneralName>, Decision> select_sans(const Polic
   if (p.san_mode == SanMode::drop) return Names{};
   auto sans = csr.subject_alt_names();
   if (!sans) return refuse(Refusal::bad_request, "the subjectAltName extension of the request is malformed");
-  if (sans->size() > max_sans) return refuse(Refusal::bad_request, fmt::format("too many subjectAltNames (limit {})", max_sans));
+  if (sans->size() > max_sans)
+    return refuse(Refusal::bad_request, fmt::format("too many subjectAltNames (limit {})", max_sans));
   const std::string* bound = bound_name(p, limits);
   Matcher san_re;  // compiled at most once per evaluation, and not at all after parse_policy
-  if (p.san_mode == SanMode::match) san_re = policy_matcher(p.compiled && p.compiled->san ? &*p.compiled->san : nullptr, p.san_regex);
+  if (p.san_mode == SanMode::match)
+    san_re = policy_matcher(p.compiled && p.compiled->san ? &*p.compiled->san : nullptr, p.san_regex);
   Names out;
   for (auto& name : *sans) {
     if (auto problem = crypto::general_name_problem(name))
@@ -380,7 +408,8 @@ std::variant<std::vector<crypto::GeneralName>, Decision> select_sans(const Polic
                                 crypto::to_display(name), core::escape_text(*bound)));
     } else if (!copied_by_default(name.type)) {
       return refuse(Refusal::bad_request,
-                    fmt::format("subjectAltName {} is of a type that san = \"copy\" does not copy", crypto::to_display(name)));
+                    fmt::format("subjectAltName {} is of a type that san = \"copy\" does not copy",
+                                crypto::to_display(name)));
     } else {
       out.push_back(std::move(name));
     }

@@ -90,8 +90,8 @@ enum class Refusal { bad_request, bad_alg, bad_message_check };
 struct Decision {
   bool issue = false;
   Refusal refusal = Refusal::bad_request;
-  std::string detail;      ///< for the client's failInfoText and the audit log
-  crypto::CertSpec spec;   ///< when issuing: everything but the serial
+  std::string detail;     ///< for the client's failInfoText and the audit log
+  crypto::CertSpec spec;  ///< when issuing: everything but the serial
 };
 
 /// Checks `csr` against the policy (and secret limits) and, when it passes,

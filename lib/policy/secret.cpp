@@ -37,7 +37,11 @@ core::Result<std::chrono::seconds> parse_duration(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || n <= 0) return core::fail(Errc::invalid_argument, fmt::format("bad duration \"{}\"", text));
   std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  std::int64_t scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+  std::int64_t scale = unit.empty() || unit == "s" ? 1
+                       : unit == "m"               ? 60
+                       : unit == "h"               ? 3600
+                       : unit == "d"               ? 86400
+                                                   : 0;
   if (scale == 0 || n > 36500LL * 86400 / scale)
     return core::fail(Errc::invalid_argument, fmt::format("bad duration \"{}\" (use e.g. 30d, 12h, 90m)", text));
   return std::chrono::seconds(n * scale);

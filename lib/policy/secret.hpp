@@ -13,8 +13,8 @@
 namespace policy {
 
 struct SecretRecord {
-  std::string id;      ///< public handle for `secret list/revoke`
-  core::Bytes hash;    ///< secret_hash(secret)
+  std::string id;    ///< public handle for `secret list/revoke`
+  core::Bytes hash;  ///< secret_hash(secret)
   std::string ca;
   std::string policy;
   std::optional<std::string> common_name;

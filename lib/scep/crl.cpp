@@ -85,8 +85,7 @@ std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBun
   // and CRL numbers must only grow (RFC 5280 §5.2.3): the Unix time in
   // milliseconds is beyond any count kept so far, also the count since a
   // damaged CRL was replaced a second ago.
-  auto ms = static_cast<std::uint64_t>(
-      std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count());
+  auto ms = static_cast<std::uint64_t>(std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count());
   return crl ? std::max(ms, crl->number() + 1) : ms;
 }
 
@@ -94,8 +93,8 @@ std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBun
 /// CrlRefresh::when_due it first looks again: another process may have
 /// signed one while this one waited for the lock.
 CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode, int days) {
-  return [&backend, &ca, &clock, mode, days](const std::optional<core::Bytes>& current)
-             -> core::Result<std::optional<core::Bytes>> {
+  return [&backend, &ca, &clock, mode,
+          days](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
     if (mode == CrlRefresh::when_due) {
       auto j = judge_stored(backend, current, ca, clock.now());
       if (!j) return std::unexpected(j.error());

@@ -53,7 +53,8 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     if (*old) return renew(ctx, *csr, **old, ev);
     if (renewal_req) return CertRep::fail(why.failure.info, why.failure.text);
     if (why.compromised)
-      return CertRep::fail(FailInfo::bad_request, fmt::format("signed by a compromised certificate: {}", why.failure.text));
+      return CertRep::fail(FailInfo::bad_request,
+                           fmt::format("signed by a compromised certificate: {}", why.failure.text));
     if (why.of_this_ca) {
       signer_note = fmt::format("signed by {}", why.failure.text);
       ev.detail = signer_note;
@@ -130,14 +131,15 @@ CertRep Service::issued(const Issuance& is, AuditEvent& ev) {
 /// Manual authentication: the request waits for an operator, who compares its
 /// fingerprint with the one the device owner reads out. A wrong secret never
 /// gets here: only a request without one.
-core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView kid,
-                                    std::string_view note, AuditEvent& ev) {
+core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr,
+                                    core::ByteView kid, std::string_view note, AuditEvent& ev) {
   const auto& opt = ctx.bundle().options;
   if (!opt.manual_enrollment) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
   // The request is kept whole (its hash is the fingerprint read out): a
   // bound on it bounds what one request can add to the store.
   if (csr.der().size() > max_parked_request)
-    return CertRep::fail(FailInfo::bad_request, fmt::format("a PKCS#10 request over {} bytes is not parked", max_parked_request));
+    return CertRep::fail(FailInfo::bad_request,
+                         fmt::format("a PKCS#10 request over {} bytes is not parked", max_parked_request));
   auto waiting = m_backend.ledger.count_pending(ctx.name());
   if (!waiting) return std::unexpected(waiting.error());
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))

@@ -92,7 +92,8 @@ core::Result<crypto::Certificate> issue_claimed(Backend backend, const core::Clo
   if (!csr) return std::unexpected(csr.error());
   CaContext ctx(backend, ca);
   policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
-  if (!d.issue) return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
+  if (!d.issue)
+    return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
   auto key = csr->public_key();
   SCEP_TRY(still_pending(backend.ledger, p));
   auto cert = ctx.sign(d.spec, key, rng);

@@ -46,12 +46,14 @@ core::Result<const crypto::SignedAttribute*> single(const crypto::SignedDataInfo
       found = &a;
     }
   if (count == 0) return core::fail(Errc::malformed_request, fmt::format("the {} attribute is missing", name));
-  if (count > 1 || found->values != 1) return core::fail(Errc::malformed_request, fmt::format("the {} attribute must have one value", name));
+  if (count > 1 || found->values != 1)
+    return core::fail(Errc::malformed_request, fmt::format("the {} attribute must have one value", name));
   return found;
 }
 
 bool is_string(const crypto::SignedAttribute& a) {
-  return a.type == crypto::StringType::printable || a.type == crypto::StringType::utf8 || a.type == crypto::StringType::ia5;
+  return a.type == crypto::StringType::printable || a.type == crypto::StringType::utf8 ||
+         a.type == crypto::StringType::ia5;
 }
 
 std::optional<MessageType> to_message_type(std::string_view text) {
@@ -85,12 +87,15 @@ core::Result<Header> read_header(const crypto::SignedDataInfo& sd) {
   if (!type) return std::unexpected(type.error());
   if (!tid) return std::unexpected(tid.error());
   if (!nonce) return std::unexpected(nonce.error());
-  if (!is_string(**type) || (*type)->value.size() > 4) return core::fail(Errc::malformed_request, "messageType is not a short string");
+  if (!is_string(**type) || (*type)->value.size() > 4)
+    return core::fail(Errc::malformed_request, "messageType is not a short string");
   if (!is_string(**tid)) return core::fail(Errc::malformed_request, "transactionID is not a string");
   if ((*tid)->value.empty() || (*tid)->value.size() > hard_max_transaction_id)
-    return core::fail(Errc::malformed_request, fmt::format("transactionID must be 1..{} characters", max_transaction_id));
+    return core::fail(Errc::malformed_request,
+                      fmt::format("transactionID must be 1..{} characters", max_transaction_id));
   if ((*nonce)->type != crypto::StringType::octet || (*nonce)->value.empty() || (*nonce)->value.size() > hard_max_nonce)
-    return core::fail(Errc::malformed_request, fmt::format("senderNonce must be an OCTET STRING of 1..{} bytes", max_nonce));
+    return core::fail(Errc::malformed_request,
+                      fmt::format("senderNonce must be an OCTET STRING of 1..{} bytes", max_nonce));
   Header h;
   h.type_text = core::to_string((*type)->value);
   h.type = to_message_type(h.type_text);
@@ -99,14 +104,16 @@ core::Result<Header> read_header(const crypto::SignedDataInfo& sd) {
   return h;
 }
 
-core::Result<core::Bytes> build_cert_rep(const CertRep& rep, const Header& request, const ReplyCrypto& rc, core::Rng& rng) {
+core::Result<core::Bytes> build_cert_rep(const CertRep& rep, const Header& request, const ReplyCrypto& rc,
+                                         core::Rng& rng) {
   std::vector<crypto::SignedAttribute> attrs;
   attrs.push_back(printable(oid::message_type, "3"));
   attrs.push_back(printable(oid::pki_status, std::to_string(static_cast<int>(rep.status))));
   if (rep.status == PkiStatus::failure) {
     attrs.push_back(printable(oid::fail_info, std::to_string(static_cast<int>(rep.failure.info))));
     if (!rep.failure.text.empty())
-      attrs.push_back({std::string(oid::fail_info_text), crypto::StringType::utf8, core::to_bytes(rep.failure.text), 1});
+      attrs.push_back(
+          {std::string(oid::fail_info_text), crypto::StringType::utf8, core::to_bytes(rep.failure.text), 1});
   }
   crypto::SignedAttribute tid = request.transaction_id;
   tid.oid = oid::transaction_id;

@@ -67,7 +67,9 @@ struct CertRep {
 
   static CertRep fail(FailInfo info, std::string text) { return {PkiStatus::failure, {info, std::move(text)}, {}, {}}; }
   static CertRep pending() { return {PkiStatus::pending, {}, {}, {}}; }
-  static CertRep success(std::vector<crypto::Certificate> certs) { return {PkiStatus::success, {}, std::move(certs), {}}; }
+  static CertRep success(std::vector<crypto::Certificate> certs) {
+    return {PkiStatus::success, {}, std::move(certs), {}};
+  }
 };
 
 /// How the reply is protected: mirrors the request's digest, content cipher
@@ -88,7 +90,8 @@ struct ReplyCrypto {
 /// Signs a CertRep: messageType 3, pkiStatus, failInfo(+Text), the echoed
 /// transactionID, recipientNonce = request senderNonce, a fresh senderNonce of
 /// the same length. SUCCESS content is enveloped to the recipient.
-core::Result<core::Bytes> build_cert_rep(const CertRep& rep, const Header& request, const ReplyCrypto& rc, core::Rng& rng);
+core::Result<core::Bytes> build_cert_rep(const CertRep& rep, const Header& request, const ReplyCrypto& rc,
+                                         core::Rng& rng);
 
 /// Builds a request pkiMessage (for tests, benchmarks and scepctl's own client).
 struct RequestSpec {

@@ -50,7 +50,8 @@ core::Result<CaBundle> Service::select_ca(std::string_view hint, const crypto::E
   return fallback;
 }
 
-core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env) {
+core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in,
+                                          const core::Result<crypto::Envelope>& env) {
   const auto& sd = in.signed_data;
   auto failed = [&in](FailInfo f, std::string text) -> core::Result<void> {
     in.failure = Failure{f, std::move(text)};
@@ -71,8 +72,10 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in, co
   if (!crypto::can_encrypt_to(*sd.signer))
     return failed(FailInfo::bad_alg, fmt::format("the signer certificate's key ({}) cannot receive an encrypted reply",
                                                  sd.signer->public_key().description()));
-  if (*sd.digest == crypto::DigestAlg::md5 && !ctx.legacy()) return failed(FailInfo::bad_alg, "MD5 is not allowed by this CA");
-  if (!in.header.type) return failed(FailInfo::bad_request, fmt::format("messageType {} is not supported", in.header.type_text));
+  if (*sd.digest == crypto::DigestAlg::md5 && !ctx.legacy())
+    return failed(FailInfo::bad_alg, "MD5 is not allowed by this CA");
+  if (!in.header.type)
+    return failed(FailInfo::bad_request, fmt::format("messageType {} is not supported", in.header.type_text));
   if (!env) return failed(FailInfo::bad_request, "the message content is not an EnvelopedData");
   if (!env->cipher()) return failed(FailInfo::bad_alg, "the content cipher is not supported");
   if (*env->cipher() == crypto::ContentCipher::des_cbc && !ctx.legacy())
@@ -110,14 +113,21 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   sum.transaction_id = core::to_string(header->transaction_id.value);
   if (ctx.legacy()) crypto::enable_legacy_algorithms();
 
-  InboundMessage in{std::move(*sd), std::move(*header), std::nullopt, crypto::DigestAlg::sha256,
-                    crypto::ContentCipher::aes128_cbc, {}, {}, std::string(remote)};
+  InboundMessage in{std::move(*sd),
+                    std::move(*header),
+                    std::nullopt,
+                    crypto::DigestAlg::sha256,
+                    crypto::ContentCipher::aes128_cbc,
+                    {},
+                    {},
+                    std::string(remote)};
   SCEP_TRY(open_envelope(ctx, in, env));
   // The transactionID names records and is logged: short text only.
   // Checked before anything is decided, answered with a signed FAILURE.
   const auto& tid = in.header.transaction_id.value;
   if (!in.failure && tid.size() > max_transaction_id)
-    in.failure = Failure{FailInfo::bad_request, fmt::format("the transactionID is longer than {} characters", max_transaction_id)};
+    in.failure = Failure{FailInfo::bad_request,
+                         fmt::format("the transactionID is longer than {} characters", max_transaction_id)};
   if (!in.failure && !core::is_clean_text(tid))
     in.failure = Failure{FailInfo::bad_request, "the transactionID must be text (UTF-8 without control characters)"};
   if (!in.failure && in.header.sender_nonce.size() > max_nonce)
@@ -133,7 +143,8 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   ev.remote = in.remote;
   ev.operation = in.header.type ? std::string(message_type_name(*in.header.type)) : in.header.type_text;
   ev.transaction_id = core::to_string(in.header.transaction_id.value);
-  auto rep = in.failure ? core::Result<CertRep>(CertRep::fail(in.failure->info, in.failure->text)) : process(ctx, in, ev);
+  auto rep = in.failure ? core::Result<CertRep>(CertRep::fail(in.failure->info, in.failure->text))
+                        : process(ctx, in, ev);
   if (!rep) {
     ev.outcome = "error";
     ev.detail = rep.error().detail;
@@ -165,12 +176,14 @@ core::Result<CertRep> Service::process(CaContext& ctx, const InboundMessage& in,
     case MessageType::get_cert: return send_certificate(ctx, in, ev);
     case MessageType::get_crl: return send_crl(ctx, in, ev);
     case MessageType::cert_rep:
-      return CertRep::fail(FailInfo::bad_request, fmt::format("{} is not supported", message_type_name(*in.header.type)));
+      return CertRep::fail(FailInfo::bad_request,
+                           fmt::format("{} is not supported", message_type_name(*in.header.type)));
   }
   return CertRep::fail(FailInfo::bad_request, "unsupported messageType");
 }
 
-core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView kid, AuditEvent& ev) {
+core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView kid,
+                                               AuditEvent& ev) {
   if (!core::equal_constant_time(tx.key_id, kid))
     return CertRep::fail(FailInfo::bad_request, "this transactionID belongs to a request with another key");
   ev.secret_id = tx.secret_id;
@@ -184,16 +197,20 @@ core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction
     case Transaction::State::rejected:
       // A FAILURE like others, but the log and the metrics say why: the operator refused.
       ev.outcome = "rejected";
-      return CertRep::fail(FailInfo::bad_request, tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
+      return CertRep::fail(FailInfo::bad_request,
+                           tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
   }
   auto found = m_backend.certs.find_certificate(ctx.name(), tx.serial);
   if (!found) return std::unexpected(found.error());
-  if (!*found) return core::fail(Errc::store_io, fmt::format("certificate {} of transaction {} is missing", tx.serial, tx.transaction_id));
+  if (!*found)
+    return core::fail(Errc::store_io,
+                      fmt::format("certificate {} of transaction {} is missing", tx.serial, tx.transaction_id));
   ev.serial = tx.serial;
   ev.subject = (*found)->cert.subject();
   // A repeated request must not hand out a certificate the operator revoked since.
-  if ((*found)->revocation) return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
+  if ((*found)->revocation)
+    return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
   ev.outcome = "reissued";
   return CertRep::success({(*found)->cert});
 }
@@ -209,7 +226,8 @@ core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, Au
   return answer_existing(ctx, **tx, renewing ? (*tx)->key_id : key_id(signer.public_key()), ev);
 }
 
-core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key, core::Rng& rng) {
+core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key,
+                                                  core::Rng& rng) {
   auto ca_key = this->key(KeyRole::ca);
   if (!ca_key) return std::unexpected(ca_key.error());
   return ca::issue(spec, key, m_bundle.cert, **ca_key, rng);

@@ -16,7 +16,6 @@
 
 namespace scep {
 
-
 /// A CA's public side, enough for GetCACaps/GetCACert. Keys are loaded only
 /// when an operation needs them.
 struct CaBundle {
@@ -60,7 +59,7 @@ struct PendingRequest {
   /// decoding each request's public key). Empty in records made before.
   std::string subject;
   std::vector<std::string> sans;  ///< crypto::to_display: escaped
-  std::string key;  ///< e.g. "RSA 2048"
+  std::string key;                ///< e.g. "RSA 2048"
   /// What the operator should know before approving, e.g. "signed by
   /// certificate 1A2B: revoked (superseded)"; empty when nothing.
   std::string note;
@@ -99,7 +98,7 @@ struct Operator {
 struct AuditEvent {
   core::TimePoint time{};
   std::string ca, remote, operation, transaction_id, subject, secret_id, policy;
-  std::string outcome;   ///< "issued", "reissued", "pending", "rejected", "failure"
+  std::string outcome;  ///< "issued", "reissued", "pending", "rejected", "failure"
   std::string serial;
   std::string fail_info;
   std::string detail;

@@ -27,7 +27,8 @@ std::optional<std::string> added_name(const std::vector<crypto::GeneralName>& na
 
 }  // namespace
 
-core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
+core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext& ctx,
+                                                                       const crypto::Certificate& signer,
                                                                        SignerProblem& why) {
   using Found = std::optional<IssuedCertificate>;
   auto refuse = [&why](FailInfo info, std::string text) -> core::Result<Found> {
@@ -52,14 +53,15 @@ core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext
                   fmt::format("certificate {} is revoked ({})", serial, crypto::reason_name(revoked->reason)));
   }
   auto now = m_clock.now();
-  if (now < signer.not_before()) return refuse(FailInfo::bad_time, fmt::format("certificate {} is not valid yet", serial));
+  if (now < signer.not_before())
+    return refuse(FailInfo::bad_time, fmt::format("certificate {} is not valid yet", serial));
   if (now > signer.not_after() + std::chrono::days(ctx.bundle().options.renewal_grace_days))
     return refuse(FailInfo::bad_request, fmt::format("certificate {} has expired", serial));
   return found;
 }
 
-core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
-                                     const IssuedCertificate& old, AuditEvent& ev) {
+core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr, const IssuedCertificate& old,
+                                     AuditEvent& ev) {
   std::string old_serial = old.cert.serial_hex();
   ev.detail = "renewal of " + old_serial;
   auto csr_key = csr.public_key();
@@ -74,22 +76,26 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr,
   if (*tx && !replaces_old) return answer_existing(ctx, **tx, kid, ev);
 
   // "manual-default" is the built-in policy unless a policy file has that name.
-  auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy()) : m_backend.catalog.load_policy(old.policy);
+  auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy())
+                                : m_backend.catalog.load_policy(old.policy);
   if (!pol && pol.error().code == Errc::not_found && old.policy == policy::builtin_policy_name)
     pol = policy::builtin_policy();
   if (!pol) {
     if (pol.error().code != Errc::not_found) return std::unexpected(pol.error());
-    return CertRep::fail(FailInfo::bad_request, fmt::format("the policy \"{}\" of certificate {} no longer exists", old.policy, old_serial));
+    return CertRep::fail(FailInfo::bad_request,
+                         fmt::format("the policy \"{}\" of certificate {} no longer exists", old.policy, old_serial));
   }
   ev.policy = pol->name;
   if (!pol->renewal_subject_change && csr.subject() != old.cert.subject())
-    return CertRep::fail(FailInfo::bad_request, fmt::format("a renewal must keep the subject \"{}\"", old.cert.subject()));
+    return CertRep::fail(FailInfo::bad_request,
+                         fmt::format("a renewal must keep the subject \"{}\"", old.cert.subject()));
   policy::Decision d = policy::evaluate(*pol, csr, {}, ctx.bundle().cert, m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
   if (!pol->renewal_subject_change)
     if (auto added = added_name(d.spec.subject_alt_names, old.cert))
       return CertRep::fail(FailInfo::bad_request,
-                           fmt::format("a renewal must keep the names of certificate {}: {} is not one of them", old_serial, *added));
+                           fmt::format("a renewal must keep the names of certificate {}: {} is not one of them",
+                                       old_serial, *added));
 
   // Sign first: a certificate that cannot be built must not spend the one
   // renewal. The store claims it in the operation that records the new

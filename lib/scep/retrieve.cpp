@@ -18,7 +18,8 @@ namespace {
 std::variant<crypto::IssuerAndSerial, CertRep> read_issuer_and_serial(const CaContext& ctx, const InboundMessage& in) {
   auto ias = crypto::parse_issuer_and_serial(in.message_data);
   if (!ias) return CertRep::fail(FailInfo::bad_request, "the message does not hold an IssuerAndSerialNumber");
-  if (!ias->names_issuer(ctx.bundle().cert)) return CertRep::fail(FailInfo::bad_cert_id, "the issuer named is not this CA");
+  if (!ias->names_issuer(ctx.bundle().cert))
+    return CertRep::fail(FailInfo::bad_cert_id, "the issuer named is not this CA");
   return std::move(*ias);
 }
 
@@ -31,7 +32,8 @@ core::Result<CertRep> Service::send_certificate(CaContext& ctx, const InboundMes
   ev.serial = ias.serial_hex;
   auto found = m_backend.certs.find_certificate(ctx.name(), ias.serial_hex);
   if (!found) return std::unexpected(found.error());
-  if (!*found) return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
+  if (!*found)
+    return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
   ev.subject = (*found)->cert.subject();
   ev.outcome = "sent";
   return CertRep::success({(*found)->cert});

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -143,7 +143,8 @@ class PendingClaim {
 class CertificateRegistry {
  public:
   virtual ~CertificateRegistry() = default;
-  virtual core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const = 0;
+  virtual core::Result<crypto::Certificate> load_certificate(std::string_view ca,
+                                                             std::string_view serial_hex) const = 0;
   /// The certificate with this serial (upper-case hex) and its state; nullopt when unknown.
   virtual core::Result<std::optional<IssuedCertificate>> find_certificate(std::string_view ca,
                                                                           std::string_view serial_hex) const = 0;
@@ -161,7 +162,8 @@ class CertificateRegistry {
   /// Revokes a certificate with its audit event (one commit point);
   /// not_found for a serial the CA never issued, already_exists when it is
   /// revoked already.
-  virtual core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry, const AuditEvent& event) = 0;
+  virtual core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry,
+                                    const AuditEvent& event) = 0;
 };
 
 /// Each CA's current CRL.

@@ -24,7 +24,8 @@ core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
     return std::unexpected(named.error());
   auto fallback = m_backend.catalog.resolve_ca("");
   // No default either (several CAs, none chosen): the name was the problem.
-  if (!fallback) return std::unexpected(fallback.error().code == core::Errc::unknown_ca ? named.error() : fallback.error());
+  if (!fallback)
+    return std::unexpected(fallback.error().code == core::Errc::unknown_ca ? named.error() : fallback.error());
   return CaChoice{std::move(*fallback), true};
 }
 

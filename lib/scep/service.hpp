@@ -53,10 +53,10 @@ struct CaChoice {
 /// Filled as far as the request got: a message that does not parse leaves
 /// it empty; one that got no CertRep (a server error) has no status.
 struct PkiSummary {
-  std::string ca;              ///< the CA that answered
-  std::string message_type;    ///< "PKCSReq", "CertPoll", ... (or the number received)
-  std::string transaction_id;  ///< as received: client bytes, escape before printing
-  std::optional<PkiStatus> status;  ///< the CertRep's pkiStatus
+  std::string ca;                     ///< the CA that answered
+  std::string message_type;           ///< "PKCSReq", "CertPoll", ... (or the number received)
+  std::string transaction_id;         ///< as received: client bytes, escape before printing
+  std::optional<PkiStatus> status;    ///< the CertRep's pkiStatus
   std::optional<FailInfo> fail_info;  ///< with status failure
   std::string outcome;  ///< the audit event's: issued, renewed, reissued, pending, rejected, failure, sent, error
 };
@@ -72,8 +72,7 @@ inline constexpr std::size_t max_parked_request = 32 * 1024;
 
 class Service {
  public:
-  Service(Backend backend, const core::Clock& clock, core::Rng& rng)
-      : m_backend(backend), m_clock(clock), m_rng(rng) {}
+  Service(Backend backend, const core::Clock& clock, core::Rng& rng) : m_backend(backend), m_clock(clock), m_rng(rng) {}
 
   /// The CA of that name; else, unless the repository is strict about
   /// names, the default CA. Errc::unknown_ca when neither exists.
@@ -107,15 +106,14 @@ class Service {
   /// Why a signer certificate cannot renew.
   struct SignerProblem {
     Failure failure{FailInfo::bad_request, {}};
-    bool of_this_ca = false;  ///< the CA issued it: a PKCSReq must not pass over this in silence
+    bool of_this_ca = false;   ///< the CA issued it: a PKCSReq must not pass over this in silence
     bool compromised = false;  ///< revoked for keyCompromise, cACompromise or aACompromise
   };
   /// The certificate of this CA that signed the message, when it may renew
   /// now; else nullopt and `why` says why.
   core::Result<std::optional<IssuedCertificate>> renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
                                                                 SignerProblem& why);
-  core::Result<CertRep> renew(CaContext& ctx, const crypto::Csr& csr,
-                              const IssuedCertificate& old, AuditEvent& ev);
+  core::Result<CertRep> renew(CaContext& ctx, const crypto::Csr& csr, const IssuedCertificate& old, AuditEvent& ev);
   core::Result<CertRep> send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
   core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);

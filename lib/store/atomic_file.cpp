@@ -85,7 +85,8 @@ core::Result<core::Bytes> read_file(const fs::path& path, std::size_t max_size) 
   int fd = sys::open(path.c_str(), O_RDONLY);
   if (fd < 0) {
     if (errno == ENOENT) return core::fail(Errc::not_found, path.string() + " does not exist");
-    if (errno == ELOOP) return core::fail(Errc::store_io, path.string() + " is a symbolic link: the store follows none");
+    if (errno == ELOOP)
+      return core::fail(Errc::store_io, path.string() + " is a symbolic link: the store follows none");
     return io_error("cannot open", path);
   }
   core::Bytes out;

@@ -1,6 +1,6 @@
 // The audit log: one JSON line per decision, whole or not at all.
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 

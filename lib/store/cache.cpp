@@ -45,8 +45,7 @@ bool is_network_fs(const fs::path& dir) {
     case 0x47504653UL:  // GPFS
     case 0x19830326UL:  // BeeGFS
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -55,8 +54,8 @@ constexpr std::uint32_t file_dir_mask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB |
                                         IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 /// A directory on the way (up to the store root's parent): only its entries
 /// matter, so a log written beside the store wakes nothing.
-constexpr std::uint32_t path_dir_mask = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
-                                        IN_MOVE_SELF | IN_ONLYDIR;
+constexpr std::uint32_t path_dir_mask = IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                        IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 }  // namespace
 
@@ -260,8 +259,8 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
     for (auto file : ca_bundle_files) out.push_back(m_store.ca_dir(name) / file);
     return out;
   };
-  auto bundle = m_cas.get(name, files,
-                          [&] { return m_store.load_ca(name, config::Config{}); }, generation);
+  auto bundle = m_cas.get(
+      name, files, [&] { return m_store.load_ca(name, config::Config{}); }, generation);
   if (!bundle) return std::unexpected(bundle.error());
   scep::CaBundle ca = **bundle;
   ca.options = cfg.options_for(name);
@@ -272,9 +271,9 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
                                                       std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
   fs::path file = role == scep::KeyRole::ca ? m_store.layout().ca_key(name) : m_store.layout().ra_key(name);
-  auto key = m_keys.get(fmt::format("{}/{}", name, file.filename().string()),
-                        [&] { return std::vector<fs::path>{file}; },
-                        [&] { return m_store.load_key(name, role); }, generation);
+  auto key = m_keys.get(
+      fmt::format("{}/{}", name, file.filename().string()), [&] { return std::vector<fs::path>{file}; },
+      [&] { return m_store.load_key(name, role); }, generation);
   if (!key) return std::unexpected(key.error());
   return **key;
 }

@@ -63,15 +63,14 @@ core::Result<std::vector<std::string>> serials_in(const fs::path& dir, std::stri
   return out;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 fs::path Store::certificate_path(std::string_view ca, std::string_view serial_hex) const {
   return m_layout.certificate(ca, serial_hex);
 }
 
-core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Certificate& cert, std::string_view policy) {
+core::Result<void> Store::add_certificate(std::string_view ca, const crypto::Certificate& cert,
+                                          std::string_view policy) {
   return write_certificate_index(ca, cert, policy, {}, AtomicFile::Durable::yes);
 }
 
@@ -140,13 +139,17 @@ core::Result<std::vector<scep::IssuedCertificate>> Store::list_certificates(std:
   return out;
 }
 
-core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event) {
+core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry& entry,
+                                 const scep::AuditEvent& event) {
   auto found = find_certificate(ca, entry.serial_hex);
   if (!found) return std::unexpected(found.error());
-  if (!*found) return core::fail(Errc::not_found, fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
+  if (!*found)
+    return core::fail(Errc::not_found,
+                      fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
   SCEP_TRY(ensure_dir(m_layout.revoked_dir(ca)));
   // The revocation record is the commit point; the audit line an index.
-  auto r = write_file_atomic(m_layout.revocation(ca, entry.serial_hex), encode_revocation(entry, event), 0640, AtomicFile::Replace::no);
+  auto r = write_file_atomic(m_layout.revocation(ca, entry.serial_hex), encode_revocation(entry, event), 0640,
+                             AtomicFile::Replace::no);
   if (!r && r.error().code == Errc::already_exists)
     return core::fail(Errc::already_exists, fmt::format("certificate {} is already revoked", entry.serial_hex));
   if (!r) return r;

@@ -39,7 +39,8 @@ std::string_view state_name(scep::Transaction::State s) {
 }
 
 core::Result<scep::Transaction::State> parse_state(std::string_view name) {
-  for (auto s : {scep::Transaction::State::issued, scep::Transaction::State::pending, scep::Transaction::State::rejected})
+  for (auto s :
+       {scep::Transaction::State::issued, scep::Transaction::State::pending, scep::Transaction::State::rejected})
     if (name == state_name(s)) return s;
   return core::fail(Errc::store_io, fmt::format("unknown transaction state \"{}\"", capped(name, 64)));
 }
@@ -64,16 +65,11 @@ std::vector<std::string> listed_sans(const std::vector<std::string>& sans) {
 
 std::string encode_transaction(const scep::Transaction& t, const crypto::Certificate* cert,
                                const scep::AuditEvent* event) {
-  json j = {{"format", transaction_format},
-            {"ca", t.ca},
-            {"transaction_id", t.transaction_id},
-            {"state", state_name(t.state)},
-            {"key_id", core::to_hex(t.key_id)},
-            {"serial", t.serial},
-            {"secret_id", t.secret_id},
-            {"policy", t.policy},
-            {"reason", capped(t.reason)},
-            {"renewed_from", t.renewed_from},
+  json j = {{"format", transaction_format},       {"ca", t.ca},
+            {"transaction_id", t.transaction_id}, {"state", state_name(t.state)},
+            {"key_id", core::to_hex(t.key_id)},   {"serial", t.serial},
+            {"secret_id", t.secret_id},           {"policy", t.policy},
+            {"reason", capped(t.reason)},         {"renewed_from", t.renewed_from},
             {"created", unix_seconds(t.created)}};
   if (!t.secret_hash.empty()) j["secret_hash"] = core::to_hex(t.secret_hash);
   if (cert) j["certificate"] = crypto::base64_encode(cert->der());
@@ -92,7 +88,8 @@ core::Result<StoredTransaction> parse_transaction(std::string_view text) {
     auto state = parse_state(j.at("state").get<std::string>());
     if (!state) return std::unexpected(state.error());
     t.state = *state;
-    if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id)) return core::fail(Errc::store_io, "bad transaction key id");
+    if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id))
+      return core::fail(Errc::store_io, "bad transaction key id");
     t.serial = j.value("serial", "");
     t.secret_id = j.value("secret_id", "");
     t.policy = j.value("policy", "");
@@ -117,8 +114,12 @@ core::Result<StoredTransaction> parse_transaction(std::string_view text) {
 // Pending requests
 
 std::string encode_pending(const scep::PendingRequest& p) {
-  json j = {{"format", record_format}, {"ca", p.ca}, {"transaction_id", p.transaction_id}, {"remote", capped(p.remote)},
-            {"csr", crypto::base64_encode(p.csr_der)}, {"created", unix_seconds(p.created)}};
+  json j = {{"format", record_format},
+            {"ca", p.ca},
+            {"transaction_id", p.transaction_id},
+            {"remote", capped(p.remote)},
+            {"csr", crypto::base64_encode(p.csr_der)},
+            {"created", unix_seconds(p.created)}};
   if (!p.subject.empty()) j["subject"] = capped(p.subject);
   if (!p.key.empty()) j["key"] = capped(p.key);
   if (!p.note.empty()) j["note"] = capped(p.note);
@@ -132,8 +133,10 @@ core::Result<scep::PendingRequest> parse_pending(std::string_view text) {
     SCEP_TRY(check_format(j, {record_format}, "pending"));
     auto csr = crypto::base64_decode(j.at("csr").get<std::string>());
     if (!csr) return core::fail(Errc::store_io, "bad CSR in pending record");
-    return scep::PendingRequest{j.at("ca").get<std::string>(), j.at("transaction_id").get<std::string>(),
-                                j.value("remote", ""), std::move(*csr),
+    return scep::PendingRequest{j.at("ca").get<std::string>(),
+                                j.at("transaction_id").get<std::string>(),
+                                j.value("remote", ""),
+                                std::move(*csr),
                                 core::TimePoint(std::chrono::seconds(j.value("created", std::int64_t{0}))),
                                 j.value("subject", ""),
                                 j.value("sans", std::vector<std::string>{}),
@@ -181,9 +184,15 @@ core::Result<std::optional<scep::AuditEvent>> revocation_event(std::string_view 
 // Secrets
 
 std::string encode_secret(const policy::SecretRecord& r) {
-  json j = {{"format", record_format},   {"id", r.id},         {"hash", core::to_hex(r.hash)},
-            {"ca", r.ca},                {"policy", r.policy}, {"uses", r.uses},
-            {"created", unix_seconds(r.created)}, {"expires", unix_seconds(r.expires)}, {"revoked", r.revoked}};
+  json j = {{"format", record_format},
+            {"id", r.id},
+            {"hash", core::to_hex(r.hash)},
+            {"ca", r.ca},
+            {"policy", r.policy},
+            {"uses", r.uses},
+            {"created", unix_seconds(r.created)},
+            {"expires", unix_seconds(r.expires)},
+            {"revoked", r.revoked}};
   if (r.common_name) j["cn"] = *r.common_name;
   if (r.subject_regex) j["subject_regex"] = *r.subject_regex;
   return dump_record(j);
@@ -213,12 +222,17 @@ core::Result<policy::SecretRecord> parse_secret(std::string_view text) {
 // Audit events
 
 json event_json(const scep::AuditEvent& e) {
-  json j = {{"time", crypto::format_time(e.time)}, {"ca", e.ca},
-            {"remote", capped(e.remote)},          {"operation", capped(e.operation, 64)},
+  json j = {{"time", crypto::format_time(e.time)},
+            {"ca", e.ca},
+            {"remote", capped(e.remote)},
+            {"operation", capped(e.operation, 64)},
             {"transaction_id", capped(e.transaction_id, 256)},
-            {"subject", capped(e.subject)},        {"secret_id", capped(e.secret_id, 64)},
-            {"policy", capped(e.policy, 128)},     {"outcome", e.outcome},
-            {"serial", capped(e.serial, 128)},     {"fail_info", e.fail_info},
+            {"subject", capped(e.subject)},
+            {"secret_id", capped(e.secret_id, 64)},
+            {"policy", capped(e.policy, 128)},
+            {"outcome", e.outcome},
+            {"serial", capped(e.serial, 128)},
+            {"fail_info", e.fail_info},
             {"detail", capped(e.detail)}};
   if (!e.sans.empty()) j["sans"] = listed_sans(e.sans);
   if (e.by) {

@@ -58,7 +58,8 @@ core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, s
   return std::make_shared<FileLock>(std::move(*lock));
 }
 
-core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::string_view ca, std::string_view key) const {
+core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::string_view ca,
+                                                                       std::string_view key) const {
   SCEP_TRY(check_ca_name(ca));
   auto text = read_file(transaction_path(ca, key), 1u << 20);
   if (!text) {
@@ -66,11 +67,13 @@ core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::stri
     return std::unexpected(text.error());
   }
   auto t = parse_transaction(core::to_string(*text));
-  if (!t) return core::fail(Errc::store_io, fmt::format("{}: {}", transaction_path(ca, key).string(), t.error().detail));
+  if (!t)
+    return core::fail(Errc::store_io, fmt::format("{}: {}", transaction_path(ca, key).string(), t.error().detail));
   return std::optional<StoredTransaction>(std::move(*t));
 }
 
-core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca, std::string_view tid) const {
+core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca,
+                                                                       std::string_view tid) const {
   auto t = load_transaction(ca, transaction_key(tid));
   if (!t) return std::unexpected(t.error());
   // A different transactionID under the same hash: a collision, however unlikely.
@@ -86,8 +89,7 @@ core::Result<void> Store::update_transaction(const scep::Transaction& t) {
 }
 
 core::Result<void> Store::write_transaction(const scep::Transaction& t, const crypto::Certificate* cert,
-                                            const scep::AuditEvent* event, AtomicReplace replace,
-                                            bool* visible) {
+                                            const scep::AuditEvent* event, AtomicReplace replace, bool* visible) {
   if (visible) *visible = false;
   SCEP_TRY(check_ca_name(t.ca));
   fs::path dir = m_layout.tx_dir(t.ca);

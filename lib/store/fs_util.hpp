@@ -47,7 +47,8 @@ inline bool is_serial(std::string_view s) {
 /// its record (tx/KEY.json), its lock byte, and the secret use it spent.
 std::string transaction_key(std::string_view transaction_id);
 inline bool is_hex_key(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return s.size() == 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // The records' encoding: store/codec.hpp.

@@ -41,8 +41,8 @@ AuditKey audit_key(const scep::AuditEvent& e) { return {e.ca, e.transaction_id, 
 std::optional<core::TimePoint> line_time(const nlohmann::json& j) {
   std::tm tm{};
   std::string text = j.value("time", "");
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec) != 6)
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6)
     return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -117,8 +117,8 @@ class Checker {
       }
       if ((sb.st_mode & S_IWOTH) != 0) add(p, fmt::format("is world-writable (mode {:o})", sb.st_mode & 07777));
       if (sb.st_uid != m_owner)
-        add(p, fmt::format("is owned by uid {}, not by the store's owner (uid {}): the service may not read it", sb.st_uid,
-                           m_owner));
+        add(p, fmt::format("is owned by uid {}, not by the store's owner (uid {}): the service may not read it",
+                           sb.st_uid, m_owner));
       if (S_ISDIR(sb.st_mode)) {
         if (::access(p.c_str(), R_OK | X_OK) != 0) add(p, fmt::format("cannot be read: {}", std::strerror(errno)));
         else scan_dir(p);
@@ -248,7 +248,9 @@ class Checker {
     if (m_audited.count(audit_key(*event))) return;
     scep::AuditEvent e = *event;
     m_audited.insert(audit_key(e));
-    add(record, fmt::format("its decision ({} {}) is missing from audit.log", e.outcome, e.serial.empty() ? e.transaction_id : e.serial),
+    add(record,
+        fmt::format("its decision ({} {}) is missing from audit.log", e.outcome,
+                    e.serial.empty() ? e.transaction_id : e.serial),
         Fix::append_audit, [this, e] { return m_st.append_audit(e, AuditOrigin::recovered).has_value(); });
   }
 
@@ -312,7 +314,8 @@ class Checker {
   }
 
   /// An issued record's certificate has its index file, the same one.
-  void check_index(const std::string& ca, const fs::path& record, const std::string& key, const StoredTransaction& rec) {
+  void check_index(const std::string& ca, const fs::path& record, const std::string& key,
+                   const StoredTransaction& rec) {
     const scep::Transaction& t = rec.transaction;
     fs::path index = m_st.certificate_path(ca, t.serial);
     auto text = read_file(index, 1u << 20);
@@ -371,9 +374,17 @@ class Checker {
         // Parked, then the process died before the transaction was written.
         auto csr = crypto::Csr::from_der(p->csr_der);
         if (!csr) continue;
-        scep::Transaction t{ca, p->transaction_id, scep::Transaction::State::pending,
+        scep::Transaction t{ca,
+                            p->transaction_id,
+                            scep::Transaction::State::pending,
                             crypto::digest(crypto::DigestAlg::sha256, csr->public_key().spki_der()),
-                            {}, {}, {}, {}, p->created, {}, {}};
+                            {},
+                            {},
+                            {},
+                            {},
+                            p->created,
+                            {},
+                            {}};
         add(path, "waits without a transaction record", Fix::write_tx,
             [this, t] { return m_st.add_transaction(t).has_value(); });
         continue;

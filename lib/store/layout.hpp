@@ -75,13 +75,15 @@ inline constexpr std::string_view spent_infix = ".spent-";   ///< secrets/H.spen
 
 /// The files of ca/NAME/ (optional ones included), as `scepctl check` and
 /// the cache see a CA.
-inline constexpr std::array<std::string_view, 8> ca_files{on_disk::ca_cert, on_disk::ca_key, on_disk::chain,    on_disk::ra_cert,
-                                                          on_disk::ra_key,  on_disk::crl,    on_disk::crl_lock, on_disk::tx_lock};
+inline constexpr std::array<std::string_view, 8> ca_files{on_disk::ca_cert,  on_disk::ca_key, on_disk::chain,
+                                                          on_disk::ra_cert,  on_disk::ra_key, on_disk::crl,
+                                                          on_disk::crl_lock, on_disk::tx_lock};
 /// The files a CA's certificates come from (scep::CaBundle), the optional
 /// ones included: their appearance changes the CA too.
 inline constexpr std::array<std::string_view, 3> ca_bundle_files{on_disk::ca_cert, on_disk::chain, on_disk::ra_cert};
 /// The directories of ca/NAME/ whose writes the transaction locks cover.
-inline constexpr std::array<std::string_view, 4> ca_locked_dirs{on_disk::tx, on_disk::certs, on_disk::pending, on_disk::renewed};
+inline constexpr std::array<std::string_view, 4> ca_locked_dirs{on_disk::tx, on_disk::certs, on_disk::pending,
+                                                                on_disk::renewed};
 
 /// Every path of a store rooted at `root`. An empty root gives the paths
 /// relative to the store (for messages). Names are not checked here: the

@@ -24,9 +24,9 @@ namespace fs = std::filesystem;
 using core::Errc;
 using nlohmann::json;
 
-
 core::Result<void> Store::save_policy(const policy::Policy& p, Replace replace) {
-  if (!core::is_valid_name(p.name)) return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
+  if (!core::is_valid_name(p.name))
+    return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid policy name", p.name));
   SCEP_TRY(ensure_dir(m_layout.policies_dir()));
   auto r = write_file_atomic(policy_path(p.name), policy::render_policy(p), 0640,
                              replace == Replace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no);
@@ -39,7 +39,8 @@ core::Result<policy::Policy> Store::load_policy(std::string_view name) const {
   if (!core::is_valid_name(name)) return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
   auto text = read_file(policy_path(name), 1u << 20);
   if (!text) {
-    if (text.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
+    if (text.error().code == Errc::not_found)
+      return core::fail(Errc::not_found, fmt::format("no policy called \"{}\"", name));
     return std::unexpected(text.error());
   }
   return policy::parse_policy(name, core::to_string(*text));
@@ -80,8 +81,7 @@ core::Result<void> Store::add_secret(const policy::SecretRecord& r) {
       return core::fail(Errc::store_io, fmt::format("cannot create {}: {}", token.string(), std::strerror(err)));
     }
   }
-  if (r.uses > 1)
-    SCEP_TRY(sync_directory(m_layout.secrets_dir()));
+  if (r.uses > 1) SCEP_TRY(sync_directory(m_layout.secrets_dir()));
   return write_file_atomic(secret_path(r.hash), encode_secret(r), 0640, AtomicFile::Replace::no);
 }
 
@@ -107,7 +107,9 @@ core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
     auto text = read_file(m_layout.secrets_dir() / f, 64 * 1024);
     if (!text) return std::unexpected(text.error());
     auto rec = parse_secret(core::to_string(*text));
-    if (!rec) return core::fail(Errc::store_io, fmt::format("{}: {}", (Layout().secrets_dir() / f).string(), rec.error().detail));
+    if (!rec)
+      return core::fail(Errc::store_io,
+                        fmt::format("{}: {}", (Layout().secrets_dir() / f).string(), rec.error().detail));
     out.push_back(std::move(*rec));
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created < b.created; });
@@ -260,7 +262,8 @@ static fs::path claimed_path(fs::path pending) { return Layout::claimed(std::mov
 
 core::Result<std::optional<scep::PendingClaim>> Store::claim_pending(const scep::PendingRequest& p) {
   fs::path from = pending_path(p);
-  if (sys::rename(from.c_str(), claimed_path(from).c_str()) == 0) return std::optional<scep::PendingClaim>(std::in_place, *this, p);
+  if (sys::rename(from.c_str(), claimed_path(from).c_str()) == 0)
+    return std::optional<scep::PendingClaim>(std::in_place, *this, p);
   if (errno == ENOENT) return std::optional<scep::PendingClaim>();
   return core::fail(Errc::store_io, fmt::format("cannot take pending request: {}", std::strerror(errno)));
 }

@@ -53,7 +53,8 @@ core::Result<Store> Store::open(fs::path root, OpenMode mode) {
   }
   if (format.error().code != Errc::not_found) return std::unexpected(format.error());
   if (mode == OpenMode::existing)
-    return core::fail(Errc::not_found, fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
+    return core::fail(Errc::not_found,
+                      fmt::format("{} is not a scep store (create one with `scepctl init`)", root.string()));
   SCEP_TRY(ensure_dir(root));
   sys::register_root(root);
   SCEP_TRY(ensure_dir(layout.cas_dir()));
@@ -106,11 +107,13 @@ core::Result<void> Store::check_ca_name(std::string_view name) const {
 core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
   SCEP_TRY(check_ca_name(name));
   fs::path target = ca_dir(name);
-  if (::access(target.c_str(), F_OK) == 0) return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already exists", name));
+  if (::access(target.c_str(), F_OK) == 0)
+    return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already exists", name));
   // Build the CA in a private directory, then rename it into place in one step.
   std::string temp = (m_layout.cas_dir() / fmt::format(".{}.new-XXXXXX", name)).string();
   if (::mkdtemp(temp.data()) == nullptr)
-    return core::fail(Errc::store_io, fmt::format("cannot create a directory in {}: {}", m_layout.cas_dir().string(), std::strerror(errno)));
+    return core::fail(Errc::store_io, fmt::format("cannot create a directory in {}: {}", m_layout.cas_dir().string(),
+                                                  std::strerror(errno)));
   ::chmod(temp.c_str(), 0750);
   // ca/.NAME.new-XXXXXX is laid out as ca/NAME will be.
   std::string temp_name = fs::path(temp).filename().string();
@@ -152,7 +155,8 @@ core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config:
   SCEP_TRY(check_ca_name(name));
   auto certs = read_certs(m_layout.ca_cert(name));
   if (!certs) {
-    if (certs.error().code == Errc::not_found) return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", name));
+    if (certs.error().code == Errc::not_found)
+      return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", name));
     return std::unexpected(certs.error());
   }
   scep::CaBundle ca{std::string(name), certs->front(), {}, std::nullopt, cfg.options_for(name)};
@@ -177,7 +181,8 @@ core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificat
                                  Replace replace) {
   SCEP_TRY(check_ca_name(name));
   if (replace == Replace::no && ::access(m_layout.ra_cert(name).c_str(), F_OK) == 0)
-    return core::fail(Errc::already_exists, fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
+    return core::fail(Errc::already_exists,
+                      fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
   // The key goes first: ra.pem is what switches RA mode on.
   auto r = write_file_atomic(m_layout.ra_key(name), key.to_pem(), 0600);
   if (r) r = write_file_atomic(m_layout.ra_cert(name), cert.pem(), 0640);
@@ -232,7 +237,8 @@ core::Result<scep::CaBundle> Session::load_resolved_ca(const std::string& name) 
   auto cfg = config();
   if (!cfg) return std::unexpected(cfg.error());
   auto ca = m_cache ? m_cache->load_ca(name, **cfg, m_generation) : m_store.load_ca(name, **cfg);
-  if (!ca && ca.error().code == Errc::not_found) return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", name));
+  if (!ca && ca.error().code == Errc::not_found)
+    return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", name));
   return ca;
 }
 

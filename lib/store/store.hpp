@@ -38,7 +38,10 @@ struct NewCa {
   std::vector<crypto::Certificate> chain;
 };
 
-class Store final : public scep::Ledger, public scep::CertificateRegistry, public scep::CrlStore, public scep::AuditSink {
+class Store final : public scep::Ledger,
+                    public scep::CertificateRegistry,
+                    public scep::CrlStore,
+                    public scep::AuditSink {
  public:
   /// Opens (or with OpenMode::create, initialises) the store at `root`.
   static core::Result<Store> open(std::filesystem::path root, OpenMode mode);
@@ -104,13 +107,14 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
                                              AtomicFile::Durable durable = AtomicFile::Durable::no);
   core::Result<crypto::Certificate> load_certificate(std::string_view ca, std::string_view serial_hex) const override;
   core::Result<std::optional<scep::IssuedCertificate>> find_certificate(std::string_view ca,
-                                                                       std::string_view serial_hex) const override;
+                                                                        std::string_view serial_hex) const override;
   /// Every certificate the CA issued, by serial.
   core::Result<std::vector<scep::IssuedCertificate>> list_certificates(std::string_view ca) const;
   /// Revokes a certificate (the record is the commit point, then the audit
   /// line); not_found for a serial the CA never issued, already_exists when
   /// it is revoked already.
-  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry, const scep::AuditEvent& event) override;
+  core::Result<void> revoke(std::string_view ca, const crypto::RevokedEntry& entry,
+                            const scep::AuditEvent& event) override;
   core::Result<std::vector<crypto::RevokedEntry>> revoked_certificates(std::string_view ca) const override;
   /// The serials of revoked/ (sorted), from its names alone.
   core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) const override;
@@ -128,7 +132,8 @@ class Store final : public scep::Ledger, public scep::CertificateRegistry, publi
   /// The same lock, by the transaction's key (check --repair knows only that).
   core::Result<scep::LockGuard> lock_transaction_key(std::string_view ca, std::string_view key) const;
   std::filesystem::path transaction_path(std::string_view ca, std::string_view key) const;
-  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const override;
+  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca,
+                                                                  std::string_view tid) const override;
   core::Result<std::optional<StoredTransaction>> load_transaction(std::string_view ca, std::string_view key) const;
   /// A bare record (tests, repair); decisions go through record_*.
   core::Result<void> add_transaction(const scep::Transaction& t);

@@ -40,7 +40,8 @@ std::expected<Request, Response> read_cgi_request(const EnvLookup& env, std::ist
   if (length > max_body_bytes) return std::unexpected(Response::text(413, "request body too large"));
   req.body.resize(length);
   body.read(reinterpret_cast<char*>(req.body.data()), static_cast<std::streamsize>(length));
-  if (static_cast<std::size_t>(body.gcount()) != length) return std::unexpected(Response::text(400, "request body shorter than Content-Length"));
+  if (static_cast<std::size_t>(body.gcount()) != length)
+    return std::unexpected(Response::text(400, "request body shorter than Content-Length"));
   return req;
 }
 

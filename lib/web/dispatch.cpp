@@ -122,8 +122,8 @@ bool is_health_path(std::string_view path) { return path == "/health" || path ==
 
 /// The canonical name of a known operation, else "".
 std::string_view canonical_operation(std::string_view op) {
-  for (std::string_view name : {"GetCACaps", "GetCACert", "GetCACertChain", "GetCAChain", "GetNextCACert", "GetCRL",
-                                "PKIOperation"})
+  for (std::string_view name :
+       {"GetCACaps", "GetCACert", "GetCACertChain", "GetCAChain", "GetNextCACert", "GetCRL", "PKIOperation"})
     if (core::iequals_ascii(op, name)) return name;
   return {};
 }
@@ -131,7 +131,8 @@ std::string_view canonical_operation(std::string_view op) {
 Response get_ca_cert(scep::Service& svc, const std::string& ca) {
   auto reply = svc.get_ca_cert(ca);
   if (!reply) return error_response(reply.error());
-  return binary(reply->kind == scep::CaCertKind::single ? "application/x-x509-ca-cert" : "application/x-x509-ca-ra-cert",
+  return binary(reply->kind == scep::CaCertKind::single ? "application/x-x509-ca-cert"
+                                                        : "application/x-x509-ca-ra-cert",
                 std::move(reply->body));
 }
 
@@ -223,10 +224,10 @@ Response route(const Request& req, scep::Service& svc, const Query& q, const std
   if (caps || cert || chain) {
     std::string note;
     auto named = ca_for_certificates(svc, req, q, note);
-    Response r = !named                                   ? error_response(named.error())
-                 : caps                                   ? get_ca_caps(svc, *named)
-                 : cert                                   ? get_ca_cert(svc, *named)
-                                                          : get_ca_chain(svc, *named);
+    Response r = !named ? error_response(named.error())
+                 : caps ? get_ca_caps(svc, *named)
+                 : cert ? get_ca_cert(svc, *named)
+                        : get_ca_chain(svc, *named);
     r.debug = std::move(note);
     // The CA that answered, not a message= identifier that fell back ("" = the default).
     if (named) r.facts.ca = *named;

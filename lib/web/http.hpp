@@ -30,8 +30,8 @@ struct Request {
 /// metrics: filled where the decision is made, never parsed again. Empty
 /// strings: not known (a request refused before it named one).
 struct RequestFacts {
-  std::string operation;  ///< canonical: "GetCACert", "PKIOperation", "health", ...; "" when none was recognised
-  std::string ca;         ///< the CA that answered
+  std::string operation;       ///< canonical: "GetCACert", "PKIOperation", "health", ...; "" when none was recognised
+  std::string ca;              ///< the CA that answered
   std::string message_type;    ///< PKIOperation: "PKCSReq", "CertPoll", ...
   std::string pki_status;      ///< PKIOperation with a CertRep: "SUCCESS", "FAILURE", "PENDING"
   std::string fail_info;       ///< with "FAILURE": "badRequest", ...
@@ -43,11 +43,11 @@ struct Response {
   int status = 200;
   std::string content_type;
   core::Bytes body;
-  std::string allow;  ///< the Allow header of a 405, else empty
+  std::string allow;    ///< the Allow header of a 405, else empty
   int retry_after = 0;  ///< seconds for a Retry-After header (a 503), 0: none
-  std::string log;    ///< for the server's error log (5xx details); never sent
-  std::string debug;  ///< a note for the server's log at debug level; never sent
-  RequestFacts facts;  ///< for the log line and metrics; never sent
+  std::string log;      ///< for the server's error log (5xx details); never sent
+  std::string debug;    ///< a note for the server's log at debug level; never sent
+  RequestFacts facts;   ///< for the log line and metrics; never sent
 
   static Response text(int status, std::string_view message);
 };

@@ -64,7 +64,8 @@ double as_ms(std::chrono::nanoseconds d) { return static_cast<double>(d.count())
 std::string text_line(const LogEntry& e, LogStyle style) {
   std::string out;
   out.reserve(320);
-  if (style.journal) fmt::format_to(std::back_inserter(out), "<{}>level={}", syslog_priority(e.level), level_name(e.level));
+  if (style.journal)
+    fmt::format_to(std::back_inserter(out), "<{}>level={}", syslog_priority(e.level), level_name(e.level));
   else fmt::format_to(std::back_inserter(out), "time={} level={}", rfc3339_ms(e.time), level_name(e.level));
   if (const RequestLine* r = e.request) {
     static const RequestFacts none;
@@ -152,8 +153,8 @@ bool journal_stream_matches(std::string_view value, dev_t dev, ino_t ino) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     return ec == std::errc() && end == s.data() + s.size() && !s.empty();
   };
-  return parse(value.substr(0, colon), d) && parse(value.substr(colon + 1), i) && d == static_cast<unsigned long long>(dev) &&
-         i == static_cast<unsigned long long>(ino);
+  return parse(value.substr(0, colon), d) && parse(value.substr(colon + 1), i) &&
+         d == static_cast<unsigned long long>(dev) && i == static_cast<unsigned long long>(ino);
 }
 
 bool stderr_is_journal(const char* journal_stream) {

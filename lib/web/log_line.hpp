@@ -35,7 +35,7 @@ struct RequestLine {
   std::string_view method;
   std::string_view target;  ///< as sent ("/scep?operation=..."); cut to 160 bytes in a line
   int status = 0;
-  std::size_t bytes = 0;  ///< response body bytes
+  std::size_t bytes = 0;                ///< response body bytes
   std::chrono::nanoseconds duration{};  ///< from the whole request read to the response handed over
   const RequestFacts* facts = nullptr;  ///< what dispatch() decided; nullptr: not dispatched
 };
@@ -43,7 +43,7 @@ struct RequestLine {
 struct LogEntry {
   std::chrono::system_clock::time_point time;
   LogLevel level = LogLevel::info;
-  std::string_view message;  ///< error/debug text; empty for a request line
+  std::string_view message;              ///< error/debug text; empty for a request line
   const RequestLine* request = nullptr;  ///< the request the line is about, if any
 };
 

@@ -13,8 +13,9 @@ namespace web {
 namespace {
 
 /// The operation label's values; a request for none of them counts as "other".
-constexpr std::array<std::string_view, 9> operations{"GetCACaps", "GetCACert",    "GetCACertChain", "GetCAChain",
-                                                     "GetNextCACert", "GetCRL", "PKIOperation", "health", "other"};
+constexpr std::array<std::string_view, 9> operations{"GetCACaps",    "GetCACert",     "GetCACertChain",
+                                                     "GetCAChain",   "GetNextCACert", "GetCRL",
+                                                     "PKIOperation", "health",        "other"};
 /// The duration histogram's classes: what a request costs differs by kind.
 constexpr std::array<std::string_view, 4> classes{"certificates", "pki", "crl", "other"};
 
@@ -56,7 +57,8 @@ void Metrics::observe(const RequestFacts& facts, int status, std::chrono::nanose
   std::size_t bucket = 0;
   while (bucket < duration_bounds.size() && seconds > duration_bounds[bucket]) ++bucket;
   h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-  h.sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count())), std::memory_order_relaxed);
+  h.sum_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count())),
+                     std::memory_order_relaxed);
 
   // Only answered enrollments (a CertRep): a CA from the store, a bounded set of outcomes.
   if (facts.pki_status.empty() || !is_enrollment(facts.message_type)) return;
@@ -111,15 +113,18 @@ std::string Metrics::render(const std::vector<CaGauges>& gauges) const {
     }
   }
 
-  w.family("scep_pending_requests", "gauge", "Requests waiting for an operator's approval, per CA (read when scraped).");
+  w.family("scep_pending_requests", "gauge",
+           "Requests waiting for an operator's approval, per CA (read when scraped).");
   for (const auto& g : gauges)
     if (g.pending) w.sample("scep_pending_requests", {{"ca", g.name}}, static_cast<double>(*g.pending));
 
   w.family("scep_certificate_not_after_seconds", "gauge",
            "The notAfter of each CA's certificate (role ca) and RA certificate (role ra), in Unix seconds.");
   for (const auto& g : gauges) {
-    if (g.ca_not_after) w.sample("scep_certificate_not_after_seconds", {{"ca", g.name}, {"role", "ca"}}, unix_seconds(*g.ca_not_after));
-    if (g.ra_not_after) w.sample("scep_certificate_not_after_seconds", {{"ca", g.name}, {"role", "ra"}}, unix_seconds(*g.ra_not_after));
+    if (g.ca_not_after)
+      w.sample("scep_certificate_not_after_seconds", {{"ca", g.name}, {"role", "ca"}}, unix_seconds(*g.ca_not_after));
+    if (g.ra_not_after)
+      w.sample("scep_certificate_not_after_seconds", {{"ca", g.name}, {"role", "ra"}}, unix_seconds(*g.ra_not_after));
   }
   return w.text();
 }

@@ -56,7 +56,9 @@ core::Result<core::Bytes> decode_message(std::string_view raw) {
   for (char c : text) {
     switch (c) {
       case ' ': b64 += '+'; break;  // '+' sent unescaped and form-decoded on the way
-      case '\r': case '\n': case '\t': break;
+      case '\r':
+      case '\n':
+      case '\t': break;
       case '-': b64 += '+'; break;  // base64url
       case '_': b64 += '/'; break;
       default: b64 += c;

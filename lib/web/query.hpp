@@ -16,7 +16,7 @@ namespace web {
 std::string percent_decode(std::string_view text, bool plus_is_space);
 
 struct Query {
-  std::string operation;               ///< decoded; empty when absent
+  std::string operation;  ///< decoded; empty when absent
   /// Still raw (percent-encoded): a view into the query string given to
   /// parse_query(), which must outlive it. A GET message is not copied.
   std::optional<std::string_view> message;

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <csignal>
+#include <optional>
 #include <pthread.h>
 #include <sys/resource.h>
-#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -175,8 +175,10 @@ std::optional<Response> framing_error(const http::fields& f, unsigned version) {
     }
   }
   auto is_chunked = [](std::string_view c) { return core::iequals_ascii(c, "chunked"); };
-  if (codings.empty() || !is_chunked(codings.back())) return Response::text(400, "Transfer-Encoding does not end in chunked");
-  if (std::count_if(codings.begin(), codings.end(), is_chunked) > 1) return Response::text(400, "chunked applied twice");
+  if (codings.empty() || !is_chunked(codings.back()))
+    return Response::text(400, "Transfer-Encoding does not end in chunked");
+  if (std::count_if(codings.begin(), codings.end(), is_chunked) > 1)
+    return Response::text(400, "chunked applied twice");
   if (codings.size() > 1) return Response::text(501, "transfer coding not supported (only chunked)");
   return std::nullopt;
 }
@@ -485,9 +487,10 @@ void Server::Impl::accept() {
 void Server::Impl::refuse(tcp::socket& socket, std::string_view why) {
   static const std::string busy = [] {
     Response r = Response::text(503, "service busy, retry later");
-    return fmt::format("HTTP/1.1 503 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n"
-                       "Retry-After: 5\r\n\r\n{}",
-                       status_text(503), r.content_type, r.body.size(), std::string(r.body.begin(), r.body.end()));
+    return fmt::format(
+        "HTTP/1.1 503 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n"
+        "Retry-After: 5\r\n\r\n{}",
+        status_text(503), r.content_type, r.body.size(), std::string(r.body.begin(), r.body.end()));
   }();
   beast::error_code ignored;
   socket.non_blocking(true, ignored);
@@ -498,7 +501,8 @@ void Server::Impl::refuse(tcp::socket& socket, std::string_view why) {
     ++refusals_unlogged;
     return;
   }
-  std::string more = refusals_unlogged ? fmt::format(" ({} more refused since the last such line)", refusals_unlogged) : "";
+  std::string more = refusals_unlogged ? fmt::format(" ({} more refused since the last such line)", refusals_unlogged)
+                                       : "";
   add_log(fmt::format("scepctl serve: {}; answered 503{}\n", why, more));
   refusals_unlogged = 0;
   last_refusal_log = now;
@@ -506,7 +510,8 @@ void Server::Impl::refuse(tcp::socket& socket, std::string_view why) {
 
 core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler handler, Quick quick, Log log,
                                                      LogSink sink) {
-  std::size_t workers = options.workers ? options.workers : std::max<std::size_t>(8, std::thread::hardware_concurrency());
+  std::size_t workers = options.workers ? options.workers
+                                        : std::max<std::size_t>(8, std::thread::hardware_concurrency());
   // The workers start with SIGINT and SIGTERM blocked, so the signals reach
   // the event-loop thread (Asio's handler) and never interrupt a worker's
   // lock wait or write with EINTR (Asio installs its handler without
@@ -542,9 +547,11 @@ core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler ha
   auto where = fmt::format("{}:{}", o.host, o.port);
   beast::error_code ec;
   tcp::resolver resolver(impl->ioc);
-  auto endpoints = resolver.resolve(o.host, std::to_string(o.port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  auto endpoints = resolver.resolve(o.host, std::to_string(o.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty())
-    return core::fail(core::Errc::invalid_argument, fmt::format("cannot listen on {}: {}", where, ec ? ec.message() : "no address"));
+    return core::fail(core::Errc::invalid_argument,
+                      fmt::format("cannot listen on {}: {}", where, ec ? ec.message() : "no address"));
   tcp::endpoint ep = endpoints.begin()->endpoint();
   auto& acc = impl->acceptor;
   acc.open(ep.protocol(), ec);
@@ -565,9 +572,7 @@ core::Result<std::unique_ptr<Server>> Server::listen(Options options, Handler ha
 
 Server::Server(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
-Server::~Server() {
-  m_impl->pool.join();
-}
+Server::~Server() { m_impl->pool.join(); }
 
 std::size_t Server::max_connections() const { return m_impl->max_connections; }
 std::size_t Server::max_connections_per_client() const { return m_impl->max_per_client; }

@@ -43,7 +43,7 @@ class Server {
  public:
   struct Options {
     std::string host;
-    std::uint16_t port = 0;  ///< 0: any free port (see port())
+    std::uint16_t port = 0;   ///< 0: any free port (see port())
     std::size_t workers = 0;  ///< threads for slow requests; 0: max(8, cores)
     /// For a request to arrive and be read whole, and for a reply to be taken.
     std::chrono::seconds io_timeout{60};

@@ -25,7 +25,8 @@ static core::Result<double> cpu_seconds_of(pid_t pid) {
   if (!std::getline(in, line)) return core::fail(Errc::not_found, fmt::format("no process {}", pid));
   // The command name is in parentheses and may hold blanks: fields count from the last ')'.
   auto close = line.rfind(')');
-  if (close == std::string::npos) return core::fail(Errc::malformed_request, fmt::format("/proc/{}/stat unreadable", pid));
+  if (close == std::string::npos)
+    return core::fail(Errc::malformed_request, fmt::format("/proc/{}/stat unreadable", pid));
   std::istringstream fields(line.substr(close + 2));
   std::string f;
   double ticks = 0;

@@ -78,20 +78,26 @@ int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
   const double op = (op_before + op_after) / 2;
   const double per = cpu / static_cast<double>(count);
   if (json) {
-    std::cout << nlohmann::json{{"label", "inproc"}, {"mode", "enroll"}, {"count", count},
-                                {"cpu_ms_per_enrollment", 1e3 * per}, {"rsa2048_private_op_ms", 1e3 * op},
+    std::cout << nlohmann::json{{"label", "inproc"},
+                                {"mode", "enroll"},
+                                {"count", count},
+                                {"cpu_ms_per_enrollment", 1e3 * per},
+                                {"rsa2048_private_op_ms", 1e3 * op},
                                 {"rsa2048_private_op_ms_before", 1e3 * op_before},
                                 {"rsa2048_private_op_ms_after", 1e3 * op_after},
-                                {"floor_ms", 3e3 * op}, {"cpu_over_floor", per / (3 * op)}}
+                                {"floor_ms", 3e3 * op},
+                                {"cpu_over_floor", per / (3 * op)}}
                      .dump()
               << "\n";
   } else {
-    std::cout << fmt::format("{} enrollments through Service::pki_operation (in memory, one thread): "
-                             "{:.3f} ms of CPU each\n",
-                             count, 1e3 * per)
-              << fmt::format("RSA-2048 private op {:.3f} ms (before {:.3f}, after {:.3f}); floor (3 ops) {:.3f} ms; "
-                             "{:.2f}x floor\n",
-                             1e3 * op, 1e3 * op_before, 1e3 * op_after, 3e3 * op, per / (3 * op));
+    std::cout << fmt::format(
+                     "{} enrollments through Service::pki_operation (in memory, one thread): "
+                     "{:.3f} ms of CPU each\n",
+                     count, 1e3 * per)
+              << fmt::format(
+                     "RSA-2048 private op {:.3f} ms (before {:.3f}, after {:.3f}); floor (3 ops) {:.3f} ms; "
+                     "{:.2f}x floor\n",
+                     1e3 * op, 1e3 * op_before, 1e3 * op_after, 3e3 * op, per / (3 * op));
   }
   return 0;
 }
@@ -105,7 +111,8 @@ int main(int argc, char** argv) {
   bool json = false;
   app.add_option("--count", count, "measured enrollments")->check(CLI::Range(1, 1000000));
   app.add_option("--warmup", warmup, "enrollments before the measurement");
-  app.add_option("--floor-ops", floor_ops, "RSA-2048 private operations timed for the floor")->check(CLI::Range(5, 100000));
+  app.add_option("--floor-ops", floor_ops, "RSA-2048 private operations timed for the floor")
+      ->check(CLI::Range(5, 100000));
   app.add_flag("--json", json, "one JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
   try {

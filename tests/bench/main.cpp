@@ -62,8 +62,8 @@ static core::Result<std::vector<Enrollment>> prepare(const Options& opt, const C
   out.reserve(total);
   std::string run = fmt::format("{:x}-{}", ::getpid(), std::time(nullptr));
   for (std::size_t i = 0; i < total; ++i) {
-    const std::string& challenge =
-        opt.challenges.empty() ? std::string() : opt.challenges[i * opt.challenges.size() / total];
+    const std::string& challenge = opt.challenges.empty() ? std::string()
+                                                          : opt.challenges[i * opt.challenges.size() / total];
     auto e = make_enrollment(ids[i % ids.size()], ca, challenge, fmt::format("bench-{}-{}", run, i));
     if (!e) return std::unexpected(e.error());
     out.push_back(std::move(*e));
@@ -77,7 +77,8 @@ static Report check(const Options& opt, const CaCerts& ca, const std::string& re
   for (std::size_t i = 0; i < load.replies.size(); ++i) {
     const Reply& r = load.replies[i];
     if (r.status != 200) {
-      count_failure(rep, r.status ? fmt::format("HTTP {}: {}", r.status, r.body.substr(0, 200)) : "transport: " + r.error);
+      count_failure(rep,
+                    r.status ? fmt::format("HTTP {}: {}", r.status, r.body.substr(0, 200)) : "transport: " + r.error);
       continue;
     }
     if (opt.mode != Mode::enroll) {
@@ -98,7 +99,8 @@ static int save_first(const std::string& path, const std::vector<Enrollment>& se
   const core::Bytes& m = sent.front().message;
   out.write(reinterpret_cast<const char*>(m.data()), static_cast<std::streamsize>(m.size()));
   if (!out.flush()) throw std::runtime_error("cannot write " + path);
-  std::cerr << fmt::format("scep-bench: wrote a {}-byte PKCSReq for {} to {}\n", m.size(), sent.front().subject_cn, path);
+  std::cerr << fmt::format("scep-bench: wrote a {}-byte PKCSReq for {} to {}\n", m.size(), sent.front().subject_cn,
+                           path);
   return 0;
 }
 
@@ -154,16 +156,24 @@ static nlohmann::json summarize(const Options& opt, const Report& rep, const Loa
   // Successful requests only: a server that fails some is not credited for them.
   double rate = static_cast<double>(rep.ok) / load.wall_seconds;
   double floor = 3 * rsa_op;
-  nlohmann::json j = {
-      {"label", opt.label}, {"url", opt.url}, {"mode", mode_name(opt.mode)},
-      {"workers", opt.workers}, {"count", count}, {"ok", rep.ok}, {"failed", count - rep.ok},
-      {"wall_s", load.wall_seconds}, {"per_s", rate},
-      {"p50_ms", 1e3 * latency_quantile(load.replies, 0.50)}, {"p99_ms", 1e3 * latency_quantile(load.replies, 0.99)},
-      {"rsa2048_private_op_ms", 1e3 * rsa_op}, {"floor_ms", 1e3 * floor}};
+  nlohmann::json j = {{"label", opt.label},
+                      {"url", opt.url},
+                      {"mode", mode_name(opt.mode)},
+                      {"workers", opt.workers},
+                      {"count", count},
+                      {"ok", rep.ok},
+                      {"failed", count - rep.ok},
+                      {"wall_s", load.wall_seconds},
+                      {"per_s", rate},
+                      {"p50_ms", 1e3 * latency_quantile(load.replies, 0.50)},
+                      {"p99_ms", 1e3 * latency_quantile(load.replies, 0.99)},
+                      {"rsa2048_private_op_ms", 1e3 * rsa_op},
+                      {"floor_ms", 1e3 * floor}};
   if (server_cpu) {
     j["server_cpu_s"] = *server_cpu;
     j["server_cpu_ms_per_req"] = 1e3 * *server_cpu / static_cast<double>(std::max<std::size_t>(count, 1));
-    if (opt.mode == Mode::enroll) j["cpu_over_floor"] = *server_cpu / static_cast<double>(std::max<std::size_t>(count, 1)) / floor;
+    if (opt.mode == Mode::enroll)
+      j["cpu_over_floor"] = *server_cpu / static_cast<double>(std::max<std::size_t>(count, 1)) / floor;
   }
   if (!rep.first_failure.empty()) j["first_failure"] = rep.first_failure;
   return j;
@@ -174,12 +184,14 @@ static void print_text(const nlohmann::json& j) {
                            j["label"].get<std::string>(), j["mode"].get<std::string>(), j["workers"].get<int>(),
                            j["count"].get<std::size_t>(), j["ok"].get<std::size_t>(), j["wall_s"].get<double>(),
                            j["per_s"].get<double>(), j["p50_ms"].get<double>(), j["p99_ms"].get<double>());
-  std::cout << fmt::format("RSA-2048 private op {:.3f} ms; floor (3 ops) {:.3f} ms\n", j["rsa2048_private_op_ms"].get<double>(),
-                           j["floor_ms"].get<double>());
+  std::cout << fmt::format("RSA-2048 private op {:.3f} ms; floor (3 ops) {:.3f} ms\n",
+                           j["rsa2048_private_op_ms"].get<double>(), j["floor_ms"].get<double>());
   if (j.contains("server_cpu_s"))
     std::cout << fmt::format("server CPU {:.2f}s = {:.3f} ms/request{}\n", j["server_cpu_s"].get<double>(),
                              j["server_cpu_ms_per_req"].get<double>(),
-                             j.contains("cpu_over_floor") ? fmt::format(" = {:.2f}x floor", j["cpu_over_floor"].get<double>()) : "");
+                             j.contains("cpu_over_floor")
+                                 ? fmt::format(" = {:.2f}x floor", j["cpu_over_floor"].get<double>())
+                                 : "");
 }
 
 static int run(const Options& opt) {
@@ -199,7 +211,9 @@ static int run(const Options& opt) {
                                                           : "operation=GetCACert",
                                   opt);
   auto call_from = [&](std::size_t offset) {
-    return [&, offset](std::size_t i) { return opt.mode == Mode::enroll ? Call{{}, &sent[offset + i].message} : Call{get_query, nullptr}; };
+    return [&, offset](std::size_t i) {
+      return opt.mode == Mode::enroll ? Call{{}, &sent[offset + i].message} : Call{get_query, nullptr};
+    };
   };
 
   Connections conns(t.url, opt.workers);
@@ -227,19 +241,24 @@ int main(int argc, char** argv) {
   CLI::App app{"scep-bench: SCEP load generator (enrollments/s, latency, server CPU vs the RSA floor)"};
   app.add_option("--url", opt.url, "SCEP endpoint, e.g. http://127.0.0.1:8080/scep")->required();
   app.add_option("--ca", opt.ca, "CA name (message= of GetCACert/GetCACaps)");
-  std::map<std::string, bench::Mode> modes{{"enroll", bench::Mode::enroll}, {"caps", bench::Mode::caps},
-                                           {"cacert", bench::Mode::cacert}, {"crl", bench::Mode::crl}};
+  std::map<std::string, bench::Mode> modes{{"enroll", bench::Mode::enroll},
+                                           {"caps", bench::Mode::caps},
+                                           {"cacert", bench::Mode::cacert},
+                                           {"crl", bench::Mode::crl}};
   app.add_option("--mode", opt.mode, "enroll (PKCSReq), caps (GetCACaps), cacert (GetCACert) or crl (GetCRL)")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
-  app.add_option("--workers", opt.workers, "concurrent workers, one keep-alive connection each")->check(CLI::Range(1, 1024));
+  app.add_option("--workers", opt.workers, "concurrent workers, one keep-alive connection each")
+      ->check(CLI::Range(1, 1024));
   app.add_option("--count", opt.count, "measured requests")->check(CLI::Range(1, 10000000));
   app.add_option("--warmup", opt.warmup, "requests sent before the measurement (not counted)");
   app.add_option("--seconds", opt.seconds, "send no request after this many seconds (--count is then an upper bound)")
       ->check(CLI::PositiveNumber);
   app.add_option("--key-bits", opt.key_bits, "RSA key size of the enrolling clients")->check(CLI::Range(1024, 8192));
   app.add_option("--challenge", opt.challenges, "challenge password(s); requests are spread evenly over them");
-  app.add_option("--server-pid", opt.server_pids, "server process(es) whose CPU time (incl. reaped children) is measured");
-  app.add_option("--floor-ops", opt.floor_ops, "RSA-2048 private operations timed for the floor")->check(CLI::Range(5, 100000));
+  app.add_option("--server-pid", opt.server_pids,
+                 "server process(es) whose CPU time (incl. reaped children) is measured");
+  app.add_option("--floor-ops", opt.floor_ops, "RSA-2048 private operations timed for the floor")
+      ->check(CLI::Range(5, 100000));
   app.add_option("--label", opt.label, "a name for this run in the output");
   app.add_option("--save-request", opt.save_request, "enroll: write the first prepared PKCSReq (DER) here and exit");
   app.add_flag("--json", opt.json, "one JSON object on stdout");

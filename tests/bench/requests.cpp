@@ -76,7 +76,8 @@ core::Result<void> check_cert_rep(const Enrollment& e, const CaCerts& ca, core::
   auto sd = crypto::parse_signed_data(reply);
   if (!sd) return bad(e, "reply is not a SignedData: " + sd.error().detail);
   if (!sd->signature_valid) return bad(e, "reply signature does not verify: " + sd->signature_error);
-  if (!sd->signer || !(*sd->signer == ca.recipient || *sd->signer == ca.ca)) return bad(e, "reply not signed by the CA/RA");
+  if (!sd->signer || !(*sd->signer == ca.recipient || *sd->signer == ca.ca))
+    return bad(e, "reply not signed by the CA/RA");
   if (attr_text(*sd, scep::oid::message_type) != "3") return bad(e, "messageType is not CertRep");
   std::string status = attr_text(*sd, scep::oid::pki_status);
   if (status != "0")
@@ -94,7 +95,8 @@ core::Result<void> check_cert_rep(const Enrollment& e, const CaCerts& ca, core::
   const crypto::Certificate& issued = certs->front();
   if (!ca.ca.issued(issued)) return bad(e, "certificate does not verify against the CA: " + issued.issuer());
   if (!(issued.public_key() == e.who->key.public_key())) return bad(e, "certificate is not for the request's key");
-  if (issued.subject().find(e.subject_cn) == std::string::npos) return bad(e, "certificate subject " + issued.subject());
+  if (issued.subject().find(e.subject_cn) == std::string::npos)
+    return bad(e, "certificate subject " + issued.subject());
   return {};
 }
 

@@ -29,8 +29,8 @@ BOOST_AUTO_TEST_CASE(a_root_is_a_self_signed_ca_that_can_also_sign_and_decrypt) 
   BOOST_TEST(root.cert.issued(root.cert));
   BOOST_TEST(root.cert.matches(root.key));
   unsigned ku = root.cert.key_usage();
-  for (unsigned bit : {crypto::ku_key_cert_sign, crypto::ku_crl_sign, crypto::ku_digital_signature,
-                       crypto::ku_key_encipherment})
+  for (unsigned bit :
+       {crypto::ku_key_cert_sign, crypto::ku_crl_sign, crypto::ku_digital_signature, crypto::ku_key_encipherment})
     BOOST_TEST((ku & bit) != 0u, "key usage bit " << bit);
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(an_issued_certificate_is_signed_by_the_ca_under_a_fresh_ser
   BOOST_TEST(pki.root.cert.issued(*first));
   BOOST_TEST(first->matches(pki.client_key));
   auto digits = [](std::string hex) { return hex.erase(0, hex.find_first_not_of('0')); };
-  BOOST_TEST(digits(first->serial_hex()) == digits(core::to_hex(spec.serial, '\0', true)), "spec.serial is the certificate's");
+  BOOST_TEST(digits(first->serial_hex()) == digits(core::to_hex(spec.serial, '\0', true)),
+             "spec.serial is the certificate's");
   auto second = ca::issue(spec, pki.client_key.public_key(), pki.root.cert, pki.root.key, rng);
   BOOST_REQUIRE(second);
   BOOST_TEST(second->serial_hex() != first->serial_hex(), "each issuance draws a new serial");

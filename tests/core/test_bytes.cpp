@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(iequals_ascii_folds_ascii_letters_only) {
   BOOST_TEST(core::iequals_ascii("", ""));
   BOOST_TEST(!core::iequals_ascii("GetCACap", "GetCACaps"));
   BOOST_TEST(!core::iequals_ascii("GetCACert", "GetCACerx"));
-  BOOST_TEST(!core::iequals_ascii("[", "{"));  // 0x5B and 0x7B differ by 0x20 but are not letters
+  BOOST_TEST(!core::iequals_ascii("[", "{"));        // 0x5B and 0x7B differ by 0x20 but are not letters
   BOOST_TEST(!core::iequals_ascii("\xC9", "\xE9"));  // Latin-1 E-acute: not folded
   BOOST_TEST(core::iequals_ascii("100-Continue", "100-continue"));
 }

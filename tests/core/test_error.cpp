@@ -11,11 +11,20 @@ BOOST_AUTO_TEST_SUITE(core_error)
 
 BOOST_AUTO_TEST_CASE(every_errc_has_its_own_stable_name) {
   using core::Errc;
-  const Errc all[] = {Errc::malformed_request, Errc::unknown_ca,        Errc::decrypt_failed,
-                      Errc::too_large,         Errc::unsupported_algorithm, Errc::bad_message_check,
-                      Errc::policy_rejected,   Errc::invalid_argument,  Errc::not_found,
-                      Errc::already_exists,    Errc::store_io,          Errc::store_busy,
-                      Errc::config_invalid,    Errc::internal};
+  const Errc all[] = {Errc::malformed_request,
+                      Errc::unknown_ca,
+                      Errc::decrypt_failed,
+                      Errc::too_large,
+                      Errc::unsupported_algorithm,
+                      Errc::bad_message_check,
+                      Errc::policy_rejected,
+                      Errc::invalid_argument,
+                      Errc::not_found,
+                      Errc::already_exists,
+                      Errc::store_io,
+                      Errc::store_busy,
+                      Errc::config_invalid,
+                      Errc::internal};
   std::set<std::string> names;
   for (Errc e : all) names.insert(std::string(core::errc_name(e)));
   BOOST_TEST(names.size() == std::size(all));

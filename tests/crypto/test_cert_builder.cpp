@@ -44,7 +44,8 @@ std::vector<std::string> alt_names(const crypto::Certificate& cert) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
     int type = 0;
     const auto* s = static_cast<const ASN1_STRING*>(GENERAL_NAME_get0_value(gn, &type));
-    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                      static_cast<std::size_t>(ASN1_STRING_length(s)));
     if (type == GEN_DNS) out.push_back("DNS:" + value);
     else if (type == GEN_EMAIL) out.push_back("email:" + value);
     else if (type == GEN_URI) out.push_back("URI:" + value);
@@ -119,9 +120,9 @@ BOOST_AUTO_TEST_CASE(basic_constraints_is_critical_and_carries_the_ca_flag) {
 }
 
 BOOST_AUTO_TEST_CASE(every_key_usage_bit_maps_to_itself) {
-  for (unsigned bit : {crypto::ku_digital_signature, crypto::ku_non_repudiation, crypto::ku_key_encipherment,
-                       crypto::ku_data_encipherment, crypto::ku_key_agreement, crypto::ku_key_cert_sign,
-                       crypto::ku_crl_sign}) {
+  for (unsigned bit :
+       {crypto::ku_digital_signature, crypto::ku_non_repudiation, crypto::ku_key_encipherment,
+        crypto::ku_data_encipherment, crypto::ku_key_agreement, crypto::ku_key_cert_sign, crypto::ku_crl_sign}) {
     auto spec = leaf_spec();
     spec.ca = bit == crypto::ku_key_cert_sign;
     spec.key_usage = bit;
@@ -150,7 +151,8 @@ BOOST_AUTO_TEST_CASE(subject_alt_names_are_encoded_in_order) {
   spec.subject_alt_names = {crypto::dns_name("host.example"), *crypto::ip_name("192.0.2.7"),
                             crypto::email_name("a@example.com"), crypto::uri_name("https://example.com/x")};
   auto cert = build_leaf(spec);
-  std::vector<std::string> want = {"DNS:host.example", "IP:192.0.2.7", "email:a@example.com", "URI:https://example.com/x"};
+  std::vector<std::string> want = {"DNS:host.example", "IP:192.0.2.7", "email:a@example.com",
+                                   "URI:https://example.com/x"};
   BOOST_TEST(alt_names(cert) == want, boost::test_tools::per_element());
   auto typed = crypto::subject_alt_names(cert);
   BOOST_REQUIRE(typed);
@@ -167,11 +169,12 @@ BOOST_AUTO_TEST_CASE(subject_alt_names_are_data_never_directives) {
   auto subject = crypto::subject_der_from_text("CN=leaf.example,emailAddress=boss@example.com");
   BOOST_REQUIRE(subject);
   spec.subject = *subject;
-  spec.subject_alt_names = {crypto::email_name("move"), crypto::email_name("copy"), crypto::dns_name("a.example,DNS:b.example"),
-                            crypto::dns_name("c.example\nd.example")};
+  spec.subject_alt_names = {crypto::email_name("move"), crypto::email_name("copy"),
+                            crypto::dns_name("a.example,DNS:b.example"), crypto::dns_name("c.example\nd.example")};
   auto cert = build_leaf(spec);
   BOOST_TEST(cert.subject() == "CN=leaf.example,emailAddress=boss@example.com");
-  std::vector<std::string> want = {"email:move", "email:copy", "DNS:a.example,DNS:b.example", "DNS:c.example\nd.example"};
+  std::vector<std::string> want = {"email:move", "email:copy", "DNS:a.example,DNS:b.example",
+                                   "DNS:c.example\nd.example"};
   BOOST_TEST(alt_names(cert) == want, boost::test_tools::per_element());
 }
 
@@ -181,7 +184,9 @@ BOOST_AUTO_TEST_CASE(every_general_name_kind_is_written_as_given) {
   BOOST_REQUIRE(dir);
   spec.subject_alt_names = {crypto::GeneralName{crypto::NameType::registered_id, "1.2.3.4", {}},
                             crypto::GeneralName{crypto::NameType::directory_name, {}, *dir},
-                            crypto::GeneralName{crypto::NameType::other_name, "1.3.6.1.4.1.311.20.2.3", {0x0c, 0x01, 'u'}},
+                            crypto::GeneralName{crypto::NameType::other_name,
+                                                "1.3.6.1.4.1.311.20.2.3",
+                                                {0x0c, 0x01, 'u'}},
                             *crypto::ip_name("2001:db8::7")};
   auto typed = crypto::subject_alt_names(build_leaf(spec));
   BOOST_REQUIRE(typed);
@@ -237,8 +242,8 @@ BOOST_AUTO_TEST_CASE(null_issuer_means_self_signed) {
 
 BOOST_AUTO_TEST_CASE(non_positive_or_empty_serials_are_refused) {
   const auto& pki = testing::test_pki();
-  for (core::Bytes serial : {core::Bytes{}, core::Bytes{0x80, 0x01}, core::Bytes{0xff}, core::Bytes{0x00},
-                             core::Bytes{0x00, 0x00, 0x00}}) {
+  for (core::Bytes serial :
+       {core::Bytes{}, core::Bytes{0x80, 0x01}, core::Bytes{0xff}, core::Bytes{0x00}, core::Bytes{0x00, 0x00, 0x00}}) {
     auto spec = leaf_spec();
     spec.serial = serial;
     auto cert = crypto::build_certificate(spec, pki.client_key.public_key(), &pki.root.cert, pki.root.key);

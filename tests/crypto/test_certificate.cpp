@@ -133,7 +133,8 @@ BOOST_AUTO_TEST_CASE(fingerprints_are_digests_of_the_der) {
     BOOST_TEST(fps.sha1.size() == 20u);
     BOOST_TEST(fps.sha256.size() == 32u);
   }
-  BOOST_TEST((pki.root.cert.fingerprint(crypto::DigestAlg::sha256) != pki.ra.cert.fingerprint(crypto::DigestAlg::sha256)));
+  BOOST_TEST(
+      (pki.root.cert.fingerprint(crypto::DigestAlg::sha256) != pki.ra.cert.fingerprint(crypto::DigestAlg::sha256)));
 }
 
 BOOST_AUTO_TEST_CASE(fingerprint_colon_hex_is_upper_case_pairs) {
@@ -189,8 +190,8 @@ BOOST_AUTO_TEST_CASE(issued_checks_name_and_signature) {
 
 BOOST_AUTO_TEST_CASE(key_usage_of_the_test_pki) {
   const auto& pki = testing::test_pki();
-  BOOST_TEST(pki.root.cert.key_usage() ==
-             (crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature | crypto::ku_key_encipherment));
+  BOOST_TEST(pki.root.cert.key_usage() == (crypto::ku_key_cert_sign | crypto::ku_crl_sign |
+                                           crypto::ku_digital_signature | crypto::ku_key_encipherment));
   BOOST_TEST(pki.ra.cert.key_usage() == (crypto::ku_digital_signature | crypto::ku_key_encipherment));
 }
 

@@ -94,7 +94,8 @@ BOOST_AUTO_TEST_CASE(cipher_names_are_distinct) {
 
 BOOST_AUTO_TEST_CASE(an_empty_content_round_trips) {
   const auto& pki = testing::test_pki();
-  auto plain = parsed_envelope(envelope_for({}, pki.root.cert, ContentCipher::aes128_cbc)).decrypt(pki.root.cert, pki.root.key);
+  auto plain =
+      parsed_envelope(envelope_for({}, pki.root.cert, ContentCipher::aes128_cbc)).decrypt(pki.root.cert, pki.root.key);
   BOOST_REQUIRE_MESSAGE(plain, plain.error().detail);
   BOOST_TEST(plain->empty());
 }
@@ -241,7 +242,8 @@ BOOST_AUTO_TEST_CASE(a_tampered_signature_does_not_verify) {
 BOOST_AUTO_TEST_CASE(a_missing_signer_certificate_is_reported) {
   const auto& pki = testing::test_pki();
   auto signer = testing::self_signed(pki.client_key, "CN=absent signer");
-  testing::SignerSpec s{&signer, &pki.client_key, DigestAlg::sha256, testing::scep_attrs("19", "tid-cms", testing::nonce_of(16))};
+  testing::SignerSpec s{&signer, &pki.client_key, DigestAlg::sha256,
+                        testing::scep_attrs("19", "tid-cms", testing::nonce_of(16))};
   s.include_cert = false;
   auto sd = crypto::parse_signed_data(testing::cms_sign(cms_payload, {s}));
   BOOST_REQUIRE_MESSAGE(sd, sd.error().detail);
@@ -259,9 +261,11 @@ BOOST_AUTO_TEST_CASE(structural_problems_are_malformed) {
   testing::SignerSpec two{&other, &pki.inter.key, DigestAlg::sha256, attrs};
   require_malformed_signed_data(testing::cms_sign(cms_payload, {one, two}), "two signers");
   testing::SignerSpec bare{&signer, &pki.client_key, DigestAlg::sha256, {}};
-  require_malformed_signed_data(
-      testing::cms_sign(cms_payload, {bare}, testing::SignOptions::without_signed_attributes()), "no signed attributes");
-  require_malformed_signed_data(testing::cms_sign(cms_payload, {one}, testing::SignOptions::econtent("1.2.840.113549.1.7.3")),
+  require_malformed_signed_data(testing::cms_sign(cms_payload, {bare},
+                                                  testing::SignOptions::without_signed_attributes()),
+                                "no signed attributes");
+  require_malformed_signed_data(testing::cms_sign(cms_payload, {one},
+                                                  testing::SignOptions::econtent("1.2.840.113549.1.7.3")),
                                 "eContentType envelopedData");
 }
 
@@ -283,7 +287,8 @@ BOOST_AUTO_TEST_CASE(garbage_is_malformed_not_a_crash) {
   trailing.push_back(0x00);
   require_malformed_signed_data(trailing, "a trailing byte");
   const auto& pki = testing::test_pki();
-  require_malformed_signed_data(envelope_for(cms_payload, pki.root.cert, ContentCipher::aes128_cbc), "an EnvelopedData");
+  require_malformed_signed_data(envelope_for(cms_payload, pki.root.cert, ContentCipher::aes128_cbc),
+                                "an EnvelopedData");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -168,10 +168,10 @@ BOOST_AUTO_TEST_CASE(garbage_is_not_a_crl) {
   core::Bytes trailing = der;
   trailing.push_back(0x00);
   core::Bytes truncated(der.begin(), der.end() - 1);
-  for (const core::Bytes& bad : {core::Bytes{}, core::to_bytes("hello"), core::Bytes{0x30, 0x03, 0x02, 0x01, 0x01},
-                                 trailing, truncated,
-                                 core::to_bytes("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"),
-                                 testing::test_pki().root.cert.der()}) {
+  for (const core::Bytes& bad :
+       {core::Bytes{}, core::to_bytes("hello"), core::Bytes{0x30, 0x03, 0x02, 0x01, 0x01}, trailing, truncated,
+        core::to_bytes("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"),
+        testing::test_pki().root.cert.der()}) {
     auto crl = crypto::Crl::parse(bad);
     BOOST_TEST(!crl, "accepted " << bad.size() << " bytes");
     if (!crl) BOOST_TEST((crl.error().code == core::Errc::invalid_argument));
@@ -199,7 +199,8 @@ BOOST_AUTO_TEST_SUITE(crypto_issuer_and_serial)
 
 BOOST_AUTO_TEST_CASE(encode_then_parse_keeps_issuer_and_serial) {
   const auto& pki = testing::test_pki();
-  for (std::string serial : std::vector<std::string>{"01", "0123ABCD", "7F00FF00FF00FF00FF00FF00FF00FF00", pki.ra.cert.serial_hex()}) {
+  for (std::string serial :
+       std::vector<std::string>{"01", "0123ABCD", "7F00FF00FF00FF00FF00FF00FF00FF00", pki.ra.cert.serial_hex()}) {
     auto der = crypto::encode_issuer_and_serial(pki.root.cert, serial);
     BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
     auto ias = crypto::parse_issuer_and_serial(*der);

@@ -51,13 +51,18 @@ BOOST_AUTO_TEST_SUITE(crypto_csr)
 
 BOOST_AUTO_TEST_CASE(subject_alt_names_are_read_typed_and_in_order) {
   CsrSpec spec;
-  spec.sans = {"DNS:a.example", "email:move", "IP:10.0.0.1", "IP:2001:db8::2", "URI:urn:x",
-               "dirName:CN=Dir,O=Example", "RID:1.2.3.4", "otherName:user@example.com", "DNS:b,c\nd"};
+  spec.sans = {"DNS:a.example", "email:move",
+               "IP:10.0.0.1",   "IP:2001:db8::2",
+               "URI:urn:x",     "dirName:CN=Dir,O=Example",
+               "RID:1.2.3.4",   "otherName:user@example.com",
+               "DNS:b,c\nd"};
   auto sans = csr_with(spec).subject_alt_names();
   BOOST_REQUIRE(sans);
-  std::vector<std::string> want{"DNS:a.example", "email:move", "IP:10.0.0.1", "IP:2001:db8::2", "URI:urn:x",
-                                "dirName:CN=Dir,O=Example", "RID:1.2.3.4",
-                                "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:user@example.com", "DNS:b,c\nd"};
+  std::vector<std::string> want{"DNS:a.example", "email:move",
+                                "IP:10.0.0.1",   "IP:2001:db8::2",
+                                "URI:urn:x",     "dirName:CN=Dir,O=Example",
+                                "RID:1.2.3.4",   "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:user@example.com",
+                                "DNS:b,c\nd"};
   BOOST_TEST(texts(*sans) == want, boost::test_tools::per_element());
   BOOST_TEST(((*sans)[1].type == crypto::NameType::email));
   BOOST_TEST((*sans)[1].value == "move");
@@ -219,7 +224,8 @@ BOOST_AUTO_TEST_CASE(load_takes_pem_and_der_alike) {
   BOOST_REQUIRE_MESSAGE(from_pem, (from_pem ? "" : from_pem.error().detail));
   BOOST_TEST(from_pem->der() == der, boost::test_tools::per_element());
   BOOST_TEST(from_der->der() == der, boost::test_tools::per_element());
-  auto junk = crypto::Csr::load(core::to_bytes("-----BEGIN CERTIFICATE REQUEST-----\nnot base64\n-----END CERTIFICATE REQUEST-----\n"));
+  auto junk = crypto::Csr::load(
+      core::to_bytes("-----BEGIN CERTIFICATE REQUEST-----\nnot base64\n-----END CERTIFICATE REQUEST-----\n"));
   BOOST_TEST(!junk);
 }
 

@@ -14,10 +14,10 @@ BOOST_AUTO_TEST_CASE(base64_round_trips_every_padding_length) {
 }
 
 BOOST_AUTO_TEST_CASE(base64_decode_is_strict) {
-  BOOST_TEST(!crypto::base64_decode("YWJ"));     // not a multiple of 4
-  BOOST_TEST(!crypto::base64_decode("YW*j"));    // bad character
-  BOOST_TEST(!crypto::base64_decode("Y===")); // too much padding
-  BOOST_TEST(!crypto::base64_decode("YW-_"));    // URL-safe alphabet is not standard base64
+  BOOST_TEST(!crypto::base64_decode("YWJ"));   // not a multiple of 4
+  BOOST_TEST(!crypto::base64_decode("YW*j"));  // bad character
+  BOOST_TEST(!crypto::base64_decode("Y==="));  // too much padding
+  BOOST_TEST(!crypto::base64_decode("YW-_"));  // URL-safe alphabet is not standard base64
 }
 
 BOOST_AUTO_TEST_SUITE_END()

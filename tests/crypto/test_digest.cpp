@@ -18,8 +18,7 @@ BOOST_AUTO_TEST_CASE(digests_match_the_standard_test_vectors) {
   BOOST_TEST(hex_digest(DigestAlg::sha1, "abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
   BOOST_TEST(hex_digest(DigestAlg::sha256, "abc") ==
              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  BOOST_TEST(hex_digest(DigestAlg::sha256, "") ==
-             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  BOOST_TEST(hex_digest(DigestAlg::sha256, "") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   BOOST_TEST(crypto::digest(DigestAlg::sha224, {}).size() == 28u);
   BOOST_TEST(crypto::digest(DigestAlg::sha384, {}).size() == 48u);
   BOOST_TEST(crypto::digest(DigestAlg::sha512, {}).size() == 64u);

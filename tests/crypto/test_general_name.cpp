@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(values_are_kept_byte_for_byte_and_displayed_escaped) {
   BOOST_REQUIRE(back);
   BOOST_TEST((*back == names));
   BOOST_TEST(crypto::to_text(names[1]) == "DNS:a\nb.example");
-  std::vector<std::string> shown{"DNS:a.example,DNS:b.example", "DNS:a\\x0ab.example", "email:copy", "URI:x\\x22y\\x5cz"};
+  std::vector<std::string> shown{"DNS:a.example,DNS:b.example", "DNS:a\\x0ab.example", "email:copy",
+                                 "URI:x\\x22y\\x5cz"};
   BOOST_TEST(crypto::to_display(names) == shown, boost::test_tools::per_element());
 }
 
@@ -103,10 +104,9 @@ BOOST_AUTO_TEST_CASE(decoding_is_strict) {
 }
 
 BOOST_AUTO_TEST_CASE(unencodable_names_are_errors_not_crashes) {
-  for (const auto& bad : {GeneralName{NameType::registered_id, "not-an-oid", {}},
-                          GeneralName{NameType::directory_name, {}, {0x30, 0x7f}},
-                          GeneralName{NameType::other_name, "1.2.3", {}},
-                          GeneralName{NameType::x400_address, {}, {0x01}}}) {
+  for (const auto& bad :
+       {GeneralName{NameType::registered_id, "not-an-oid", {}}, GeneralName{NameType::directory_name, {}, {0x30, 0x7f}},
+        GeneralName{NameType::other_name, "1.2.3", {}}, GeneralName{NameType::x400_address, {}, {0x01}}}) {
     auto der = crypto::encode_general_names({bad});
     BOOST_TEST(!der, crypto::to_display(bad));
   }

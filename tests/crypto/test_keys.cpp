@@ -75,7 +75,9 @@ BOOST_AUTO_TEST_CASE(load_reads_pem_after_leading_whitespace) {
 // DER and refused, although PEM_read_bio_PrivateKey would skip the text.
 BOOST_AUTO_TEST_CASE(load_reads_pem_after_explanatory_text) {
   const auto& key = testing::test_pki().ra.key;
-  require_loads_as(core::to_bytes("Bag Attributes\n    localKeyID: 01\nKey Attributes: <No Attributes>\n" + key.to_pem()), key);
+  require_loads_as(core::to_bytes("Bag Attributes\n    localKeyID: 01\nKey Attributes: <No Attributes>\n" +
+                                  key.to_pem()),
+                   key);
 }
 
 BOOST_AUTO_TEST_CASE(load_reads_traditional_rsa_pem) {

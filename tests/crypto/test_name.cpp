@@ -81,8 +81,8 @@ BOOST_AUTO_TEST_CASE(dotted_oids_are_accepted_as_types) {
 }
 
 BOOST_AUTO_TEST_CASE(empty_attributes_and_malformed_pairs_are_invalid_arguments) {
-  for (std::string_view bad : {"", "/", "CN=a,,O=b", "CN=a,", ",CN=a", "/CN=a//O=b", "/CN=a/", "CN", "=a", "CN=",
-                               "CN=   ", "CN=a, ,O=b"}) {
+  for (std::string_view bad :
+       {"", "/", "CN=a,,O=b", "CN=a,", ",CN=a", "/CN=a//O=b", "/CN=a/", "CN", "=a", "CN=", "CN=   ", "CN=a, ,O=b"}) {
     auto name = crypto::parse_dn(bad);
     BOOST_TEST_CONTEXT("\"" << bad << "\"") {
       BOOST_TEST(!name);
@@ -113,13 +113,16 @@ BOOST_AUTO_TEST_CASE(format_dn_escapes_special_characters_rfc4514_style) {
 }
 
 BOOST_AUTO_TEST_CASE(format_dn_writes_utf8_unescaped) {
-  BOOST_TEST(formatted("CN=M\xc3\xbcller,O=Stra\xc3\x9f" "e") == "CN=M\xc3\xbcller,O=Stra\xc3\x9f" "e");
+  BOOST_TEST(formatted("CN=M\xc3\xbcller,O=Stra\xc3\x9f"
+                       "e") ==
+             "CN=M\xc3\xbcller,O=Stra\xc3\x9f"
+             "e");
 }
 
 BOOST_AUTO_TEST_CASE(parse_format_round_trip_gives_the_same_der) {
-  for (std::string_view text : {"CN=a,O=b", "/CN=a/O=b/OU=c", "CN=Smith\\, John,O=Acme", "/CN=a,b/O=c",
-                                "CN=a+b,O=x;y,OU=<q>", "CN=\"quoted\",O=#hash", "CN=M\xc3\xbcller",
-                                "CN=eq=sign", "CN=back\\\\slash"}) {
+  for (std::string_view text :
+       {"CN=a,O=b", "/CN=a/O=b/OU=c", "CN=Smith\\, John,O=Acme", "/CN=a,b/O=c", "CN=a+b,O=x;y,OU=<q>",
+        "CN=\"quoted\",O=#hash", "CN=M\xc3\xbcller", "CN=eq=sign", "CN=back\\\\slash"}) {
     BOOST_TEST_CONTEXT(text) {
       auto der = crypto::subject_der_from_text(text);
       BOOST_REQUIRE(der);

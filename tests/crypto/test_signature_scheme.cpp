@@ -115,8 +115,8 @@ BOOST_AUTO_TEST_CASE(other_algorithms_keep_what_the_oid_says) {
 BOOST_AUTO_TEST_CASE(a_pss_signer_info_is_made_verified_and_reported) {
   const auto& pki = testing::test_pki();
   for (auto padding : {SignaturePadding::pss, SignaturePadding::pkcs1}) {
-    auto der = crypto::make_signed_data(core::to_bytes("content"), pki.root.cert, pki.root.key, DigestAlg::sha384,
-                                        {}, {}, padding);
+    auto der = crypto::make_signed_data(core::to_bytes("content"), pki.root.cert, pki.root.key, DigestAlg::sha384, {},
+                                        {}, padding);
     BOOST_REQUIRE(der);
     auto sd = crypto::parse_signed_data(*der);
     BOOST_REQUIRE(sd);
@@ -124,7 +124,8 @@ BOOST_AUTO_TEST_CASE(a_pss_signer_info_is_made_verified_and_reported) {
     BOOST_TEST((sd->digest == DigestAlg::sha384));
     BOOST_TEST((sd->signature.padding == padding));
     // PKCS#1 v1.5 SignerInfos say rsaEncryption and leave the digest to digestAlgorithm.
-    BOOST_TEST((sd->signature.digest == (padding == SignaturePadding::pss ? std::optional(DigestAlg::sha384) : std::nullopt)));
+    BOOST_TEST(
+        (sd->signature.digest == (padding == SignaturePadding::pss ? std::optional(DigestAlg::sha384) : std::nullopt)));
   }
 }
 

@@ -6,10 +6,10 @@
 #include "support/requests.hpp"
 #include "support/test_pki.hpp"
 
-using testing::CsrSpec;
-using testing::make_csr;
 using policy::Refusal;
 using policy::SanMode;
+using testing::CsrSpec;
+using testing::make_csr;
 
 namespace {
 
@@ -93,7 +93,8 @@ BOOST_AUTO_TEST_CASE(a_regex_with_control_characters_renders_to_a_file_that_pars
   // fuzz_config found this: "\u0001" in a policy file parsed, rendered raw,
   // and the rendered file was refused.
   auto p = parsed("format = 1\nsubject_regex = \"CN=a\\u0001b\\tc\\u007f\"\n");
-  BOOST_TEST(p.subject_regex == std::string("CN=a\x01" "b\tc\x7f"));
+  BOOST_TEST(p.subject_regex == std::string("CN=a\x01"
+                                            "b\tc\x7f"));
   std::string text = policy::render_policy(p);
   auto back = policy::parse_policy(p.name, text);
   BOOST_REQUIRE_MESSAGE(back, (back ? "" : back.error().detail) << "\n" << text);
@@ -188,7 +189,7 @@ BOOST_AUTO_TEST_CASE(mistyped_values_are_refused_not_ignored) {
 // 2^32 + 30 wrapped to validity_days 30 and 2^32 + 2048 to min_rsa_bits 2048.
 BOOST_AUTO_TEST_CASE(out_of_range_integers_do_not_wrap_into_range) {
   refused("format = 1\nvalidity_days = 4294967326\n", "validity_days");  // 2^32 + 30
-  refused("format = 1\nmin_rsa_bits = 4294969344\n", "min_rsa_bits");   // 2^32 + 2048
+  refused("format = 1\nmin_rsa_bits = 4294969344\n", "min_rsa_bits");    // 2^32 + 2048
 }
 
 // Regression (fixed in bd9aa80): extended_key_usage names were not checked; a typo
@@ -231,7 +232,8 @@ BOOST_AUTO_TEST_CASE(a_good_request_gets_subject_validity_usages_and_sans) {
   BOOST_TEST((d.spec.not_after == now + std::chrono::days(30)));
   BOOST_TEST(d.spec.key_usage == unsigned(crypto::ku_digital_signature));
   BOOST_TEST(d.spec.extended_key_usage == p.extended_key_usage, boost::test_tools::per_element());
-  std::vector<std::string> want{"DNS:a.example.com", "IP:10.0.0.1", "email:dev@example.com", "URI:https://example.com/x"};
+  std::vector<std::string> want{"DNS:a.example.com", "IP:10.0.0.1", "email:dev@example.com",
+                                "URI:https://example.com/x"};
   BOOST_TEST(texts(d.spec.subject_alt_names) == want, boost::test_tools::per_element());
   BOOST_TEST(d.spec.copied_extensions.empty());
 }
@@ -490,7 +492,8 @@ BOOST_AUTO_TEST_CASE(a_san_with_a_nul_or_a_non_ascii_byte_is_refused_unless_drop
   policy::Policy p;
   p.san_mode = SanMode::match;
   p.san_regex = R"(DNS:[^,]*\.example\.com|email:.*)";
-  for (std::string bad : {std::string("DNS:evil.com\0.example.com", 25), std::string("email:caf\xc3\xa9@example.com")}) {
+  for (std::string bad :
+       {std::string("DNS:evil.com\0.example.com", 25), std::string("email:caf\xc3\xa9@example.com")}) {
     CsrSpec spec;
     spec.sans = {bad, "DNS:b.example.com"};
     auto d = evaluate(p, client_csr(spec));
@@ -527,7 +530,8 @@ BOOST_AUTO_TEST_CASE(too_many_sans_are_refused) {
 
 BOOST_AUTO_TEST_CASE(only_listed_extensions_are_copied_verbatim) {
   CsrSpec spec;
-  spec.extensions = {{"1.3.6.1.4.1.99999.1", true, {0x0c, 0x02, 'h', 'i'}}, {"1.3.6.1.4.1.99999.2", false, {0x05, 0x00}}};
+  spec.extensions = {{"1.3.6.1.4.1.99999.1", true, {0x0c, 0x02, 'h', 'i'}},
+                     {"1.3.6.1.4.1.99999.2", false, {0x05, 0x00}}};
   auto csr = client_csr(spec);
   policy::Policy p;
   auto d = evaluate(p, csr);

@@ -115,14 +115,17 @@ inline void require_failure(const Reply& r, scep::FailInfo info, std::string_vie
   BOOST_TEST(r.sd.signature_valid);
   BOOST_TEST(r.text(scep::oid::message_type) == "3");
   BOOST_TEST(r.status() == "2");
-  BOOST_TEST(r.fail_info() == std::to_string(static_cast<int>(info)), "failInfo " << r.fail_info() << " text: " << r.fail_text());
+  BOOST_TEST(r.fail_info() == std::to_string(static_cast<int>(info)),
+             "failInfo " << r.fail_info() << " text: " << r.fail_text());
   if (!text_part.empty())
-    BOOST_TEST(r.fail_text().find(text_part) != std::string::npos, "failInfoText \"" << r.fail_text() << "\" lacks \"" << text_part << "\"");
+    BOOST_TEST(r.fail_text().find(text_part) != std::string::npos,
+               "failInfoText \"" << r.fail_text() << "\" lacks \"" << text_part << "\"");
   BOOST_TEST(r.sd.content.empty(), "a FAILURE carries no envelope");
 }
 
 inline void require_success(const Reply& r) {
-  BOOST_REQUIRE_MESSAGE(r.status() == "0", "pkiStatus " << r.status() << " failInfo " << r.fail_info() << ": " << r.fail_text());
+  BOOST_REQUIRE_MESSAGE(r.status() == "0",
+                        "pkiStatus " << r.status() << " failInfo " << r.fail_info() << ": " << r.fail_text());
   BOOST_TEST(r.sd.signature_valid);
 }
 

@@ -55,7 +55,8 @@ struct RenewalFixture : Fixture {
     return cert;
   }
 
-  void revoke(const crypto::Certificate& cert, crypto::RevocationReason reason = crypto::RevocationReason::key_compromise) {
+  void revoke(const crypto::Certificate& cert,
+              crypto::RevocationReason reason = crypto::RevocationReason::key_compromise) {
     repo.revoke("main", {cert.serial_hex(), clock.now(), reason});
   }
 

@@ -31,8 +31,9 @@ std::vector<std::string> caps_lines(scep::Service& svc) {
 struct Strongswan598Caps {
   std::uint32_t flags = 0;
   explicit Strongswan598Caps(const std::vector<std::string>& lines) {
-    static const char* names[] = {"AES",     "DES3",  "SHA-256", "SHA-384", "SHA-512", "SHA-224",
-                                  "SHA-1",   "POSTPKIOperation", "SCEPStandard", "GetNextCACert", "Renewal"};
+    static const char* names[] = {"AES",          "DES3",          "SHA-256", "SHA-384",
+                                  "SHA-512",      "SHA-224",       "SHA-1",   "POSTPKIOperation",
+                                  "SCEPStandard", "GetNextCACert", "Renewal"};
     for (const auto& line : lines)
       for (std::uint32_t i = 0; i < std::size(names); ++i)
         if (strncasecmp(names[i], line.c_str(), line.size()) == 0) flags |= 1u << i;

@@ -38,9 +38,11 @@ core::Bytes openssl_csr(const OpensslDir& dir, const std::string& challenge, con
              "CN = ossl-device\n"
              "O = Example Org\n"
              "[attrs]\n"
-             "challengePassword = " + challenge + "\n"
-             "[ext]\n"
-             "subjectAltName = DNS:ossl.example.com,IP:192.0.2.44\n");
+             "challengePassword = " +
+                 challenge +
+                 "\n"
+                 "[ext]\n"
+                 "subjectAltName = DNS:ossl.example.com,IP:192.0.2.44\n");
   dir.run("req -new -config req.cnf -key key.pem " + sign_opts + " -outform DER -out csr.der");
   return dir.read("csr.der");
 }
@@ -166,9 +168,11 @@ BOOST_AUTO_TEST_CASE(an_envelope_naming_the_ca_by_subject_key_identifier_gets_it
   f.add_secret("OSSL-SKI-SECRET", 2);
   write_file(dir.path() / "csr.der", f.csr("OSSL-SKI-SECRET"));
   int n = 0;
-  for (auto [flag, cipher] : {std::pair{"-aes256", ContentCipher::aes256_cbc}, std::pair{"-des3", ContentCipher::des3_cbc}}) {
+  for (auto [flag, cipher] :
+       {std::pair{"-aes256", ContentCipher::aes256_cbc}, std::pair{"-des3", ContentCipher::des3_cbc}}) {
     BOOST_TEST_CONTEXT("openssl cms -encrypt -keyid " << flag) {
-      dir.run(std::string("cms -encrypt -binary -keyid -in csr.der -outform DER -out env.der ") + flag + " -recip ca.pem");
+      dir.run(std::string("cms -encrypt -binary -keyid -in csr.der -outform DER -out env.der ") + flag +
+              " -recip ca.pem");
       auto r = open_reply(f.send(sign_pkcsreq(f, dir.read("env.der"), "tid-ossl-ski-" + std::to_string(n++))));
       require_success(r);
       auto env = crypto::Envelope::parse(r.sd.content);
@@ -184,8 +188,9 @@ BOOST_AUTO_TEST_CASE(an_rsa_oaep_envelope_made_by_openssl_gets_an_oaep_reply) {
   OpensslDir dir(f);
   f.add_secret("OSSL-OAEP-SECRET");
   write_file(dir.path() / "csr.der", f.csr("OSSL-OAEP-SECRET"));
-  dir.run("cms -encrypt -binary -in csr.der -outform DER -out env.der -aes256 -recip ca.pem "
-          "-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256");
+  dir.run(
+      "cms -encrypt -binary -in csr.der -outform DER -out env.der -aes256 -recip ca.pem "
+      "-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256");
   auto r = open_reply(f.send(sign_pkcsreq(f, dir.read("env.der"), "tid-ossl-oaep")));
   require_success(r);
   auto env = crypto::Envelope::parse(r.sd.content);
@@ -214,7 +219,8 @@ BOOST_AUTO_TEST_CASE(an_openssl_cms_signed_message_lacks_the_scep_attributes_and
   f.add_secret("OSSL-SIGN-SECRET");
   write_file(dir.path() / "csr.der", f.csr("OSSL-SIGN-SECRET"));
   dir.run("cms -encrypt -binary -in csr.der -outform DER -out env.der -aes128 -recip ca.pem");
-  dir.run("cms -sign -binary -nodetach -in env.der -signer signer.pem -inkey key.pem -md sha256 -outform DER -out msg.der");
+  dir.run(
+      "cms -sign -binary -nodetach -in env.der -signer signer.pem -inkey key.pem -md sha256 -outform DER -out msg.der");
   auto r = f.send(dir.read("msg.der"));
   BOOST_REQUIRE(!r);
   BOOST_TEST((r.error().code == core::Errc::malformed_request));

@@ -58,7 +58,8 @@ BOOST_AUTO_TEST_CASE(a_pss_message_gets_a_pkcs1_reply_with_its_digest) {
     f.add_secret("PSS-CMS", 2);
     int n = 0;
     for (auto d : {DigestAlg::sha256, DigestAlg::sha384}) {
-      BOOST_TEST_CONTEXT((mode == Fixture::Mode::ra ? "RA" : "CA") << ", SignerInfo RSASSA-PSS " << crypto::digest_name(d)) {
+      BOOST_TEST_CONTEXT((mode == Fixture::Mode::ra ? "RA" : "CA")
+                         << ", SignerInfo RSASSA-PSS " << crypto::digest_name(d)) {
         Send s;
         s.transaction_id = "tid-pss-cms-" + std::to_string(n++);
         s.digest = d;
@@ -153,7 +154,6 @@ BOOST_AUTO_TEST_CASE(strongswan_pki_scep_messages_are_issued) {
     }
   }
 }
-
 
 BOOST_AUTO_TEST_CASE(a_signer_with_an_rsassa_pss_key_is_refused_before_anything_is_decided) {
   // An id-RSASSA-PSS key signs but must not encrypt (RFC 4055 §1.2), and the

@@ -61,10 +61,7 @@ BOOST_AUTO_TEST_CASE(unusable_secrets_are_bad_requests_that_say_why) {
          f.add_secret(secret).expires = f.clock.now() + std::chrono::hours(1);
          f.clock.advance(std::chrono::hours(2));
        }},
-      {"expired at the instant", "expired",
-       [&](Fixture& f) {
-         f.add_secret(secret).expires = f.clock.now();
-       }},
+      {"expired at the instant", "expired", [&](Fixture& f) { f.add_secret(secret).expires = f.clock.now(); }},
       {"revoked", "revoked", [&](Fixture& f) { f.add_secret(secret).revoked = true; }},
       {"for another CA", "not valid for this CA", [&](Fixture& f) { f.add_secret(secret, 1, "other"); }},
   };
@@ -138,7 +135,10 @@ BOOST_AUTO_TEST_CASE(policy_rejections_keep_the_secret_unspent) {
        [&](Fixture& f) { f.repo.secrets[core::to_hex(policy::secret_hash(secret))].subject_regex = "CN=other"; },
        as_client, plain},
       {"required attribute missing", FailInfo::bad_request, "OU",
-       [](Fixture& f) { f.repo.policies["default"].required_attributes = {"CN", "OU"}; }, as_client, plain},
+       [](Fixture& f) {
+         f.repo.policies["default"].required_attributes = {"CN", "OU"};
+       },
+       as_client, plain},
       {"CSR digest not allowed", FailInfo::bad_alg, "digest",
        [](Fixture& f) { f.repo.policies["default"].allowed_digests = {crypto::DigestAlg::sha512}; }, as_client, plain},
       {"unsupported SAN", FailInfo::bad_request, "subjectAltName", [](Fixture&) {}, as_client,
@@ -333,8 +333,14 @@ BOOST_AUTO_TEST_CASE(a_retry_racing_its_first_try_gets_the_same_certificate) {
   {
     auto held = f.repo.lock_transaction("main", "tid-raced");
     BOOST_REQUIRE(held);
-    a = std::jthread([&] { first_reply = f.send(der); ++finished; });
-    b = std::jthread([&] { second_reply = second.pki_operation("main", der, "192.0.2.7"); ++finished; });
+    a = std::jthread([&] {
+      first_reply = f.send(der);
+      ++finished;
+    });
+    b = std::jthread([&] {
+      second_reply = second.pki_operation("main", der, "192.0.2.7");
+      ++finished;
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     BOOST_TEST(finished.load() == 0, "a request was decided while its transaction was locked");
   }

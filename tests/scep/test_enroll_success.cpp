@@ -196,7 +196,8 @@ BOOST_AUTO_TEST_CASE(reply_cipher_mirrors_the_request_cipher) {
   Fixture f;
   f.add_secret("CIPHER-SECRET", 4);
   int n = 0;
-  for (auto c : {ContentCipher::aes128_cbc, ContentCipher::aes256_cbc, ContentCipher::des3_cbc, ContentCipher::aes192_cbc}) {
+  for (auto c :
+       {ContentCipher::aes128_cbc, ContentCipher::aes256_cbc, ContentCipher::des3_cbc, ContentCipher::aes192_cbc}) {
     BOOST_TEST_CONTEXT("cipher " << crypto::cipher_name(c)) {
       Send s;
       s.cipher = c;

@@ -3,14 +3,15 @@
 #include "crypto/cert_builder.hpp"
 #include "crypto/digest.hpp"
 #include "scep/manual.hpp"
-#include "support/requests.hpp"
 #include "support/memory_store.hpp"
+#include "support/requests.hpp"
 #include "support/test_pki.hpp"
 
 namespace {
 
 scep::PendingRequest fake_pending(std::string tid, core::Bytes der) {
-  return scep::PendingRequest{"main", std::move(tid), "10.0.0.1", std::move(der), testing::fixed_time(), {}, {}, {}, {}};
+  return scep::PendingRequest{"main", std::move(tid), "10.0.0.1", std::move(der), testing::fixed_time(), {}, {}, {},
+                              {}};
 }
 
 std::string colon_upper(const core::Bytes& d) { return core::to_hex(d, ':', true); }
@@ -51,7 +52,8 @@ BOOST_AUTO_TEST_CASE(unknown_fingerprint_matches_nothing) {
 
 BOOST_AUTO_TEST_CASE(an_ambiguous_prefix_returns_every_candidate) {
   // Deterministic ambiguity: the same PKCS#10 pending at two CAs.
-  std::vector<scep::PendingRequest> twins{fake_pending("a", core::to_bytes("same")), fake_pending("b", core::to_bytes("same"))};
+  std::vector<scep::PendingRequest> twins{fake_pending("a", core::to_bytes("same")),
+                                          fake_pending("b", core::to_bytes("same"))};
   twins[1].ca = "other";
   auto m = scep::match_fingerprint(twins, core::to_hex(scep::pending_fingerprints(twins[0]).md5).substr(0, 10));
   BOOST_REQUIRE(m);
@@ -69,7 +71,8 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
 
   auto pending = fake_pending("tid-7", der);
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());
-  BOOST_REQUIRE(repo.add_transaction({"main", "tid-7", scep::Transaction::State::pending, kid, {}, {}, {}, {}, pending.created, {}, {}}));
+  BOOST_REQUIRE(repo.add_transaction(
+      {"main", "tid-7", scep::Transaction::State::pending, kid, {}, {}, {}, {}, pending.created, {}, {}}));
   core::FixedClock clock(pending.created);
   testing::CountingRng rng;
   policy::Policy pol;

@@ -116,8 +116,8 @@ BOOST_AUTO_TEST_CASE(an_envelope_for_another_recipient_is_a_bad_request) {
 BOOST_AUTO_TEST_CASE(content_that_is_not_an_envelope_is_refused) {
   Fixture f;
   f.add_secret("BARE-SECRET");
-  auto der = cms_sign(f.csr("BARE-SECRET"), {{&f.signer, &f.pki.client_key, DigestAlg::sha256,
-                                              scep_attrs("19", "tid-bare", nonce_of(16))}});
+  auto der = cms_sign(f.csr("BARE-SECRET"),
+                      {{&f.signer, &f.pki.client_key, DigestAlg::sha256, scep_attrs("19", "tid-bare", nonce_of(16))}});
   auto r = open_reply(f.send(der));
   require_failure(r, FailInfo::bad_request);
   BOOST_TEST(f.uses_left("BARE-SECRET") == 1);
@@ -162,7 +162,8 @@ BOOST_AUTO_TEST_CASE(messages_that_cannot_be_answered_are_malformed_errors) {
       {"no messageType", cms_sign(*env, {client(without(good, scep::oid::message_type))})},
       {"two transactionID attributes", cms_sign(*env, {client(with_dup)})},
       {"a transactionID with two values",
-       cms_sign(*env, {client(replaced(1, {std::string(scep::oid::transaction_id), V_ASN1_PRINTABLESTRING,
+       cms_sign(*env, {client(replaced(1, {std::string(scep::oid::transaction_id),
+                                           V_ASN1_PRINTABLESTRING,
                                            {core::to_bytes("a"), core::to_bytes("b")}}))})},
       {"an empty transactionID", cms_sign(*env, {client(replaced(1, printable(scep::oid::transaction_id, "")))})},
       {"a transactionID of 4097 characters",
@@ -170,10 +171,14 @@ BOOST_AUTO_TEST_CASE(messages_that_cannot_be_answered_are_malformed_errors) {
       {"an empty senderNonce", cms_sign(*env, {client(replaced(2, octets(scep::oid::sender_nonce, {})))})},
       {"a senderNonce of 4097 bytes",
        cms_sign(*env, {client(replaced(2, octets(scep::oid::sender_nonce, core::Bytes(4097, 0x5a))))})},
-      {"a PrintableString senderNonce", cms_sign(*env, {client(replaced(2, printable(scep::oid::sender_nonce, "0123456789abcdef")))})},
-      {"an OCTET STRING transactionID", cms_sign(*env, {client(replaced(1, octets(scep::oid::transaction_id, core::to_bytes("tid"))))})},
-      {"an OCTET STRING messageType", cms_sign(*env, {client(replaced(0, octets(scep::oid::message_type, core::to_bytes("19"))))})},
-      {"a five-character messageType", cms_sign(*env, {client(replaced(0, printable(scep::oid::message_type, "00019")))})},
+      {"a PrintableString senderNonce",
+       cms_sign(*env, {client(replaced(2, printable(scep::oid::sender_nonce, "0123456789abcdef")))})},
+      {"an OCTET STRING transactionID",
+       cms_sign(*env, {client(replaced(1, octets(scep::oid::transaction_id, core::to_bytes("tid"))))})},
+      {"an OCTET STRING messageType",
+       cms_sign(*env, {client(replaced(0, octets(scep::oid::message_type, core::to_bytes("19"))))})},
+      {"a five-character messageType",
+       cms_sign(*env, {client(replaced(0, printable(scep::oid::message_type, "00019")))})},
       {"two signers", cms_sign(*env, {client(good), second})},
       {"trailing bytes", trailing},
       {"junk", core::to_bytes("this is not DER at all")},
@@ -184,7 +189,8 @@ BOOST_AUTO_TEST_CASE(messages_that_cannot_be_answered_are_malformed_errors) {
     BOOST_TEST_CONTEXT(c.name) {
       auto r = f.send(c.der);
       BOOST_REQUIRE_MESSAGE(!r, "answered instead of refused");
-      BOOST_TEST((r.error().code == core::Errc::malformed_request), "code " << core::errc_name(r.error().code) << ": " << r.error().detail);
+      BOOST_TEST((r.error().code == core::Errc::malformed_request),
+                 "code " << core::errc_name(r.error().code) << ": " << r.error().detail);
     }
   }
   // The signer certificate must be in the message: without it nothing is issued.
@@ -238,8 +244,8 @@ BOOST_AUTO_TEST_CASE(an_unknown_message_type_is_a_bad_request) {
   for (std::string type : {"18", "99", "x"}) {
     BOOST_TEST_CONTEXT("messageType " << type) {
       std::string tid = "tid-type-" + std::to_string(n++);
-      auto r = open_reply(f.send(cms_sign(*env, {{&f.signer, &f.pki.client_key, DigestAlg::sha256,
-                                                  scep_attrs(type, tid, nonce_of(16))}})));
+      auto r = open_reply(f.send(
+          cms_sign(*env, {{&f.signer, &f.pki.client_key, DigestAlg::sha256, scep_attrs(type, tid, nonce_of(16))}})));
       require_failure(r, FailInfo::bad_request);
       BOOST_TEST(r.text(scep::oid::transaction_id) == tid);
       BOOST_TEST(f.repo.audit_log.back().operation == type);
@@ -328,9 +334,11 @@ BOOST_AUTO_TEST_CASE(every_answered_operation_is_audited_exactly_once) {
       {"retransmit", [&] { return send(csr, "seq-1"); }, "reissued", ""},
       {"spent secret", [&] { return send(f.csr("AUDIT-SEQ-SECRET"), "seq-2"); }, "failure", "badRequest"},
       {"revoked secret", [&] { return send(f.csr("REVOKED-SEQ-SECRET"), "seq-3"); }, "failure", "badRequest"},
-      {"poll unknown", [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-4", scep::MessageType::cert_poll); },
-       "failure", "badCertId"},
-      {"poll issued", [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-1", scep::MessageType::cert_poll); },
+      {"poll unknown",
+       [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-4", scep::MessageType::cert_poll); }, "failure",
+       "badCertId"},
+      {"poll issued",
+       [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-1", scep::MessageType::cert_poll); },
        "reissued", ""},
       {"junk", [&] { return f.send(core::to_bytes("junk")); }, "", "", false},
   };

@@ -234,10 +234,11 @@ BOOST_AUTO_TEST_CASE(a_renewal_keeps_the_subject_alt_names_unless_the_policy_all
 
   CsrSpec same_or_fewer = more;
   same_or_fewer.sans = {"DNS:device1.example"};
-  auto fresh = reply_certs(f.signed_by(old, f.pki.client_key, make_csr(same_or_fewer, next_key()), MessageType::renewal_req,
-                                       "tid-fewer"),
+  auto fresh = reply_certs(f.signed_by(old, f.pki.client_key, make_csr(same_or_fewer, next_key()),
+                                       MessageType::renewal_req, "tid-fewer"),
                            old, f.pki.client_key);
-  BOOST_TEST(cert_sans(fresh.at(0)) == std::vector<std::string>{"DNS:device1.example"}, boost::test_tools::per_element());
+  BOOST_TEST(cert_sans(fresh.at(0)) == std::vector<std::string>{"DNS:device1.example"},
+             boost::test_tools::per_element());
 
   auto old2 = f.issued(f.pki.client_key);  // no SANs
   f.repo.policies["P"].renewal_subject_change = true;
@@ -347,7 +348,8 @@ BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_a_revoked_certificate_enrolls_manually) 
 
 BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_a_compromised_certificate_is_refused) {
   using crypto::RevocationReason;
-  for (auto reason : {RevocationReason::key_compromise, RevocationReason::ca_compromise, RevocationReason::aa_compromise}) {
+  for (auto reason :
+       {RevocationReason::key_compromise, RevocationReason::ca_compromise, RevocationReason::aa_compromise}) {
     BOOST_TEST_CONTEXT(crypto::reason_name(reason)) {
       RenewalFixture f;
       auto old = f.issued(f.pki.client_key);
@@ -386,7 +388,8 @@ BOOST_AUTO_TEST_CASE(cert_poll_signed_by_the_old_certificate_finds_the_renewal) 
   require_success(renewal);
   auto fresh = reply_certs(renewal, old, f.pki.client_key).at(0);
 
-  auto r = f.signed_by(old, f.pki.client_key, issuer_and_subject(f.pki.root.cert, csr), MessageType::cert_poll, "tid-poll");
+  auto r = f.signed_by(old, f.pki.client_key, issuer_and_subject(f.pki.root.cert, csr), MessageType::cert_poll,
+                       "tid-poll");
   require_success(r);
   BOOST_TEST((reply_certs(r, old, f.pki.client_key).at(0) == fresh));
   BOOST_TEST(f.last_audit().outcome == "reissued");

@@ -20,7 +20,8 @@ core::Bytes issuer_and_serial(const crypto::Certificate& issuer, std::string_vie
 }
 
 /// The CRLs of a SUCCESS reply, decrypted with the requester's key.
-std::vector<crypto::Crl> reply_crls(const Reply& r, const crypto::Certificate& recipient, const crypto::PrivateKey& key) {
+std::vector<crypto::Crl> reply_crls(const Reply& r, const crypto::Certificate& recipient,
+                                    const crypto::PrivateKey& key) {
   auto env = crypto::Envelope::parse(r.sd.content);
   BOOST_REQUIRE(env);
   auto plain = env->decrypt(recipient, key);
@@ -190,7 +191,8 @@ BOOST_AUTO_TEST_CASE(a_ca_without_revocations_sends_an_empty_crl) {
 
 BOOST_AUTO_TEST_CASE(get_crl_naming_another_issuer_is_bad_cert_id) {
   RetrieveFixture f;
-  auto r = f.signed_by(f.signer, f.pki.client_key, issuer_and_serial(f.pki.inter.cert, "01"), MessageType::get_crl, "tid");
+  auto r = f.signed_by(f.signer, f.pki.client_key, issuer_and_serial(f.pki.inter.cert, "01"), MessageType::get_crl,
+                       "tid");
   require_failure(r, FailInfo::bad_cert_id);
   BOOST_TEST(f.repo.crls.empty(), "no CRL is made for a refused request");
 }

@@ -73,6 +73,8 @@ struct Cli {
   return rows;
 }
 
-[[maybe_unused]] bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+[[maybe_unused]] bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace

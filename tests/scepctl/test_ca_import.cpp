@@ -19,7 +19,6 @@
 
 namespace fs = std::filesystem;
 
-
 namespace {
 
 /// Writes `data` to dir/name and returns the path as a string.
@@ -149,12 +148,12 @@ BOOST_AUTO_TEST_CASE(unreadable_or_junk_files_are_exit_2) {
   auto key = write(cli.dir.path(), "ca.key", pki.root.key.to_pem());
   auto junk = write(cli.dir.path(), "junk", std::string_view("not a certificate"));
   std::string missing = (cli.dir.path() / "missing.pem").string();
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"ca", "import", "main", "--cert", missing, "--key", key},
-           {"ca", "import", "main", "--cert", cert, "--key", missing},
-           {"ca", "import", "main", "--cert", junk, "--key", key},
-           {"ca", "import", "main", "--cert", cert, "--key", junk},
-           {"ca", "import", "main", "--cert", cert, "--key", key, "--chain", junk}}) {
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"ca", "import", "main", "--cert", missing, "--key", key},
+                                             {"ca", "import", "main", "--cert", cert, "--key", missing},
+                                             {"ca", "import", "main", "--cert", junk, "--key", key},
+                                             {"ca", "import", "main", "--cert", cert, "--key", junk},
+                                             {"ca", "import", "main", "--cert", cert, "--key", key, "--chain", junk}}) {
     BOOST_TEST(cli.run(args) == 2, args[4] << " " << args[6]);
     cli.error_line();
   }

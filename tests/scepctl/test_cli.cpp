@@ -42,10 +42,8 @@ BOOST_AUTO_TEST_CASE(an_unknown_command_names_the_closest_one_and_exits_2) {
 
 BOOST_AUTO_TEST_CASE(option_parser_errors_exit_2_with_one_line) {
   Cli cli;
-  for (auto args : std::vector<std::vector<std::string>>{{"certs", "--bogus"},
-                                                         {"secret", "create", "--ca"},
-                                                         {"ca", "create", "x", "--key-bits", "7"},
-                                                         {"ca"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"certs", "--bogus"}, {"secret", "create", "--ca"}, {"ca", "create", "x", "--key-bits", "7"}, {"ca"}}) {
     BOOST_TEST(cli.run(args) == 2, args[0]);
     cli.error_line();
   }
@@ -55,12 +53,12 @@ BOOST_AUTO_TEST_CASE(option_parser_errors_exit_2_with_one_line) {
 BOOST_AUTO_TEST_CASE(empty_listings_say_so_on_stderr_and_print_nothing) {
   Cli cli;
   BOOST_REQUIRE(cli.run({"init"}) == 0);
-  for (auto [args, none] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"ca", "list"}, "no CAs"},
-           {{"secret", "list"}, "no secrets"},
-           {{"policy", "list"}, "no policies"},
-           {{"pending"}, "no pending requests"},
-           {{"certs"}, "no certificates"}}) {
+  for (auto [args, none] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{{{"ca", "list"}, "no CAs"},
+                                                                     {{"secret", "list"}, "no secrets"},
+                                                                     {{"policy", "list"}, "no policies"},
+                                                                     {{"pending"}, "no pending requests"},
+                                                                     {{"certs"}, "no certificates"}}) {
     BOOST_TEST(cli.run(args) == 0);
     BOOST_TEST(cli.out.empty());
     BOOST_TEST(cli.err == none + "\n");
@@ -76,7 +74,8 @@ BOOST_AUTO_TEST_CASE(listings_have_a_header_and_sort_by_time) {
   BOOST_REQUIRE(cli.run({"policy", "create", "zeta"}) == 0);
   cli.clock = core::FixedClock{testing::fixed_time() + std::chrono::hours(1)};
   BOOST_REQUIRE(cli.run({"policy", "create", "alpha"}) == 0);
-  fs::last_write_time(cli.store / "policies" / "alpha.toml", fs::last_write_time(cli.store / "policies" / "zeta.toml") + std::chrono::seconds(5));
+  fs::last_write_time(cli.store / "policies" / "alpha.toml",
+                      fs::last_write_time(cli.store / "policies" / "zeta.toml") + std::chrono::seconds(5));
   BOOST_REQUIRE(cli.run({"--json", "secret", "create", "--policy", "alpha"}) == 0);
   auto late = nlohmann::json::parse(cli.out)["id"];
   cli.clock = core::FixedClock{testing::fixed_time()};
@@ -108,9 +107,14 @@ BOOST_AUTO_TEST_CASE(ca_options_default_to_the_default_ca) {
   BOOST_TEST(cli.json({"--json", "ca", "show"})["name"] == "second");
   BOOST_TEST(cli.json({"--json", "ca", "set", "--crl-days", "2"})["ca"] == "second");
   auto text = read_text(cli.store / "scep.toml");
-  BOOST_REQUIRE(store::write_file_atomic(cli.store / "scep.toml", config::set_value(text, "server", "default_ca", "\"\"")));
-  for (auto args : std::vector<std::vector<std::string>>{
-           {"secret", "create", "--policy", "p"}, {"ca", "show"}, {"export"}, {"crl"}, {"crl", "show"}, {"ca", "set", "--crl-days", "3"}}) {
+  BOOST_REQUIRE(
+      store::write_file_atomic(cli.store / "scep.toml", config::set_value(text, "server", "default_ca", "\"\"")));
+  for (auto args : std::vector<std::vector<std::string>>{{"secret", "create", "--policy", "p"},
+                                                         {"ca", "show"},
+                                                         {"export"},
+                                                         {"crl"},
+                                                         {"crl", "show"},
+                                                         {"ca", "set", "--crl-days", "3"}}) {
     BOOST_TEST(cli.run(args) == 2, args[0]);
     BOOST_TEST(contains(cli.error_line(), "2 CAs (first, second) and no default CA"), cli.err);
   }
@@ -121,9 +125,26 @@ BOOST_AUTO_TEST_CASE(ca_set_writes_every_per_ca_key_and_refuses_bad_values_uncha
   Cli cli;
   BOOST_REQUIRE(cli.run({"ca", "create", "main"}) == 0);
   BOOST_REQUIRE(cli.run({"policy", "create", "manual"}) == 0);
-  auto j = cli.json({"--json", "ca", "set", "main", "--legacy-algorithms", "on", "--include-root", "off",
-                     "--manual-enrollment", "off", "--max-pending", "12", "--pending-days", "3", "--manual-policy",
-                     "manual", "--crl-days", "5", "--renewal-grace-days", "9"});
+  auto j = cli.json({"--json",
+                     "ca",
+                     "set",
+                     "main",
+                     "--legacy-algorithms",
+                     "on",
+                     "--include-root",
+                     "off",
+                     "--manual-enrollment",
+                     "off",
+                     "--max-pending",
+                     "12",
+                     "--pending-days",
+                     "3",
+                     "--manual-policy",
+                     "manual",
+                     "--crl-days",
+                     "5",
+                     "--renewal-grace-days",
+                     "9"});
   BOOST_TEST(j["changed"].size() == 8u);
   auto st = store::Store::open(cli.store, store::OpenMode::existing);
   BOOST_REQUIRE(st);
@@ -166,7 +187,8 @@ BOOST_AUTO_TEST_CASE(crl_show_reads_the_crl_and_crl_signs_one) {
   BOOST_REQUIRE(cli.run({"crl"}) == 0);
   auto signed_once = read_text(cli.store / "ca" / "main" / "crl.der");
   auto j = cli.json({"--json", "crl", "show"});
-  for (const char* key : {"ca", "issuer", "number", "this_update", "next_update", "current", "verified", "revoked", "pem"})
+  for (const char* key :
+       {"ca", "issuer", "number", "this_update", "next_update", "current", "verified", "revoked", "pem"})
     BOOST_TEST(j.contains(key), key);
   BOOST_TEST(j["verified"] == true);
   BOOST_REQUIRE(cli.run({"crl", "show", "main", "--pem"}) == 0);

@@ -18,7 +18,6 @@
 
 namespace fs = std::filesystem;
 
-
 namespace {
 
 /// main: the test root with the test RA; sub: the intermediate with the root as chain.

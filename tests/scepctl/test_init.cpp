@@ -18,7 +18,6 @@
 
 namespace fs = std::filesystem;
 
-
 BOOST_AUTO_TEST_SUITE(scepctl_init)
 
 BOOST_AUTO_TEST_CASE(init_creates_a_store_with_a_commented_configuration) {

@@ -165,8 +165,9 @@ BOOST_FIXTURE_TEST_CASE(expired_pending_requests_are_listed_and_purged, Lifecycl
   {
     auto st = open();
     core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, testing::test_pki().client_key.public_key().spki_der());
-    BOOST_REQUIRE(st.record_pending(p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
-                                    {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
+    BOOST_REQUIRE(st.record_pending(
+        p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
+        {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
   }
   BOOST_TEST(json({"--json", "pending"}).size() == 1u);
   BOOST_TEST(json({"--json", "pending", "--expired"}).empty());
@@ -210,9 +211,9 @@ BOOST_FIXTURE_TEST_CASE(certs_filters_by_cn_expiry_and_revocation, Lifecycle) {
 BOOST_FIXTURE_TEST_CASE(cert_show_prints_one_certificate_in_full, Lifecycle) {
   BOOST_REQUIRE_MESSAGE(run({"revoke", "0b:55:02", "--reason", "superseded"}) == 0, err);
   BOOST_REQUIRE_MESSAGE(run({"cert", "show", "0b:55:02", "--pem"}) == 0, err);
-  for (const char* part : {"subject:", "CN=device2", "issuer:", "not_before:", "not_after:", "key_usage:",
-                           "extended_key_usage:", "policy:", "status:", "revoked (superseded, ", "sha256:",
-                           "-----BEGIN CERTIFICATE-----"})
+  for (const char* part :
+       {"subject:", "CN=device2", "issuer:", "not_before:", "not_after:", "key_usage:", "extended_key_usage:",
+        "policy:", "status:", "revoked (superseded, ", "sha256:", "-----BEGIN CERTIFICATE-----"})
     BOOST_TEST(contains(out, part), part);
   auto j = json({"--json", "cert", "show", "0A5501"});
   for (const char* key : {"ca", "subject", "issuer", "serial", "not_before", "not_after", "sans", "key", "key_usage",

@@ -18,7 +18,6 @@
 
 namespace fs = std::filesystem;
 
-
 namespace {
 
 /// A store whose CA "main" is the test root (no RA yet).

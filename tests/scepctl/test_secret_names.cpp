@@ -42,7 +42,8 @@ struct Names : Cli {
     spec.challenge = challenge;
     testing::MessageSpec ms;
     ms.transaction_id = "tid-" + std::to_string(++sent);
-    auto der = testing::make_message(testing::make_csr(spec, pki.client_key), ms, pki.root.cert, signer, pki.client_key);
+    auto der = testing::make_message(testing::make_csr(spec, pki.client_key), ms, pki.root.cert, signer,
+                                     pki.client_key);
     auto st = store::Store::open(store, store::OpenMode::existing);
     BOOST_REQUIRE(st);
     store::Session repo(*st);
@@ -91,13 +92,15 @@ BOOST_FIXTURE_TEST_CASE(a_secret_bound_with_cn_refuses_other_names_and_stays_uns
   own.sans = {"DNS:laptop-17"};
   auto cert = issued(enroll(s, own));
   BOOST_TEST(cert.subject() == "CN=laptop-17");
-  BOOST_TEST(enroll_test::cert_sans(cert) == std::vector<std::string>{"DNS:laptop-17"}, boost::test_tools::per_element());
+  BOOST_TEST(enroll_test::cert_sans(cert) == std::vector<std::string>{"DNS:laptop-17"},
+             boost::test_tools::per_element());
   BOOST_TEST(uses_left() == 0);
 
   auto log = audit();
   BOOST_REQUIRE(log.size() == 3u);
   BOOST_TEST(log[0]["outcome"] == "failure");
-  BOOST_TEST(log[1]["sans"].dump() == R"(["DNS:www.bank.example","DNS:*.example.com","IP:192.0.2.1","URI:https://laptop-17.example/"])");
+  BOOST_TEST(log[1]["sans"].dump() ==
+             R"(["DNS:www.bank.example","DNS:*.example.com","IP:192.0.2.1","URI:https://laptop-17.example/"])");
   BOOST_TEST(log[2]["outcome"] == "issued");
 }
 
@@ -118,10 +121,13 @@ BOOST_FIXTURE_TEST_CASE(san_values_are_issued_as_typed_and_listed_escaped, Names
   BOOST_TEST(cert.subject() == "CN=device1,emailAddress=boss@example.com");
   BOOST_TEST(enroll_test::cert_sans(cert) == spec.sans, boost::test_tools::per_element());
 
-  std::vector<std::string> shown{"email:move", "email:copy", "DNS:a.example,DNS:b.example", "DNS:c.example\\x0ad.example"};
+  std::vector<std::string> shown{"email:move", "email:copy", "DNS:a.example,DNS:b.example",
+                                 "DNS:c.example\\x0ad.example"};
   BOOST_REQUIRE_MESSAGE(run({"certs"}) == 0, err);
   BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 2, out);  // the header and one row
-  BOOST_TEST(contains(out, R"(  "email:move" "email:copy" "DNS:a.example,DNS:b.example" "DNS:c.example\x0ad.example")" "\n"), out);
+  BOOST_TEST(contains(out, R"(  "email:move" "email:copy" "DNS:a.example,DNS:b.example" "DNS:c.example\x0ad.example")"
+                           "\n"),
+             out);
   auto list = json({"--json", "certs"});
   BOOST_TEST(list.at(0)["sans"].get<std::vector<std::string>>() == shown, boost::test_tools::per_element());
   BOOST_TEST(audit().back()["sans"].get<std::vector<std::string>>() == shown, boost::test_tools::per_element());
@@ -129,15 +135,25 @@ BOOST_FIXTURE_TEST_CASE(san_values_are_issued_as_typed_and_listed_escaped, Names
 
 BOOST_FIXTURE_TEST_CASE(pending_lists_names_escaped_even_from_older_records, Names) {
   auto csr_der = testing::make_csr({}, pki.client_key);
-  scep::PendingRequest p{"main", "tid-old", "192.0.2.9", csr_der, clock.now(), "CN=device1,O=Example",
-                         {"DNS:old\nrecord", "DNS:escaped\\x0aalready"}, "RSA 2048", {}};
+  scep::PendingRequest p{"main",
+                         "tid-old",
+                         "192.0.2.9",
+                         csr_der,
+                         clock.now(),
+                         "CN=device1,O=Example",
+                         {"DNS:old\nrecord", "DNS:escaped\\x0aalready"},
+                         "RSA 2048",
+                         {}};
   auto kid = crypto::digest(crypto::DigestAlg::sha256, pki.client_key.public_key().spki_der());
   auto st = store::Store::open(store, store::OpenMode::existing);
   BOOST_REQUIRE(st);
-  BOOST_REQUIRE(st->record_pending(p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
-                                   {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
+  BOOST_REQUIRE(st->record_pending(
+      p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
+      {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
   BOOST_REQUIRE_MESSAGE(run({"pending"}) == 0, err);
-  BOOST_TEST(contains(out, R"(  sans="DNS:old\x0arecord" "DNS:escaped\x0aalready")" "\n"), out);
+  BOOST_TEST(contains(out, R"(  sans="DNS:old\x0arecord" "DNS:escaped\x0aalready")"
+                           "\n"),
+             out);
   auto list = json({"--json", "pending"});
   std::vector<std::string> want{"DNS:old\\x0arecord", "DNS:escaped\\x0aalready"};
   BOOST_TEST(list.at(0)["sans"].get<std::vector<std::string>>() == want, boost::test_tools::per_element());

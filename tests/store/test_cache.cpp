@@ -132,8 +132,8 @@ void policy_is_parsed_once_and_again_when_its_file_changes(CachedStore& f) {
 
 }  // namespace store_cache_test
 
-using store_cache_test::CachedStore;
 using store_cache_test::cache_test_key;
+using store_cache_test::CachedStore;
 
 BOOST_AUTO_TEST_SUITE(store_cache)
 
@@ -262,12 +262,14 @@ BOOST_AUTO_TEST_CASE(a_value_is_reloaded_only_when_its_file_changes) {
   int loads = 0;
   store::StampedCache<std::string> cache;
   auto get = [&] {
-    auto v = cache.get("k", [&] { return std::vector<fs::path>{f}; }, [&]() -> core::Result<std::string> {
-      ++loads;
-      auto bytes = store::read_file(f);
-      if (!bytes) return std::unexpected(bytes.error());
-      return core::to_string(*bytes);
-    });
+    auto v = cache.get(
+        "k", [&] { return std::vector<fs::path>{f}; },
+        [&]() -> core::Result<std::string> {
+          ++loads;
+          auto bytes = store::read_file(f);
+          if (!bytes) return std::unexpected(bytes.error());
+          return core::to_string(*bytes);
+        });
     return v ? **v : std::string("<error>");
   };
   BOOST_TEST(get() == "<error>");  // missing: an error, not cached

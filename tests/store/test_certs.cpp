@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(serials_that_are_not_upper_case_hex_never_reach_the_disk) {
   write_text(s.ca_dir() / "certs" / "0abc.pem", pem);
   write_text(s.ca_dir() / "x.pem", pem);
   write_text(s.ca_dir() / "certs" / "12 34.pem", pem);
-  for (std::string_view bad : std::vector<std::string_view>{"0abc", "../x", "12 34", "", "0x12", std::string_view("12\0", 3)}) {
+  for (std::string_view bad :
+       std::vector<std::string_view>{"0abc", "../x", "12 34", "", "0x12", std::string_view("12\0", 3)}) {
     auto found = s.st.find_certificate("main", bad);
     BOOST_REQUIRE_MESSAGE(found, "an error for \"" << bad << "\"");
     BOOST_TEST(!*found, "found a certificate for \"" << bad << "\"");
@@ -240,23 +241,23 @@ BOOST_AUTO_TEST_CASE(update_crl_sees_what_it_stored_before) {
   BOOST_TEST(!*s.st.load_crl("main"));
 
   int calls = 0;
-  auto first = s.st.update_crl("main", [&](const std::optional<core::Bytes>& current)
-                                           -> core::Result<std::optional<core::Bytes>> {
-    ++calls;
-    BOOST_TEST(!current);
-    return std::optional<core::Bytes>(core::to_bytes("crl-1"));
-  });
+  auto first = s.st.update_crl(
+      "main", [&](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
+        ++calls;
+        BOOST_TEST(!current);
+        return std::optional<core::Bytes>(core::to_bytes("crl-1"));
+      });
   BOOST_REQUIRE_MESSAGE(first, (first ? "" : first.error().detail));
   BOOST_TEST(core::to_string(*first) == "crl-1");
   BOOST_TEST(calls == 1);
 
-  auto second = s.st.update_crl("main", [&](const std::optional<core::Bytes>& current)
-                                            -> core::Result<std::optional<core::Bytes>> {
-    ++calls;
-    BOOST_REQUIRE(current);
-    BOOST_TEST(core::to_string(*current) == "crl-1");
-    return std::optional<core::Bytes>(core::to_bytes("crl-2"));
-  });
+  auto second = s.st.update_crl(
+      "main", [&](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
+        ++calls;
+        BOOST_REQUIRE(current);
+        BOOST_TEST(core::to_string(*current) == "crl-1");
+        return std::optional<core::Bytes>(core::to_bytes("crl-2"));
+      });
   BOOST_REQUIRE(second);
   BOOST_TEST(core::to_string(*second) == "crl-2");
   BOOST_TEST(calls == 2);
@@ -312,10 +313,11 @@ BOOST_AUTO_TEST_CASE(crls_of_two_cas_are_kept_apart) {
     return std::optional<core::Bytes>(core::to_bytes("main-crl"));
   }));
   BOOST_TEST(!*s.st.load_crl("sub"));
-  auto sub = s.st.update_crl("sub", [](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
-    BOOST_TEST(!current);
-    return std::optional<core::Bytes>(core::to_bytes("sub-crl"));
-  });
+  auto sub = s.st.update_crl("sub",
+                             [](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
+                               BOOST_TEST(!current);
+                               return std::optional<core::Bytes>(core::to_bytes("sub-crl"));
+                             });
   BOOST_REQUIRE(sub);
   BOOST_TEST(core::to_string(**s.st.load_crl("main")) == "main-crl");
 }

@@ -33,8 +33,8 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(transaction_records_round_trip_every_state) {
-  for (auto state : {scep::Transaction::State::issued, scep::Transaction::State::pending,
-                     scep::Transaction::State::rejected}) {
+  for (auto state :
+       {scep::Transaction::State::issued, scep::Transaction::State::pending, scep::Transaction::State::rejected}) {
     auto back = store::parse_transaction(store::encode_transaction(a_transaction(state), nullptr, nullptr));
     BOOST_REQUIRE_MESSAGE(back, (back ? "" : back.error().detail));
     BOOST_TEST((back->transaction.state == state));

@@ -7,13 +7,13 @@
 
 #include <thread>
 
-#include "support/requests.hpp"
 #include "cert_store.hpp"
 #include "crypto/crl.hpp"
 #include "crypto/digest.hpp"
 #include "scep/roles.hpp"
 #include "store/store.hpp"
 #include "support/memory_store.hpp"
+#include "support/requests.hpp"
 #include "support/test_pki.hpp"
 
 namespace contract {
@@ -220,7 +220,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_parked_request_waits_once_and_is_claimed_by_one,
   BOOST_TEST((listed->front().csr_der == p.csr_der));
   // The same PKCS#10 under another transactionID is refused.
   auto twin = pending("tid-q");
-  auto again = ledger.record_pending(twin, transaction("tid-q", scep::Transaction::State::pending), event("tid-q", "pending"));
+  auto again = ledger.record_pending(twin, transaction("tid-q", scep::Transaction::State::pending),
+                                     event("tid-q", "pending"));
   BOOST_REQUIRE(!again);
   BOOST_TEST((again.error().code == core::Errc::already_exists));
 
@@ -236,7 +237,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_parked_request_waits_once_and_is_claimed_by_one,
   BOOST_TEST(ledger.count_pending("main").value_or(0) == 1u);
   auto claim = ledger.claim_pending(p);
   BOOST_REQUIRE(claim && *claim);
-  BOOST_REQUIRE(ledger.record_rejection(transaction("tid-p", scep::Transaction::State::rejected), event("tid-p", "rejected")));
+  BOOST_REQUIRE(
+      ledger.record_rejection(transaction("tid-p", scep::Transaction::State::rejected), event("tid-p", "rejected")));
   BOOST_REQUIRE((*claim)->commit());
   claim->reset();
   BOOST_TEST(ledger.count_pending("main").value_or(1) == 0u);
@@ -315,29 +317,33 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_crl_update_stores_what_it_returns, B, contract_b
   auto& crls = b.backend().crls;
   BOOST_TEST(!crls.load_crl("main").value_or(core::Bytes{1}).has_value(), "no CRL before the first");
   core::Bytes first{0x30, 0x01, 0x01};
-  auto made = crls.update_crl("main", [&](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
-    BOOST_TEST(!current);
-    return std::optional<core::Bytes>(first);
-  });
+  auto made = crls.update_crl(
+      "main", [&](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
+        BOOST_TEST(!current);
+        return std::optional<core::Bytes>(first);
+      });
   BOOST_REQUIRE(made);
   BOOST_TEST((*made == first));
   BOOST_TEST((crls.load_crl("main").value() == std::optional<core::Bytes>(first)));
   // An update that keeps the current CRL returns it and stores nothing new.
-  auto kept = crls.update_crl("main", [&](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
-    BOOST_TEST((current == std::optional<core::Bytes>(first)));
-    return std::optional<core::Bytes>();
-  });
+  auto kept = crls.update_crl(
+      "main", [&](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
+        BOOST_TEST((current == std::optional<core::Bytes>(first)));
+        return std::optional<core::Bytes>();
+      });
   BOOST_REQUIRE(kept);
   BOOST_TEST((*kept == first));
   // A failed update stores nothing.
-  auto failed = crls.update_crl("main", [](const std::optional<core::Bytes>&) -> core::Result<std::optional<core::Bytes>> {
-    return core::fail(core::Errc::internal, "cannot sign");
-  });
+  auto failed = crls.update_crl("main",
+                                [](const std::optional<core::Bytes>&) -> core::Result<std::optional<core::Bytes>> {
+                                  return core::fail(core::Errc::internal, "cannot sign");
+                                });
   BOOST_REQUIRE(!failed);
   BOOST_TEST((crls.load_crl("main").value() == std::optional<core::Bytes>(first)));
-  auto tried = crls.try_update_crl("main", [&](const std::optional<core::Bytes>&) -> core::Result<std::optional<core::Bytes>> {
-    return std::optional<core::Bytes>(core::Bytes{0x30, 0x01, 0x02});
-  });
+  auto tried = crls.try_update_crl("main",
+                                   [&](const std::optional<core::Bytes>&) -> core::Result<std::optional<core::Bytes>> {
+                                     return std::optional<core::Bytes>(core::Bytes{0x30, 0x01, 0x02});
+                                   });
   BOOST_REQUIRE(tried && *tried);
   BOOST_TEST(((**tried)[2] == 0x02));
 }

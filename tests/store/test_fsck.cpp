@@ -39,7 +39,8 @@ scep::Transaction pending_tx(const scep::PendingRequest& p, scep::Transaction::S
 /// (a PendingClaim never destroyed): F.json renamed to F.claimed, as
 /// Store::claim_pending does.
 bool claim_and_crash(store::Store& st, const scep::PendingRequest& p) {
-  fs::path f = st.ca_dir(p.ca) / "pending" / (core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)) + ".json");
+  fs::path f = st.ca_dir(p.ca) / "pending" /
+               (core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)) + ".json");
   std::error_code ec;
   fs::rename(f, fs::path(f).replace_extension(".claimed"), ec);
   return !ec;
@@ -60,20 +61,23 @@ BOOST_FIXTURE_TEST_CASE(crash_leftovers_are_found_then_repaired, CertStore) {
   // An interrupted atomic write.
   touch(ca_dir() / "certs" / ".0B.pem.tmp-abc123", "half");
   // An approval that died after taking its request: the transaction is still pending.
-  scep::PendingRequest taken{"main", "tid-taken", "192.0.2.1", testing::make_csr({}, key), testing::fixed_time(), {}, {}, {}, {}};
+  scep::PendingRequest taken{"main", "tid-taken", "192.0.2.1", testing::make_csr({}, key), testing::fixed_time(), {},
+                             {},     {},          {}};
   BOOST_REQUIRE(st.add_pending(taken));
   BOOST_REQUIRE(st.add_transaction(pending_tx(taken, scep::Transaction::State::pending)));
   BOOST_REQUIRE(claim_and_crash(st, taken));
   // An approval that died after recording its decision.
   testing::CsrSpec other;
   other.subject = "CN=decided";
-  scep::PendingRequest decided{"main", "tid-decided", "192.0.2.2", testing::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
+  scep::PendingRequest decided{
+      "main", "tid-decided", "192.0.2.2", testing::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
   BOOST_REQUIRE(st.add_pending(decided));
   BOOST_REQUIRE(st.add_transaction(pending_tx(decided, scep::Transaction::State::rejected)));
   BOOST_REQUIRE(claim_and_crash(st, decided));
   // A request parked by a process that died before writing its transaction.
   other.subject = "CN=parked";
-  scep::PendingRequest parked{"main", "tid-parked", "192.0.2.3", testing::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
+  scep::PendingRequest parked{
+      "main", "tid-parked", "192.0.2.3", testing::make_csr(other, key), testing::fixed_time(), {}, {}, {}, {}};
   BOOST_REQUIRE(st.add_pending(parked));
   // A renewal claim nothing recorded, and a secret use token without its secret.
   BOOST_REQUIRE(st.claim_renewal("main", "0A", "tid-gone").value_or(std::optional<std::string>("x")) == std::nullopt);
@@ -120,7 +124,10 @@ BOOST_FIXTURE_TEST_CASE(crash_leftovers_are_found_then_repaired, CertStore) {
 }
 
 BOOST_FIXTURE_TEST_CASE(a_missing_certificate_needs_the_operator, CertStore) {
-  scep::Transaction t{"main", "tid-1", scep::Transaction::State::issued, {0x01}, "0C", {}, {}, {}, testing::fixed_time(), {}, {}};
+  scep::Transaction t{"main", "tid-1", scep::Transaction::State::issued,
+                      {0x01}, "0C",    {},
+                      {},     {},      testing::fixed_time(),
+                      {},     {}};
   BOOST_REQUIRE(st.add_transaction(t));
   auto found = check(st, true);
   BOOST_TEST_REQUIRE(found.size() == 1u);

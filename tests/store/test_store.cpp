@@ -753,8 +753,15 @@ BOOST_AUTO_TEST_CASE(a_pending_record_keeps_what_was_read_from_its_request) {
   testing::TempDir dir;
   auto st = must_open(dir.path());
   BOOST_REQUIRE(st.add_ca("main", root_ca()));
-  scep::PendingRequest p{"main", "tid-p", "192.0.2.9", core::to_bytes("not parsed here"), testing::fixed_time(),
-                         "CN=phone", {"DNS:a.example", "IP:10.0.0.1"}, "RSA 2048", {}};
+  scep::PendingRequest p{"main",
+                         "tid-p",
+                         "192.0.2.9",
+                         core::to_bytes("not parsed here"),
+                         testing::fixed_time(),
+                         "CN=phone",
+                         {"DNS:a.example", "IP:10.0.0.1"},
+                         "RSA 2048",
+                         {}};
   BOOST_REQUIRE(st.add_pending(p));
   auto listed = st.list_pending("main");
   BOOST_REQUIRE(listed);

@@ -74,7 +74,8 @@ core::Result<scep::LockGuard> MemoryStore::lock_transaction(std::string_view ca,
   return scep::LockGuard(m.get(), [m](void*) { m->unlock(); });
 }
 
-core::Result<std::optional<scep::Transaction>> MemoryStore::find_transaction(std::string_view ca, std::string_view tid) const {
+core::Result<std::optional<scep::Transaction>> MemoryStore::find_transaction(std::string_view ca,
+                                                                             std::string_view tid) const {
   std::lock_guard lock(m_mutex);
   auto it = transactions.find(std::string(ca) + "/" + std::string(tid));
   if (it == transactions.end()) return std::optional<scep::Transaction>();
@@ -83,7 +84,8 @@ core::Result<std::optional<scep::Transaction>> MemoryStore::find_transaction(std
 
 core::Result<void> MemoryStore::add_transaction(const scep::Transaction& t) {
   std::lock_guard lock(m_mutex);
-  if (!transactions.emplace(t.ca + "/" + t.transaction_id, t).second) return core::fail(Errc::already_exists, "transaction exists");
+  if (!transactions.emplace(t.ca + "/" + t.transaction_id, t).second)
+    return core::fail(Errc::already_exists, "transaction exists");
   return {};
 }
 
@@ -111,7 +113,7 @@ core::Result<scep::Recorded> MemoryStore::record_issuance(const scep::Issuance& 
 }
 
 core::Result<void> MemoryStore::record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
-                                                    const scep::AuditEvent& e) {
+                                               const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
   for (const auto& q : pending)
     if (q.ca == p.ca && q.csr_der == p.csr_der && q.transaction_id != p.transaction_id)
@@ -136,7 +138,7 @@ core::Result<std::size_t> MemoryStore::count_pending(std::string_view ca) const 
 }
 
 core::Result<void> MemoryStore::add_certificate(std::string_view ca, const crypto::Certificate& cert,
-                                                     std::string_view policy) {
+                                                std::string_view policy) {
   std::lock_guard lock(m_mutex);
   scep::IssuedCertificate issued{cert, std::string(policy), std::nullopt};
   if (!certificates.emplace(std::string(ca) + "/" + cert.serial_hex(), std::move(issued)).second)
@@ -152,7 +154,7 @@ core::Result<crypto::Certificate> MemoryStore::load_certificate(std::string_view
 }
 
 core::Result<std::optional<scep::IssuedCertificate>> MemoryStore::find_certificate(std::string_view ca,
-                                                                                        std::string_view serial) const {
+                                                                                   std::string_view serial) const {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + std::string(serial));
   if (it == certificates.end()) return std::optional<scep::IssuedCertificate>();
@@ -205,7 +207,7 @@ core::Result<void> MemoryStore::release_pending(const scep::PendingRequest& p) {
 }
 
 core::Result<void> MemoryStore::revoke(std::string_view ca, const crypto::RevokedEntry& entry,
-                                            const scep::AuditEvent& e) {
+                                       const scep::AuditEvent& e) {
   std::lock_guard lock(m_mutex);
   auto it = certificates.find(std::string(ca) + "/" + entry.serial_hex);
   if (it == certificates.end()) return core::fail(Errc::not_found, "no such certificate");
@@ -232,7 +234,7 @@ core::Result<core::Bytes> MemoryStore::update_crl(std::string_view ca, const sce
 }
 
 core::Result<std::optional<core::Bytes>> MemoryStore::try_update_crl(std::string_view ca,
-                                                                          const scep::CrlUpdate& update) {
+                                                                     const scep::CrlUpdate& update) {
   std::unique_lock lock(m_crl_mutex, std::try_to_lock);
   if (!lock) return std::optional<core::Bytes>();
   auto crl = update_crl_locked(ca, update);

@@ -11,10 +11,10 @@
 namespace testing {
 
 class MemoryStore final : public scep::Catalog,
-                               public scep::Ledger,
-                               public scep::CertificateRegistry,
-                               public scep::CrlStore,
-                               public scep::AuditSink {
+                          public scep::Ledger,
+                          public scep::CertificateRegistry,
+                          public scep::CrlStore,
+                          public scep::AuditSink {
  public:
   scep::Backend backend() { return {*this, *this, *this, *this, *this}; }
   operator scep::Backend() { return backend(); }
@@ -22,13 +22,13 @@ class MemoryStore final : public scep::Catalog,
   std::vector<scep::CaBundle> cas;
   std::map<std::string, crypto::PrivateKey> keys;  ///< "CA/ca" or "CA/ra"
   std::map<std::string, policy::Policy> policies;
-  std::map<std::string, policy::SecretRecord> secrets;  ///< by hex hash
-  std::map<std::string, int> uses_left;                 ///< by hex hash
-  std::map<std::string, scep::Transaction> transactions;  ///< by "CA/tid"
+  std::map<std::string, policy::SecretRecord> secrets;          ///< by hex hash
+  std::map<std::string, int> uses_left;                         ///< by hex hash
+  std::map<std::string, scep::Transaction> transactions;        ///< by "CA/tid"
   std::map<std::string, scep::IssuedCertificate> certificates;  ///< by "CA/serial"
-  std::map<std::string, std::string> renewals;                ///< "CA/serial" -> transactionID
-  std::map<std::string, core::Bytes> crls;                    ///< by CA
-  std::size_t crls_stored = 0;  ///< CRLs update_crl stored: one per signature
+  std::map<std::string, std::string> renewals;                  ///< "CA/serial" -> transactionID
+  std::map<std::string, core::Bytes> crls;                      ///< by CA
+  std::size_t crls_stored = 0;                                  ///< CRLs update_crl stored: one per signature
   std::vector<scep::PendingRequest> pending;
   std::vector<scep::AuditEvent> audit_log;
 
@@ -42,7 +42,8 @@ class MemoryStore final : public scep::Catalog,
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) const override;
   core::Result<int> secret_uses_left(const policy::SecretRecord& s, std::string_view) const override;
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const override;
-  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca, std::string_view tid) const override;
+  core::Result<std::optional<scep::Transaction>> find_transaction(std::string_view ca,
+                                                                  std::string_view tid) const override;
   core::Result<scep::Recorded> record_issuance(const scep::Issuance& is) override;
   core::Result<void> record_pending(const scep::PendingRequest& p, const scep::Transaction& t,
                                     const scep::AuditEvent& e) override;

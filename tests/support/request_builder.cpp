@@ -150,7 +150,8 @@ core::Result<void> add_attribute(CMS_SignerInfo* si, const Attr& a) {
                                                       static_cast<int>(a.values[0].size())));
   if (!attr) return broken("X509_ATTRIBUTE_create_by_OBJ");
   for (std::size_t i = 1; i < a.values.size(); ++i)
-    if (X509_ATTRIBUTE_set1_data(attr.get(), a.asn1_type, a.values[i].data(), static_cast<int>(a.values[i].size())) != 1)
+    if (X509_ATTRIBUTE_set1_data(attr.get(), a.asn1_type, a.values[i].data(), static_cast<int>(a.values[i].size())) !=
+        1)
       return broken("X509_ATTRIBUTE_set1_data");
   if (CMS_signed_add1_attr(si, attr.get()) != 1) return broken("CMS_signed_add1_attr");
   return {};

@@ -84,7 +84,7 @@ core::Result<core::Bytes> build_message(core::ByteView message_data, const Messa
 
 struct Attr {
   std::string oid;
-  int asn1_type;  ///< V_ASN1_PRINTABLESTRING, V_ASN1_OCTET_STRING, ...
+  int asn1_type;                    ///< V_ASN1_PRINTABLESTRING, V_ASN1_OCTET_STRING, ...
   std::vector<core::Bytes> values;  ///< none: an empty SET
 };
 Attr printable(std::string_view oid, std::string_view text);

@@ -33,13 +33,15 @@ inline crypto::Certificate self_signed(const crypto::PrivateKey& key, const std:
 }
 
 /// A raw SignedData (support/request_builder.hpp: sign_raw).
-inline core::Bytes cms_sign(core::ByteView content, const std::vector<SignerSpec>& signers, const SignOptions& opt = {}) {
+inline core::Bytes cms_sign(core::ByteView content, const std::vector<SignerSpec>& signers,
+                            const SignOptions& opt = {}) {
   return require(sign_raw(content, signers, opt), "sign_raw");
 }
 
 /// A pkiMessage around `message_data` (support/request_builder.hpp: build_message).
-inline core::Bytes make_message(core::ByteView message_data, const MessageSpec& spec, const crypto::Certificate& recipient,
-                                const crypto::Certificate& signer, const crypto::PrivateKey& key) {
+inline core::Bytes make_message(core::ByteView message_data, const MessageSpec& spec,
+                                const crypto::Certificate& recipient, const crypto::Certificate& signer,
+                                const crypto::PrivateKey& key) {
   return require(build_message(message_data, spec, recipient, signer, key), "build_message");
 }
 

@@ -31,7 +31,8 @@ static ca::KeyPairCert make_intermediate(const ca::KeyPairCert& root, const core
   spec.not_before = clock.now() - std::chrono::hours(1);
   spec.not_after = clock.now() + std::chrono::days(3000);
   spec.ca = true;
-  spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature | crypto::ku_key_encipherment;
+  spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature |
+                   crypto::ku_key_encipherment;
   auto cert = must(crypto::build_certificate(spec, key.public_key(), &root.cert, root.key));
   return ca::KeyPairCert{std::move(cert), std::move(key)};
 }

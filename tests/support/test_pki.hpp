@@ -23,9 +23,9 @@ class CountingRng final : public core::Rng {
 };
 
 struct TestPki {
-  ca::KeyPairCert root;    ///< self-signed CA, "CN=Test Root CA"
-  ca::KeyPairCert ra;      ///< RA signed by root
-  ca::KeyPairCert inter;   ///< intermediate CA signed by root, "CN=Test Intermediate CA"
+  ca::KeyPairCert root;           ///< self-signed CA, "CN=Test Root CA"
+  ca::KeyPairCert ra;             ///< RA signed by root
+  ca::KeyPairCert inter;          ///< intermediate CA signed by root, "CN=Test Intermediate CA"
   crypto::PrivateKey client_key;  ///< a spare RSA-2048 key
 };
 

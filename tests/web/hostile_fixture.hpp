@@ -25,12 +25,12 @@ namespace hostile {
 using enroll_test::Attr;
 using enroll_test::cms_sign;
 using enroll_test::CsrSpec;
-using enroll_test::SignerSpec;
-using enroll_test::SignOptions;
 using enroll_test::nonce_of;
 using enroll_test::octets;
 using enroll_test::printable;
 using enroll_test::scep_attrs;
+using enroll_test::SignerSpec;
+using enroll_test::SignOptions;
 using scep::FailInfo;
 
 namespace fs = std::filesystem;
@@ -265,7 +265,8 @@ struct Site {
   }
 
   /// A PKCS#10 of the client key carrying `challenge`.
-  core::Bytes csr(const std::string& challenge = good_secret, CsrSpec spec = {}, const crypto::PrivateKey* key = nullptr) {
+  core::Bytes csr(const std::string& challenge = good_secret, CsrSpec spec = {},
+                  const crypto::PrivateKey* key = nullptr) {
     spec.challenge = challenge;
     return testing::make_csr(spec, key ? *key : pki.client_key);
   }
@@ -294,7 +295,8 @@ struct Site {
   }
 };
 
-inline web::Request post(core::Bytes body, std::string path = "/pkiclient.exe", std::string query = "operation=PKIOperation") {
+inline web::Request post(core::Bytes body, std::string path = "/pkiclient.exe",
+                         std::string query = "operation=PKIOperation") {
   web::Request r;
   r.method = web::Method::post;
   r.path = std::move(path);

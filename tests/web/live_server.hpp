@@ -48,7 +48,8 @@ class LiveServer {
         std::lock_guard lock(m_mutex);
         m_paths.push_back(r.path);
       }
-      return web::Response::text(200, "path=" + r.path + " query=" + r.query + " body=" + std::to_string(r.body.size()));
+      return web::Response::text(200,
+                                 "path=" + r.path + " query=" + r.query + " body=" + std::to_string(r.body.size()));
     };
     auto quick = [](const web::Request& r) { return r.body.empty(); };
     auto log = [](const web::AccessEntry&, const web::Response& r) { return r.log; };

@@ -133,7 +133,8 @@ BOOST_AUTO_TEST_CASE(status_headers_blank_line_and_body) {
   web::Response r;
   r.content_type = "application/x-x509-ca-cert";
   r.body = {0x30, 0x00, 0x0a, 0xff};
-  std::string want = std::string("Status: 200 OK\r\nContent-Type: application/x-x509-ca-cert\r\nContent-Length: 4\r\n\r\n") +
+  std::string want = std::string(
+                         "Status: 200 OK\r\nContent-Type: application/x-x509-ca-cert\r\nContent-Length: 4\r\n\r\n") +
                      std::string("\x30\x00\x0a\xff", 4);
   BOOST_TEST(web::cgi_response(r, web::Method::get) == want);
 }

@@ -169,12 +169,12 @@ BOOST_AUTO_TEST_CASE(no_default_among_several_cas_is_404) {
 
 BOOST_AUTO_TEST_CASE(an_unknown_ca_in_the_path_is_404) {
   DispatchSite site;
-  for (auto [path, query] : std::vector<std::pair<std::string, std::string>>{
-           {"/nope/pkiclient.exe", "operation=GetCACert"},
-           {"/nope/pkiclient.exe", "operation=GetCACaps"},
-           {"/nope", "operation=GetCAChain&message=main"},
-           {"/%2E%2E/pkiclient.exe", "operation=GetCACert"},
-           {"/..%2Fstore/pkiclient.exe", "operation=GetCACert"}}) {
+  for (auto [path, query] :
+       std::vector<std::pair<std::string, std::string>>{{"/nope/pkiclient.exe", "operation=GetCACert"},
+                                                        {"/nope/pkiclient.exe", "operation=GetCACaps"},
+                                                        {"/nope", "operation=GetCAChain&message=main"},
+                                                        {"/%2E%2E/pkiclient.exe", "operation=GetCACert"},
+                                                        {"/..%2Fstore/pkiclient.exe", "operation=GetCACert"}}) {
     auto r = site.get(path, query);
     BOOST_TEST(r.status == 404, path << "?" << query << " -> " << r.status);
   }
@@ -223,7 +223,8 @@ BOOST_AUTO_TEST_CASE(strict_ca_names_makes_an_unknown_message_404) {
   auto path = site.st.root() / "scep.toml";
   auto text = store::read_file(path);
   BOOST_REQUIRE(text);
-  BOOST_REQUIRE(store::write_file_atomic(path, config::set_value(core::to_string(*text), "server", "strict_ca_names", "true")));
+  BOOST_REQUIRE(
+      store::write_file_atomic(path, config::set_value(core::to_string(*text), "server", "strict_ca_names", "true")));
   for (std::string op : {"GetCACert", "GetCACaps", "GetCACertChain"}) {
     BOOST_TEST(site.get("", "operation=" + op + "&message=0").status == 404, op);
     BOOST_TEST(site.get("", "operation=" + op + "&message=main").status == 200, op);
@@ -241,7 +242,8 @@ BOOST_AUTO_TEST_CASE(an_unknown_operation_is_400) {
 BOOST_AUTO_TEST_CASE(the_crl_is_served_by_path_and_by_operation) {
   DispatchSite site;
   const auto& pki = testing::test_pki();
-  for (auto [path, query, issuer] : {std::tuple{"/main/crl", "", &pki.root.cert}, {"/sub/crl/", "", &pki.inter.cert},
+  for (auto [path, query, issuer] : {std::tuple{"/main/crl", "", &pki.root.cert},
+                                     {"/sub/crl/", "", &pki.inter.cert},
                                      {"", "operation=GetCRL&message=main", &pki.root.cert},
                                      {"/sub", "operation=GetCRL", &pki.inter.cert},
                                      {"", "operation=GetCRL", &pki.inter.cert}}) {  // the default CA
@@ -449,17 +451,17 @@ BOOST_AUTO_TEST_CASE(only_requests_that_neither_sign_nor_write_are_quick) {
   // scepctl serve answers quick requests on its event-loop thread; anything
   // that decrypts, signs or writes the store must go to a worker.
   using web::Method;
-  for (const auto& r : {req(Method::get, "", "operation=GetCACaps"), req(Method::get, "", "operation=getcacert&message=a"),
-                        req(Method::head, "/a/pkiclient.exe", "operation=GetCACert"),
-                        req(Method::get, "", "operation=GetCACertChain"), req(Method::get, "", "operation=GetNextCACert"),
-                        req(Method::get, "", ""), req(Method::get, "", "operation=Nonsense"),
-                        req(Method::other, "", "operation=PKIOperation")})
+  for (const auto& r :
+       {req(Method::get, "", "operation=GetCACaps"), req(Method::get, "", "operation=getcacert&message=a"),
+        req(Method::head, "/a/pkiclient.exe", "operation=GetCACert"), req(Method::get, "", "operation=GetCACertChain"),
+        req(Method::get, "", "operation=GetNextCACert"), req(Method::get, "", ""),
+        req(Method::get, "", "operation=Nonsense"), req(Method::other, "", "operation=PKIOperation")})
     BOOST_TEST(web::is_quick(r), r.query);
-  for (const auto& r : {req(Method::post, "", "operation=PKIOperation"), req(Method::post, "", "operation=GetCACaps"),
-                        req(Method::get, "", "operation=PKIOperation&message=MIIB"),
-                        req(Method::get, "", "Operation=pkioperation&message=MIIB"),
-                        req(Method::get, "", "operation=GetCRL&message=a"), req(Method::get, "/a/crl", ""),
-                        req(Method::head, "/a/crl/", "")})
+  for (const auto& r :
+       {req(Method::post, "", "operation=PKIOperation"), req(Method::post, "", "operation=GetCACaps"),
+        req(Method::get, "", "operation=PKIOperation&message=MIIB"),
+        req(Method::get, "", "Operation=pkioperation&message=MIIB"), req(Method::get, "", "operation=GetCRL&message=a"),
+        req(Method::get, "/a/crl", ""), req(Method::head, "/a/crl/", "")})
     BOOST_TEST(!web::is_quick(r), r.path << "?" << r.query);
 }
 

@@ -140,21 +140,27 @@ std::vector<Row> attribute_rows(Site& s) {
       {"messageType -19", with(replaced(0, printable(message_type, "-19"))), failure(FailInfo::bad_request)},
       {"transactionID as OCTET STRING", with(replaced(1, octets(transaction_id, core::to_bytes("tid")))), http(400)},
       {"transactionID as INTEGER", with(replaced(1, typed(transaction_id, V_ASN1_INTEGER, {1, 2, 3}))), http(400)},
-      {"transactionID as BMPString", with(replaced(1, typed(transaction_id, V_ASN1_BMPSTRING, {0, 'a', 0, 'b'}))), http(400)},
-      {"transactionID with no value", with(replaced(1, {std::string(transaction_id), V_ASN1_PRINTABLESTRING, {}})), http(400)},
+      {"transactionID as BMPString", with(replaced(1, typed(transaction_id, V_ASN1_BMPSTRING, {0, 'a', 0, 'b'}))),
+       http(400)},
+      {"transactionID with no value", with(replaced(1, {std::string(transaction_id), V_ASN1_PRINTABLESTRING, {}})),
+       http(400)},
       {"transactionID with two values",
-       with(replaced(1, {std::string(transaction_id), V_ASN1_PRINTABLESTRING, {core::to_bytes("a"), core::to_bytes("b")}})),
+       with(replaced(
+           1, {std::string(transaction_id), V_ASN1_PRINTABLESTRING, {core::to_bytes("a"), core::to_bytes("b")}})),
        http(400)},
       {"two transactionID attributes", with(dup), http(400)},
       {"an empty transactionID", with(replaced(1, printable(transaction_id, ""))), http(400)},
       {"a transactionID of 129 characters", with(replaced(1, printable(transaction_id, std::string(129, 'T')))),
        failure(FailInfo::bad_request)},
-      {"a transactionID of 4097 characters", with(replaced(1, printable(transaction_id, std::string(4097, 'T')))), http(400)},
-      {"a transactionID of 100000 characters", with(replaced(1, printable(transaction_id, std::string(100000, 'T')))), http(400)},
+      {"a transactionID of 4097 characters", with(replaced(1, printable(transaction_id, std::string(4097, 'T')))),
+       http(400)},
+      {"a transactionID of 100000 characters", with(replaced(1, printable(transaction_id, std::string(100000, 'T')))),
+       http(400)},
       {"senderNonce as PrintableString", with(replaced(2, printable(sender_nonce, "0123456789abcdef"))), http(400)},
       {"senderNonce as INTEGER", with(replaced(2, typed(sender_nonce, V_ASN1_INTEGER, {1, 2, 3, 4}))), http(400)},
       {"an empty senderNonce", with(replaced(2, octets(sender_nonce, {}))), http(400)},
-      {"a senderNonce of 65 bytes", with(replaced(2, octets(sender_nonce, nonce_of(65)))), failure(FailInfo::bad_request)},
+      {"a senderNonce of 65 bytes", with(replaced(2, octets(sender_nonce, nonce_of(65)))),
+       failure(FailInfo::bad_request)},
       {"a senderNonce of 4097 bytes", with(replaced(2, octets(sender_nonce, core::Bytes(4097, 0x5a)))), http(400)},
       {"a senderNonce of 100000 bytes", with(replaced(2, octets(sender_nonce, core::Bytes(100000, 0x5a)))), http(400)},
       {"a senderNonce with two values",
@@ -183,39 +189,44 @@ std::vector<Row> content_rows(Site& s) {
   BOOST_REQUIRE(unknown_serial);
   const auto& small = testing::small_rsa_key();
   auto small_signer = testing::self_signed(small);
-  auto small_key = post(cms_sign(s.envelope(s.csr(good_secret, {}, &small)),
-                             {{&small_signer, &small, DigestAlg::sha256, scep_attrs("19", "tid-small", nonce_of(16))}}));
+  auto small_key = post(
+      cms_sign(s.envelope(s.csr(good_secret, {}, &small)),
+               {{&small_signer, &small, DigestAlg::sha256, scep_attrs("19", "tid-small", nonce_of(16))}}));
   auto issuer = enroll_test::name_der(X509_get_subject_name(s.pki.root.cert.native()));
   auto ias = [&](core::Bytes serial) { return tlv(0x30, concat({issuer, tlv(0x02, serial)})); };
   core::Bytes long_serial(200, 0x11);
   auto renewal_by_inter = post(cms_sign(s.envelope(csr), {{&s.pki.inter.cert, &s.pki.inter.key, DigestAlg::sha256,
-                                                        scep_attrs("17", "tid-renew-inter", nonce_of(16))}}));
+                                                           scep_attrs("17", "tid-renew-inter", nonce_of(16))}}));
 
   return {
-      {"the envelope holds text, not a PKCS#10", signed_env(core::to_bytes("hello, world")), failure(FailInfo::bad_request)},
+      {"the envelope holds text, not a PKCS#10", signed_env(core::to_bytes("hello, world")),
+       failure(FailInfo::bad_request)},
       {"the envelope holds an empty content", signed_env(core::Bytes{}), failure(FailInfo::bad_request)},
       {"the envelope holds a certificate, not a PKCS#10", signed_env(s.signer.der()), failure(FailInfo::bad_request)},
       {"the envelope holds a PKCS#10 with a trailing byte", signed_env(concat({csr, core::Bytes{0}})),
        failure(FailInfo::bad_request)},
       {"the envelope holds a PKCS#10 claiming 1 GiB", signed_env(giga_csr), failure(FailInfo::bad_request)},
       {"the envelope holds a SEQUENCE 40000 deep", signed_env(nested_definite(40000)), failure(FailInfo::bad_request)},
-      {"the signed content is a PKCS#10 in the clear", post(cms_sign(csr, {s.client()})), failure(FailInfo::bad_request)},
+      {"the signed content is a PKCS#10 in the clear", post(cms_sign(csr, {s.client()})),
+       failure(FailInfo::bad_request)},
       {"the signed content is empty", post(cms_sign(core::Bytes{}, {s.client()})), failure(FailInfo::bad_request)},
       {"the signed content is a SEQUENCE 40000 deep", post(cms_sign(nested_definite(40000), {s.client()})),
        failure(FailInfo::bad_request)},
-      {"the signed content claims 1 GiB", post(cms_sign(core::Bytes{0x30, 0x84, 0x40, 0, 0, 0, 0x05, 0x00}, {s.client()})),
+      {"the signed content claims 1 GiB",
+       post(cms_sign(core::Bytes{0x30, 0x84, 0x40, 0, 0, 0, 0x05, 0x00}, {s.client()})),
        failure(FailInfo::bad_request)},
-      {"a PKCS#10 with a bad signature", signed_env(testing::corrupt_last_byte(csr)),
-       failure(FailInfo::bad_request)},
+      {"a PKCS#10 with a bad signature", signed_env(testing::corrupt_last_byte(csr)), failure(FailInfo::bad_request)},
       {"a PKCS#10 of another key than the self-signed signer's", signed_env(other_key_csr),
        failure(FailInfo::bad_message_check)},
-      {"a PKCS#10 with 101 subjectAltNames", signed_env(s.csr(good_secret, many_sans(101))), failure(FailInfo::bad_request)},
+      {"a PKCS#10 with 101 subjectAltNames", signed_env(s.csr(good_secret, many_sans(101))),
+       failure(FailInfo::bad_request)},
       {"a PKCS#10 with 10000 subjectAltNames", signed_env(s.csr(good_secret, many_sans(10000))),
        failure(FailInfo::bad_request)},
       {"a PKCS#10 with a subject of 1500 characters", signed_env(s.csr(good_secret, long_subject)),
        failure(FailInfo::bad_request)},
       {"a PKCS#10 with a 1024-bit key", small_key, failure(FailInfo::bad_request)},
-      {"a 200 KB PKCS#10 with an unknown secret", signed_env(s.csr(wrong_secret, huge_ext)), failure(FailInfo::bad_request)},
+      {"a 200 KB PKCS#10 with an unknown secret", signed_env(s.csr(wrong_secret, huge_ext)),
+       failure(FailInfo::bad_request)},
       {"a PKCS#10 with an unknown secret", signed_env(s.csr(wrong_secret)), failure(FailInfo::bad_request)},
       {"CertPoll with junk instead of IssuerAndSubject", signed_env(core::to_bytes("junk"), "20", "tid-never-seen"),
        failure(FailInfo::bad_cert_id)},
@@ -230,7 +241,8 @@ std::vector<Row> content_rows(Site& s) {
        failure(FailInfo::bad_request)},
       {"RenewalReq signed by a self-signed certificate", signed_env(csr, "17", "tid-renew-self"),
        failure(FailInfo::bad_message_check)},
-      {"RenewalReq signed by a CA-issued certificate not in the store", renewal_by_inter, failure(FailInfo::bad_cert_id)},
+      {"RenewalReq signed by a CA-issued certificate not in the store", renewal_by_inter,
+       failure(FailInfo::bad_cert_id)},
   };
 }
 
@@ -259,9 +271,17 @@ std::vector<Row> count_rows(Site& s) {
 /// Transaction IDs that look like paths: none may touch a file outside tx/.
 std::vector<Row> path_tid_rows(Site& s) {
   std::vector<Row> rows;
-  const std::vector<std::string> tids{"../../x", "/", "..", ".", "../../../../../../../../tmp/scep-hostile",
-                                      std::string("a\0b", 3), std::string("\0", 1), "tx/../certs/01.pem",
-                                      "%2e%2e%2f", "C:\\windows\\x", "\"}\n{\"outcome\":\"issued\"}"};
+  const std::vector<std::string> tids{"../../x",
+                                      "/",
+                                      "..",
+                                      ".",
+                                      "../../../../../../../../tmp/scep-hostile",
+                                      std::string("a\0b", 3),
+                                      std::string("\0", 1),
+                                      "tx/../certs/01.pem",
+                                      "%2e%2e%2f",
+                                      "C:\\windows\\x",
+                                      "\"}\n{\"outcome\":\"issued\"}"};
   auto csr = s.csr(wrong_secret);
   auto env = s.envelope(csr);
   for (const auto& tid : tids) {

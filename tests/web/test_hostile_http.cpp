@@ -25,7 +25,8 @@ std::vector<Row> body_rows(Site& s) {
       {"SEQUENCE claiming 2 GiB (4-byte length)", post({0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x05, 0x00}), http(400)},
       {"SEQUENCE claiming 2^64-1 bytes (8-byte length)",
        post({0x30, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0x00}), http(400)},
-      {"SEQUENCE with a 127-byte length field", post(concat({core::Bytes{0x30, 0xff}, core::Bytes(127, 0xff)})), http(400)},
+      {"SEQUENCE with a 127-byte length field", post(concat({core::Bytes{0x30, 0xff}, core::Bytes(127, 0xff)})),
+       http(400)},
       {"an indefinite length that never ends", post({0x30, 0x80, 0x05, 0x00}), http(400)},
       {"a high tag number that never ends", post(concat({core::Bytes{0x1f}, core::Bytes(1000, 0xff)})), http(400)},
       {"the valid message with its outer length claiming 1 GiB", post(giga_outer), http(400)},
@@ -45,8 +46,8 @@ std::vector<Row> body_rows(Site& s) {
   };
   for (std::size_t n : {1u, 2u, 7u, 64u, 1000u, 4096u, 100000u})
     for (std::uint64_t seed : {1u, 2u, 3u}) {
-      rows.push_back({"random " + std::to_string(n) + " bytes, seed " + std::to_string(seed), post(random_bytes(n, seed)),
-                      http(400)});
+      rows.push_back({"random " + std::to_string(n) + " bytes, seed " + std::to_string(seed),
+                      post(random_bytes(n, seed)), http(400)});
       rows.push_back({"random " + std::to_string(n) + " bytes after 30 82, seed " + std::to_string(seed),
                       post(concat({core::Bytes{0x30, 0x82}, random_bytes(n, seed)})), http(400)});
     }
@@ -79,9 +80,22 @@ std::vector<Row> get_message_rows(Site& s) {
 }
 
 /// CA names from the path and from message=: none may reach a file outside ca/.
-const std::vector<std::string> hostile_ca_names{"../../etc", "..%2F..%2Fetc%2Fpasswd", "%2E%2E", ".", "..", "%00",
-                                                "main%00", "main%2F..%2Fsub", "main%2F", "%2Fetc%2Fpasswd", "ca%2Fmain",
-                                                "-main", ".main", "MAIN%0A", std::string(5000, 'a'), "main%20",
+const std::vector<std::string> hostile_ca_names{"../../etc",
+                                                "..%2F..%2Fetc%2Fpasswd",
+                                                "%2E%2E",
+                                                ".",
+                                                "..",
+                                                "%00",
+                                                "main%00",
+                                                "main%2F..%2Fsub",
+                                                "main%2F",
+                                                "%2Fetc%2Fpasswd",
+                                                "ca%2Fmain",
+                                                "-main",
+                                                ".main",
+                                                "MAIN%0A",
+                                                std::string(5000, 'a'),
+                                                "main%20",
                                                 "sub%5C..%5Cmain"};
 
 std::vector<Row> ca_name_rows(Site& s) {
@@ -95,11 +109,13 @@ std::vector<Row> ca_name_rows(Site& s) {
     for (std::string op : {"GetCACert", "GetCACaps", "GetCAChain", "GetCRL"})
       rows.push_back({op + " path /" + shown, get("operation=" + op, "/" + n + "/pkiclient.exe"), http(404)});
     // A raw '/' makes it no "/NAME/crl" path at all: then the operation is missing.
-    rows.push_back({"CRL path /" + shown + "/crl", get("", "/" + n + "/crl"), http(n.find('/') == std::string::npos ? 404 : 400)});
+    rows.push_back(
+        {"CRL path /" + shown + "/crl", get("", "/" + n + "/crl"), http(n.find('/') == std::string::npos ? 404 : 400)});
     rows.push_back({"POST PKIOperation path /" + shown, post(refused, "/" + n + "/pkiclient.exe"), http(404)});
     rows.push_back({"GET PKIOperation path /" + shown, get_message(refused, "/" + n + "/pkiclient.exe"), http(404)});
     // message= never names the CA of a PKIOperation: answered by the default CA.
-    rows.push_back({"POST PKIOperation message=" + shown, post(refused, "/pkiclient.exe", "operation=PKIOperation&message=" + n),
+    rows.push_back({"POST PKIOperation message=" + shown,
+                    post(refused, "/pkiclient.exe", "operation=PKIOperation&message=" + n),
                     failure(FailInfo::bad_request)});
   }
   return rows;
@@ -127,7 +143,8 @@ std::vector<Row> operation_rows(Site& s) {
          std::string q;
          for (int i = 0; i < 3000; ++i) q += "operation=Nope&";
          return q + "operation=GetCACaps";
-       }()), http(400)},
+       }()),
+       http(400)},
   };
 }
 
@@ -194,7 +211,8 @@ BOOST_AUTO_TEST_CASE(unknown_operations_and_oversized_queries) {
 
 BOOST_AUTO_TEST_CASE(path_like_transaction_ids_are_stored_by_hash_under_tx) {
   Site site;
-  const std::vector<std::string> tids{"../../x", "/", "..", std::string("a\0b", 3), "../../../../../../tmp/scep-hostile"};
+  const std::vector<std::string> tids{"../../x", "/", "..", std::string("a\0b", 3),
+                                      "../../../../../../tmp/scep-hostile"};
   policy::SecretRecord s;
   s.id = "s-000000000002";
   s.hash = policy::secret_hash("PATH-TID-SECRET");

@@ -49,9 +49,12 @@ BOOST_AUTO_TEST_CASE(text_unknowns_are_dashes_and_a_message_is_quoted) {
 BOOST_AUTO_TEST_CASE(journal_lines_have_a_priority_and_no_time) {
   FailureLine f;
   web::LogStyle journal{web::LogFormat::text, true};
-  BOOST_TEST(web::format_log_line({log_time(), web::LogLevel::error, "x", nullptr}, journal) == "<3>level=error msg=x\n");
-  BOOST_TEST(web::format_log_line({log_time(), web::LogLevel::info, {}, &f.req}, journal).starts_with("<6>level=info remote="));
-  BOOST_TEST(web::format_log_line({log_time(), web::LogLevel::debug, "d", nullptr}, journal) == "<7>level=debug msg=d\n");
+  BOOST_TEST(web::format_log_line({log_time(), web::LogLevel::error, "x", nullptr}, journal) ==
+             "<3>level=error msg=x\n");
+  BOOST_TEST(web::format_log_line({log_time(), web::LogLevel::info, {}, &f.req}, journal)
+                 .starts_with("<6>level=info remote="));
+  BOOST_TEST(web::format_log_line({log_time(), web::LogLevel::debug, "d", nullptr}, journal) ==
+             "<7>level=debug msg=d\n");
 }
 
 BOOST_AUTO_TEST_CASE(json_line_parses_and_keeps_the_raw_values) {

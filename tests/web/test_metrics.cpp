@@ -22,8 +22,8 @@ std::vector<std::string> lines_with(const std::string& text, std::string_view pr
 }
 
 web::RequestFacts pki(std::string outcome, std::string pki_status, std::string fail_info = {}) {
-  return web::RequestFacts{"PKIOperation", "demo", "PKCSReq", std::move(pki_status), std::move(fail_info), "t1",
-                           std::move(outcome)};
+  return web::RequestFacts{"PKIOperation",       "demo", "PKCSReq",         std::move(pki_status),
+                           std::move(fail_info), "t1",   std::move(outcome)};
 }
 
 }  // namespace
@@ -93,18 +93,22 @@ BOOST_AUTO_TEST_CASE(enrollments_count_by_outcome_with_fail_info) {
   std::string text = m.render({});
   auto enrollments = lines_with(text, "scep_enrollments_total{");
   BOOST_TEST(enrollments.size() == 3);
-  BOOST_TEST(lines_with(text, "scep_enrollments_total{ca=\"demo\",message_type=\"PKCSReq\",outcome=\"failure\","
-                              "fail_info=\"badRequest\"} 2").size() == 1);
-  BOOST_TEST(lines_with(text, "scep_enrollments_total{ca=\"demo\",message_type=\"PKCSReq\",outcome=\"issued\"} 1").size() == 1);
+  BOOST_TEST(lines_with(text,
+                        "scep_enrollments_total{ca=\"demo\",message_type=\"PKCSReq\",outcome=\"failure\","
+                        "fail_info=\"badRequest\"} 2")
+                 .size() == 1);
+  BOOST_TEST(
+      lines_with(text, "scep_enrollments_total{ca=\"demo\",message_type=\"PKCSReq\",outcome=\"issued\"} 1").size() ==
+      1);
   BOOST_TEST(lines_with(text, "scep_requests_total{operation=\"PKIOperation\",status=\"200\"} 5").size() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(durations_fall_into_cumulative_buckets_per_class) {
   web::Metrics m;
   web::RequestFacts p{"PKIOperation", "", "", "", "", "", ""};
-  m.observe(p, 200, 3ms);     // <= 0.005
-  m.observe(p, 200, 300ms);   // <= 0.5
-  m.observe(p, 200, 20s);     // above every bound
+  m.observe(p, 200, 3ms);    // <= 0.005
+  m.observe(p, 200, 300ms);  // <= 0.5
+  m.observe(p, 200, 20s);    // above every bound
   std::string text = m.render({});
   BOOST_TEST(lines_with(text, "scep_request_duration_seconds_bucket{class=\"pki\",le=\"0.0025\"} 0").size() == 1);
   BOOST_TEST(lines_with(text, "scep_request_duration_seconds_bucket{class=\"pki\",le=\"0.005\"} 1").size() == 1);
@@ -138,7 +142,8 @@ BOOST_AUTO_TEST_CASE(counting_from_many_threads_loses_nothing) {
   for (auto& t : threads) t.join();
   std::string text = m.render({});
   BOOST_TEST(lines_with(text, "scep_requests_total{operation=\"PKIOperation\",status=\"200\"} 20000").size() == 1);
-  BOOST_TEST(lines_with(text, "scep_enrollments_total{ca=\"demo\",message_type=\"PKCSReq\",outcome=\"issued\"} 20000").size() == 1);
+  BOOST_TEST(lines_with(text, "scep_enrollments_total{ca=\"demo\",message_type=\"PKCSReq\",outcome=\"issued\"} 20000")
+                 .size() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,7 +19,8 @@ BOOST_AUTO_TEST_CASE(message_decoding_repairs_what_clients_send) {
   BOOST_REQUIRE(b64.find('+') != std::string::npos);
   BOOST_REQUIRE(b64.find('/') != std::string::npos);
   std::string spaces = b64, escaped, urlsafe = b64, unpadded = b64;
-  for (auto& c : spaces) if (c == '+') c = ' ';
+  for (auto& c : spaces)
+    if (c == '+') c = ' ';
   for (std::size_t i = 0; i < b64.size(); ++i) {
     if (i > 0 && i % 64 == 0) escaped += "%0A";
     char c = b64[i];
@@ -62,9 +63,7 @@ BOOST_AUTO_TEST_CASE(percent_decode_plus_is_space_only_in_form_mode) {
   BOOST_TEST(web::percent_decode("%20", false) == " ");
 }
 
-BOOST_AUTO_TEST_CASE(percent_decode_does_not_decode_twice) {
-  BOOST_TEST(web::percent_decode("%2541", false) == "%41");
-}
+BOOST_AUTO_TEST_CASE(percent_decode_does_not_decode_twice) { BOOST_TEST(web::percent_decode("%2541", false) == "%41"); }
 
 BOOST_AUTO_TEST_CASE(parse_query_decodes_the_operation_but_not_the_message) {
   auto q = web::parse_query("operation=Get%43ACert&message=a%2Bb+c");

@@ -50,12 +50,33 @@ BOOST_AUTO_TEST_CASE(absolute_form_loses_scheme_and_authority) {
 }
 
 BOOST_AUTO_TEST_CASE(other_forms_and_malformed_absolute_forms_are_refused) {
-  for (std::string_view bad :
-       {"", "scep", "scep?operation=GetCACaps", "example.invalid:443", "http:/scep", "http:scep", "http://",
-        "http:///scep", "http://?x", "http://user@h/scep", "http://user:pw@h/scep", "ftp://h/scep", "file:///etc/passwd",
-        "httpx://h/scep", "://h/scep", "http://[::1/scep", "http://[]/scep", "http://[::1]x/scep", "http://h:80x/scep",
-        "http://h:123456/scep", "http://h:8080:1/scep", "http://h/scep#frag", "http://h#frag", "http://h%zz/scep",
-        "http://h%4/scep", "http://h\\x/scep", "http://h{}/scep"})
+  for (std::string_view bad : {"",
+                               "scep",
+                               "scep?operation=GetCACaps",
+                               "example.invalid:443",
+                               "http:/scep",
+                               "http:scep",
+                               "http://",
+                               "http:///scep",
+                               "http://?x",
+                               "http://user@h/scep",
+                               "http://user:pw@h/scep",
+                               "ftp://h/scep",
+                               "file:///etc/passwd",
+                               "httpx://h/scep",
+                               "://h/scep",
+                               "http://[::1/scep",
+                               "http://[]/scep",
+                               "http://[::1]x/scep",
+                               "http://h:80x/scep",
+                               "http://h:123456/scep",
+                               "http://h:8080:1/scep",
+                               "http://h/scep#frag",
+                               "http://h#frag",
+                               "http://h%zz/scep",
+                               "http://h%4/scep",
+                               "http://h\\x/scep",
+                               "http://h{}/scep"})
     BOOST_TEST(!web::origin_form(bad).has_value(), bad);
 }
 
@@ -66,8 +87,8 @@ BOOST_AUTO_TEST_SUITE(web_server, *boost::unit_test::timeout(120))
 BOOST_AUTO_TEST_CASE(absolute_form_targets_are_answered_like_origin_form) {
   LiveServer server;
   std::string reply = round_trip(server,
-                               "GET http://example.invalid:8080/scep?operation=GetCACaps HTTP/1.1\r\n"
-                               "Host: example.invalid:8080\r\nConnection: close\r\n\r\n");
+                                 "GET http://example.invalid:8080/scep?operation=GetCACaps HTTP/1.1\r\n"
+                                 "Host: example.invalid:8080\r\nConnection: close\r\n\r\n");
   BOOST_TEST(status_line(reply) == "HTTP/1.1 200 OK");
   BOOST_TEST(body_of(reply) == "path=/scep query=operation=GetCACaps body=0\n");
   reply = round_trip(server, "GET HTTPS://H/scep/pkiclient.exe?operation=GetCACert HTTP/1.0\r\n\r\n");
@@ -84,40 +105,51 @@ BOOST_AUTO_TEST_CASE(request_smuggling_shapes_get_400_and_close) {
   LiveServer server;
   const std::string post = "POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: x\r\n";
   const std::string chunked_body = "5\r\nhello\r\n0\r\n\r\n";
-  require_refused(server, "TE chunked, identity", post + "Transfer-Encoding: chunked, identity\r\n\r\n" + chunked_body, "400");
+  require_refused(server, "TE chunked, identity", post + "Transfer-Encoding: chunked, identity\r\n\r\n" + chunked_body,
+                  "400");
   require_refused(server, "TE identity", post + "Transfer-Encoding: identity\r\n\r\n" + chunked_body, "400");
   require_refused(server, "TE gzip", post + "Transfer-Encoding: gzip\r\n\r\n" + chunked_body, "400");
   require_refused(server, "TE xchunked", post + "Transfer-Encoding: xchunked\r\n\r\n" + chunked_body, "400");
   require_refused(server, "TE empty", post + "Transfer-Encoding: ,\r\n\r\n" + chunked_body, "400");
-  require_refused(server, "TE chunked, chunked", post + "Transfer-Encoding: chunked, chunked\r\n\r\n" + chunked_body, "400");
+  require_refused(server, "TE chunked, chunked", post + "Transfer-Encoding: chunked, chunked\r\n\r\n" + chunked_body,
+                  "400");
   require_refused(server, "TE gzip, chunked", post + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked_body, "501");
   require_refused(server, "TE gzip + TE chunked",
                   post + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body, "501");
   require_refused(server, "TE chunked + TE identity",
                   post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n" + chunked_body, "400");
-  require_refused(server, "TE chunked + CL", post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n" + chunked_body, "400");
-  require_refused(server, "CL + TE chunked", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body, "400");
-  require_refused(server, "TE identity + CL", post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello", "400");
-  require_refused(server, "CL + TE identity", post + "Content-Length: 5\r\nTransfer-Encoding: identity\r\n\r\nhello", "400");
+  require_refused(server, "TE chunked + CL",
+                  post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n" + chunked_body, "400");
+  require_refused(server, "CL + TE chunked",
+                  post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body, "400");
+  require_refused(server, "TE identity + CL", post + "Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello",
+                  "400");
+  require_refused(server, "CL + TE identity", post + "Content-Length: 5\r\nTransfer-Encoding: identity\r\n\r\nhello",
+                  "400");
   require_refused(server, "TE chunked in HTTP/1.0",
                   "POST /scep HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body, "400");
   require_refused(server, "CL twice, equal", post + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", "400");
   require_refused(server, "CL list, equal", post + "Content-Length: 5, 5\r\n\r\nhello", "400");
   require_refused(server, "CL twice, different", post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "400");
   for (std::string_view cl : {"+5", "-5", "0x5", "5 5", "5;", "", "99999999999999999999999"})
-    require_refused(server, "CL " + std::string(cl), post + "Content-Length: " + std::string(cl) + "\r\n\r\nhello", "400");
-  require_refused(server, "obs-fold in TE", post + "Transfer-Encoding: identity,\r\n chunked\r\n\r\n" + chunked_body, "400");
+    require_refused(server, "CL " + std::string(cl), post + "Content-Length: " + std::string(cl) + "\r\n\r\nhello",
+                    "400");
+  require_refused(server, "obs-fold in TE", post + "Transfer-Encoding: identity,\r\n chunked\r\n\r\n" + chunked_body,
+                  "400");
   require_refused(server, "obs-fold elsewhere", post + "X-Note: a\r\n\tb\r\nContent-Length: 5\r\n\r\nhello", "400");
   require_refused(server, "whitespace before the first field",
-                  "POST /scep HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", "400");
-  require_refused(server, "whitespace before the colon", post + "Transfer-Encoding : chunked\r\n\r\n" + chunked_body, "400");
-  require_refused(server, "a bare LF", "POST /scep HTTP/1.1\r\nHost: x\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body,
+                  "POST /scep HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
                   "400");
+  require_refused(server, "whitespace before the colon", post + "Transfer-Encoding : chunked\r\n\r\n" + chunked_body,
+                  "400");
+  require_refused(server, "a bare LF",
+                  "POST /scep HTTP/1.1\r\nHost: x\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body, "400");
   static constexpr char nul_field[] = "X-Note: a\0b\r\nContent-Length: 0\r\n\r\n";
   require_refused(server, "a NUL in a value", post + std::string(nul_field, sizeof nul_field - 1), "400");
   require_refused(server, "two Host fields", "GET /scep HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400");
   require_refused(server, "no Host in HTTP/1.1", "GET /scep HTTP/1.1\r\n\r\n", "400");
-  require_refused(server, "a bad chunk size", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", "400");
+  require_refused(server, "a bad chunk size", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+                  "400");
   BOOST_TEST(server.paths().empty());
 
   // What is allowed still works: one chunked request, one with a length,
@@ -195,8 +227,10 @@ BOOST_AUTO_TEST_CASE(one_client_address_cannot_take_every_connection) {
     reply = again.read_response(2s);
   }
   BOOST_TEST(status_line(reply) == "HTTP/1.1 200 OK");
-  BOOST_TEST(server.log().find("scepctl serve: too many connections from 127.0.0.2 (at most 3 per client); answered 503") !=
-             std::string::npos, server.log());
+  BOOST_TEST(server.log().find(
+                 "scepctl serve: too many connections from 127.0.0.2 (at most 3 per client); answered 503") !=
+                 std::string::npos,
+             server.log());
 }
 
 BOOST_AUTO_TEST_CASE(the_per_client_limit_defaults_to_an_eighth_of_the_slots_at_least_32) {

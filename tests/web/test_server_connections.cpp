@@ -174,9 +174,10 @@ BOOST_AUTO_TEST_SUITE(web_server_request_line, *boost::unit_test::timeout(120))
 
 BOOST_AUTO_TEST_CASE(a_malformed_request_line_gets_4xx_and_never_reaches_the_handler) {
   LiveServer server;
-  for (std::string_view line : {"GARBAGE", "GET", "GET /scep", "GET /scep HTTP/1.1 extra", "GET  /scep HTTP/1.1",
-                                "GET /scep  HTTP/1.1", " GET /scep HTTP/1.1", "GET /scep HTTPS/1.1", "GET /scep HTTP/x.y",
-                                "GET /scep http/1.1", "G(T /scep HTTP/1.1", "GET /sc ep HTTP/1.1"})
+  for (std::string_view line :
+       {"GARBAGE", "GET", "GET /scep", "GET /scep HTTP/1.1 extra", "GET  /scep HTTP/1.1", "GET /scep  HTTP/1.1",
+        " GET /scep HTTP/1.1", "GET /scep HTTPS/1.1", "GET /scep HTTP/x.y", "GET /scep http/1.1", "G(T /scep HTTP/1.1",
+        "GET /sc ep HTTP/1.1"})
     require_bad_request_line(server, line);
   static constexpr char with_nul[] = "GET /sc\0ep HTTP/1.1";
   require_bad_request_line(server, std::string_view(with_nul, sizeof with_nul - 1));
@@ -200,7 +201,8 @@ BOOST_AUTO_TEST_CASE(binary_junk_instead_of_a_request_gets_400_or_a_close) {
     }
     junk += "\r\n\r\n";
     std::string reply = round_trip(server, junk);
-    BOOST_TEST((reply.empty() || status_line(reply).starts_with("HTTP/1.1 4")), "seed " << seed << ": " << status_line(reply));
+    BOOST_TEST((reply.empty() || status_line(reply).starts_with("HTTP/1.1 4")),
+               "seed " << seed << ": " << status_line(reply));
   }
   BOOST_TEST(server.paths().empty());
 }

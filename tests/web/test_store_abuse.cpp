@@ -236,7 +236,8 @@ BOOST_AUTO_TEST_CASE(a_lost_audit_line_is_appended_from_its_record) {
   more.id = "s-000000000009";
   more.hash = policy::secret_hash("SECOND-SECRET");
   BOOST_REQUIRE(site.st.add_secret(more));
-  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(site.request(site.csr("SECOND-SECRET"), "tid-lost")), site.svc)), "0");
+  BOOST_REQUIRE_EQUAL(pki_status(web::dispatch(post(site.request(site.csr("SECOND-SECRET"), "tid-lost")), site.svc)),
+                      "0");
   fs::resize_file(log, before);  // the crash took the line
   auto found = findings(site);
   BOOST_TEST(any_mentions(found, "missing from audit.log"));
