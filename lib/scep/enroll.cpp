@@ -30,34 +30,34 @@ std::vector<std::string> shown_sans(const crypto::Csr& csr) {
 
 }  // namespace
 
-core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
-  auto csr = crypto::Csr::from_der(in.message_data);
+core::Result<CertRep> Service::enroll(Exchange& x) {
+  auto csr = crypto::Csr::from_der(x.in.message_data);
   if (!csr) return CertRep::fail(FailInfo::bad_request, "the message does not hold a valid PKCS#10 request");
-  ev.subject = csr->subject();
-  ev.sans = shown_sans(*csr);
+  x.event.subject = csr->subject();
+  x.event.sans = shown_sans(*csr);
   // A client's retry sent while this request is being decided (same
   // transactionID) waits here, then is answered from this request's record.
-  auto held = m_backend.ledger.lock_transaction(ctx.name(), ev.transaction_id);
+  auto held = m_backend.ledger.lock_transaction(x.ca.name(), x.transaction_id);
   if (!held) return std::unexpected(held.error());
-  const crypto::Certificate& signer = *in.signed_data.signer;
+  const crypto::Certificate& signer = *x.in.signed_data.signer;
   // RenewalReq, and a PKCSReq signed by a certificate this CA issued (sscep,
   // certmonger, macOS), are renewals. A PKCSReq whose signer cannot renew
   // enrolls as any other, and says why in the audit log and the pending
   // record; one whose signer was revoked as compromised is refused.
-  bool renewal_req = in.header.type == MessageType::renewal_req;
+  bool renewal_req = x.in.header.type == MessageType::renewal_req;
   std::string signer_note;
   if (renewal_req || !signer.is_self_issued()) {
     SignerProblem why;
-    auto old = renewal_signer(ctx, signer, why);
+    auto old = renewal_signer(x.ca, signer, why);
     if (!old) return std::unexpected(old.error());
-    if (*old) return renew(ctx, *csr, **old, ev);
+    if (*old) return renew(x, *csr, **old);
     if (renewal_req) return CertRep::fail(why.failure.info, why.failure.text);
     if (why.compromised)
       return CertRep::fail(FailInfo::bad_request,
                            fmt::format("signed by a compromised certificate: {}", why.failure.text));
     if (why.of_this_ca) {
       signer_note = fmt::format("signed by {}", why.failure.text);
-      ev.detail = signer_note;
+      x.event.detail = signer_note;
     }
   }
   // Proof of possession: a request that is not a renewal is signed with the
@@ -67,35 +67,36 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
     return CertRep::fail(FailInfo::bad_message_check, "the message is not signed with the key of the PKCS#10 request");
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
 
-  auto tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
+  auto tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
   if (!tx) return std::unexpected(tx.error());
-  if (*tx) return answer_existing(ctx, **tx, kid, ev);
+  if (*tx) return answer_existing(x, **tx, kid);
 
   auto challenge = csr->challenge_password();
-  if (!challenge || challenge->empty()) return park(ctx, in, *csr, kid, signer_note, ev);
+  if (!challenge || challenge->empty()) return park(x, *csr, kid, signer_note);
   auto secret = m_backend.ledger.find_secret(policy::secret_hash(*challenge));
   if (!secret) return std::unexpected(secret.error());
   if (!*secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
   const policy::SecretRecord& s = **secret;
-  ev.secret_id = s.id;
-  ev.policy = s.policy;
-  auto uses_left = m_backend.ledger.secret_uses_left(s, ev.transaction_id);
+  x.event.secret_id = s.id;
+  x.event.policy = s.policy;
+  auto uses_left = m_backend.ledger.secret_uses_left(s, x.transaction_id);
   if (!uses_left) return std::unexpected(uses_left.error());
-  if (auto problem = secret_problem(s, ctx.name(), m_clock.now(), *uses_left); !problem.empty())
+  if (auto problem = secret_problem(s, x.ca.name(), m_clock.now(), *uses_left); !problem.empty())
     return CertRep::fail(FailInfo::bad_request, problem);
 
   auto pol = m_backend.catalog.load_policy(s.policy);
   if (!pol) return std::unexpected(pol.error());
-  policy::Decision d = policy::evaluate(*pol, *csr, {s.common_name, s.subject_regex}, ctx.bundle().cert, m_clock.now());
+  policy::Decision d = policy::evaluate(*pol, *csr, {s.common_name, s.subject_regex}, x.ca.bundle().cert,
+                                        m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
 
   // Only a request that passed every check, and whose certificate could be
   // built, spends a use: the store spends it in the same operation that
   // records the certificate.
-  auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
+  auto signed_cert = x.ca.sign(d.spec, csr_key, m_rng);
   if (!signed_cert) return std::unexpected(signed_cert.error());
-  Issuance is{.transaction = {.ca = ctx.name(),
-                              .transaction_id = ev.transaction_id,
+  Issuance is{.transaction = {.ca = x.ca.name(),
+                              .transaction_id = x.transaction_id,
                               .state = Transaction::State::issued,
                               .key_id = kid,
                               .secret_id = s.id,
@@ -103,12 +104,12 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
                               .created = m_clock.now()},
               .certificate = std::move(*signed_cert),
               .secret = &s,
-              .event = ev};
+              .event = x.event};
   is.event.outcome = "issued";
-  auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
+  auto recorded = x.ca.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
   switch (*recorded) {
-    case Recorded::recorded: return issued(is, ev);
+    case Recorded::recorded: return issued(is, x.event);
     case Recorded::secret_used_up: break;
     case Recorded::transaction_exists: break;
     case Recorded::serial_taken:
@@ -116,9 +117,9 @@ core::Result<CertRep> Service::enroll(CaContext& ctx, const InboundMessage& in, 
   }
   // Twins wait for each other (lock_transaction); should one get here all
   // the same, answer it as the first was answered.
-  auto twin = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
+  auto twin = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
   if (!twin) return std::unexpected(twin.error());
-  if (*twin) return answer_existing(ctx, **twin, kid, ev);
+  if (*twin) return answer_existing(x, **twin, kid);
   return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
 }
 
@@ -131,43 +132,42 @@ CertRep Service::issued(const Issuance& is, AuditEvent& ev) {
 /// Manual authentication: the request waits for an operator, who compares its
 /// fingerprint with the one the device owner reads out. A wrong secret never
 /// gets here: only a request without one.
-core::Result<CertRep> Service::park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr,
-                                    core::ByteView kid, std::string_view note, AuditEvent& ev) {
-  const auto& opt = ctx.bundle().options;
+core::Result<CertRep> Service::park(Exchange& x, const crypto::Csr& csr, core::ByteView kid, std::string_view note) {
+  const auto& opt = x.ca.bundle().options;
   if (!opt.manual_enrollment) return CertRep::fail(FailInfo::bad_request, "a challenge password is required");
   // The request is kept whole (its hash is the fingerprint read out): a
   // bound on it bounds what one request can add to the store.
   if (csr.der().size() > max_parked_request)
     return CertRep::fail(FailInfo::bad_request,
                          fmt::format("a PKCS#10 request over {} bytes is not parked", max_parked_request));
-  auto waiting = m_backend.ledger.count_pending(ctx.name());
+  auto waiting = m_backend.ledger.count_pending(x.ca.name());
   if (!waiting) return std::unexpected(waiting.error());
   if (*waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
-  PendingRequest p{.ca = ctx.name(),
-                   .transaction_id = ev.transaction_id,
-                   .remote = in.remote,
+  PendingRequest p{.ca = x.ca.name(),
+                   .transaction_id = x.transaction_id,
+                   .remote = x.in.remote,
                    .csr_der = csr.der(),
                    .created = m_clock.now(),
                    .subject = csr.subject(),
-                   .sans = ev.sans,
+                   .sans = x.event.sans,
                    .key = csr.public_key().description(),
                    .note = std::string(note)};
-  Transaction t{.ca = ctx.name(),
-                .transaction_id = ev.transaction_id,
+  Transaction t{.ca = x.ca.name(),
+                .transaction_id = x.transaction_id,
                 .state = Transaction::State::pending,
                 .key_id = core::Bytes(kid.begin(), kid.end()),
                 .created = m_clock.now()};
-  AuditEvent parked = ev;
+  AuditEvent parked = x.event;
   parked.outcome = "pending";
   if (auto r = m_backend.ledger.record_pending(p, t, parked); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
-    auto twin = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
-    if (twin && *twin) return answer_existing(ctx, **twin, kid, ev);
+    auto twin = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
+    if (twin && *twin) return answer_existing(x, **twin, kid);
     return CertRep::fail(FailInfo::bad_request, "this PKCS#10 request is already pending under another transactionID");
   }
-  ev = parked;
-  ev.recorded = true;
+  x.event = parked;
+  x.event.recorded = true;
   return CertRep::pending();
 }
 

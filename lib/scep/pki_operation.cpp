@@ -143,8 +143,8 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   ev.remote = in.remote;
   ev.operation = in.header.type ? std::string(message_type_name(*in.header.type)) : in.header.type_text;
   ev.transaction_id = core::to_string(in.header.transaction_id.value);
-  auto rep = in.failure ? core::Result<CertRep>(CertRep::fail(in.failure->info, in.failure->text))
-                        : process(ctx, in, ev);
+  Exchange x{ctx, in, ev, ev.transaction_id};
+  auto rep = in.failure ? core::Result<CertRep>(CertRep::fail(in.failure->info, in.failure->text)) : process(x);
   if (!rep) {
     ev.outcome = "error";
     ev.detail = rep.error().detail;
@@ -168,62 +168,61 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   return build_cert_rep(*rep, in.header, rc, m_rng);
 }
 
-core::Result<CertRep> Service::process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
-  switch (*in.header.type) {
-    case MessageType::pkcs_req: return enroll(ctx, in, ev);
-    case MessageType::renewal_req: return enroll(ctx, in, ev);
-    case MessageType::cert_poll: return poll(ctx, in, ev);
-    case MessageType::get_cert: return send_certificate(ctx, in, ev);
-    case MessageType::get_crl: return send_crl(ctx, in, ev);
+core::Result<CertRep> Service::process(Exchange& x) {
+  switch (*x.in.header.type) {
+    case MessageType::pkcs_req: return enroll(x);
+    case MessageType::renewal_req: return enroll(x);
+    case MessageType::cert_poll: return poll(x);
+    case MessageType::get_cert: return send_certificate(x);
+    case MessageType::get_crl: return send_crl(x);
     case MessageType::cert_rep:
       return CertRep::fail(FailInfo::bad_request,
-                           fmt::format("{} is not supported", message_type_name(*in.header.type)));
+                           fmt::format("{} is not supported", message_type_name(*x.in.header.type)));
   }
   return CertRep::fail(FailInfo::bad_request, "unsupported messageType");
 }
 
-core::Result<CertRep> Service::answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView kid,
-                                               AuditEvent& ev) {
+core::Result<CertRep> Service::answer_existing(Exchange& x, const Transaction& tx, core::ByteView kid) {
   if (!core::equal_constant_time(tx.key_id, kid))
     return CertRep::fail(FailInfo::bad_request, "this transactionID belongs to a request with another key");
-  ev.secret_id = tx.secret_id;
-  ev.policy = tx.policy;
+  x.event.secret_id = tx.secret_id;
+  x.event.policy = tx.policy;
   switch (tx.state) {
     case Transaction::State::pending:
-      if (pending_expired(tx.created, ctx.bundle().options, m_clock.now()))
+      if (pending_expired(tx.created, x.ca.bundle().options, m_clock.now()))
         return CertRep::fail(FailInfo::bad_request, "the request expired without approval");
-      ev.outcome = "pending";
+      x.event.outcome = "pending";
       return CertRep::pending();
     case Transaction::State::rejected:
       // A FAILURE like others, but the log and the metrics say why: the operator refused.
-      ev.outcome = "rejected";
+      x.event.outcome = "rejected";
       return CertRep::fail(FailInfo::bad_request,
                            tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
   }
-  auto found = m_backend.certs.find_certificate(ctx.name(), tx.serial);
+  auto found = m_backend.certs.find_certificate(x.ca.name(), tx.serial);
   if (!found) return std::unexpected(found.error());
   if (!*found)
     return core::fail(Errc::store_io,
                       fmt::format("certificate {} of transaction {} is missing", tx.serial, tx.transaction_id));
-  ev.serial = tx.serial;
-  ev.subject = (*found)->cert.subject();
+  x.event.serial = tx.serial;
+  x.event.subject = (*found)->cert.subject();
   // A repeated request must not hand out a certificate the operator revoked since.
   if ((*found)->revocation)
     return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
-  ev.outcome = "reissued";
+  x.event.outcome = "reissued";
   return CertRep::success({(*found)->cert});
 }
 
-core::Result<CertRep> Service::poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
-  auto tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
+core::Result<CertRep> Service::poll(Exchange& x) {
+  auto tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   if (!*tx) return CertRep::fail(FailInfo::bad_cert_id, "no request with this transactionID");
-  const crypto::Certificate& signer = *in.signed_data.signer;
+  const crypto::Certificate& signer = *x.in.signed_data.signer;
   // A renewal polls with the certificate it renews, whose key need not be the new one.
   bool renewing = !(*tx)->renewed_from.empty() && (*tx)->renewed_from == signer.serial_hex() &&
-                  ctx.bundle().cert.issued(signer);
-  return answer_existing(ctx, **tx, renewing ? (*tx)->key_id : key_id(signer.public_key()), ev);
+                  x.ca.bundle().cert.issued(signer);
+  return answer_existing(x, **tx, renewing ? (*tx)->key_id : key_id(signer.public_key()));
 }
 
 core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key,

@@ -60,20 +60,19 @@ core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext
   return found;
 }
 
-core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr, const IssuedCertificate& old,
-                                     AuditEvent& ev) {
+core::Result<CertRep> Service::renew(Exchange& x, const crypto::Csr& csr, const IssuedCertificate& old) {
   std::string old_serial = old.cert.serial_hex();
-  ev.detail = "renewal of " + old_serial;
+  x.event.detail = "renewal of " + old_serial;
   auto csr_key = csr.public_key();
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
 
   // The transactionID often stays the same across a renewal (clients derive
   // it from a key they keep): a record that issued the very certificate being
   // renewed is the old enrollment, anything else is this renewal answered before.
-  auto tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
+  auto tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
   if (!tx) return std::unexpected(tx.error());
   bool replaces_old = *tx && (*tx)->state == Transaction::State::issued && (*tx)->serial == old_serial;
-  if (*tx && !replaces_old) return answer_existing(ctx, **tx, kid, ev);
+  if (*tx && !replaces_old) return answer_existing(x, **tx, kid);
 
   // "manual-default" is the built-in policy unless a policy file has that name.
   auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy())
@@ -85,11 +84,11 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr, con
     return CertRep::fail(FailInfo::bad_request,
                          fmt::format("the policy \"{}\" of certificate {} no longer exists", old.policy, old_serial));
   }
-  ev.policy = pol->name;
+  x.event.policy = pol->name;
   if (!pol->renewal_subject_change && csr.subject() != old.cert.subject())
     return CertRep::fail(FailInfo::bad_request,
                          fmt::format("a renewal must keep the subject \"{}\"", old.cert.subject()));
-  policy::Decision d = policy::evaluate(*pol, csr, {}, ctx.bundle().cert, m_clock.now());
+  policy::Decision d = policy::evaluate(*pol, csr, {}, x.ca.bundle().cert, m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
   if (!pol->renewal_subject_change)
     if (auto added = added_name(d.spec.subject_alt_names, old.cert))
@@ -100,10 +99,10 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr, con
   // Sign first: a certificate that cannot be built must not spend the one
   // renewal. The store claims it in the operation that records the new
   // certificate.
-  auto signed_cert = ctx.sign(d.spec, csr_key, m_rng);
+  auto signed_cert = x.ca.sign(d.spec, csr_key, m_rng);
   if (!signed_cert) return std::unexpected(signed_cert.error());
-  Transaction t{.ca = ctx.name(),
-                .transaction_id = ev.transaction_id,
+  Transaction t{.ca = x.ca.name(),
+                .transaction_id = x.transaction_id,
                 .state = Transaction::State::issued,
                 .key_id = kid,
                 .policy = pol->name,
@@ -112,22 +111,22 @@ core::Result<CertRep> Service::renew(CaContext& ctx, const crypto::Csr& csr, con
                 .secret_hash = replaces_old ? (*tx)->secret_hash : core::Bytes()};
   Issuance is{.transaction = std::move(t),
               .certificate = std::move(*signed_cert),
-              .event = ev,
+              .event = x.event,
               .replaces = replaces_old,
               .renews = old_serial};
   is.event.outcome = "renewed";
-  auto recorded = ctx.record(is, d.spec, csr_key, m_rng);
+  auto recorded = x.ca.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
   switch (*recorded) {
-    case Recorded::recorded: return issued(is, ev);
+    case Recorded::recorded: return issued(is, x.event);
     case Recorded::already_renewed:
     case Recorded::transaction_exists: break;
     case Recorded::serial_taken:
     case Recorded::secret_used_up: return core::fail(Errc::internal, "the store refused the certificate");
   }
-  auto now_tx = m_backend.ledger.find_transaction(ctx.name(), ev.transaction_id);
+  auto now_tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
   if (!now_tx) return std::unexpected(now_tx.error());
-  if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(ctx, **now_tx, kid, ev);
+  if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(x, **now_tx, kid);
   return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));
 }
 

@@ -25,26 +25,26 @@ std::variant<crypto::IssuerAndSerial, CertRep> read_issuer_and_serial(const CaCo
 
 }  // namespace
 
-core::Result<CertRep> Service::send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
-  auto read = read_issuer_and_serial(ctx, in);
+core::Result<CertRep> Service::send_certificate(Exchange& x) {
+  auto read = read_issuer_and_serial(x.ca, x.in);
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
   const auto& ias = std::get<crypto::IssuerAndSerial>(read);
-  ev.serial = ias.serial_hex;
-  auto found = m_backend.certs.find_certificate(ctx.name(), ias.serial_hex);
+  x.event.serial = ias.serial_hex;
+  auto found = m_backend.certs.find_certificate(x.ca.name(), ias.serial_hex);
   if (!found) return std::unexpected(found.error());
   if (!*found)
     return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
-  ev.subject = (*found)->cert.subject();
-  ev.outcome = "sent";
+  x.event.subject = (*found)->cert.subject();
+  x.event.outcome = "sent";
   return CertRep::success({(*found)->cert});
 }
 
-core::Result<CertRep> Service::send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev) {
-  auto read = read_issuer_and_serial(ctx, in);
+core::Result<CertRep> Service::send_crl(Exchange& x) {
+  auto read = read_issuer_and_serial(x.ca, x.in);
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
-  auto crl = ca_crl(m_backend, ctx.bundle(), m_clock);
+  auto crl = ca_crl(m_backend, x.ca.bundle(), m_clock);
   if (!crl) return std::unexpected(crl.error());
-  ev.outcome = "sent";
+  x.event.outcome = "sent";
   CertRep rep = CertRep::success({});
   rep.crls.push_back(std::move(*crl));
   return rep;

@@ -41,6 +41,18 @@ struct InboundMessage {
 
 class CaContext;
 
+/// One PKIOperation on its way through the service, passed to each step:
+/// the CA that answers, the message as opened, its transactionID (text, its
+/// length and characters checked), and the audit event in which the steps
+/// note what they decided (it becomes the log line, the metrics and the
+/// summary).
+struct Exchange {
+  CaContext& ca;
+  const InboundMessage& in;
+  AuditEvent& event;
+  std::string transaction_id;
+};
+
 /// The CA a `message=` CA identifier selects.
 struct CaChoice {
   std::string name;
@@ -100,9 +112,9 @@ class Service {
   /// Checks and decrypts the message; a check that fails sets in.failure.
   /// Errors are the server's (a key that does not load).
   core::Result<void> open_envelope(CaContext& ctx, InboundMessage& in, const core::Result<crypto::Envelope>& env);
-  core::Result<CertRep> process(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
-  core::Result<CertRep> enroll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
-  core::Result<CertRep> poll(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
+  core::Result<CertRep> process(Exchange& x);
+  core::Result<CertRep> enroll(Exchange& x);
+  core::Result<CertRep> poll(Exchange& x);
   /// Why a signer certificate cannot renew.
   struct SignerProblem {
     Failure failure{FailInfo::bad_request, {}};
@@ -113,16 +125,15 @@ class Service {
   /// now; else nullopt and `why` says why.
   core::Result<std::optional<IssuedCertificate>> renewal_signer(CaContext& ctx, const crypto::Certificate& signer,
                                                                 SignerProblem& why);
-  core::Result<CertRep> renew(CaContext& ctx, const crypto::Csr& csr, const IssuedCertificate& old, AuditEvent& ev);
-  core::Result<CertRep> send_certificate(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
-  core::Result<CertRep> send_crl(CaContext& ctx, const InboundMessage& in, AuditEvent& ev);
-  core::Result<CertRep> answer_existing(CaContext& ctx, const Transaction& tx, core::ByteView key_id, AuditEvent& ev);
+  core::Result<CertRep> renew(Exchange& x, const crypto::Csr& csr, const IssuedCertificate& old);
+  core::Result<CertRep> send_certificate(Exchange& x);
+  core::Result<CertRep> send_crl(Exchange& x);
+  core::Result<CertRep> answer_existing(Exchange& x, const Transaction& tx, core::ByteView key_id);
   /// The SUCCESS for a recorded issuance; `ev` becomes its recorded event.
   static CertRep issued(const Issuance& is, AuditEvent& ev);
   /// `note` goes into the pending record for the operator (why a signer
   /// certificate did not renew, say).
-  core::Result<CertRep> park(CaContext& ctx, const InboundMessage& in, const crypto::Csr& csr, core::ByteView key_id,
-                             std::string_view note, AuditEvent& ev);
+  core::Result<CertRep> park(Exchange& x, const crypto::Csr& csr, core::ByteView key_id, std::string_view note);
 
   Backend m_backend;
   const core::Clock& m_clock;
