@@ -31,16 +31,17 @@ struct ServeOptions {
   std::string metrics_listen;      ///< HOST:PORT for /metrics and /health; default: server.metrics_listen
 };
 
-struct Endpoint {
+/// A HOST:PORT to listen on (--listen, --metrics-listen).
+struct ListenAddress {
   std::string host;
   int port = 0;
 };
 
-static core::Result<Endpoint> parse_listen(const std::string& text) {
+static core::Result<ListenAddress> parse_listen(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos)
     return core::fail(core::Errc::invalid_argument, fmt::format("--listen \"{}\" is not HOST:PORT", text));
-  Endpoint ep{text.substr(0, colon), 0};
+  ListenAddress ep{text.substr(0, colon), 0};
   if (ep.host.size() >= 2 && ep.host.front() == '[' && ep.host.back() == ']')
     ep.host = ep.host.substr(1, ep.host.size() - 2);
   try {
@@ -116,7 +117,7 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
   if (base.empty() || base.front() != '/')
     return core::fail(core::Errc::invalid_argument, "--path must start with '/'");
   std::string metrics_at = opt.metrics_listen.empty() ? cfg->server.metrics_listen : opt.metrics_listen;
-  std::optional<Endpoint> metrics_ep;
+  std::optional<ListenAddress> metrics_ep;
   if (!metrics_at.empty()) {
     auto parsed = parse_listen(metrics_at);
     if (!parsed) return std::unexpected(parsed.error());
