@@ -74,10 +74,7 @@ bool is_server_fault(core::Errc code) {
     case Errc::too_large:
     case Errc::unsupported_algorithm:
     case Errc::bad_message_check:
-    case Errc::bad_time:
-    case Errc::unknown_certificate:
     case Errc::policy_rejected:
-    case Errc::challenge_invalid:
     case Errc::invalid_argument:
     case Errc::not_found:
     case Errc::already_exists: return false;
