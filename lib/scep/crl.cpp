@@ -93,7 +93,8 @@ std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBun
 /// CrlRefresh::when_due it first looks again: another process may have
 /// signed one while this one waited for the lock.
 CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode, int days) {
-  return [&backend, &ca, &clock, mode,
+  // `backend` is a handful of references: copied, as the update outlives this call.
+  return [backend, &ca, &clock, mode,
           days](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
     if (mode == CrlRefresh::when_due) {
       auto j = judge_stored(backend, current, ca, clock.now());
