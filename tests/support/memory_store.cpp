@@ -2,21 +2,13 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 namespace testing {
 
 using core::Errc;
 
-static crypto::PrivateKey copy_key(const crypto::PrivateKey& k) {
-  EVP_PKEY_up_ref(k.native());
-  return crypto::PrivateKey(crypto::EvpPkeyPtr(k.native()));
-}
-
 void MemoryStore::add_ca(scep::CaBundle bundle, const crypto::PrivateKey& ca_key, const crypto::PrivateKey* ra_key) {
-  keys.insert_or_assign(bundle.name + "/ca", copy_key(ca_key));
-  if (ra_key) keys.insert_or_assign(bundle.name + "/ra", copy_key(*ra_key));
+  keys.insert_or_assign(bundle.name + "/ca", ca_key);
+  if (ra_key) keys.insert_or_assign(bundle.name + "/ra", *ra_key);
   cas.push_back(std::move(bundle));
 }
 
@@ -41,7 +33,7 @@ core::Result<std::vector<std::string>> MemoryStore::ca_names() {
 core::Result<crypto::PrivateKey> MemoryStore::load_key(std::string_view ca, scep::KeyRole role) {
   auto it = keys.find(std::string(ca) + (role == scep::KeyRole::ca ? "/ca" : "/ra"));
   if (it == keys.end()) return core::fail(Errc::not_found, "no key");
-  return copy_key(it->second);
+  return it->second;  // copies share the key
 }
 
 core::Result<policy::Policy> MemoryStore::load_policy(std::string_view name) {
