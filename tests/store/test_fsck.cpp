@@ -39,10 +39,9 @@ scep::Transaction pending_tx(const scep::PendingRequest& p, scep::Transaction::S
 /// (a PendingClaim never destroyed): F.json renamed to F.claimed, as
 /// Store::claim_pending does.
 bool claim_and_crash(store::Store& st, const scep::PendingRequest& p) {
-  fs::path f = st.ca_dir(p.ca) / "pending" /
-               (core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)) + ".json");
+  fs::path f = st.layout().pending(p.ca, core::to_hex(crypto::digest(crypto::DigestAlg::sha256, p.csr_der)));
   std::error_code ec;
-  fs::rename(f, fs::path(f).replace_extension(".claimed"), ec);
+  fs::rename(f, store::Layout::claimed(f), ec);
   return !ec;
 }
 
