@@ -52,7 +52,7 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   auto ca = issuing_ca(*st, opt.ca, *serial);
   if (!ca) return std::unexpected(ca.error());
   store::Session session(*st);
-  auto revoked = scep::revoke(session.backend(), env.clock, *ca, *serial, *reason, env.who);
+  auto revoked = scep::revoke(session.backend(), env.clock, *ca, *serial, *reason, "scepctl", env.who);
   if (!revoked) return std::unexpected(revoked.error());
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.
   auto& crl_der = revoked->crl;

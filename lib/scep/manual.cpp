@@ -160,14 +160,14 @@ core::Result<void> reject(Backend backend, const core::Clock& clock, const Pendi
 }
 
 core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::string_view ca,
-                                std::string_view serial_hex, crypto::RevocationReason reason,
+                                std::string_view serial_hex, crypto::RevocationReason reason, std::string_view remote,
                                 const std::optional<Operator>& by) {
   auto bundle = backend.catalog.find_ca(ca);
   if (!bundle) return std::unexpected(bundle.error());
   crypto::RevokedEntry entry{std::string(serial_hex), std::chrono::floor<std::chrono::seconds>(clock.now()), reason};
   AuditEvent e{.time = entry.time,
                .ca = bundle->name,
-               .remote = "scepctl",
+               .remote = std::string(remote),
                .operation = "revoke",
                .outcome = "revoked",
                .serial = entry.serial_hex,

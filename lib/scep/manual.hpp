@@ -57,8 +57,10 @@ struct Revocation {
   crypto::RevokedEntry entry;
   core::Result<core::Bytes> crl;
 };
+/// `remote` is where the request came from, for the audit line (scepctl
+/// writes "scepctl").
 core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::string_view ca,
-                                std::string_view serial_hex, crypto::RevocationReason reason,
+                                std::string_view serial_hex, crypto::RevocationReason reason, std::string_view remote,
                                 const std::optional<Operator>& by = std::nullopt);
 
 }  // namespace scep
