@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "certs_lookup.hpp"
@@ -39,22 +40,22 @@ scep::Operator current_operator() {
   return who;
 }
 
-scep::AuditEvent operator_action(const Env& env, std::string ca, std::string operation, std::string outcome,
+scep::AuditEvent operator_action(const Env& env, std::string ca, std::string operation, scep::Outcome outcome,
                                  std::string detail) {
   scep::AuditEvent e;
   e.time = env.clock.now();
   e.ca = std::move(ca);
   e.remote = "scepctl";
   e.operation = std::move(operation);
-  e.outcome = std::move(outcome);
+  e.outcome = outcome;
   e.detail = std::move(detail);
   e.by = env.who;
   return e;
 }
 
-scep::AuditEvent cert_action(const Env& env, std::string ca, std::string operation, std::string outcome,
+scep::AuditEvent cert_action(const Env& env, std::string ca, std::string operation, scep::Outcome outcome,
                              const crypto::Certificate& cert, std::string_view extra) {
-  auto e = operator_action(env, std::move(ca), std::move(operation), std::move(outcome),
+  auto e = operator_action(env, std::move(ca), std::move(operation), outcome,
                            fmt::format("valid until {}, SHA-256 {}{}", crypto::format_time(cert.not_after()),
                                        core::to_hex(cert.fingerprint(crypto::DigestAlg::sha256)), extra));
   e.serial = cert.serial_hex();
@@ -246,8 +247,12 @@ void add_audit_command(CLI::App& app, Env& env) {
   cmd->add_option("--transaction-id", f->transaction_id, "only lines of this transactionID");
   cmd->add_option("--operation", f->operation,
                   "only this operation, any case (PKCSReq, CertPoll, approve, revoke, secret-create, ca-set, ...)");
-  cmd->add_option("--outcome", f->outcome,
-                  "only this outcome (issued, pending, rejected, failure, revoked, created, ...)");
+  std::vector<std::string_view> outcomes;
+  for (scep::Outcome o : scep::all_outcomes()) outcomes.push_back(scep::outcome_name(o));
+  cmd->add_option("--outcome", f->outcome, fmt::format("only this outcome, any case: {}", fmt::join(outcomes, ", ")))
+      ->check([](const std::string& name) {
+        return scep::outcome_from_name(name) ? std::string() : fmt::format("no outcome is called \"{}\"", name);
+      });
   cmd->add_option("--by", f->by, "only actions of this operator (login name or SUDO_USER)");
   cmd->add_option("--since", f->since,
                   "from this time on: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or a duration ago (24h, 7d)");

@@ -22,12 +22,12 @@ scep::Operator current_operator();
 
 /// An operator's action on `ca` (empty: the whole store): the event the
 /// command fills in further (serial, secret_id, policy, subject, detail).
-scep::AuditEvent operator_action(const Env& env, std::string ca, std::string operation, std::string outcome,
+scep::AuditEvent operator_action(const Env& env, std::string ca, std::string operation, scep::Outcome outcome,
                                  std::string detail = {});
 
 /// An action that installed `cert` (a CA or RA certificate): its serial,
 /// subject, validity and SHA-256 fingerprint, then `extra`.
-scep::AuditEvent cert_action(const Env& env, std::string ca, std::string operation, std::string outcome,
+scep::AuditEvent cert_action(const Env& env, std::string ca, std::string operation, scep::Outcome outcome,
                              const crypto::Certificate& cert, std::string_view extra = {});
 
 /// Appends an action that is done to the audit log. A line that cannot be

@@ -35,7 +35,7 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
     env.out << fmt::format("CA \"{}\" created\n", name);
     print_cert(env.out, ca.cert, "  ");
   }
-  return audit_action(st, cert_action(env, name, std::string(operation), "created", ca.cert,
+  return audit_action(st, cert_action(env, name, std::string(operation), scep::Outcome::created, ca.cert,
                                       fmt::format("{}{}",
                                                   ca.chain.empty() ? "" : fmt::format(", chain of {}", ca.chain.size()),
                                                   is_default ? ", the default CA" : "")));

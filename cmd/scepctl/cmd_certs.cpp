@@ -35,7 +35,7 @@ struct CrlOptions {
 /// The audit line of a CRL an operator's command signed.
 static scep::AuditEvent crl_signed(const Env& env, const std::string& ca, const crypto::Crl& crl,
                                    std::string_view why) {
-  return operator_action(env, ca, "crl-sign", "signed",
+  return operator_action(env, ca, "crl-sign", scep::Outcome::signed_crl,
                          fmt::format("CRL number {} ({}): {} revoked, next update {}", crl.number(), why,
                                      crl.revoked().size(), crypto::format_time(crl.next_update())));
 }

@@ -103,7 +103,8 @@ core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
       settings.push_back(fmt::format("{}: {} -> {}", key, dump(before), dump(value)));
   }
   if (old && settings.empty()) settings.push_back("no setting changed");
-  auto e = operator_action(env, "", old ? "policy-replace" : "policy-create", old ? "replaced" : "created",
+  auto e = operator_action(env, "", old ? "policy-replace" : "policy-create",
+                           old ? scep::Outcome::replaced : scep::Outcome::created,
                            fmt::format("{}", fmt::join(settings, "; ")));
   e.policy = p->name;
   return audit_action(*st, e);

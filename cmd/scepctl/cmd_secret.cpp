@@ -59,7 +59,7 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
   std::string binding = r.common_name     ? fmt::format(", bound to CN {}", core::escape_text(*r.common_name))
                         : r.subject_regex ? fmt::format(", subject must match {}", core::escape_text(*r.subject_regex))
                                           : "";
-  auto e = operator_action(env, r.ca, "secret-create", "created",
+  auto e = operator_action(env, r.ca, "secret-create", scep::Outcome::created,
                            fmt::format("{} use(s), expires {}{}", r.uses, expires, binding));
   e.secret_id = r.id;
   e.policy = r.policy;
@@ -109,7 +109,7 @@ core::Result<void> run_secret_revoke(const std::string& id, Env& env) {
   SCEP_TRY(st->revoke_secret(id));
   if (!env.json) env.out << fmt::format("secret {} revoked\n", id);
   else env.out << nlohmann::json{{"id", id}, {"state", "revoked"}}.dump() << "\n";
-  auto e = operator_action(env, "", "secret-revoke", "revoked");
+  auto e = operator_action(env, "", "secret-revoke", scep::Outcome::revoked);
   e.secret_id = id;
   if (auto all = st->list_secrets())
     for (const auto& r : *all)

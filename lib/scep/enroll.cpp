@@ -105,7 +105,7 @@ core::Result<CertRep> Service::enroll(Exchange& x) {
               .certificate = std::move(*signed_cert),
               .secret = &s,
               .event = x.event};
-  is.event.outcome = "issued";
+  is.event.outcome = Outcome::issued;
   auto recorded = x.ca.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
   switch (*recorded) {
@@ -159,7 +159,7 @@ core::Result<CertRep> Service::park(Exchange& x, const crypto::Csr& csr, core::B
                 .key_id = core::Bytes(kid.begin(), kid.end()),
                 .created = m_clock.now()};
   AuditEvent parked = x.event;
-  parked.outcome = "pending";
+  parked.outcome = Outcome::pending;
   if (auto r = m_backend.ledger.record_pending(p, t, parked); !r) {
     if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
     auto twin = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);

@@ -72,13 +72,13 @@ Transaction decided(const PendingRequest& p, Transaction::State state, const cry
 
 /// The audit event of an operator's decision on a request.
 AuditEvent decision_event(const core::Clock& clock, const PendingRequest& p, std::string_view operation,
-                          std::string_view outcome, std::string_view detail, const std::optional<Operator>& by) {
+                          Outcome outcome, std::string_view detail, const std::optional<Operator>& by) {
   return {.time = clock.now(),
           .ca = p.ca,
           .remote = p.remote,
           .operation = std::string(operation),
           .transaction_id = p.transaction_id,
-          .outcome = std::string(outcome),
+          .outcome = outcome,
           .detail = std::string(detail),
           .sans = p.sans,
           .by = by};
@@ -100,7 +100,7 @@ core::Result<crypto::Certificate> issue_claimed(Backend backend, const core::Clo
   if (!cert) return std::unexpected(cert.error());
   Transaction t = decided(p, Transaction::State::issued, key);
   t.policy = pol.name;
-  AuditEvent e = decision_event(clock, p, "approve", "issued", "approved by the operator", by);
+  AuditEvent e = decision_event(clock, p, "approve", Outcome::issued, "approved by the operator", by);
   e.policy = pol.name;
   Issuance is{.transaction = std::move(t), .certificate = std::move(*cert), .event = std::move(e), .replaces = true};
   auto recorded = ctx.record(is, d.spec, key, rng);
@@ -153,7 +153,7 @@ core::Result<void> reject(Backend backend, const core::Clock& clock, const Pendi
   SCEP_TRY(still_pending(backend.ledger, p));
   Transaction t = decided(p, Transaction::State::rejected, csr->public_key());
   t.reason = reason;
-  AuditEvent e = decision_event(clock, p, "reject", "rejected", reason, by);
+  AuditEvent e = decision_event(clock, p, "reject", Outcome::rejected, reason, by);
   e.subject = csr->subject();
   SCEP_TRY(backend.ledger.record_rejection(t, e));
   return held->claim.commit();
@@ -169,7 +169,7 @@ core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::
                .ca = bundle->name,
                .remote = std::string(remote),
                .operation = "revoke",
-               .outcome = "revoked",
+               .outcome = Outcome::revoked,
                .serial = entry.serial_hex,
                .detail = std::string(crypto::reason_name(reason)),
                .by = by};

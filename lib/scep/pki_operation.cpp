@@ -146,14 +146,14 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   Exchange x{ctx, in, ev, ev.transaction_id};
   auto rep = in.failure ? core::Result<CertRep>(CertRep::fail(in.failure->info, in.failure->text)) : process(x);
   if (!rep) {
-    ev.outcome = "error";
+    ev.outcome = Outcome::error;
     ev.detail = rep.error().detail;
     m_backend.audit.audit(ev);
     sum.outcome = ev.outcome;
     return std::unexpected(rep.error());
   }
   if (rep->status == PkiStatus::failure) {
-    if (ev.outcome != "rejected") ev.outcome = "failure";
+    if (ev.outcome != Outcome::rejected) ev.outcome = Outcome::failure;
     ev.fail_info = fail_info_name(rep->failure.info);
     // Keep what was noted on the way (a signer that could not renew).
     ev.detail = ev.detail.empty() ? rep->failure.text : fmt::format("{}; {}", rep->failure.text, ev.detail);
@@ -191,11 +191,11 @@ core::Result<CertRep> Service::answer_existing(Exchange& x, const Transaction& t
     case Transaction::State::pending:
       if (pending_expired(tx.created, x.ca.bundle().options, m_clock.now()))
         return CertRep::fail(FailInfo::bad_request, "the request expired without approval");
-      x.event.outcome = "pending";
+      x.event.outcome = Outcome::pending;
       return CertRep::pending();
     case Transaction::State::rejected:
       // A FAILURE like others, but the log and the metrics say why: the operator refused.
-      x.event.outcome = "rejected";
+      x.event.outcome = Outcome::rejected;
       return CertRep::fail(FailInfo::bad_request,
                            tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
@@ -210,7 +210,7 @@ core::Result<CertRep> Service::answer_existing(Exchange& x, const Transaction& t
   // A repeated request must not hand out a certificate the operator revoked since.
   if ((*found)->revocation)
     return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
-  x.event.outcome = "reissued";
+  x.event.outcome = Outcome::reissued;
   return CertRep::success({(*found)->cert});
 }
 

@@ -13,6 +13,7 @@
 #include "crypto/certificate.hpp"
 #include "crypto/crl.hpp"
 #include "policy/secret.hpp"
+#include "scep/outcome.hpp"
 
 namespace scep {
 
@@ -98,7 +99,8 @@ struct Operator {
 struct AuditEvent {
   core::TimePoint time{};
   std::string ca, remote, operation, transaction_id, subject, secret_id, policy;
-  std::string outcome;  ///< "issued", "reissued", "pending", "rejected", "failure"
+  /// What was decided; `error` until a step decides.
+  Outcome outcome = Outcome::error;
   std::string serial;
   std::string fail_info;
   std::string detail;

@@ -114,7 +114,7 @@ core::Result<CertRep> Service::renew(Exchange& x, const crypto::Csr& csr, const 
               .event = x.event,
               .replaces = replaces_old,
               .renews = old_serial};
-  is.event.outcome = "renewed";
+  is.event.outcome = Outcome::renewed;
   auto recorded = x.ca.record(is, d.spec, csr_key, m_rng);
   if (!recorded) return std::unexpected(recorded.error());
   switch (*recorded) {

@@ -35,7 +35,7 @@ core::Result<CertRep> Service::send_certificate(Exchange& x) {
   if (!*found)
     return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
   x.event.subject = (*found)->cert.subject();
-  x.event.outcome = "sent";
+  x.event.outcome = Outcome::sent;
   return CertRep::success({(*found)->cert});
 }
 
@@ -44,7 +44,7 @@ core::Result<CertRep> Service::send_crl(Exchange& x) {
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
   auto crl = ca_crl(m_backend, x.ca.bundle(), m_clock);
   if (!crl) return std::unexpected(crl.error());
-  x.event.outcome = "sent";
+  x.event.outcome = Outcome::sent;
   CertRep rep = CertRep::success({});
   rep.crls.push_back(std::move(*crl));
   return rep;

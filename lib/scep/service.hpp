@@ -70,7 +70,7 @@ struct PkiSummary {
   std::string transaction_id;         ///< as received: client bytes, escape before printing
   std::optional<PkiStatus> status;    ///< the CertRep's pkiStatus
   std::optional<FailInfo> fail_info;  ///< with status failure
-  std::string outcome;  ///< the audit event's: issued, renewed, reissued, pending, rejected, failure, sent, error
+  std::optional<Outcome> outcome;     ///< the audit event's, once the message parsed
 };
 
 /// What health() found wrong.

@@ -230,7 +230,7 @@ json event_json(const scep::AuditEvent& e) {
             {"subject", capped(e.subject)},
             {"secret_id", capped(e.secret_id, 64)},
             {"policy", capped(e.policy, 128)},
-            {"outcome", e.outcome},
+            {"outcome", scep::outcome_name(e.outcome)},
             {"serial", capped(e.serial, 128)},
             {"fail_info", e.fail_info},
             {"detail", capped(e.detail)}};
@@ -253,7 +253,13 @@ scep::AuditEvent event_from_json(const json& j) {
   e.subject = j.value("subject", "");
   e.secret_id = j.value("secret_id", "");
   e.policy = j.value("policy", "");
-  e.outcome = j.value("outcome", "");
+  // An event written without one (none is) decided nothing; a name this
+  // version does not know makes the record unreadable, as a JSON error does.
+  if (auto name = j.value("outcome", ""); !name.empty()) {
+    auto o = scep::outcome_from_name(name);
+    if (!o) throw json::other_error::create(501, fmt::format("unknown outcome \"{}\"", name), &j);
+    e.outcome = *o;
+  }
   e.serial = j.value("serial", "");
   e.fail_info = j.value("fail_info", "");
   e.detail = j.value("detail", "");

@@ -33,7 +33,8 @@ using Fix = Finding::Fix;
 namespace {
 
 /// What an audit line says happened, as far as the cross-check needs it.
-using AuditKey = std::tuple<std::string, std::string, std::string, std::string>;  // ca, transaction_id, outcome, serial
+using AuditKey =
+    std::tuple<std::string, std::string, scep::Outcome, std::string>;  // ca, transaction_id, outcome, serial
 
 AuditKey audit_key(const scep::AuditEvent& e) { return {e.ca, e.transaction_id, e.outcome, e.serial}; }
 
@@ -190,7 +191,7 @@ class Checker {
           add(path, fmt::format("line {} is torn (cut short by a crash or a full disk)", line_no), Fix::cut_audit,
               [path, keep, size, ino] { return cut_audit(path, keep, size, ino); });
         } else {
-          add(path, fmt::format("line {} is not a JSON audit event", line_no));
+          add(path, fmt::format("line {} is not an audit event this version reads", line_no));
         }
       }
     }
@@ -249,7 +250,7 @@ class Checker {
     scep::AuditEvent e = *event;
     m_audited.insert(audit_key(e));
     add(record,
-        fmt::format("its decision ({} {}) is missing from audit.log", e.outcome,
+        fmt::format("its decision ({} {}) is missing from audit.log", scep::outcome_name(e.outcome),
                     e.serial.empty() ? e.transaction_id : e.serial),
         Fix::append_audit, [this, e] { return m_st.append_audit(e, AuditOrigin::recovered).has_value(); });
   }

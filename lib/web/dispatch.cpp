@@ -101,7 +101,7 @@ Response pki_operation(scep::Service& svc, const Request& req, core::ByteView de
   f.ca = std::move(sum.ca);
   f.message_type = std::move(sum.message_type);
   f.transaction_id = std::move(sum.transaction_id);
-  f.outcome = std::move(sum.outcome);
+  if (sum.outcome) f.outcome = scep::outcome_name(*sum.outcome);
   if (sum.status) f.pki_status = pki_status_name(*sum.status);
   if (sum.fail_info) f.fail_info = scep::fail_info_name(*sum.fail_info);
   return r;

@@ -138,6 +138,13 @@ grep -q "^20.*  main  *revoke  *revoked  *$SERIAL  *$ME (sudo alice)  *keyCompro
 rc=0
 "$SCEPCTL" --store "$STORE" audit --since yesterday-ish 2>"$WORK/bad.err" || rc=$?
 [[ $rc == 2 ]] && grep -q "is not a time" "$WORK/bad.err" || fail "a bad --since: exit $rc, $(cat "$WORK/bad.err")"
+[[ $(count --outcome REVOKED) == $(audit_count outcome=revoked) ]] || fail "audit --outcome REVOKED (any case)"
+[[ $(count --outcome signed) == $(audit_count operation=crl-sign) ]] || fail "audit --outcome signed"
+rc=0
+"$SCEPCTL" --store "$STORE" audit --outcome isued >/dev/null 2>"$WORK/bad.err" || rc=$?
+# A misspelt outcome would match nothing and look like an empty log: refused.
+[[ $rc != 0 ]] && grep -q 'no outcome is called "isued"' "$WORK/bad.err" ||
+  fail "a misspelt --outcome: exit $rc, $(cat "$WORK/bad.err")"
 gzip -c "$STORE/audit.log" >"$WORK/rotated.gz"
 [[ $(zcat "$WORK/rotated.gz" | "$SCEPCTL" --store "$STORE" --json audit --file - --ca imp |
   "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))') == $(audit_count ca=imp) ]] || fail "audit --file - (a rotated log)"

@@ -28,7 +28,7 @@ BOOST_AUTO_TEST_CASE(a_secret_is_spent_once) {
   BOOST_TEST(f.repo.certificates.size() == 1u);
   BOOST_TEST(f.repo.transactions.count("main/tid-second") == 0u);
   BOOST_REQUIRE(f.repo.audit_log.size() == 2u);
-  BOOST_TEST(f.repo.audit_log[1].outcome == "failure");
+  BOOST_TEST(f.repo.audit_log[1].outcome == scep::Outcome::failure);
   BOOST_TEST(f.repo.audit_log[1].fail_info == "badRequest");
   BOOST_TEST(f.repo.audit_log[1].serial.empty());
   f.require_secret_never_shown("ONCE-ONLY-SECRET");
@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(unusable_secrets_are_bad_requests_that_say_why) {
       BOOST_TEST(f.repo.certificates.empty());
       if (f.repo.secrets.count(core::to_hex(policy::secret_hash(secret)))) BOOST_TEST(f.uses_left(secret) == 1);
       BOOST_REQUIRE(f.repo.audit_log.size() == 1u);
-      BOOST_TEST(f.repo.audit_log[0].outcome == "failure");
+      BOOST_TEST(f.repo.audit_log[0].outcome == scep::Outcome::failure);
       BOOST_TEST(f.repo.audit_log[0].fail_info == "badRequest");
       f.require_secret_never_shown(secret);
     }
@@ -163,7 +163,7 @@ BOOST_AUTO_TEST_CASE(policy_rejections_keep_the_secret_unspent) {
       BOOST_TEST(f.uses_left(secret) == 1);
       BOOST_TEST(f.repo.certificates.empty());
       BOOST_REQUIRE(f.repo.audit_log.size() == 1u);
-      BOOST_TEST(f.repo.audit_log[0].outcome == "failure");
+      BOOST_TEST(f.repo.audit_log[0].outcome == scep::Outcome::failure);
       BOOST_TEST(f.repo.audit_log[0].fail_info == std::string(scep::fail_info_name(c.info)));
       f.require_secret_never_shown(secret);
     }
@@ -290,9 +290,9 @@ BOOST_AUTO_TEST_CASE(a_retransmitted_pkcsreq_gets_the_same_certificate_without_a
   BOOST_TEST(f.uses_left("RETRANSMIT-SECRET") == 1);
   BOOST_TEST(f.repo.certificates.size() == 1u);
   BOOST_REQUIRE(f.repo.audit_log.size() == 3u);
-  BOOST_TEST(f.repo.audit_log[0].outcome == "issued");
+  BOOST_TEST(f.repo.audit_log[0].outcome == scep::Outcome::issued);
   for (int i : {1, 2}) {
-    BOOST_TEST(f.repo.audit_log[i].outcome == "reissued");
+    BOOST_TEST(f.repo.audit_log[i].outcome == scep::Outcome::reissued);
     BOOST_TEST(f.repo.audit_log[i].serial == cert.serial_hex());
   }
 }
@@ -311,7 +311,7 @@ BOOST_AUTO_TEST_CASE(the_same_transaction_id_with_another_key_is_refused) {
   BOOST_TEST(f.uses_left("SHARED-TID-SECRET") == 1);
   BOOST_TEST(f.repo.certificates.size() == 1u);
   BOOST_REQUIRE(f.repo.audit_log.size() == 2u);
-  BOOST_TEST(f.repo.audit_log[1].outcome == "failure");
+  BOOST_TEST(f.repo.audit_log[1].outcome == scep::Outcome::failure);
   BOOST_TEST(f.repo.audit_log[1].serial.empty());
 }
 

@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(success_is_audited_once_with_serial_subject_secret_id_and_p
   auto cert = f.enroll_ok("AUDITED-SECRET", "tid-audit");
   BOOST_REQUIRE(f.repo.audit_log.size() == 1u);
   const auto& e = f.repo.audit_log.front();
-  BOOST_TEST(e.outcome == "issued");
+  BOOST_TEST(e.outcome == scep::Outcome::issued);
   BOOST_TEST(e.serial == cert.serial_hex());
   BOOST_TEST(e.fail_info.empty());
   BOOST_TEST(e.ca == "main");

@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
   BOOST_TEST((*tx)->serial == cert->serial_hex());
   BOOST_TEST(repo.certificates.count("main/" + cert->serial_hex()) == 1u);
   BOOST_REQUIRE(!repo.audit_log.empty());
-  BOOST_TEST(repo.audit_log.back().outcome == "issued");
+  BOOST_TEST(repo.audit_log.back().outcome == scep::Outcome::issued);
 
   // Rejection of another request records the operator's reason.
   auto other = fake_pending("tid-8", der);

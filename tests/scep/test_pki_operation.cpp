@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(a_broken_outer_signature_gets_a_signed_bad_message_check) {
   BOOST_TEST(f.uses_left("SIG-SECRET") == 1);
   BOOST_TEST(f.repo.certificates.empty());
   BOOST_REQUIRE(f.repo.audit_log.size() == 1u);
-  BOOST_TEST(f.repo.audit_log[0].outcome == "failure");
+  BOOST_TEST(f.repo.audit_log[0].outcome == scep::Outcome::failure);
   BOOST_TEST(f.repo.audit_log[0].fail_info == "badMessageCheck");
 }
 
@@ -300,7 +300,7 @@ BOOST_AUTO_TEST_CASE(cert_poll_for_an_issued_transaction_returns_the_certificate
   BOOST_TEST(f.repo.certificates.size() == 1u);
   BOOST_REQUIRE(f.repo.audit_log.size() == 2u);
   BOOST_TEST(f.repo.audit_log[1].operation == "CertPoll");
-  BOOST_TEST(f.repo.audit_log[1].outcome == "reissued");
+  BOOST_TEST(f.repo.audit_log[1].outcome == scep::Outcome::reissued);
   BOOST_TEST(f.repo.audit_log[1].serial == cert.serial_hex());
 
   // Someone else polling the same transactionID gets nothing.
@@ -318,7 +318,7 @@ BOOST_AUTO_TEST_CASE(every_answered_operation_is_audited_exactly_once) {
   struct Step {
     const char* name;
     std::function<core::Result<core::Bytes>()> run;
-    const char* outcome;
+    scep::Outcome outcome;
     const char* fail_info;
     bool answered = true;
   };
@@ -330,17 +330,18 @@ BOOST_AUTO_TEST_CASE(every_answered_operation_is_audited_exactly_once) {
     return f.send(f.build(data, s));
   };
   const Step steps[] = {
-      {"issue", [&] { return send(csr, "seq-1"); }, "issued", ""},
-      {"retransmit", [&] { return send(csr, "seq-1"); }, "reissued", ""},
-      {"spent secret", [&] { return send(f.csr("AUDIT-SEQ-SECRET"), "seq-2"); }, "failure", "badRequest"},
-      {"revoked secret", [&] { return send(f.csr("REVOKED-SEQ-SECRET"), "seq-3"); }, "failure", "badRequest"},
+      {"issue", [&] { return send(csr, "seq-1"); }, scep::Outcome::issued, ""},
+      {"retransmit", [&] { return send(csr, "seq-1"); }, scep::Outcome::reissued, ""},
+      {"spent secret", [&] { return send(f.csr("AUDIT-SEQ-SECRET"), "seq-2"); }, scep::Outcome::failure, "badRequest"},
+      {"revoked secret", [&] { return send(f.csr("REVOKED-SEQ-SECRET"), "seq-3"); }, scep::Outcome::failure,
+       "badRequest"},
       {"poll unknown",
-       [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-4", scep::MessageType::cert_poll); }, "failure",
-       "badCertId"},
+       [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-4", scep::MessageType::cert_poll); },
+       scep::Outcome::failure, "badCertId"},
       {"poll issued",
        [&] { return send(issuer_and_subject(f.pki.root.cert, csr), "seq-1", scep::MessageType::cert_poll); },
-       "reissued", ""},
-      {"junk", [&] { return f.send(core::to_bytes("junk")); }, "", "", false},
+       scep::Outcome::reissued, ""},
+      {"junk", [&] { return f.send(core::to_bytes("junk")); }, scep::Outcome::error, "", false},
   };
   std::size_t expected = 0;
   for (const auto& step : steps) {

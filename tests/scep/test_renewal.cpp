@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(renewal_req_signed_by_an_issued_certificate_renews_it) {
 
   BOOST_REQUIRE(f.repo.audit_log.size() == 1u);
   const auto& e = f.last_audit();
-  BOOST_TEST(e.outcome == "renewed");
+  BOOST_TEST(e.outcome == scep::Outcome::renewed);
   BOOST_TEST(e.operation == "RenewalReq");
   BOOST_TEST(e.serial == fresh.serial_hex());
   BOOST_TEST(e.policy == "P");
@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_an_issued_certificate_renews_it) {
   BOOST_TEST(fresh.subject() == old.subject());
   BOOST_TEST(f.pki.root.cert.issued(fresh));
   BOOST_TEST(transaction(f, "tid-pkcsreq").renewed_from == old.serial_hex());
-  BOOST_TEST(f.last_audit().outcome == "renewed");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::renewed);
   BOOST_TEST(f.last_audit().operation == "PKCSReq");
   BOOST_TEST(f.repo.pending.empty());
 }
@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(a_resend_of_a_renewal_gets_the_same_certificate) {
   auto first = f.renew_ok(old, f.pki.client_key, next_key(), "tid-resend");
   auto again = f.renew_ok(old, f.pki.client_key, next_key(), "tid-resend");
   BOOST_TEST((again == first));
-  BOOST_TEST(f.last_audit().outcome == "reissued");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::reissued);
   BOOST_TEST(f.last_audit().serial == first.serial_hex());
   BOOST_TEST(f.repo.certificates.size() == 2u, "the old certificate and one new one");
 }
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(a_renewed_certificate_renews_in_turn) {
   BOOST_TEST((third.public_key() == f.pki.client_key.public_key()));
   BOOST_TEST(transaction(f, "tid-gen-3").renewed_from == second.serial_hex());
   BOOST_TEST(f.repo.certificates.at("main/" + third.serial_hex()).policy == "P");
-  BOOST_TEST(f.last_audit().outcome == "renewed");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::renewed);
 }
 
 BOOST_AUTO_TEST_CASE(the_transaction_id_of_the_enrollment_renews_instead_of_resending) {
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(the_transaction_id_of_the_enrollment_renews_instead_of_rese
   auto enrolled = f.enroll_ok("ENROLL-SECRET", "tid-same-key");
   auto renewed = f.renew_ok(enrolled, f.pki.client_key, f.pki.client_key, "tid-same-key");
   BOOST_TEST(renewed.serial_hex() != enrolled.serial_hex());
-  BOOST_TEST(f.last_audit().outcome == "renewed");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::renewed);
   const auto& tx = transaction(f, "tid-same-key");
   BOOST_TEST(tx.serial == renewed.serial_hex());
   BOOST_TEST(tx.renewed_from == enrolled.serial_hex());
@@ -119,13 +119,13 @@ BOOST_AUTO_TEST_CASE(the_transaction_id_of_the_enrollment_renews_instead_of_rese
   // Sent again, the renewal is answered with the same new certificate.
   auto again = f.renew_ok(enrolled, f.pki.client_key, f.pki.client_key, "tid-same-key");
   BOOST_TEST((again == renewed));
-  BOOST_TEST(f.last_audit().outcome == "reissued");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::reissued);
   BOOST_TEST(f.repo.certificates.size() == 2u);
 
   // The next renewal comes under the same transactionID again.
   auto third = f.renew_ok(renewed, f.pki.client_key, f.pki.client_key, "tid-same-key");
   BOOST_TEST(third.serial_hex() != renewed.serial_hex());
-  BOOST_TEST(f.last_audit().outcome == "renewed");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::renewed);
   BOOST_TEST(transaction(f, "tid-same-key").renewed_from == renewed.serial_hex());
 }
 
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(a_revoked_certificate_cannot_renew) {
   auto r = f.renew(old, f.pki.client_key, next_key(), "tid-revoked");
   require_failure(r, FailInfo::bad_request, "revoked");
   BOOST_TEST(f.repo.certificates.size() == 1u);
-  BOOST_TEST(f.last_audit().outcome == "failure");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::failure);
   BOOST_TEST(f.last_audit().fail_info == std::string(scep::fail_info_name(FailInfo::bad_request)));
 }
 
@@ -313,7 +313,7 @@ BOOST_AUTO_TEST_CASE(a_renewal_that_cannot_be_built_does_not_spend_the_one_renew
   f.repo.policies["P"].extended_key_usage = {"clientAuth"};
   auto r = open_reply(f.send(request));
   require_success(r);
-  BOOST_TEST(f.last_audit().outcome == "renewed");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::renewed);
 }
 
 // Proof of possession: a PKCSReq that is not a renewal is signed with the
@@ -340,7 +340,7 @@ BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_a_revoked_certificate_enrolls_manually) 
   BOOST_REQUIRE(f.repo.pending.size() == 1u);
   std::string want = "signed by certificate " + old.serial_hex() + " is revoked (superseded)";
   BOOST_TEST(f.repo.pending.front().note == want);
-  BOOST_TEST(f.last_audit().outcome == "pending");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::pending);
   BOOST_TEST(f.last_audit().detail == want);
   BOOST_TEST((transaction(f, "tid-fallback").state == scep::Transaction::State::pending));
   BOOST_TEST(f.repo.renewals.empty());
@@ -360,7 +360,7 @@ BOOST_AUTO_TEST_CASE(pkcs_req_signed_by_a_compromised_certificate_is_refused) {
       BOOST_TEST(r.fail_text().find(std::string(crypto::reason_name(reason))) != std::string::npos, r.fail_text());
       BOOST_TEST(f.repo.pending.empty());
       BOOST_TEST(f.repo.transactions.empty());
-      BOOST_TEST(f.last_audit().outcome == "failure");
+      BOOST_TEST(f.last_audit().outcome == scep::Outcome::failure);
       BOOST_TEST(f.last_audit().detail.find("compromised") != std::string::npos, f.last_audit().detail);
     }
   }
@@ -392,7 +392,7 @@ BOOST_AUTO_TEST_CASE(cert_poll_signed_by_the_old_certificate_finds_the_renewal) 
                        "tid-poll");
   require_success(r);
   BOOST_TEST((reply_certs(r, old, f.pki.client_key).at(0) == fresh));
-  BOOST_TEST(f.last_audit().outcome == "reissued");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::reissued);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

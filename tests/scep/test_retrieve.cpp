@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(get_cert_sends_exactly_the_certificate_asked_for) {
   BOOST_REQUIRE(certs.size() == 1u);
   BOOST_TEST((certs[0] == wanted));
   BOOST_TEST(f.last_audit().operation == "GetCert");
-  BOOST_TEST(f.last_audit().outcome == "sent");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::sent);
   BOOST_TEST(f.last_audit().serial == wanted.serial_hex());
 }
 
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(get_crl_sends_a_crl_of_the_ca_listing_its_revocations) {
   BOOST_TEST((b->reason == RevocationReason::unspecified));
   BOOST_TEST(!entry_for(entries, valid));
   BOOST_TEST(f.last_audit().operation == "GetCRL");
-  BOOST_TEST(f.last_audit().outcome == "sent");
+  BOOST_TEST(f.last_audit().outcome == scep::Outcome::sent);
 }
 
 BOOST_AUTO_TEST_CASE(a_new_revocation_gives_the_next_crl_number) {

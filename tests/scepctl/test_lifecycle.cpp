@@ -167,7 +167,20 @@ BOOST_FIXTURE_TEST_CASE(expired_pending_requests_are_listed_and_purged, Lifecycl
     core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, testing::test_pki().client_key.public_key().spki_der());
     BOOST_REQUIRE(st.record_pending(
         p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
-        {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
+        {p.created,
+         "main",
+         p.remote,
+         "PKCSReq",
+         "tid-old",
+         {},
+         {},
+         {},
+         scep::Outcome::pending,
+         {},
+         {},
+         {},
+         false,
+         {}}));
   }
   BOOST_TEST(json({"--json", "pending"}).size() == 1u);
   BOOST_TEST(json({"--json", "pending", "--expired"}).empty());

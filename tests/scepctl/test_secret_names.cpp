@@ -149,7 +149,7 @@ BOOST_FIXTURE_TEST_CASE(pending_lists_names_escaped_even_from_older_records, Nam
   BOOST_REQUIRE(st);
   BOOST_REQUIRE(st->record_pending(
       p, {"main", "tid-old", scep::Transaction::State::pending, kid, {}, {}, {}, {}, p.created, {}, {}},
-      {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, "pending", {}, {}, {}, false, {}}));
+      {p.created, "main", p.remote, "PKCSReq", "tid-old", {}, {}, {}, scep::Outcome::pending, {}, {}, {}, false, {}}));
   BOOST_REQUIRE_MESSAGE(run({"pending"}) == 0, err);
   BOOST_TEST(contains(out, R"(  sans="DNS:old\x0arecord" "DNS:escaped\x0aalready")"
                            "\n"),

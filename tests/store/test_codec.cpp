@@ -52,6 +52,24 @@ BOOST_AUTO_TEST_CASE(an_unknown_transaction_state_is_a_damaged_record) {
   BOOST_TEST(back.error().detail.find("revoked") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(audit_outcomes_are_names_and_an_unknown_one_is_a_damaged_record) {
+  scep::AuditEvent e;
+  e.ca = "main";
+  e.transaction_id = "tid-1";
+  e.outcome = scep::Outcome::signed_crl;
+  std::string text = store::encode_transaction(a_transaction(scep::Transaction::State::issued), nullptr, &e);
+  BOOST_TEST(text.find("\"outcome\":\"signed\"") != std::string::npos);
+  auto back = store::parse_transaction(text);
+  BOOST_REQUIRE(back);
+  BOOST_REQUIRE(back->event);
+  BOOST_TEST(back->event->outcome == scep::Outcome::signed_crl);
+
+  auto future = store::parse_transaction(replaced(text, "\"signed\"", "\"escrowed\""));
+  BOOST_REQUIRE(!future);
+  BOOST_TEST((future.error().code == core::Errc::store_io));
+  BOOST_TEST(future.error().detail.find("escrowed") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_record_formats_are_refused) {
   std::string tx = store::encode_transaction(a_transaction(scep::Transaction::State::issued), nullptr, nullptr);
   BOOST_TEST(store::parse_transaction(replaced(tx, "\"format\":2", "\"format\":1")).has_value());

@@ -54,7 +54,7 @@ scep::Transaction transaction(std::string tid, scep::Transaction::State state = 
   return t;
 }
 
-scep::AuditEvent event(std::string_view tid, std::string_view outcome) {
+scep::AuditEvent event(std::string_view tid, scep::Outcome outcome) {
   scep::AuditEvent e;
   e.time = testing::fixed_time();
   e.ca = "main";
@@ -69,7 +69,7 @@ scep::Issuance issuance(std::string tid, int n, const policy::SecretRecord* secr
   auto cert = CertStore::leaf(serial_bytes(n), "CN=device-" + tid);
   scep::Transaction t = transaction(tid);
   t.serial = cert.serial_hex();
-  scep::AuditEvent e = event(tid, "issued");
+  scep::AuditEvent e = event(tid, scep::Outcome::issued);
   e.serial = cert.serial_hex();
   return scep::Issuance{std::move(t), std::move(cert), secret, std::move(e), false, {}};
 }
@@ -102,7 +102,7 @@ scep::PendingRequest pending(std::string tid, std::string subject = "CN=waiting"
 /// Parks `p` as the service does.
 void park(scep::Ledger& ledger, const scep::PendingRequest& p) {
   auto r = ledger.record_pending(p, transaction(p.transaction_id, scep::Transaction::State::pending),
-                                 event(p.transaction_id, "pending"));
+                                 event(p.transaction_id, scep::Outcome::pending));
   BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().detail));
 }
 
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_parked_request_waits_once_and_is_claimed_by_one,
   // The same PKCS#10 under another transactionID is refused.
   auto twin = pending("tid-q");
   auto again = ledger.record_pending(twin, transaction("tid-q", scep::Transaction::State::pending),
-                                     event("tid-q", "pending"));
+                                     event("tid-q", scep::Outcome::pending));
   BOOST_REQUIRE(!again);
   BOOST_TEST((again.error().code == core::Errc::already_exists));
 
@@ -237,8 +237,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_parked_request_waits_once_and_is_claimed_by_one,
   BOOST_TEST(ledger.count_pending("main").value_or(0) == 1u);
   auto claim = ledger.claim_pending(p);
   BOOST_REQUIRE(claim && *claim);
-  BOOST_REQUIRE(
-      ledger.record_rejection(transaction("tid-p", scep::Transaction::State::rejected), event("tid-p", "rejected")));
+  BOOST_REQUIRE(ledger.record_rejection(transaction("tid-p", scep::Transaction::State::rejected),
+                                        event("tid-p", scep::Outcome::rejected)));
   BOOST_REQUIRE((*claim)->commit());
   claim->reset();
   BOOST_TEST(ledger.count_pending("main").value_or(1) == 0u);
@@ -291,7 +291,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_revocation_is_recorded_once_for_a_known_serial, 
   b.add_certificate(c1);
   b.add_certificate(c2);
   auto when = std::chrono::floor<std::chrono::seconds>(testing::fixed_time());
-  auto ev = event("", "revoked");
+  auto ev = event("", scep::Outcome::revoked);
   ev.operation = "revoke";
   BOOST_REQUIRE(certs.revoke("main", {c1.serial_hex(), when, crypto::RevocationReason::key_compromise}, ev));
   auto twice = certs.revoke("main", {c1.serial_hex(), when, crypto::RevocationReason::unspecified}, ev);

@@ -318,8 +318,9 @@ BOOST_AUTO_TEST_CASE(a_revocation_and_its_crl_are_whole_or_nothing) {
   walk(
       "revoke + CRL", [](Site& site) { return enrolled(site); },
       [](Site& site, Renewal& r) {
-        scep::AuditEvent ev{site.clock.now(),   "main", "test",          "revoke", {}, {}, {}, {}, "revoked",
-                            r.old.serial_hex(), {},     "keyCompromise", false,    {}};
+        scep::AuditEvent ev{
+            site.clock.now(),   "main", "test",          "revoke", {}, {}, {}, {}, scep::Outcome::revoked,
+            r.old.serial_hex(), {},     "keyCompromise", false,    {}};
         auto when = std::chrono::floor<std::chrono::seconds>(site.clock.now());
         auto rev = site.st.revoke("main", {r.old.serial_hex(), when, crypto::RevocationReason::key_compromise}, ev);
         if (!rev) return false;
@@ -347,7 +348,7 @@ BOOST_AUTO_TEST_CASE(a_revocation_and_its_crl_are_whole_or_nothing) {
 BOOST_AUTO_TEST_CASE(an_unlistable_revocation_directory_signs_no_crl) {
   Site site;
   auto r = enrolled(site);
-  scep::AuditEvent ev{site.clock.now(),   "main", "test", "revoke", {}, {}, {}, {}, "revoked",
+  scep::AuditEvent ev{site.clock.now(),   "main", "test", "revoke", {}, {}, {}, {}, scep::Outcome::revoked,
                       r.old.serial_hex(), {},     {},     false,    {}};
   auto when = std::chrono::floor<std::chrono::seconds>(site.clock.now());
   BOOST_REQUIRE(site.st.revoke("main", {r.old.serial_hex(), when, crypto::RevocationReason::key_compromise}, ev));

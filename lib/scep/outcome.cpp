@@ -1,0 +1,63 @@
+#include "scep/outcome.hpp"
+
+#include <algorithm>
+#include <array>
+#include <ostream>
+#include <utility>
+
+namespace scep {
+namespace {
+
+constexpr std::array<std::pair<Outcome, std::string_view>, 13> names{{
+    {Outcome::error, "error"},
+    {Outcome::issued, "issued"},
+    {Outcome::renewed, "renewed"},
+    {Outcome::reissued, "reissued"},
+    {Outcome::pending, "pending"},
+    {Outcome::rejected, "rejected"},
+    {Outcome::failure, "failure"},
+    {Outcome::sent, "sent"},
+    {Outcome::revoked, "revoked"},
+    {Outcome::created, "created"},
+    {Outcome::replaced, "replaced"},
+    {Outcome::changed, "changed"},
+    {Outcome::signed_crl, "signed"},
+}};
+
+constexpr auto outcomes = [] {
+  std::array<Outcome, names.size()> all{};
+  for (std::size_t i = 0; i < names.size(); ++i) all[i] = names[i].first;
+  return all;
+}();
+
+bool same_word(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    return lower(x) == lower(y);
+  });
+}
+
+}  // namespace
+
+std::string_view outcome_name(Outcome o) {
+  // The table lists every enumerator in order; the check below keeps it so.
+  return names[static_cast<std::size_t>(o)].second;
+}
+
+std::optional<Outcome> outcome_from_name(std::string_view name) {
+  for (const auto& [o, n] : names)
+    if (same_word(n, name)) return o;
+  return std::nullopt;
+}
+
+std::span<const Outcome> all_outcomes() { return outcomes; }
+
+std::ostream& operator<<(std::ostream& os, Outcome o) { return os << outcome_name(o); }
+
+static_assert([] {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (static_cast<std::size_t>(names[i].first) != i) return false;
+  return names.back().first == Outcome::signed_crl;
+}());
+
+}  // namespace scep
