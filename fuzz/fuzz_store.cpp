@@ -12,6 +12,7 @@
 #include "policy/policy.hpp"
 #include "policy/secret.hpp"
 #include "store/atomic_file.hpp"
+#include "web/dispatch.hpp"
 
 namespace fuzz {
 
@@ -64,28 +65,6 @@ policy::Policy wire_policy() {
   return p;
 }
 
-/// The errors dispatch answers with a 5xx (web/dispatch.cpp).
-bool is_server_fault(core::Errc code) {
-  using core::Errc;
-  switch (code) {
-    case Errc::malformed_request:
-    case Errc::unknown_ca:
-    case Errc::decrypt_failed:
-    case Errc::too_large:
-    case Errc::unsupported_algorithm:
-    case Errc::bad_message_check:
-    case Errc::policy_rejected:
-    case Errc::invalid_argument:
-    case Errc::not_found:
-    case Errc::already_exists: return false;
-    case Errc::store_io:
-    case Errc::store_busy:
-    case Errc::config_invalid:
-    case Errc::internal: return true;
-  }
-  return true;
-}
-
 /// $TMPDIR if set, else /dev/shm: the store fsyncs every file it writes, which
 /// on tmpfs costs nothing.
 fs::path scratch_parent() {
@@ -99,7 +78,7 @@ fs::path scratch_parent() {
 void end_run() { ERR_clear_error(); }
 
 void require_client_error(const core::Error& e, std::string_view where) {
-  if (!is_server_fault(e.code)) return;
+  if (web::http_status(e.code) < 500) return;  // a client's mistake: 4xx
   std::fprintf(stderr, "%.*s: client input caused a server error (%s): %s\n", static_cast<int>(where.size()),
                where.data(), std::string(core::errc_name(e.code)).c_str(), e.detail.c_str());
   std::abort();

@@ -87,31 +87,15 @@ bool same_word(std::string_view a, std::string_view b) {
 /// duration back from now ("90m", "24h", "7d").
 core::Result<core::TimePoint> parse_when(std::string_view text, const core::Clock& clock) {
   if (auto ago = policy::parse_duration(text)) return clock.now() - *ago;
-  std::tm tm{};
-  std::string s(text);
-  int n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) == 3 &&
-      (static_cast<std::size_t>(n) == s.size() ||
-       (std::sscanf(s.c_str() + n, "T%2d:%2d:%2dZ%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) == 3 &&
-        static_cast<std::size_t>(n) == s.size() - 10))) {
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    std::time_t t = ::timegm(&tm);
-    if (t != static_cast<std::time_t>(-1)) return core::TimePoint(std::chrono::seconds(t));
-  }
+  if (auto t = crypto::parse_time(text)) return *t;
+  if (text.size() == 10)  // a date: its midnight, UTC
+    if (auto t = crypto::parse_time(fmt::format("{}T00:00:00Z", text))) return *t;
   return core::fail(core::Errc::invalid_argument,
                     fmt::format("\"{}\" is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ) or a duration (90m, 24h, 7d)",
                                 core::escape_text(text, 64)));
 }
 
-std::optional<core::TimePoint> line_time(const nlohmann::json& j) {
-  static const core::SystemClock unused;
-  auto text = j.value("time", "");
-  if (text.size() != 20) return std::nullopt;
-  auto t = parse_when(text, unused);
-  if (!t) return std::nullopt;
-  return *t;
-}
+std::optional<core::TimePoint> line_time(const nlohmann::json& j) { return crypto::parse_time(j.value("time", "")); }
 
 /// A field for a terminal: control characters as \xNN (a transactionID
 /// or subject comes from the network), quotes as they are; at most `max`

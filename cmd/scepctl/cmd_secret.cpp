@@ -106,17 +106,14 @@ core::Result<void> run_secret_list(Env& env) {
 core::Result<void> run_secret_revoke(const std::string& id, Env& env) {
   auto st = env.open_store(store::OpenMode::existing);
   if (!st) return std::unexpected(st.error());
-  SCEP_TRY(st->revoke_secret(id));
+  auto revoked = st->revoke_secret(id);
+  if (!revoked) return std::unexpected(revoked.error());
   if (!env.json) env.out << fmt::format("secret {} revoked\n", id);
   else env.out << nlohmann::json{{"id", id}, {"state", "revoked"}}.dump() << "\n";
   auto e = operator_action(env, "", "secret-revoke", scep::Outcome::revoked);
   e.secret_id = id;
-  if (auto all = st->list_secrets())
-    for (const auto& r : *all)
-      if (r.id == id) {
-        e.ca = r.ca;
-        e.policy = r.policy;
-      }
+  e.ca = revoked->ca;
+  e.policy = revoked->policy;
   return audit_action(*st, e);
 }
 

@@ -1,6 +1,7 @@
 #include "crypto/certificate.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <utility>
 
@@ -138,6 +139,27 @@ std::string format_time(core::TimePoint t) {
   gmtime_r(&tt, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec);
+}
+
+std::optional<core::TimePoint> parse_time(std::string_view text) {
+  if (text.size() != 20) return std::nullopt;
+  std::string s(text);
+  struct tm tm {};
+  int n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+      n != 20)
+    return std::nullopt;
+  struct tm asked = tm;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::time_t t = ::timegm(&tm);
+  // timegm normalises (Feb 31 -> Mar 3): a time that does not read back is not one.
+  if (t == static_cast<std::time_t>(-1) || tm.tm_year + 1900 != asked.tm_year || tm.tm_mon + 1 != asked.tm_mon ||
+      tm.tm_mday != asked.tm_mday || tm.tm_hour != asked.tm_hour || tm.tm_min != asked.tm_min ||
+      tm.tm_sec != asked.tm_sec)
+    return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t);
 }
 
 }  // namespace crypto

@@ -2,7 +2,9 @@
 // crypto::Certificate: an immutable X.509 certificate, so that nothing above
 // crypto/ handles an X509*.
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/bytes.hpp"
@@ -54,6 +56,9 @@ class Certificate {
 
 /// Formats a time as "2026-11-24T05:00:00Z".
 std::string format_time(core::TimePoint t);
+/// Reads what format_time writes, and nothing else: nullopt for any other
+/// text (a date alone, a time zone, trailing bytes, a 31st of February).
+std::optional<core::TimePoint> parse_time(std::string_view text);
 /// Serial numbers: upper-case hex <-> ASN.1 INTEGER. Null for text that is
 /// not hex.
 Asn1IntegerPtr integer_from_hex(std::string_view hex);

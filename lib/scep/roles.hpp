@@ -117,6 +117,9 @@ class Ledger {
 /// A pending request one operator holds while deciding it. Move-only; a
 /// claim that is destroyed uncommitted puts the request back (a release
 /// that fails, or a crash, leaves it to `scepctl check --repair`).
+/// Like a lock guard it refers to its ledger: the ledger must outlive the
+/// claim and must not be moved while the claim is held (the workflows in
+/// manual.hpp take and drop it within one call).
 class PendingClaim {
  public:
   PendingClaim(Ledger& ledger, PendingRequest request) : m_ledger(&ledger), m_request(std::move(request)) {}

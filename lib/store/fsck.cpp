@@ -39,16 +39,7 @@ using AuditKey =
 AuditKey audit_key(const scep::AuditEvent& e) { return {e.ca, e.transaction_id, e.outcome, e.serial}; }
 
 /// An audit line's "time" (RFC 3339, UTC, as crypto::format_time writes it).
-std::optional<core::TimePoint> line_time(const nlohmann::json& j) {
-  std::tm tm{};
-  std::string text = j.value("time", "");
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec) != 6)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return core::TimePoint(std::chrono::seconds(::timegm(&tm)));
-}
+std::optional<core::TimePoint> line_time(const nlohmann::json& j) { return crypto::parse_time(j.value("time", "")); }
 
 class Checker {
  public:

@@ -116,7 +116,7 @@ core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
   return out;
 }
 
-core::Result<void> Store::revoke_secret(std::string_view id) {
+core::Result<policy::SecretRecord> Store::revoke_secret(std::string_view id) {
   auto all = list_secrets();
   if (!all) return std::unexpected(all.error());
   for (auto& rec : *all) {
@@ -124,7 +124,7 @@ core::Result<void> Store::revoke_secret(std::string_view id) {
     rec.revoked = true;
     SCEP_TRY(write_file_atomic(secret_path(rec.hash), encode_secret(rec), 0640));
     for (int k = 1; k <= rec.uses; ++k) ::unlink(use_token_path(rec.hash, k).c_str());
-    return {};
+    return std::move(rec);
   }
   return core::fail(Errc::not_found, fmt::format("no secret with id \"{}\"", id));
 }

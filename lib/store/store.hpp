@@ -83,7 +83,8 @@ class Store final : public scep::Ledger,
   core::Result<void> add_secret(const policy::SecretRecord& r);
   core::Result<std::optional<policy::SecretRecord>> find_secret(core::ByteView hash) const override;
   core::Result<std::vector<policy::SecretRecord>> list_secrets() const;
-  core::Result<void> revoke_secret(std::string_view id);
+  /// Revokes the secret with this id; its record as it now stands.
+  core::Result<policy::SecretRecord> revoke_secret(std::string_view id);
   /// Spends one use of the secret for transaction `holder` (its key): a
   /// token moves to H.spent-HOLDER in one rename, so the use is spent and
   /// attributed at once. True when a use is held for `holder` afterwards
@@ -205,7 +206,6 @@ class Session final : public scep::Catalog {
   explicit Session(StoreCache& cache);
   /// The five roles for a request: this catalogue and the store.
   scep::Backend backend() { return {*this, m_store, m_store, m_store, m_store}; }
-  operator scep::Backend() { return backend(); }
   Store& store() { return m_store; }
 
   core::Result<scep::CaBundle> find_ca(std::string_view name) override;

@@ -9,9 +9,6 @@ namespace web {
 
 using core::Errc;
 
-namespace {
-
-/// HTTP face of a library error that prevented a CertRep.
 int http_status(Errc code) {
   switch (code) {
     case Errc::malformed_request: return 400;
@@ -31,6 +28,8 @@ int http_status(Errc code) {
   }
   return 500;
 }
+
+namespace {
 
 Response error_response(const core::Error& e) {
   int status = http_status(e.code);

@@ -14,6 +14,10 @@ namespace web {
 /// Client mistakes become 4xx (or, once signing is possible, a CertRep).
 Response dispatch(const Request& req, scep::Service& svc);
 
+/// The HTTP status of a library error that prevented a CertRep: 4xx for a
+/// client's mistake, 5xx for the server's own trouble (logged, never shown).
+int http_status(core::Errc code);
+
 /// True when dispatch() answers `req` from loaded CA certificates alone: no
 /// decryption, signing or store write (GetCACaps, GetCACert, GetCACertChain,
 /// GetNextCACert, refusals). A server may answer these on its I/O thread.

@@ -50,7 +50,7 @@ int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
   secret.created = clock.now();
   secret.expires = clock.now() + std::chrono::hours(1);
   repo.add_secret(secret);
-  scep::Service service(repo, clock, rng);
+  scep::Service service(repo.backend(), clock, rng);
 
   // Prepared before the clock starts; one client identity, as a device has.
   const bench::CaCerts ca{pki.root.cert, pki.root.cert};

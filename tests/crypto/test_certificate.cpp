@@ -215,4 +215,14 @@ BOOST_AUTO_TEST_CASE(format_time_is_iso8601_utc) {
              "2026-01-02T01:01:01Z");
 }
 
+BOOST_AUTO_TEST_CASE(parse_time_reads_what_format_time_writes_and_nothing_else) {
+  auto t = testing::fixed_time() + std::chrono::seconds(86400 * 59 + 3600 + 61);
+  auto back = crypto::parse_time(crypto::format_time(t));
+  BOOST_REQUIRE(back);
+  BOOST_TEST((*back == t));
+  for (const char* bad : {"2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00:00+01:00", "2026-01-01T00:00:00Zx",
+                          "2026-02-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "", "junk"})
+    BOOST_TEST(!crypto::parse_time(bad), bad);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -169,7 +169,7 @@ struct Fixture {
   testing::MemoryStore repo;
   core::FixedClock clock{testing::test_pki().root.cert.not_before() + std::chrono::hours(1)};
   testing::CountingRng rng{1234};
-  scep::Service svc{repo, clock, rng};
+  scep::Service svc{repo.backend(), clock, rng};
   crypto::Certificate signer = self_signed(testing::test_pki().client_key);
   int secrets_made = 0;
 

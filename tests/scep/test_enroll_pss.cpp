@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(strongswan_pki_scep_messages_are_issued) {
       repo.policies["wire"] = p;
       core::FixedClock clock{std::chrono::system_clock::now()};
       testing::CountingRng rng{7};
-      scep::Service svc{repo, clock, rng};
+      scep::Service svc{repo.backend(), clock, rng};
       auto challenge = core::to_string(read_file(strongswan_data() / (name + "-challenge.txt")));
       while (!challenge.empty() && challenge.back() == '\n') challenge.pop_back();
       policy::SecretRecord secret;

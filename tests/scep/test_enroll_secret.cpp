@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(a_retry_racing_its_first_try_gets_the_same_certificate) {
   raced.transaction_id = "tid-raced";
   core::Bytes der = f.build(f.csr("RACED-RETRY-SECRET"), raced);
   testing::CountingRng rng2{98765};
-  scep::Service second(f.repo, f.clock, rng2);
+  scep::Service second(f.repo.backend(), f.clock, rng2);
   core::Result<core::Bytes> first_reply = core::fail(core::Errc::internal, "not sent"), second_reply = first_reply;
   std::atomic<int> finished{0};
   std::jthread a, b;

@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
   pol.validity_days = 10;
   repo.policies.emplace(pol.name, pol);
   repo.pending.push_back(pending);
-  auto approved = scep::approve(repo, clock, rng, pending, "phones");
+  auto approved = scep::approve(repo.backend(), clock, rng, pending, "phones");
   BOOST_REQUIRE_MESSAGE(approved, (approved ? "" : approved.error().detail));
   BOOST_TEST(approved->policy == "phones");
   const auto* cert = &approved->certificate;
@@ -98,10 +98,10 @@ BOOST_AUTO_TEST_CASE(approval_issues_under_the_policy_and_marks_the_transaction)
   // Rejection of another request records the operator's reason.
   auto other = fake_pending("tid-8", der);
   repo.pending.push_back(other);
-  BOOST_REQUIRE(scep::reject(repo, clock, other, "unknown device"));
+  BOOST_REQUIRE(scep::reject(repo.backend(), clock, other, "unknown device"));
   BOOST_TEST(repo.pending.empty());
   // A request decided meanwhile is not found again.
-  auto twice = scep::reject(repo, clock, other, "again");
+  auto twice = scep::reject(repo.backend(), clock, other, "again");
   BOOST_REQUIRE(!twice);
   BOOST_TEST((twice.error().code == core::Errc::not_found));
   auto rejected = repo.find_transaction("main", "tid-8");
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(a_policy_that_refuses_blocks_approval_without_issuing) {
   testing::CountingRng rng;
   repo.policies.emplace(strict.name, strict);
   repo.pending.push_back(pending);
-  auto cert = scep::approve(repo, clock, rng, pending, "strict");
+  auto cert = scep::approve(repo.backend(), clock, rng, pending, "strict");
   BOOST_REQUIRE(!cert);
   BOOST_TEST((cert.error().code == core::Errc::policy_rejected));
   BOOST_TEST(repo.certificates.empty());
@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(an_expired_request_is_not_approved) {
   repo.pending.push_back(pending);
   core::FixedClock clock(pending.created + std::chrono::days(8));  // pending_days defaults to 7
   testing::CountingRng rng;
-  auto cert = scep::approve(repo, clock, rng, pending);
+  auto cert = scep::approve(repo.backend(), clock, rng, pending);
   BOOST_REQUIRE(!cert);
   BOOST_TEST(cert.error().detail.find("expired") != std::string::npos, cert.error().detail);
   BOOST_TEST(repo.pending.size() == 1u);

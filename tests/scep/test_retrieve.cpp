@@ -53,7 +53,7 @@ struct RetrieveFixture : RenewalFixture {
     return std::move(crls.front());
   }
   crypto::Crl direct_crl(scep::CrlRefresh mode = scep::CrlRefresh::when_due) {
-    auto der = scep::ca_crl(repo, repo.cas.front(), clock, mode);
+    auto der = scep::ca_crl(repo.backend(), repo.cas.front(), clock, mode);
     BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
     auto crl = crypto::Crl::parse(*der);
     BOOST_REQUIRE(crl);
@@ -295,7 +295,7 @@ BOOST_AUTO_TEST_CASE(a_crl_from_the_future_or_expired_is_signed_again) {
 
 BOOST_AUTO_TEST_CASE(days_overrides_the_crl_days_of_the_ca) {
   RetrieveFixture f;
-  auto der = scep::ca_crl(f.repo, f.repo.cas.front(), f.clock, scep::CrlRefresh::now, 30);
+  auto der = scep::ca_crl(f.repo.backend(), f.repo.cas.front(), f.clock, scep::CrlRefresh::now, 30);
   BOOST_REQUIRE(der);
   auto crl = crypto::Crl::parse(*der);
   BOOST_REQUIRE(crl);

@@ -17,7 +17,7 @@ BOOST_AUTO_TEST_CASE(get_ca_cert_without_ra_is_the_ca_der) {
   repo.cas.push_back({"main", pki.root.cert, {}, std::nullopt, {}});
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
-  scep::Service svc(repo, clock, rng);
+  scep::Service svc(repo.backend(), clock, rng);
   auto reply = svc.get_ca_cert("main");
   BOOST_REQUIRE(reply);
   BOOST_TEST((reply->kind == scep::CaCertKind::single));
@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_CASE(get_ca_cert_with_ra_lists_ra_first_and_honours_include_root
   repo.cas.push_back({"main", pki.root.cert, {}, pki.ra.cert, {}});
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
-  scep::Service svc(repo, clock, rng);
+  scep::Service svc(repo.backend(), clock, rng);
   auto reply = svc.get_ca_cert("main");
   BOOST_REQUIRE(reply);
   BOOST_TEST((reply->kind == scep::CaCertKind::bundle));
@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(include_root_false_drops_only_the_root_above_an_intermediat
   repo.cas.push_back({"sub", pki.inter.cert, {pki.root.cert}, std::nullopt, {}});
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
-  scep::Service svc(repo, clock, rng);
+  scep::Service svc(repo.backend(), clock, rng);
   auto reply = svc.get_ca_cert("sub");
   BOOST_REQUIRE(reply);
   BOOST_TEST((reply->kind == scep::CaCertKind::bundle));
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(unknown_ca_is_an_unknown_ca_error) {
   MemoryStore repo;
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
-  scep::Service svc(repo, clock, rng);
+  scep::Service svc(repo.backend(), clock, rng);
   auto reply = svc.get_ca_cert("nope");
   BOOST_REQUIRE(!reply);
   BOOST_TEST((reply.error().code == core::Errc::unknown_ca));

@@ -47,7 +47,7 @@ struct Names : Cli {
     auto st = store::Store::open(store, store::OpenMode::existing);
     BOOST_REQUIRE(st);
     store::Session repo(*st);
-    scep::Service svc(repo, clock, rng);
+    scep::Service svc(repo.backend(), clock, rng);
     return enroll_test::open_reply(svc.pki_operation("main", der, "192.0.2.7"));
   }
   crypto::Certificate issued(const enroll_test::Reply& r) {

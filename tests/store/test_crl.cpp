@@ -43,7 +43,7 @@ struct CrlSite {
   /// One GetCRL: a request's own Session, as the server gives each.
   crypto::Crl get_crl() {
     store::Session repo(cache);
-    auto der = scep::ca_crl(repo, ca(), clock);
+    auto der = scep::ca_crl(repo.backend(), ca(), clock);
     BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
     auto crl = crypto::Crl::parse(*der);
     BOOST_REQUIRE(crl);
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(past_half_its_life_the_crl_is_signed_once) {
         replies.push_back(std::async(std::launch::async, [&] {
           store::Session repo(f.cache);
           start.arrive_and_wait();
-          return scep::ca_crl(repo, ca, f.clock);
+          return scep::ca_crl(repo.backend(), ca, f.clock);
         }));
       for (auto& r : replies) {
         auto der = r.get();
@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(past_half_its_life_a_taken_lock_serves_the_old_crl) {
   auto ca = f.ca();
   auto reply = std::async(std::launch::async, [&] {
     store::Session repo(f.cache);
-    return scep::ca_crl(repo, ca, f.clock);
+    return scep::ca_crl(repo.backend(), ca, f.clock);
   });
   bool answered = reply.wait_for(20s) == std::future_status::ready;
   BOOST_TEST(answered, "GetCRL waited for the lock although its CRL is valid");
@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(a_crl_that_misses_a_revocation_waits_for_the_signer) {
       auto ca = f.ca();
       auto reply = std::async(std::launch::async, [&] {
         store::Session repo(f.cache);
-        return scep::ca_crl(repo, ca, f.clock);
+        return scep::ca_crl(repo.backend(), ca, f.clock);
       });
       BOOST_TEST((reply.wait_for(300ms) == std::future_status::timeout), "served a CRL that is not in force");
       lock.reset();
@@ -275,7 +275,7 @@ BOOST_AUTO_TEST_CASE(a_new_ca_certificate_gets_a_crl_of_its_own) {
   store::Session repo(f.cache);
   auto ca = repo.find_ca("main");
   BOOST_REQUIRE(ca);
-  auto der = scep::ca_crl(repo, *ca, f.clock);
+  auto der = scep::ca_crl(repo.backend(), *ca, f.clock);
   BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
   auto crl = crypto::Crl::parse(*der);
   BOOST_REQUIRE(crl);

@@ -17,7 +17,6 @@ class MemoryStore final : public scep::Catalog,
                           public scep::AuditSink {
  public:
   scep::Backend backend() { return {*this, *this, *this, *this, *this}; }
-  operator scep::Backend() { return backend(); }
 
   std::vector<scep::CaBundle> cas;
   std::map<std::string, crypto::PrivateKey> keys;  ///< "CA/ca" or "CA/ra"

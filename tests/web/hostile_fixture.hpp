@@ -234,7 +234,7 @@ struct Site {
   scep::Service svc;
   crypto::Certificate signer = enroll_test::self_signed(testing::test_pki().client_key);
 
-  Site() : st(open(dir.path() / "store")), repo(st), svc(repo, clock, rng) {
+  Site() : st(open(dir.path() / "store")), repo(st), svc(repo.backend(), clock, rng) {
     BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
     BOOST_REQUIRE(st.add_ca("sub", store::NewCa{pki.inter.cert, copy_key(pki.inter.key), {pki.root.cert}}));
     BOOST_REQUIRE(st.set_default_ca("main"));

@@ -42,7 +42,7 @@ struct DispatchSite {
   scep::Service svc;
 
   explicit DispatchSite(std::string_view default_ca = "sub", bool three_cas = true)
-      : st(open_store(dir.path() / "store")), repo(st), svc(repo, clock, rng) {
+      : st(open_store(dir.path() / "store")), repo(st), svc(repo.backend(), clock, rng) {
     const auto& pki = testing::test_pki();
     BOOST_REQUIRE(st.add_ca("main", store::NewCa{pki.root.cert, copy_key(pki.root.key), {}}));
     if (three_cas) {
@@ -354,7 +354,7 @@ BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) 
   DispatchSite site;
   BOOST_REQUIRE(store::write_file_atomic(site.st.config_path(), "[server]\nsecret_setting = 1\n"));
   store::Session repo(site.st);  // a fresh one reads the broken scep.toml
-  scep::Service svc(repo, site.clock, site.rng);
+  scep::Service svc(repo.backend(), site.clock, site.rng);
   web::Request req;
   req.query = "operation=GetCACert&message=main";
   auto r = web::dispatch(req, svc);

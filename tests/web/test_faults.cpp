@@ -206,7 +206,7 @@ scep::PendingRequest parked(Site& site) {
 /// What `scepctl approve` does (scep::approve: claim, decide, clear; put
 /// back on failure).
 bool approve(Site& site, const scep::PendingRequest& p) {
-  return scep::approve(site.repo, site.clock, site.rng, p).has_value();
+  return scep::approve(site.repo.backend(), site.clock, site.rng, p).has_value();
 }
 
 }  // namespace
@@ -243,10 +243,10 @@ BOOST_AUTO_TEST_CASE(a_decided_request_is_not_decided_again) {
   auto p = parked(site);
   BOOST_REQUIRE(approve(site, p));
   BOOST_REQUIRE(site.st.add_pending(p));  // put back, as a failed-looking approval would
-  auto again = scep::approve(site.repo, site.clock, site.rng, p);
+  auto again = scep::approve(site.repo.backend(), site.clock, site.rng, p);
   BOOST_TEST_REQUIRE(!again.has_value());
   BOOST_TEST(again.error().detail.find("already been decided") != std::string::npos, again.error().detail);
-  BOOST_TEST(!scep::reject(site.repo, site.clock, p, "no").has_value());
+  BOOST_TEST(!scep::reject(site.repo.backend(), site.clock, p, "no").has_value());
   // Each refusal put the request back for check --repair to clear.
   BOOST_TEST(files_in(site.dir.path() / "store/ca/main/pending", ".json") == 1u);
   BOOST_TEST(files_in(site.dir.path() / "store/ca/main/certs", ".pem") == 1u);
@@ -257,7 +257,9 @@ BOOST_AUTO_TEST_CASE(a_decided_request_is_not_decided_again) {
 BOOST_AUTO_TEST_CASE(a_rejection_is_whole_or_nothing) {
   walk(
       "reject", [](Site& site) { return parked(site); },
-      [](Site& site, scep::PendingRequest& p) { return scep::reject(site.repo, site.clock, p, "no").has_value(); },
+      [](Site& site, scep::PendingRequest& p) {
+        return scep::reject(site.repo.backend(), site.clock, p, "no").has_value();
+      },
       [](Site& site, scep::PendingRequest&, bool done, int) {
         auto tx = site.st.find_transaction("main", "tid-op");
         BOOST_TEST_REQUIRE((tx && *tx));
@@ -325,7 +327,7 @@ BOOST_AUTO_TEST_CASE(a_revocation_and_its_crl_are_whole_or_nothing) {
         auto rev = site.st.revoke("main", {r.old.serial_hex(), when, crypto::RevocationReason::key_compromise}, ev);
         if (!rev) return false;
         auto ca = site.repo.find_ca("main");
-        return ca && scep::ca_crl(site.repo, *ca, site.clock, scep::CrlRefresh::now).has_value();
+        return ca && scep::ca_crl(site.repo.backend(), *ca, site.clock, scep::CrlRefresh::now).has_value();
       },
       [](Site& site, Renewal& r, bool done, int) {
         auto found = site.st.find_certificate("main", r.old.serial_hex());
@@ -336,7 +338,7 @@ BOOST_AUTO_TEST_CASE(a_revocation_and_its_crl_are_whole_or_nothing) {
         // Whatever CRL the store serves now lists every revocation it holds.
         auto ca = site.repo.find_ca("main");
         BOOST_TEST_REQUIRE(ca.has_value());
-        auto der = scep::ca_crl(site.repo, *ca, site.clock, scep::CrlRefresh::when_due);
+        auto der = scep::ca_crl(site.repo.backend(), *ca, site.clock, scep::CrlRefresh::when_due);
         BOOST_TEST_REQUIRE(der.has_value(), der.error().detail);
         auto crl = crypto::Crl::parse(*der);
         BOOST_TEST_REQUIRE(crl.has_value());
@@ -354,13 +356,13 @@ BOOST_AUTO_TEST_CASE(an_unlistable_revocation_directory_signs_no_crl) {
   BOOST_REQUIRE(site.st.revoke("main", {r.old.serial_hex(), when, crypto::RevocationReason::key_compromise}, ev));
   auto ca = site.repo.find_ca("main");
   BOOST_REQUIRE(ca);
-  BOOST_REQUIRE(scep::ca_crl(site.repo, *ca, site.clock, scep::CrlRefresh::now));
+  BOOST_REQUIRE(scep::ca_crl(site.repo.backend(), *ca, site.clock, scep::CrlRefresh::now));
   // Every way listing revoked/ can fail, one operation at a time.
   for (std::uint64_t n = 1; n < 40; ++n) {
     std::optional<core::Result<core::Bytes>> crl;
     {
       Armed fault(n, EIO);
-      crl = scep::ca_crl(site.repo, *ca, site.clock, scep::CrlRefresh::now);
+      crl = scep::ca_crl(site.repo.backend(), *ca, site.clock, scep::CrlRefresh::now);
     }
     if (!*crl) continue;
     auto parsed = crypto::Crl::parse(**crl);
