@@ -104,11 +104,10 @@ core::Result<store::StoreCache*> Endpoint::cache_for(const std::string& root) {
   std::lock_guard lock(m_mutex);  // held for a map lookup; a first open happens once per store
   if (auto it = m_caches.find(root); it != m_caches.end()) return it->second.get();
   // Opened once per directory: FORMAT is checked on the first request only.
-  auto st = store::Store::open(root, store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
+  SCEP_TRY_ASSIGN(auto st, store::Store::open(root, store::OpenMode::existing));
   // Warnings go to the process's stderr: the web server's error log.
-  st->set_warning_sink([](std::string_view m) { fmt::print(stderr, "scep.cgi: {}\n", m); });
-  auto [it, added] = m_caches.emplace(root, std::make_unique<store::StoreCache>(std::move(*st)));
+  st.set_warning_sink([](std::string_view m) { fmt::print(stderr, "scep.cgi: {}\n", m); });
+  auto [it, added] = m_caches.emplace(root, std::make_unique<store::StoreCache>(std::move(st)));
   if (m_long_lived) it->second->watch_changes();
   return it->second.get();
 }

@@ -131,20 +131,17 @@ std::string object(const nlohmann::json& j) {
 core::Result<void> run_audit(const AuditFilter& f, Env& env) {
   std::optional<core::TimePoint> since, until;
   if (!f.since.empty()) {
-    auto t = parse_when(f.since, env.clock);
-    if (!t) return std::unexpected(t.error());
-    since = *t;
+    SCEP_TRY_ASSIGN(auto t, parse_when(f.since, env.clock));
+    since = t;
   }
   if (!f.until.empty()) {
-    auto t = parse_when(f.until, env.clock);
-    if (!t) return std::unexpected(t.error());
-    until = *t;
+    SCEP_TRY_ASSIGN(auto t, parse_when(f.until, env.clock));
+    until = t;
   }
   std::string path = f.file;
   if (path.empty()) {
-    auto st = env.open_store(store::OpenMode::existing);
-    if (!st) return std::unexpected(st.error());
-    path = st->layout().audit_log().string();
+    SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+    path = st.layout().audit_log().string();
   }
   std::ifstream file;
   if (path != "-") file.open(path, std::ios::binary);
@@ -160,9 +157,8 @@ core::Result<void> run_audit(const AuditFilter& f, Env& env) {
   // The log spells serials as the store does: compare in that spelling.
   std::string want_serial;
   if (!f.serial.empty()) {
-    auto serial = canonical_serial(f.serial);
-    if (!serial) return std::unexpected(serial.error());
-    want_serial = *serial;
+    SCEP_TRY_ASSIGN(auto serial, canonical_serial(f.serial));
+    want_serial = serial;
   }
   nlohmann::json matched = nlohmann::json::array();
   std::string line;

@@ -10,9 +10,8 @@ using core::Errc;
 
 core::Result<std::vector<std::string>> selected_cas(const store::Store& st, const std::string& ca) {
   if (!ca.empty()) {
-    auto names = st.ca_names();
-    if (!names) return std::unexpected(names.error());
-    if (std::find(names->begin(), names->end(), ca) == names->end())
+    SCEP_TRY_ASSIGN(auto names, st.ca_names());
+    if (std::find(names.begin(), names.end(), ca) == names.end())
       return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", ca));
     return std::vector<std::string>{ca};
   }
@@ -35,13 +34,11 @@ core::Result<std::string> canonical_serial(std::string_view text) {
 }
 
 core::Result<std::string> issuing_ca(const store::Store& st, const std::string& ca, const std::string& serial) {
-  auto cas = selected_cas(st, ca);
-  if (!cas) return std::unexpected(cas.error());
+  SCEP_TRY_ASSIGN(auto cas, selected_cas(st, ca));
   std::vector<std::string> holders;
-  for (const auto& name : *cas) {
-    auto found = st.find_certificate(name, serial);
-    if (!found) return std::unexpected(found.error());
-    if (*found) holders.push_back(name);
+  for (const auto& name : cas) {
+    SCEP_TRY_ASSIGN(auto found, st.find_certificate(name, serial));
+    if (found) holders.push_back(name);
   }
   if (holders.empty()) return core::fail(Errc::not_found, fmt::format("no certificate with serial {}", serial));
   if (holders.size() > 1)

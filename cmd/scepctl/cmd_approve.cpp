@@ -19,57 +19,49 @@ struct DecideOptions {
 
 /// The one pending request a fingerprint names; ambiguity lists candidates.
 static core::Result<scep::PendingRequest> find_one(store::Store& st, const DecideOptions& opt, Env& env) {
-  auto all = st.list_pending(opt.ca);
-  if (!all) return std::unexpected(all.error());
-  auto matches = scep::match_fingerprint(*all, opt.fingerprint);
-  if (!matches) return std::unexpected(matches.error());
-  if (matches->empty())
+  SCEP_TRY_ASSIGN(auto all, st.list_pending(opt.ca));
+  SCEP_TRY_ASSIGN(auto matches, scep::match_fingerprint(all, opt.fingerprint));
+  if (matches.empty())
     return core::fail(core::Errc::not_found, fmt::format("no pending request has fingerprint {}", opt.fingerprint));
-  if (matches->size() > 1) {
-    bool same_request = std::all_of(matches->begin(), matches->end(),
-                                    [&](const auto* p) { return p->csr_der == matches->front()->csr_der; });
-    for (const auto* p : *matches)
+  if (matches.size() > 1) {
+    bool same_request = std::all_of(matches.begin(), matches.end(),
+                                    [&](const auto* p) { return p->csr_der == matches.front()->csr_der; });
+    for (const auto* p : matches)
       env.err << fmt::format("  {} ca={} transactionID={}\n", crypto::colon_hex(scep::pending_fingerprints(*p).sha256),
                              p->ca, p->transaction_id);
     return core::fail(core::Errc::invalid_argument,
-                      fmt::format("{} pending requests match {}; {}", matches->size(), opt.fingerprint,
+                      fmt::format("{} pending requests match {}; {}", matches.size(), opt.fingerprint,
                                   same_request ? "it is pending at several CAs: add --ca" : "give more digits"));
   }
-  return *matches->front();
+  return *matches.front();
 }
 
 core::Result<void> run_approve(const DecideOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto p = find_one(*st, opt, env);
-  if (!p) return std::unexpected(p.error());
-  store::Session session(*st);
-  auto approved = scep::approve(session.backend(), env.clock, env.rng, *p, opt.policy, env.who);
-  if (!approved) return std::unexpected(approved.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto p, find_one(st, opt, env));
+  store::Session session(st);
+  SCEP_TRY_ASSIGN(auto approved, scep::approve(session.backend(), env.clock, env.rng, p, opt.policy, env.who));
   if (env.json) {
-    auto j = cert_json(approved->certificate);
-    j["ca"] = p->ca;
-    j["transaction_id"] = p->transaction_id;
-    j["policy"] = approved->policy;
+    auto j = cert_json(approved.certificate);
+    j["ca"] = p.ca;
+    j["transaction_id"] = p.transaction_id;
+    j["policy"] = approved.policy;
     env.out << j.dump(2) << "\n";
   } else {
     env.out << fmt::format("approved: certificate {} issued under policy \"{}\"; the device gets it on its next poll\n",
-                           approved->certificate.serial_hex(), approved->policy);
+                           approved.certificate.serial_hex(), approved.policy);
   }
   return {};
 }
 
 core::Result<void> run_reject(const DecideOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto p = find_one(*st, opt, env);
-  if (!p) return std::unexpected(p.error());
-  store::Session session(*st);
-  SCEP_TRY(scep::reject(session.backend(), env.clock, *p, opt.reason, env.who));
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto p, find_one(st, opt, env));
+  store::Session session(st);
+  SCEP_TRY(scep::reject(session.backend(), env.clock, p, opt.reason, env.who));
   if (env.json)
-    env.out << nlohmann::json{{"ca", p->ca}, {"transaction_id", p->transaction_id}, {"state", "rejected"}}.dump()
-            << "\n";
-  else env.out << fmt::format("rejected: transactionID {}\n", p->transaction_id);
+    env.out << nlohmann::json{{"ca", p.ca}, {"transaction_id", p.transaction_id}, {"state", "rejected"}}.dump() << "\n";
+  else env.out << fmt::format("rejected: transactionID {}\n", p.transaction_id);
   return {};
 }
 

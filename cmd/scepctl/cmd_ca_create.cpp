@@ -20,10 +20,9 @@ struct CaCreateOptions {
 /// Installs a new CA and makes it the default when asked or when it is the first.
 core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
                               bool make_default, std::string_view operation) {
-  auto existing = st.ca_names();
-  if (!existing) return std::unexpected(existing.error());
+  SCEP_TRY_ASSIGN(auto existing, st.ca_names());
   SCEP_TRY(st.add_ca(name, ca));
-  bool is_default = make_default || existing->empty();
+  bool is_default = make_default || existing.empty();
   if (is_default) {
     SCEP_TRY(st.set_default_ca(name));
   }
@@ -45,15 +44,12 @@ core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
   if (!core::is_valid_name(opt.name))
     return core::fail(core::Errc::invalid_argument,
                       fmt::format("\"{}\" is not a valid CA name ([A-Za-z0-9][A-Za-z0-9._-]{{0,63}})", opt.name));
-  auto st = env.open_store(store::OpenMode::create);
-  if (!st) return std::unexpected(st.error());
-  if (auto names = st->ca_names(); names && std::find(names->begin(), names->end(), opt.name) != names->end())
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::create));
+  if (auto names = st.ca_names(); names && std::find(names->begin(), names->end(), opt.name) != names->end())
     return core::fail(core::Errc::already_exists, fmt::format("CA \"{}\" already exists", opt.name));
   ca::RootSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP CA", opt.name) : opt.subject, opt.key_bits, opt.days};
-  auto root = ca::create_root(spec, env.clock, env.rng);
-  if (!root) return std::unexpected(root.error());
-  return install_ca(env, *st, opt.name, store::NewCa{root->cert, std::move(root->key), {}}, opt.make_default,
-                    "ca-create");
+  SCEP_TRY_ASSIGN(auto root, ca::create_root(spec, env.clock, env.rng));
+  return install_ca(env, st, opt.name, store::NewCa{root.cert, std::move(root.key), {}}, opt.make_default, "ca-create");
 }
 
 void add_ca_create_command(CLI::App& parent, Env& env) {

@@ -24,26 +24,22 @@ static core::Result<std::vector<crypto::Certificate>> read_cert_file(const std::
 }
 
 core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
-  auto certs = read_cert_file(opt.cert_file);
-  if (!certs) return std::unexpected(certs.error());
+  SCEP_TRY_ASSIGN(auto certs, read_cert_file(opt.cert_file));
   auto key_bytes = store::read_file(opt.key_file, 1u << 20);
   if (!key_bytes) return core::fail(core::Errc::invalid_argument, key_bytes.error().detail);
   auto key = crypto::PrivateKey::load(*key_bytes);
   if (!key) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", opt.key_file, key.error().detail));
   // Extra certificates after the first in --cert count as chain.
-  std::vector<crypto::Certificate> chain(certs->begin() + 1, certs->end());
+  std::vector<crypto::Certificate> chain(certs.begin() + 1, certs.end());
   if (!opt.chain_file.empty()) {
-    auto more = read_cert_file(opt.chain_file);
-    if (!more) return std::unexpected(more.error());
-    chain.insert(chain.end(), more->begin(), more->end());
+    SCEP_TRY_ASSIGN(auto more, read_cert_file(opt.chain_file));
+    chain.insert(chain.end(), more.begin(), more.end());
   }
-  auto warnings = ca::check_import(certs->front(), *key, chain);
-  if (!warnings) return std::unexpected(warnings.error());
-  for (const auto& w : *warnings) env.err << "scepctl: warning: " << w << "\n";
-  auto st = env.open_store(store::OpenMode::create);
-  if (!st) return std::unexpected(st.error());
-  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)},
-                    opt.make_default, "ca-import");
+  SCEP_TRY_ASSIGN(auto warnings, ca::check_import(certs.front(), *key, chain));
+  for (const auto& w : warnings) env.err << "scepctl: warning: " << w << "\n";
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::create));
+  return install_ca(env, st, opt.name, store::NewCa{certs.front(), std::move(*key), std::move(chain)}, opt.make_default,
+                    "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {

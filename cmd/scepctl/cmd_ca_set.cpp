@@ -74,40 +74,35 @@ core::Result<void> run_ca_set(const CaSetOptions& opt, Env& env) {
     changes.emplace_back(ca_keys()[i].key, *literal);
   }
   if (changes.empty()) return core::fail(core::Errc::invalid_argument, "nothing to set");
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto name = target_ca(*st, *cfg, opt.name);
-  if (!name) return std::unexpected(name.error());
-  SCEP_TRY(st->load_ca(*name, *cfg));
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto name, target_ca(st, cfg, opt.name));
+  SCEP_TRY(st.load_ca(name, cfg));
   for (std::size_t i = 0; i < ca_keys().size(); ++i)  // a policy approve cannot load is refused now, not then
     if (opt.values[i] && ca_keys()[i].type() == Type::policy_name && !opt.values[i]->empty())
-      SCEP_TRY(st->load_policy(*opt.values[i]));
-  SCEP_TRY(st->set_ca_options(*name, changes));
-  auto updated = st->load_config();
-  if (!updated) return std::unexpected(updated.error());
-  const auto& o = updated->options_for(*name);
+      SCEP_TRY(st.load_policy(*opt.values[i]));
+  SCEP_TRY(st.set_ca_options(name, changes));
+  SCEP_TRY_ASSIGN(auto updated, st.load_config());
+  const auto& o = updated.options_for(name);
   nlohmann::json changed = nlohmann::json::array();
   for (const auto& [key, literal] : changes) changed.push_back(key);
   nlohmann::json values = options_json(o);
   // The audit line: each key set, its value before and after.
   std::vector<std::string> audited;
-  const auto& before = cfg->options_for(*name);
+  const auto& before = cfg.options_for(name);
   for (const auto& k : ca_keys())
     if (std::find(changed.begin(), changed.end(), k.key) != changed.end())
       audited.push_back(fmt::format("{}: {} -> {}", k.key, option_json(k, before).dump(), option_json(k, o).dump()));
-  auto event = operator_action(env, *name, "ca-set", scep::Outcome::changed,
-                               fmt::format("{}", fmt::join(audited, ", ")));
+  auto event = operator_action(env, name, "ca-set", scep::Outcome::changed, fmt::format("{}", fmt::join(audited, ", ")));
   if (env.json) {
-    env.out << nlohmann::json{{"ca", *name}, {"changed", changed}, {"options", values}}.dump(2) << "\n";
-    return audit_action(*st, event);
+    env.out << nlohmann::json{{"ca", name}, {"changed", changed}, {"options", values}}.dump(2) << "\n";
+    return audit_action(st, event);
   }
-  env.out << fmt::format("CA \"{}\" (scep.toml [{}]):\n", *name, config::ca_section(*name));
+  env.out << fmt::format("CA \"{}\" (scep.toml [{}]):\n", name, config::ca_section(name));
   print_options(env.out, o, [&](std::string_view key) -> std::string_view {
     return std::find(changed.begin(), changed.end(), key) != changed.end() ? "  (set)" : "";
   });
-  return audit_action(*st, event);
+  return audit_action(st, event);
 }
 
 }  // namespace

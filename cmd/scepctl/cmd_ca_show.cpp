@@ -32,32 +32,27 @@ struct Loaded {
 };
 
 core::Result<Loaded> load(Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto def = st->default_ca(*cfg);
-  return Loaded{std::move(*st), std::move(*cfg), def ? *def : std::string()};
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  auto def = st.default_ca(cfg);
+  return Loaded{std::move(st), std::move(cfg), def ? *def : std::string()};
 }
 
 /// Every CA, oldest certificate (notBefore) first.
 core::Result<void> run_ca_list(Env& env) {
-  auto l = load(env);
-  if (!l) return std::unexpected(l.error());
-  auto names = l->store.ca_names();
-  if (!names) return std::unexpected(names.error());
+  SCEP_TRY_ASSIGN(auto l, load(env));
+  SCEP_TRY_ASSIGN(auto names, l.store.ca_names());
   std::vector<scep::CaBundle> cas;
-  for (const auto& name : *names) {
-    auto ca = l->store.load_ca(name, l->cfg);
-    if (!ca) return std::unexpected(ca.error());
-    cas.push_back(std::move(*ca));
+  for (const auto& name : names) {
+    SCEP_TRY_ASSIGN(auto ca, l.store.load_ca(name, l.cfg));
+    cas.push_back(std::move(ca));
   }
   std::stable_sort(cas.begin(), cas.end(),
                    [](const auto& a, const auto& b) { return a.cert.not_before() < b.cert.not_before(); });
   nlohmann::json all = nlohmann::json::array();
   Table table({"NAME", "DEFAULT", "RA", "NOT_BEFORE", "NOT_AFTER", "SUBJECT"});
   for (const auto& ca : cas) {
-    bool is_default = ca.name == l->default_ca;
+    bool is_default = ca.name == l.default_ca;
     all.push_back(ca_json(ca, is_default));
     table.add({ca.name, is_default ? "yes" : "no", ca.ra ? "yes" : "no", crypto::format_time(ca.cert.not_before()),
                crypto::format_time(ca.cert.not_after()), ca.cert.subject()});
@@ -68,29 +63,26 @@ core::Result<void> run_ca_list(Env& env) {
 }
 
 core::Result<void> run_ca_show(const std::string& name, Env& env) {
-  auto l = load(env);
-  if (!l) return std::unexpected(l.error());
-  auto target = target_ca(l->store, l->cfg, name);
-  if (!target) return std::unexpected(target.error());
-  auto ca = l->store.load_ca(*target, l->cfg);
-  if (!ca) return std::unexpected(ca.error());
-  bool is_default = *target == l->default_ca;
+  SCEP_TRY_ASSIGN(auto l, load(env));
+  SCEP_TRY_ASSIGN(auto target, target_ca(l.store, l.cfg, name));
+  SCEP_TRY_ASSIGN(auto ca, l.store.load_ca(target, l.cfg));
+  bool is_default = target == l.default_ca;
   if (env.json) {
-    env.out << ca_json(*ca, is_default).dump(2) << "\n";
+    env.out << ca_json(ca, is_default).dump(2) << "\n";
     return {};
   }
-  env.out << fmt::format("CA \"{}\"{}\n", *target, is_default ? " (default)" : "");
-  print_cert(env.out, ca->cert, "  ");
-  if (ca->ra) {
+  env.out << fmt::format("CA \"{}\"{}\n", target, is_default ? " (default)" : "");
+  print_cert(env.out, ca.cert, "  ");
+  if (ca.ra) {
     env.out << "RA certificate\n";
-    print_cert(env.out, *ca->ra, "  ");
+    print_cert(env.out, *ca.ra, "  ");
   }
-  for (const auto& c : ca->chain) {
+  for (const auto& c : ca.chain) {
     env.out << "chain certificate\n";
     print_cert(env.out, c, "  ");
   }
-  env.out << fmt::format("options (scep.toml [{}])\n", config::ca_section(*target));
-  print_options(env.out, ca->options);
+  env.out << fmt::format("options (scep.toml [{}])\n", config::ca_section(target));
+  print_options(env.out, ca.options);
   return {};
 }
 

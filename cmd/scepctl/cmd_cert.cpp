@@ -84,16 +84,13 @@ nlohmann::json issued_json(const Listed& l, core::TimePoint now) {
 
 /// The selected certificates of the selected CAs, earliest issued (notBefore) first.
 core::Result<void> run_certs(const CertsOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cas = selected_cas(*st, opt.ca);
-  if (!cas) return std::unexpected(cas.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cas, selected_cas(st, opt.ca));
   auto now = env.clock.now();
   std::vector<Listed> all;
-  for (const auto& ca : *cas) {
-    auto certs = st->list_certificates(ca);
-    if (!certs) return std::unexpected(certs.error());
-    for (auto& c : *certs) {
+  for (const auto& ca : cas) {
+    SCEP_TRY_ASSIGN(auto certs, st.list_certificates(ca));
+    for (auto& c : certs) {
       Listed l{ca, std::move(c)};
       if (selected(l, opt, now)) all.push_back(std::move(l));
     }
@@ -138,17 +135,13 @@ void print_details(Env& env, const nlohmann::json& j, const scep::IssuedCertific
 }
 
 core::Result<void> run_cert_show(const CertShowOptions& opt, Env& env) {
-  auto serial = canonical_serial(opt.serial);
-  if (!serial) return std::unexpected(serial.error());
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto ca = issuing_ca(*st, opt.ca, *serial);
-  if (!ca) return std::unexpected(ca.error());
-  auto found = st->find_certificate(*ca, *serial);
-  if (!found) return std::unexpected(found.error());
-  if (!*found) return core::fail(core::Errc::not_found, fmt::format("no certificate with serial {}", *serial));
-  const auto& c = **found;
-  auto j = issued_json({*ca, c}, env.clock.now());
+  SCEP_TRY_ASSIGN(auto serial, canonical_serial(opt.serial));
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto ca, issuing_ca(st, opt.ca, serial));
+  SCEP_TRY_ASSIGN(auto found, st.find_certificate(ca, serial));
+  if (!found) return core::fail(core::Errc::not_found, fmt::format("no certificate with serial {}", serial));
+  const auto& c = *found;
+  auto j = issued_json({ca, c}, env.clock.now());
   j["key_usage"] = policy::key_usage_names(c.cert.key_usage());
   j["extended_key_usage"] = c.cert.extended_key_usage();
   j["pem"] = c.cert.pem();

@@ -45,73 +45,63 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
   if (!reason)
     return core::fail(Errc::invalid_argument, fmt::format("unknown reason \"{}\" (one of: {})", opt.reason,
                                                           fmt::join(crypto::reason_names(), ", ")));
-  auto serial = canonical_serial(opt.serial);
-  if (!serial) return std::unexpected(serial.error());
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto ca = issuing_ca(*st, opt.ca, *serial);
-  if (!ca) return std::unexpected(ca.error());
-  store::Session session(*st);
-  auto revoked = scep::revoke(session.backend(), env.clock, *ca, *serial, *reason, "scepctl", env.who);
-  if (!revoked) return std::unexpected(revoked.error());
+  SCEP_TRY_ASSIGN(auto serial, canonical_serial(opt.serial));
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto ca, issuing_ca(st, opt.ca, serial));
+  store::Session session(st);
+  SCEP_TRY_ASSIGN(auto revoked, scep::revoke(session.backend(), env.clock, ca, serial, *reason, "scepctl", env.who));
   // The revocation is on record; a CRL that fails now is re-signed on the next request for it.
-  auto& crl_der = revoked->crl;
+  auto& crl_der = revoked.crl;
   if (!crl_der)
-    return core::fail(crl_der.error().code, fmt::format("{} is revoked, but the CRL could not be signed: {}", *serial,
+    return core::fail(crl_der.error().code, fmt::format("{} is revoked, but the CRL could not be signed: {}", serial,
                                                         crl_der.error().detail));
-  auto crl = crypto::Crl::parse(*crl_der);
-  if (!crl) return std::unexpected(crl.error());
+  SCEP_TRY_ASSIGN(auto crl, crypto::Crl::parse(*crl_der));
   if (env.json) {
-    env.out << nlohmann::json{{"ca", *ca},
-                              {"serial", *serial},
+    env.out << nlohmann::json{{"ca", ca},
+                              {"serial", serial},
                               {"reason", crypto::reason_name(*reason)},
-                              {"crl_number", crl->number()}}
+                              {"crl_number", crl.number()}}
                    .dump()
             << "\n";
   } else {
-    env.out << fmt::format("revoked: {} at CA \"{}\" ({}); CRL number {} published\n", *serial, *ca,
-                           crypto::reason_name(*reason), crl->number());
+    env.out << fmt::format("revoked: {} at CA \"{}\" ({}); CRL number {} published\n", serial, ca,
+                           crypto::reason_name(*reason), crl.number());
   }
-  return audit_action(*st, crl_signed(env, *ca, *crl, fmt::format("after revoking {}", *serial)));
+  return audit_action(st, crl_signed(env, ca, crl, fmt::format("after revoking {}", serial)));
 }
 
 core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
   if (!opt.ca.empty() && !opt.ca_option.empty() && opt.ca != opt.ca_option)
     return core::fail(Errc::invalid_argument,
                       fmt::format("two CAs named: \"{}\" and --ca \"{}\"", opt.ca, opt.ca_option));
-  auto name = target_ca(*st, *cfg, opt.ca.empty() ? opt.ca_option : opt.ca);
-  if (!name) return std::unexpected(name.error());
-  store::Session repo(*st);
-  auto bundle = repo.find_ca(*name);
+  SCEP_TRY_ASSIGN(auto name, target_ca(st, cfg, opt.ca.empty() ? opt.ca_option : opt.ca));
+  store::Session repo(st);
+  auto bundle = repo.find_ca(name);
   if (!bundle) {
     if (bundle.error().code == Errc::unknown_ca) return core::fail(Errc::not_found, bundle.error().detail);
     return std::unexpected(bundle.error());
   }
-  auto der = scep::ca_crl(repo.backend(), *bundle, env.clock, scep::CrlRefresh::now, opt.days);
-  if (!der) return std::unexpected(der.error());
-  auto crl = crypto::Crl::parse(*der);
-  if (!crl) return std::unexpected(crl.error());
-  if (!opt.out.empty()) SCEP_TRY(store::write_file_atomic(opt.out, crl->pem(), 0644));
+  SCEP_TRY_ASSIGN(auto der, scep::ca_crl(repo.backend(), *bundle, env.clock, scep::CrlRefresh::now, opt.days));
+  SCEP_TRY_ASSIGN(auto crl, crypto::Crl::parse(der));
+  if (!opt.out.empty()) SCEP_TRY(store::write_file_atomic(opt.out, crl.pem(), 0644));
   if (env.json) {
     nlohmann::json j{{"ca", bundle->name},
-                     {"number", crl->number()},
-                     {"revoked", crl->revoked().size()},
-                     {"next_update", crypto::format_time(crl->next_update())}};
+                     {"number", crl.number()},
+                     {"revoked", crl.revoked().size()},
+                     {"next_update", crypto::format_time(crl.next_update())}};
     // Without --out the CRL itself is part of the answer.
-    if (opt.out.empty()) j["pem"] = crl->pem();
+    if (opt.out.empty()) j["pem"] = crl.pem();
     else j["file"] = opt.out;
     env.out << j.dump() << "\n";
   } else if (opt.out.empty()) {
-    env.out << crl->pem();
+    env.out << crl.pem();
   } else {
-    env.out << fmt::format("CRL number {} of CA \"{}\": {} revoked, next update {}, written to {}\n", crl->number(),
-                           bundle->name, crl->revoked().size(), crypto::format_time(crl->next_update()), opt.out);
+    env.out << fmt::format("CRL number {} of CA \"{}\": {} revoked, next update {}, written to {}\n", crl.number(),
+                           bundle->name, crl.revoked().size(), crypto::format_time(crl.next_update()), opt.out);
   }
-  return audit_action(*st, crl_signed(env, bundle->name, *crl, "scepctl crl"));
+  return audit_action(st, crl_signed(env, bundle->name, crl, "scepctl crl"));
 }
 
 }  // namespace

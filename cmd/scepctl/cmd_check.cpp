@@ -96,12 +96,11 @@ void check_crl(const store::Store& st, const scep::CaBundle& bundle, core::TimeP
 
 /// Expired pending requests: counted, and with `purge` rejected so their devices learn it.
 core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle, bool purge, Env& env, CaReport& rep) {
-  auto pending = st.list_pending(bundle.name);
-  if (!pending) return std::unexpected(pending.error());
-  rep.pending = pending->size();
+  SCEP_TRY_ASSIGN(auto pending, st.list_pending(bundle.name));
+  rep.pending = pending.size();
   store::Session session(st);
   auto now = env.clock.now();
-  for (const auto& p : *pending) {
+  for (const auto& p : pending) {
     if (!scep::pending_expired(p.created, bundle.options, now)) continue;
     ++rep.expired_pending;
     if (!purge) continue;
@@ -136,41 +135,36 @@ core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, con
 }
 
 core::Result<void> run_check(const CheckOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto names = st->ca_names();
-  if (!names) return std::unexpected(names.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto names, st.ca_names());
   std::size_t problems = 0, warnings = 0;
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& name : *names) {
-    auto rep = check_ca(*st, *cfg, name, opt, env);
-    if (!rep) return std::unexpected(rep.error());
-    problems += rep->problems.size();
-    warnings += rep->warnings.size();
+  for (const auto& name : names) {
+    SCEP_TRY_ASSIGN(auto rep, check_ca(st, cfg, name, opt, env));
+    problems += rep.problems.size();
+    warnings += rep.warnings.size();
     if (env.json) {
       list.push_back({{"ca", name},
-                      {"certificates", rep->certificates},
-                      {"revoked", rep->revoked},
-                      {"pending", rep->pending},
-                      {"expired_pending", rep->expired_pending},
-                      {"purged", rep->purged},
-                      {"crl", rep->crl},
-                      {"problems", rep->problems},
-                      {"warnings", rep->warnings}});
+                      {"certificates", rep.certificates},
+                      {"revoked", rep.revoked},
+                      {"pending", rep.pending},
+                      {"expired_pending", rep.expired_pending},
+                      {"purged", rep.purged},
+                      {"crl", rep.crl},
+                      {"problems", rep.problems},
+                      {"warnings", rep.warnings}});
       continue;
     }
     env.out << fmt::format("ca {}: {} certificates, {} revoked, {} pending ({} expired{}), CRL {}\n", name,
-                           rep->certificates, rep->revoked, rep->pending, rep->expired_pending,
-                           opt.purge_expired ? fmt::format(", {} purged", rep->purged) : std::string(), rep->crl);
-    for (const auto& p : rep->problems) env.out << "  problem: " << p << "\n";
-    for (const auto& w : rep->warnings) env.out << "  warning: " << w << "\n";
+                           rep.certificates, rep.revoked, rep.pending, rep.expired_pending,
+                           opt.purge_expired ? fmt::format(", {} purged", rep.purged) : std::string(), rep.crl);
+    for (const auto& p : rep.problems) env.out << "  problem: " << p << "\n";
+    for (const auto& w : rep.warnings) env.out << "  warning: " << w << "\n";
   }
-  auto findings = store::check_records(*st, opt.repair);
-  if (!findings) return std::unexpected(findings.error());
+  SCEP_TRY_ASSIGN(auto findings, store::check_records(st, opt.repair));
   nlohmann::json records = nlohmann::json::array();
-  for (const auto& f : *findings) {
+  for (const auto& f : findings) {
     if (!f.repaired) ++problems;
     std::string fix(fix_name(f.fix));
     std::string state = f.repaired ? "repaired: " + fix : fix.empty() ? "needs the operator" : "--repair: " + fix;

@@ -29,9 +29,8 @@ core::Result<std::string> crl_ca(const store::Store& st, const config::Config& c
   if (name.empty()) {
     // `crl show` reads as the subcommand; with a CA called "show" the
     // operator may have meant to sign its CRL. Make them say which.
-    auto names = st.ca_names();
-    if (!names) return std::unexpected(names.error());
-    if (std::find(names->begin(), names->end(), "show") != names->end())
+    SCEP_TRY_ASSIGN(auto names, st.ca_names());
+    if (std::find(names.begin(), names.end(), "show") != names.end())
       return core::fail(core::Errc::invalid_argument,
                         "a CA is called \"show\": name the CA ('scepctl crl show show' shows its CRL, "
                         "'scepctl crl --ca show' signs one)");
@@ -76,25 +75,20 @@ void print_crl(Env& env, const nlohmann::json& j) {
 }
 
 core::Result<void> run_crl_show(const CrlShowOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto ca = crl_ca(*st, *cfg, opt);
-  if (!ca) return std::unexpected(ca.error());
-  auto bundle = st->load_ca(*ca, *cfg);
-  if (!bundle) return std::unexpected(bundle.error());
-  auto der = st->load_crl(*ca);
-  if (!der) return std::unexpected(der.error());
-  if (!*der)
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto ca, crl_ca(st, cfg, opt));
+  SCEP_TRY_ASSIGN(auto bundle, st.load_ca(ca, cfg));
+  SCEP_TRY_ASSIGN(auto der, st.load_crl(ca));
+  if (!der)
     return core::fail(core::Errc::not_found,
                       fmt::format("CA \"{}\" has no CRL yet (the first request for it signs one, or 'scepctl crl {}')",
-                                  *ca, *ca));
-  auto crl = crypto::Crl::parse(**der);
+                                  ca, ca));
+  auto crl = crypto::Crl::parse(*der);
   if (!crl)
     return core::fail(core::Errc::store_io,
-                      fmt::format("{}: {}", store::Layout().crl(*ca).string(), crl.error().detail));
-  auto j = crl_json(*ca, *crl, crl->verify(bundle->cert), env.clock.now());
+                      fmt::format("{}: {}", store::Layout().crl(ca).string(), crl.error().detail));
+  auto j = crl_json(ca, *crl, crl->verify(bundle.cert), env.clock.now());
   if (env.json) {
     env.out << j.dump(2) << "\n";
     return {};

@@ -45,40 +45,34 @@ static core::Result<core::Bytes> encode(const std::vector<crypto::Certificate>& 
 }
 
 core::Result<void> run_export(const ExportOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto name = target_ca(*st, *cfg, opt.ca);
-  if (!name) return std::unexpected(name.error());
-  auto ca = st->load_ca(*name, *cfg);
-  if (!ca) return std::unexpected(ca.error());
-  auto certs = select(*ca, opt);
-  if (!certs) return std::unexpected(certs.error());
-  auto data = encode(*certs, opt.format);
-  if (!data) return std::unexpected(data.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto name, target_ca(st, cfg, opt.ca));
+  SCEP_TRY_ASSIGN(auto ca, st.load_ca(name, cfg));
+  SCEP_TRY_ASSIGN(auto certs, select(ca, opt));
+  SCEP_TRY_ASSIGN(auto data, encode(certs, opt.format));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& c : *certs) list.push_back(cert_json(c));
-  nlohmann::json meta{{"ca", ca->name}, {"format", opt.format}, {"certificates", list}};
+  for (const auto& c : certs) list.push_back(cert_json(c));
+  nlohmann::json meta{{"ca", ca.name}, {"format", opt.format}, {"certificates", list}};
   if (opt.out_file.empty() && env.json) {
     // The data itself is part of the answer: PEM as text, DER and PKCS#7 in base64.
-    if (opt.format == "pem") meta["pem"] = core::to_string(*data);
-    else meta["base64"] = crypto::base64_encode(*data);
+    if (opt.format == "pem") meta["pem"] = core::to_string(data);
+    else meta["base64"] = crypto::base64_encode(data);
     env.out << meta.dump(2) << "\n";
     return {};
   }
   if (opt.out_file.empty()) {
-    env.out.write(reinterpret_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
+    env.out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
     return {};
   }
-  if (auto r = store::write_file_atomic(opt.out_file, *data, 0644); !r)
+  if (auto r = store::write_file_atomic(opt.out_file, data, 0644); !r)
     return core::fail(core::Errc::invalid_argument, r.error().detail);
   if (env.json) {
     meta["file"] = opt.out_file;
     env.out << meta.dump(2) << "\n";
   } else {
-    env.out << fmt::format("wrote {} certificate(s) to {}\n", certs->size(), opt.out_file);
-    for (const auto& c : *certs) print_cert(env.out, c, "  ");
+    env.out << fmt::format("wrote {} certificate(s) to {}\n", certs.size(), opt.out_file);
+    for (const auto& c : certs) print_cert(env.out, c, "  ");
   }
   return {};
 }

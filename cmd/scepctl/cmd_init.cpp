@@ -9,10 +9,9 @@ namespace scepctl {
 core::Result<void> run_init(Env& env) {
   std::error_code ec;
   bool existed = std::filesystem::exists(store::Layout(env.store_path).format_file(), ec);
-  auto store = env.open_store(store::OpenMode::create);
-  if (!store) return std::unexpected(store.error());
-  if (env.json) env.out << nlohmann::json{{"store", store->root().string()}, {"created", !existed}}.dump() << "\n";
-  else env.out << fmt::format("store ready at {}\n", store->root().string());
+  SCEP_TRY_ASSIGN(auto store, env.open_store(store::OpenMode::create));
+  if (env.json) env.out << nlohmann::json{{"store", store.root().string()}, {"created", !existed}}.dump() << "\n";
+  else env.out << fmt::format("store ready at {}\n", store.root().string());
   return {};
 }
 

@@ -65,13 +65,10 @@ static std::string details(const nlohmann::json& j, const scep::PendingRequest& 
 
 /// The waiting (or expired) requests, oldest arrival first.
 core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto all = st->list_pending(opt.ca);
-  if (!all) return std::unexpected(all.error());
-  std::stable_sort(all->begin(), all->end(), [](const auto& a, const auto& b) { return a.created < b.created; });
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto all, st.list_pending(opt.ca));
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
   auto now = env.clock.now();
   // --json streams the array element by element, in the layout of
   // json::dump(2): with 10,000 requests a whole-array document cost a
@@ -79,8 +76,8 @@ core::Result<void> run_pending(const PendingOptions& opt, Env& env) {
   bool first = true;
   if (env.json) env.out << "[";
   Table table({"MD5", "CA", "RECEIVED", "AGE", "FROM", "KEY", "SUBJECT", "DETAILS"});
-  for (const auto& p : *all) {
-    bool expired = is_expired(p, *cfg, now);
+  for (const auto& p : all) {
+    bool expired = is_expired(p, cfg, now);
     if (expired != opt.expired) continue;
     auto j = pending_json(p, expired, now);
     if (env.json) {

@@ -31,9 +31,8 @@ static core::Result<policy::Policy> to_policy(const PolicyOptions& o) {
   policy::Policy p;
   p.name = o.name;
   p.validity_days = o.days;
-  auto ku = policy::parse_key_usage(o.key_usage);
-  if (!ku) return std::unexpected(ku.error());
-  p.key_usage = *ku;
+  SCEP_TRY_ASSIGN(auto ku, policy::parse_key_usage(o.key_usage));
+  p.key_usage = ku;
   p.extended_key_usage = o.eku;
   p.subject_regex = o.subject_regex;
   p.required_attributes = o.required;
@@ -83,17 +82,15 @@ static void print_policy(Env& env, const policy::Policy& p) {
 }
 
 core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
-  auto p = to_policy(opt);
-  if (!p) return std::unexpected(p.error());
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
+  SCEP_TRY_ASSIGN(auto p, to_policy(opt));
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
   // A replacement changes what every secret bound to the policy grants:
   // the audit line says which settings changed, from what to what.
-  auto old = st->load_policy(p->name);
-  SCEP_TRY(st->save_policy(*p, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no));
-  print_policy(env, *p);
+  auto old = st.load_policy(p.name);
+  SCEP_TRY(st.save_policy(p, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no));
+  print_policy(env, p);
   auto dump = [](const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
-  auto now = policy_json(*p);
+  auto now = policy_json(p);
   auto was = old ? policy_json(*old) : nlohmann::json::object();
   std::vector<std::string> settings;
   for (const auto& [key, value] : now.items()) {
@@ -106,16 +103,14 @@ core::Result<void> run_policy_create(const PolicyOptions& opt, Env& env) {
   auto e = operator_action(env, "", old ? "policy-replace" : "policy-create",
                            old ? scep::Outcome::replaced : scep::Outcome::created,
                            fmt::format("{}", fmt::join(settings, "; ")));
-  e.policy = p->name;
-  return audit_action(*st, e);
+  e.policy = p.name;
+  return audit_action(st, e);
 }
 
 core::Result<void> run_policy_show(const std::string& name, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto p = st->load_policy(name);
-  if (!p) return std::unexpected(p.error());
-  print_policy(env, *p);
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto p, st.load_policy(name));
+  print_policy(env, p);
   return {};
 }
 
@@ -129,15 +124,12 @@ static core::TimePoint changed_at(const store::Store& st, const std::string& nam
 
 /// Every policy, least recently written first.
 core::Result<void> run_policy_list(Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto names = st->policy_names();
-  if (!names) return std::unexpected(names.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto names, st.policy_names());
   std::vector<std::pair<core::TimePoint, policy::Policy>> all;
-  for (const auto& n : *names) {
-    auto p = st->load_policy(n);
-    if (!p) return std::unexpected(p.error());
-    all.emplace_back(changed_at(*st, n), std::move(*p));
+  for (const auto& n : names) {
+    SCEP_TRY_ASSIGN(auto p, st.load_policy(n));
+    all.emplace_back(changed_at(st, n), std::move(p));
   }
   std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   nlohmann::json list = nlohmann::json::array();

@@ -18,36 +18,30 @@ struct RaCreateOptions {
 };
 
 core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto name = target_ca(*st, *cfg, given.ca);
-  if (!name) return std::unexpected(name.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto name, target_ca(st, cfg, given.ca));
   RaCreateOptions opt = given;
-  opt.ca = *name;
-  auto ca = st->load_ca(opt.ca, *cfg);
-  if (!ca) return std::unexpected(ca.error());
-  if (ca->ra && !opt.replace)
+  opt.ca = name;
+  SCEP_TRY_ASSIGN(auto ca, st.load_ca(opt.ca, cfg));
+  if (ca.ra && !opt.replace)
     return core::fail(core::Errc::already_exists,
                       fmt::format("CA \"{}\" already has an RA certificate (use --replace)", opt.ca));
-  auto ca_key = st->load_key(opt.ca, scep::KeyRole::ca);
-  if (!ca_key) return std::unexpected(ca_key.error());
+  SCEP_TRY_ASSIGN(auto ca_key, st.load_key(opt.ca, scep::KeyRole::ca));
   ca::RaSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP RA", opt.ca) : opt.subject, opt.key_bits, opt.days};
-  auto ra = ca::create_ra(spec, ca->cert, *ca_key, env.clock, env.rng);
-  if (!ra) return std::unexpected(ra.error());
-  auto r = st->set_ra(opt.ca, ra->cert, ra->key, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no);
+  SCEP_TRY_ASSIGN(auto ra, ca::create_ra(spec, ca.cert, ca_key, env.clock, env.rng));
+  auto r = st.set_ra(opt.ca, ra.cert, ra.key, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no);
   if (!r) return r;
   if (env.json) {
-    auto j = cert_json(ra->cert);
+    auto j = cert_json(ra.cert);
     j["ca"] = opt.ca;
     env.out << j.dump(2) << "\n";
   } else {
     env.out << fmt::format("RA certificate for CA \"{}\" created; the CA now works in RA mode\n", opt.ca);
-    print_cert(env.out, ra->cert, "  ");
+    print_cert(env.out, ra.cert, "  ");
   }
-  return audit_action(*st, cert_action(env, opt.ca, opt.replace && ca->ra ? "ra-replace" : "ra-create",
-                                       scep::Outcome::created, ra->cert));
+  return audit_action(st,
+                      cert_action(env, opt.ca, opt.replace && ca.ra ? "ra-replace" : "ra-create", scep::Outcome::created, ra.cert));
 }
 
 void add_ra_command(CLI::App& app, Env& env) {

@@ -19,32 +19,28 @@ struct SecretOptions {
 };
 
 core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
-  auto lifetime = policy::parse_duration(opt.expires);
-  if (!lifetime) return std::unexpected(lifetime.error());
+  SCEP_TRY_ASSIGN(auto lifetime, policy::parse_duration(opt.expires));
   if (!opt.subject_regex.empty())
     if (auto err = policy::regex_error(opt.subject_regex))
       return core::fail(core::Errc::invalid_argument, fmt::format("bad --subject-regex: {}", *err));
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto ca_name = target_ca(*st, *cfg, opt.ca);
-  if (!ca_name) return std::unexpected(ca_name.error());
-  SCEP_TRY(st->load_ca(*ca_name, *cfg));
-  SCEP_TRY(st->load_policy(opt.policy));
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto ca_name, target_ca(st, cfg, opt.ca));
+  SCEP_TRY(st.load_ca(ca_name, cfg));
+  SCEP_TRY(st.load_policy(opt.policy));
 
   std::string secret = policy::generate_secret(env.rng);
   policy::SecretRecord r;
   r.id = policy::generate_secret_id(env.rng);
   r.hash = policy::secret_hash(secret);
-  r.ca = *ca_name;
+  r.ca = ca_name;
   r.policy = opt.policy;
   if (!opt.cn.empty()) r.common_name = opt.cn;
   if (!opt.subject_regex.empty()) r.subject_regex = opt.subject_regex;
   r.uses = opt.uses;
   r.created = env.clock.now();
-  r.expires = r.created + *lifetime;
-  SCEP_TRY(st->add_secret(r));
+  r.expires = r.created + lifetime;
+  SCEP_TRY(st.add_secret(r));
   std::string expires = crypto::format_time(r.expires);
   if (env.json) {
     env.out << nlohmann::json{{"id", r.id},         {"secret", secret},   {"ca", r.ca},
@@ -63,7 +59,7 @@ core::Result<void> run_secret_create(const SecretOptions& opt, Env& env) {
                            fmt::format("{} use(s), expires {}{}", r.uses, expires, binding));
   e.secret_id = r.id;
   e.policy = r.policy;
-  return audit_action(*st, e);
+  return audit_action(st, e);
 }
 
 static std::string state_of(const policy::SecretRecord& r, int left, core::TimePoint now) {
@@ -75,15 +71,13 @@ static std::string state_of(const policy::SecretRecord& r, int left, core::TimeP
 
 /// Every secret, oldest (creation time) first.
 core::Result<void> run_secret_list(Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto all = st->list_secrets();
-  if (!all) return std::unexpected(all.error());
-  std::stable_sort(all->begin(), all->end(), [](const auto& a, const auto& b) { return a.created < b.created; });
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto all, st.list_secrets());
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
   nlohmann::json list = nlohmann::json::array();
   Table table({"ID", "STATE", "USES", "CA", "POLICY", "CREATED", "EXPIRES", "CN"});
-  for (const auto& r : *all) {
-    int left = st->secret_uses_left(r);
+  for (const auto& r : all) {
+    int left = st.secret_uses_left(r);
     std::string state = state_of(r, left, env.clock.now());
     list.push_back({{"id", r.id},
                     {"ca", r.ca},
@@ -104,17 +98,15 @@ core::Result<void> run_secret_list(Env& env) {
 }
 
 core::Result<void> run_secret_revoke(const std::string& id, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto revoked = st->revoke_secret(id);
-  if (!revoked) return std::unexpected(revoked.error());
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto revoked, st.revoke_secret(id));
   if (!env.json) env.out << fmt::format("secret {} revoked\n", id);
   else env.out << nlohmann::json{{"id", id}, {"state", "revoked"}}.dump() << "\n";
   auto e = operator_action(env, "", "secret-revoke", scep::Outcome::revoked);
   e.secret_id = id;
-  e.ca = revoked->ca;
-  e.policy = revoked->policy;
-  return audit_action(*st, e);
+  e.ca = revoked.ca;
+  e.policy = revoked.policy;
+  return audit_action(st, e);
 }
 
 void add_secret_command(CLI::App& app, Env& env) {

@@ -107,43 +107,39 @@ struct ServeLog {
 };
 
 core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
-  auto st = env.open_store(store::OpenMode::existing);
-  if (!st) return std::unexpected(st.error());
-  auto cfg = st->load_config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto ep = parse_listen(opt.listen.empty() ? cfg->server.listen : opt.listen);
-  if (!ep) return std::unexpected(ep.error());
-  std::string base = opt.path.empty() ? cfg->server.path : opt.path;
+  SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::existing));
+  SCEP_TRY_ASSIGN(auto cfg, st.load_config());
+  SCEP_TRY_ASSIGN(auto ep, parse_listen(opt.listen.empty() ? cfg.server.listen : opt.listen));
+  std::string base = opt.path.empty() ? cfg.server.path : opt.path;
   if (base.empty() || base.front() != '/')
     return core::fail(core::Errc::invalid_argument, "--path must start with '/'");
-  std::string metrics_at = opt.metrics_listen.empty() ? cfg->server.metrics_listen : opt.metrics_listen;
+  std::string metrics_at = opt.metrics_listen.empty() ? cfg.server.metrics_listen : opt.metrics_listen;
   std::optional<ListenAddress> metrics_ep;
   if (!metrics_at.empty()) {
-    auto parsed = parse_listen(metrics_at);
-    if (!parsed) return std::unexpected(parsed.error());
-    metrics_ep = *parsed;
+    SCEP_TRY_ASSIGN(auto parsed, parse_listen(metrics_at));
+    metrics_ep = parsed;
   }
   ServeLog serve_log;
   serve_log.level = web::parse_log_level(opt.log_level).value_or(web::LogLevel::info);
-  serve_log.style.format = web::parse_log_format(opt.log_format.empty() ? cfg->server.log_format : opt.log_format)
+  serve_log.style.format = web::parse_log_format(opt.log_format.empty() ? cfg.server.log_format : opt.log_format)
                                .value_or(web::LogFormat::text);
   serve_log.style.journal = web::stderr_is_journal(std::getenv("JOURNAL_STREAM"));
 
   // Config, CA certificates and keys stay loaded for the server's lifetime,
   // re-checked (stat) at each request: `scepctl ca set` needs no restart.
-  store::StoreCache cache(*st);
+  store::StoreCache cache(st);
   cache.watch_changes();
   web::Metrics metrics;
   if (metrics_ep) serve_log.metrics = &metrics;
   web::Server::Options so;
-  so.host = ep->host;
-  so.port = static_cast<std::uint16_t>(ep->port);
+  so.host = ep.host;
+  so.port = static_cast<std::uint16_t>(ep.port);
   so.workers = opt.workers;
   so.io_timeout = std::chrono::seconds(opt.io_timeout);
-  so.max_connections = opt.max_connections.value_or(static_cast<std::size_t>(cfg->server.max_connections));
+  so.max_connections = opt.max_connections.value_or(static_cast<std::size_t>(cfg.server.max_connections));
   so.max_connections_per_client = opt.max_connections_per_client;
-  if (!so.max_connections_per_client && cfg->server.max_connections_per_client)
-    so.max_connections_per_client = static_cast<std::size_t>(*cfg->server.max_connections_per_client);
+  if (!so.max_connections_per_client && cfg.server.max_connections_per_client)
+    so.max_connections_per_client = static_cast<std::size_t>(*cfg.server.max_connections_per_client);
   so.stop_on_signals = true;
   auto handler = [&env, &cache, base](web::Request&& req) { return handle(env, cache, base, std::move(req)); };
   auto quick = [base](const web::Request& req) { return web::is_quick(req, base); };
@@ -157,8 +153,7 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
     // A write cut short (a signal, a full pipe) loses these lines, not all later ones.
     env.err.clear();
   };
-  auto server = web::Server::listen(so, handler, quick, log, sink);
-  if (!server) return std::unexpected(server.error());
+  SCEP_TRY_ASSIGN(auto server, web::Server::listen(so, handler, quick, log, sink));
   std::unique_ptr<web::Server> metrics_server;
   if (metrics_ep) {
     web::Server::Options mo;
@@ -171,17 +166,16 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
     auto mhandler = [&env, &cache, &metrics](web::Request&& req) {
       return serve_metrics(env, cache, metrics, std::move(req));
     };
-    auto listened = web::Server::listen(
-        mo, mhandler, [](const web::Request&) { return false; },
-        [](const web::AccessEntry&, const web::Response&) { return std::string(); }, sink);
-    if (!listened) return std::unexpected(listened.error());
-    metrics_server = std::move(*listened);
+    SCEP_TRY_ASSIGN(auto listened,
+                    web::Server::listen(
+                        mo, mhandler, [](const web::Request&) { return false; },
+                        [](const web::AccessEntry&, const web::Response&) { return std::string(); }, sink));
+    metrics_server = std::move(listened);
   }
-  std::size_t cap = (*server)->max_connections_per_client();
+  std::size_t cap = server->max_connections_per_client();
   std::string per_client = cap ? std::to_string(cap) : "no limit";
   env.err << fmt::format("scepctl serve: listening on http://{}:{}{} (store {}; connections: {}, per client: {})\n",
-                         ep->host, (*server)->port(), base, st->root().string(), (*server)->max_connections(),
-                         per_client);
+                         ep.host, server->port(), base, st.root().string(), server->max_connections(), per_client);
   if (metrics_server)
     env.err << fmt::format("scepctl serve: metrics on http://{}:{}/metrics, health on /health\n", metrics_ep->host,
                            metrics_server->port());
@@ -197,7 +191,7 @@ core::Result<void> run_serve(const ServeOptions& opt, Env& env) {
       ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
       metrics_server->run();
     });
-  (*server)->run();
+  server->run();
   if (metrics_server) {
     metrics_server->stop();
     metrics_thread.join();

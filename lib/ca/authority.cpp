@@ -24,40 +24,34 @@ struct Fresh {
 core::Result<Fresh> fresh(std::string_view subject_text, int key_bits, int validity_days, const core::Clock& clock,
                           core::Rng& rng, std::optional<core::TimePoint> not_after_cap = std::nullopt) {
   if (validity_days <= 0) return core::fail(Errc::invalid_argument, "--days must be positive");
-  auto subject = crypto::subject_der_from_text(subject_text);
-  if (!subject) return std::unexpected(subject.error());
-  auto key = crypto::PrivateKey::generate_rsa(key_bits);
-  if (!key) return std::unexpected(key.error());
+  SCEP_TRY_ASSIGN(auto subject, crypto::subject_der_from_text(subject_text));
+  SCEP_TRY_ASSIGN(auto key, crypto::PrivateKey::generate_rsa(key_bits));
   crypto::CertSpec cs;
-  cs.subject = std::move(*subject);
+  cs.subject = std::move(subject);
   cs.serial = crypto::random_serial(rng);
   cs.not_before = clock.now() - backdate;
   cs.not_after = clock.now() + days(validity_days);
   if (not_after_cap) cs.not_after = std::min(cs.not_after, *not_after_cap);
-  return Fresh{std::move(*key), std::move(cs)};
+  return Fresh{std::move(key), std::move(cs)};
 }
 
 }  // namespace
 
 core::Result<KeyPairCert> create_root(const RootSpec& spec, const core::Clock& clock, core::Rng& rng) {
-  auto f = fresh(spec.subject, spec.key_bits, spec.days, clock, rng);
-  if (!f) return std::unexpected(f.error());
-  f->spec.ca = true;
-  f->spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature |
-                      crypto::ku_key_encipherment;
-  auto cert = crypto::build_certificate(f->spec, f->key.public_key(), nullptr, f->key);
-  if (!cert) return std::unexpected(cert.error());
-  return KeyPairCert{std::move(*cert), std::move(f->key)};
+  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_bits, spec.days, clock, rng));
+  f.spec.ca = true;
+  f.spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature |
+                     crypto::ku_key_encipherment;
+  SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(f.spec, f.key.public_key(), nullptr, f.key));
+  return KeyPairCert{std::move(cert), std::move(f.key)};
 }
 
 core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificate& ca_cert,
                                     const crypto::PrivateKey& ca_key, const core::Clock& clock, core::Rng& rng) {
-  auto f = fresh(spec.subject, spec.key_bits, spec.days, clock, rng, ca_cert.not_after());
-  if (!f) return std::unexpected(f.error());
-  f->spec.key_usage = crypto::ku_digital_signature | crypto::ku_key_encipherment;
-  auto cert = crypto::build_certificate(f->spec, f->key.public_key(), &ca_cert, ca_key);
-  if (!cert) return std::unexpected(cert.error());
-  return KeyPairCert{std::move(*cert), std::move(f->key)};
+  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_bits, spec.days, clock, rng, ca_cert.not_after()));
+  f.spec.key_usage = crypto::ku_digital_signature | crypto::ku_key_encipherment;
+  SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(f.spec, f.key.public_key(), &ca_cert, ca_key));
+  return KeyPairCert{std::move(cert), std::move(f.key)};
 }
 
 core::Result<std::vector<std::string>> check_import(const crypto::Certificate& cert, const crypto::PrivateKey& key,

@@ -46,12 +46,29 @@ inline std::unexpected<Error> fail(Errc code, std::string detail) {
 /// function, which returns a Result too; the value, if any, is dropped.
 /// The model is ccache's util/expected.hpp TRY:
 ///   SCEP_TRY(write_file_atomic(path, text, 0644));
-/// A value that is used stays a named Result: `auto x = f(); if (!x) ...`.
+/// A value that is used goes through SCEP_TRY_ASSIGN below; a Result whose
+/// error is inspected, or which is passed on whole, stays a named Result.
 #define SCEP_TRY(expr)                                             \
   do {                                                             \
     if (auto scep_try_result_ = (expr); !scep_try_result_)         \
       return std::unexpected(std::move(scep_try_result_).error()); \
   } while (false)
+
+#define SCEP_TRY_CONCAT_(a, b) a##b
+#define SCEP_TRY_NAME_(line) SCEP_TRY_CONCAT_(scep_try_assign_, line)
+
+/// Declares `decl` from the value of `expr` (a Result), or passes its error
+/// on to the caller as SCEP_TRY does. The model is ccache's TRY_ASSIGN:
+///   SCEP_TRY_ASSIGN(auto held, ledger.lock_transaction(ca, tid));
+/// `decl` names the value, not the Result: `held` above is what `*r` was,
+/// so a value that is itself an optional, a pointer or a bool keeps its own
+/// operator* and operator bool. The macro is several statements in the
+/// enclosing scope, so it never goes after an unbraced if/else/for/while;
+/// and it takes one line's name, so only one use per line.
+#define SCEP_TRY_ASSIGN(decl, expr)                                                                   \
+  auto SCEP_TRY_NAME_(__LINE__) = (expr);                                                             \
+  if (!SCEP_TRY_NAME_(__LINE__)) return std::unexpected(std::move(SCEP_TRY_NAME_(__LINE__)).error()); \
+  decl = std::move(*SCEP_TRY_NAME_(__LINE__))
 
 /// Where an error's detail turns from what a client may read into what only
 /// the log may: crypto::ossl_error() appends OpenSSL's error queue after it.

@@ -11,9 +11,8 @@ namespace crypto {
 using core::Errc;
 
 core::Result<core::Bytes> subject_der_from_text(std::string_view text) {
-  auto name = parse_dn(text);
-  if (!name) return std::unexpected(name.error());
-  core::Bytes out = to_der(i2d_X509_NAME, name->get());
+  SCEP_TRY_ASSIGN(auto name, parse_dn(text));
+  core::Bytes out = to_der(i2d_X509_NAME, name.get());
   if (out.empty()) return ossl_fail(Errc::internal, "encoding subject");
   return out;
 }
@@ -62,10 +61,9 @@ core::Result<void> add_der_ext(X509* cert, const RawExtension& raw) {
 /// configuration parser, where "email:move" is a directive and ',' a separator.
 /// Critical when the subject is empty (RFC 5280 §4.2.1.6).
 core::Result<void> add_subject_alt_names(X509* cert, const std::vector<GeneralName>& names) {
-  auto der = encode_general_names(names);
-  if (!der) return std::unexpected(der.error());
+  SCEP_TRY_ASSIGN(auto der, encode_general_names(names));
   bool critical = X509_NAME_entry_count(X509_get_subject_name(cert)) == 0;
-  return add_der_ext(cert, {"2.5.29.17", critical, std::move(*der)});
+  return add_der_ext(cert, {"2.5.29.17", critical, std::move(der)});
 }
 
 core::Result<void> set_validity(X509* cert, const CertSpec& spec) {

@@ -163,9 +163,8 @@ std::string_view cipher_name(ContentCipher c) {
 }
 
 core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
-  auto cms = parse_cms(der, NID_pkcs7_signed, "SignedData");
-  if (!cms) return std::unexpected(cms.error());
-  CMS_ContentInfo* c = cms->get();
+  SCEP_TRY_ASSIGN(auto cms, parse_cms(der, NID_pkcs7_signed, "SignedData"));
+  CMS_ContentInfo* c = cms.get();
   if (OBJ_obj2nid(CMS_get0_eContentType(c)) != NID_pkcs7_data)
     return core::fail(Errc::malformed_request, "SignedData content is not id-data");
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(c);
@@ -209,9 +208,8 @@ core::Result<SignedDataInfo> parse_signed_data(core::ByteView der) {
 }
 
 core::Result<Envelope> Envelope::parse(core::ByteView der) {
-  auto cms = parse_cms(der, NID_pkcs7_enveloped, "EnvelopedData");
-  if (!cms) return std::unexpected(cms.error());
-  return Envelope(std::move(*cms), envelope_cipher(der));
+  SCEP_TRY_ASSIGN(auto cms, parse_cms(der, NID_pkcs7_enveloped, "EnvelopedData"));
+  return Envelope(std::move(cms), envelope_cipher(der));
 }
 
 static CMS_RecipientInfo* find_recipient(CMS_ContentInfo* cms, X509* cert) {

@@ -192,10 +192,9 @@ core::Result<core::Bytes> encode_general_names(const std::vector<GeneralName>& n
   GeneralNamesPtr stack(sk_GENERAL_NAME_new_null());
   if (!stack) return ossl_fail(Errc::internal, "allocating GeneralNames");
   for (const auto& name : names) {
-    auto gn = to_native(name);
-    if (!gn) return std::unexpected(gn.error());
-    if (sk_GENERAL_NAME_push(stack.get(), gn->get()) <= 0) return ossl_fail(Errc::internal, "allocating GeneralNames");
-    (void)gn->release();  // the stack owns it now
+    SCEP_TRY_ASSIGN(auto gn, to_native(name));
+    if (sk_GENERAL_NAME_push(stack.get(), gn.get()) <= 0) return ossl_fail(Errc::internal, "allocating GeneralNames");
+    (void)gn.release();  // the stack owns it now
   }
   core::Bytes out = to_der(i2d_GENERAL_NAMES, stack.get());
   if (out.empty()) return ossl_fail(Errc::malformed_request, "encoding subjectAltNames");

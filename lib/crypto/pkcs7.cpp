@@ -77,9 +77,7 @@ core::Result<Pkcs7Ptr> parse_signed(core::ByteView der) {
 }  // namespace
 
 core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der) {
-  auto parsed = parse_signed(der);
-  if (!parsed) return std::unexpected(parsed.error());
-  const Pkcs7Ptr& p7 = *parsed;
+  SCEP_TRY_ASSIGN(auto p7, parse_signed(der));
   std::vector<Certificate> out;
   STACK_OF(X509)* certs = p7->d.sign->cert;
   for (int i = 0; certs && i < sk_X509_num(certs); ++i) out.emplace_back(new_ref(sk_X509_value(certs, i)));
@@ -87,10 +85,9 @@ core::Result<std::vector<Certificate>> certificates_of_pkcs7(core::ByteView der)
 }
 
 core::Result<std::vector<core::Bytes>> crls_of_pkcs7(core::ByteView der) {
-  auto p7 = parse_signed(der);
-  if (!p7) return std::unexpected(p7.error());
+  SCEP_TRY_ASSIGN(auto p7, parse_signed(der));
   std::vector<core::Bytes> out;
-  STACK_OF(X509_CRL)* crls = (*p7)->d.sign->crl;
+  STACK_OF(X509_CRL)* crls = p7->d.sign->crl;
   for (int i = 0; crls && i < sk_X509_CRL_num(crls); ++i) {
     core::Bytes crl = to_der(i2d_X509_CRL, sk_X509_CRL_value(crls, i));
     if (crl.empty()) return ossl_fail(Errc::internal, "encoding a CRL");

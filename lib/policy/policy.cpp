@@ -97,38 +97,33 @@ core::Result<std::vector<std::string>> string_list(const toml::table& t, std::st
 
 core::Result<void> apply_lists(const toml::table& t, Policy& p, const std::string& where) {
   if (t.get("key_usage")) {
-    auto names = string_list(t, "key_usage", where);
-    if (!names) return std::unexpected(names.error());
-    auto mask = parse_key_usage(*names);
+    SCEP_TRY_ASSIGN(auto names, string_list(t, "key_usage", where));
+    auto mask = parse_key_usage(names);
     if (!mask) return core::fail(Errc::config_invalid, fmt::format("{}: {}", where, mask.error().detail));
     p.key_usage = *mask;
   }
   if (t.get("extended_key_usage")) {
-    auto eku = string_list(t, "extended_key_usage", where);
-    if (!eku) return std::unexpected(eku.error());
-    for (const auto& name : *eku)
+    SCEP_TRY_ASSIGN(auto eku, string_list(t, "extended_key_usage", where));
+    for (const auto& name : eku)
       if (!crypto::is_known_object(name))
         return core::fail(Errc::config_invalid, fmt::format("{}: unknown extended key usage \"{}\"", where, name));
-    p.extended_key_usage = *eku;
+    p.extended_key_usage = eku;
   }
-  auto req = string_list(t, "required_attributes", where);
-  auto copy = string_list(t, "copy_extensions", where);
-  if (!req) return std::unexpected(req.error());
-  if (!copy) return std::unexpected(copy.error());
-  for (const auto& oid : *copy)
+  SCEP_TRY_ASSIGN(auto req, string_list(t, "required_attributes", where));
+  SCEP_TRY_ASSIGN(auto copy, string_list(t, "copy_extensions", where));
+  for (const auto& oid : copy)
     if (!crypto::is_dotted_oid(oid))
       return core::fail(Errc::config_invalid,
                         fmt::format("{}: copy_extensions takes dotted OIDs, not \"{}\"", where, oid));
-  for (const auto& attr : *req)
+  for (const auto& attr : req)
     if (!crypto::is_known_object(attr))
       return core::fail(Errc::config_invalid, fmt::format("{}: unknown subject attribute \"{}\"", where, attr));
-  p.required_attributes = *req;
-  p.copy_extensions = *copy;
+  p.required_attributes = req;
+  p.copy_extensions = copy;
   if (t.get("allowed_digests")) {
-    auto digests = string_list(t, "allowed_digests", where);
-    if (!digests) return std::unexpected(digests.error());
+    SCEP_TRY_ASSIGN(auto digests, string_list(t, "allowed_digests", where));
     p.allowed_digests.clear();
-    for (const auto& d : *digests) {
+    for (const auto& d : digests) {
       auto alg = crypto::digest_from_name(d);
       if (!alg) return core::fail(Errc::config_invalid, fmt::format("{}: unknown digest \"{}\"", where, d));
       p.allowed_digests.push_back(*alg);

@@ -19,9 +19,8 @@ class CaContext {
   core::Result<const crypto::PrivateKey*> key(KeyRole role) {
     auto& slot = role == KeyRole::ca ? m_ca_key : m_ra_key;
     if (!slot) {
-      auto k = m_backend.catalog.load_key(m_bundle.name, role);
-      if (!k) return std::unexpected(k.error());
-      slot.emplace(std::move(*k));
+      SCEP_TRY_ASSIGN(auto k, m_backend.catalog.load_key(m_bundle.name, role));
+      slot.emplace(std::move(k));
     }
     return &*slot;
   }

@@ -71,9 +71,8 @@ Judgement judge(const std::optional<core::Bytes>& der, const CaBundle& ca, const
 /// The stored CRL judged from what the store says now.
 core::Result<Judgement> judge_stored(Backend backend, const std::optional<core::Bytes>& der, const CaBundle& ca,
                                      core::TimePoint now) {
-  auto revoked = backend.certs.revoked_serials(ca.name);
-  if (!revoked) return std::unexpected(revoked.error());
-  return judge(der, ca, *revoked, now);
+  SCEP_TRY_ASSIGN(auto revoked, backend.certs.revoked_serials(ca.name));
+  return judge(der, ca, revoked, now);
 }
 
 /// The number of the CRL that follows `current`.
@@ -97,22 +96,18 @@ CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& cloc
   return [backend, &ca, &clock, mode,
           days](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
     if (mode == CrlRefresh::when_due) {
-      auto j = judge_stored(backend, current, ca, clock.now());
-      if (!j) return std::unexpected(j.error());
-      if (j->standing == Standing::fresh) return std::nullopt;
+      SCEP_TRY_ASSIGN(auto j, judge_stored(backend, current, ca, clock.now()));
+      if (j.standing == Standing::fresh) return std::nullopt;
     }
-    auto revoked = backend.certs.revoked_certificates(ca.name);
-    if (!revoked) return std::unexpected(revoked.error());
-    auto key = backend.catalog.load_key(ca.name, KeyRole::ca);
-    if (!key) return std::unexpected(key.error());
+    SCEP_TRY_ASSIGN(auto revoked, backend.certs.revoked_certificates(ca.name));
+    SCEP_TRY_ASSIGN(auto key, backend.catalog.load_key(ca.name, KeyRole::ca));
     crypto::CrlSpec spec;
     spec.number = next_number(current, ca, clock.now());
     spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
     spec.next_update = spec.this_update + std::chrono::days(days);
-    spec.revoked = std::move(*revoked);
-    auto der = crypto::build_crl(spec, ca.cert, *key);
-    if (!der) return std::unexpected(der.error());
-    return std::optional<core::Bytes>(std::move(*der));
+    spec.revoked = std::move(revoked);
+    SCEP_TRY_ASSIGN(auto der, crypto::build_crl(spec, ca.cert, key));
+    return std::optional<core::Bytes>(std::move(der));
   };
 }
 
@@ -128,20 +123,17 @@ core::Result<core::Bytes> ca_crl(Backend backend, const CaBundle& ca, const core
         memo && memo->issuer == ca.cert && by_time(memo->this_update, memo->next_update, now) == Standing::fresh)
       return memo->der;
     // Otherwise read, without the lock: crl.der and the names in revoked/.
-    auto current = backend.crls.load_crl(ca.name);
-    if (!current) return std::unexpected(current.error());
-    auto j = judge_stored(backend, *current, ca, now);
-    if (!j) return std::unexpected(j.error());
-    if (j->standing == Standing::fresh) {
-      backend.catalog.keep_crl(ca.name, j->memo);
-      return std::move(**current);
+    SCEP_TRY_ASSIGN(auto current, backend.crls.load_crl(ca.name));
+    SCEP_TRY_ASSIGN(auto j, judge_stored(backend, current, ca, now));
+    if (j.standing == Standing::fresh) {
+      backend.catalog.keep_crl(ca.name, j.memo);
+      return std::move(*current);
     }
-    if (j->standing == Standing::due) {
+    if (j.standing == Standing::due) {
       // One signer; whoever finds the lock taken serves this CRL, still valid.
-      auto next = backend.crls.try_update_crl(ca.name, sign_next(backend, ca, clock, mode, days));
-      if (!next) return std::unexpected(next.error());
-      if (*next) return std::move(**next);
-      return std::move(**current);
+      SCEP_TRY_ASSIGN(auto next, backend.crls.try_update_crl(ca.name, sign_next(backend, ca, clock, mode, days)));
+      if (next) return std::move(*next);
+      return std::move(*current);
     }
   }
   return backend.crls.update_crl(ca.name, sign_next(backend, ca, clock, mode, days));

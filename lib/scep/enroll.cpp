@@ -37,8 +37,7 @@ core::Result<CertRep> Service::enroll(Exchange& x) {
   x.event.sans = shown_sans(*csr);
   // A client's retry sent while this request is being decided (same
   // transactionID) waits here, then is answered from this request's record.
-  auto held = m_backend.ledger.lock_transaction(x.ca.name(), x.transaction_id);
-  if (!held) return std::unexpected(held.error());
+  SCEP_TRY_ASSIGN(auto held, m_backend.ledger.lock_transaction(x.ca.name(), x.transaction_id));
   const crypto::Certificate& signer = *x.in.signed_data.signer;
   // RenewalReq, and a PKCSReq signed by a certificate this CA issued (sscep,
   // certmonger, macOS), are renewals. A PKCSReq whose signer cannot renew
@@ -48,9 +47,8 @@ core::Result<CertRep> Service::enroll(Exchange& x) {
   std::string signer_note;
   if (renewal_req || !signer.is_self_issued()) {
     SignerProblem why;
-    auto old = renewal_signer(x.ca, signer, why);
-    if (!old) return std::unexpected(old.error());
-    if (*old) return renew(x, *csr, **old);
+    SCEP_TRY_ASSIGN(auto old, renewal_signer(x.ca, signer, why));
+    if (old) return renew(x, *csr, *old);
     if (renewal_req) return CertRep::fail(why.failure.info, why.failure.text);
     if (why.compromised)
       return CertRep::fail(FailInfo::bad_request,
@@ -67,34 +65,28 @@ core::Result<CertRep> Service::enroll(Exchange& x) {
     return CertRep::fail(FailInfo::bad_message_check, "the message is not signed with the key of the PKCS#10 request");
   core::Bytes kid = crypto::digest(crypto::DigestAlg::sha256, csr_key.spki_der());
 
-  auto tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
-  if (!tx) return std::unexpected(tx.error());
-  if (*tx) return answer_existing(x, **tx, kid);
+  SCEP_TRY_ASSIGN(auto tx, m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id));
+  if (tx) return answer_existing(x, *tx, kid);
 
   auto challenge = csr->challenge_password();
   if (!challenge || challenge->empty()) return park(x, *csr, kid, signer_note);
-  auto secret = m_backend.ledger.find_secret(policy::secret_hash(*challenge));
-  if (!secret) return std::unexpected(secret.error());
-  if (!*secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
-  const policy::SecretRecord& s = **secret;
+  SCEP_TRY_ASSIGN(auto secret, m_backend.ledger.find_secret(policy::secret_hash(*challenge)));
+  if (!secret) return CertRep::fail(FailInfo::bad_request, "unknown challenge password");
+  const policy::SecretRecord& s = *secret;
   x.event.secret_id = s.id;
   x.event.policy = s.policy;
-  auto uses_left = m_backend.ledger.secret_uses_left(s, x.transaction_id);
-  if (!uses_left) return std::unexpected(uses_left.error());
-  if (auto problem = secret_problem(s, x.ca.name(), m_clock.now(), *uses_left); !problem.empty())
+  SCEP_TRY_ASSIGN(auto uses_left, m_backend.ledger.secret_uses_left(s, x.transaction_id));
+  if (auto problem = secret_problem(s, x.ca.name(), m_clock.now(), uses_left); !problem.empty())
     return CertRep::fail(FailInfo::bad_request, problem);
 
-  auto pol = m_backend.catalog.load_policy(s.policy);
-  if (!pol) return std::unexpected(pol.error());
-  policy::Decision d = policy::evaluate(*pol, *csr, {s.common_name, s.subject_regex}, x.ca.bundle().cert,
-                                        m_clock.now());
+  SCEP_TRY_ASSIGN(auto pol, m_backend.catalog.load_policy(s.policy));
+  policy::Decision d = policy::evaluate(pol, *csr, {s.common_name, s.subject_regex}, x.ca.bundle().cert, m_clock.now());
   if (!d.issue) return CertRep::fail(to_fail_info(d.refusal), d.detail);
 
   // Only a request that passed every check, and whose certificate could be
   // built, spends a use: the store spends it in the same operation that
   // records the certificate.
-  auto signed_cert = x.ca.sign(d.spec, csr_key, m_rng);
-  if (!signed_cert) return std::unexpected(signed_cert.error());
+  SCEP_TRY_ASSIGN(auto signed_cert, x.ca.sign(d.spec, csr_key, m_rng));
   Issuance is{.transaction = {.ca = x.ca.name(),
                               .transaction_id = x.transaction_id,
                               .state = Transaction::State::issued,
@@ -102,13 +94,12 @@ core::Result<CertRep> Service::enroll(Exchange& x) {
                               .secret_id = s.id,
                               .policy = s.policy,
                               .created = m_clock.now()},
-              .certificate = std::move(*signed_cert),
+              .certificate = std::move(signed_cert),
               .secret = &s,
               .event = x.event};
   is.event.outcome = Outcome::issued;
-  auto recorded = x.ca.record(is, d.spec, csr_key, m_rng);
-  if (!recorded) return std::unexpected(recorded.error());
-  switch (*recorded) {
+  SCEP_TRY_ASSIGN(auto recorded, x.ca.record(is, d.spec, csr_key, m_rng));
+  switch (recorded) {
     case Recorded::recorded: return issued(is, x.event);
     case Recorded::secret_used_up: break;
     case Recorded::transaction_exists: break;
@@ -117,9 +108,8 @@ core::Result<CertRep> Service::enroll(Exchange& x) {
   }
   // Twins wait for each other (lock_transaction); should one get here all
   // the same, answer it as the first was answered.
-  auto twin = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
-  if (!twin) return std::unexpected(twin.error());
-  if (*twin) return answer_existing(x, **twin, kid);
+  SCEP_TRY_ASSIGN(auto twin, m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id));
+  if (twin) return answer_existing(x, *twin, kid);
   return CertRep::fail(FailInfo::bad_request, "the challenge password has already been used");
 }
 
@@ -140,9 +130,8 @@ core::Result<CertRep> Service::park(Exchange& x, const crypto::Csr& csr, core::B
   if (csr.der().size() > max_parked_request)
     return CertRep::fail(FailInfo::bad_request,
                          fmt::format("a PKCS#10 request over {} bytes is not parked", max_parked_request));
-  auto waiting = m_backend.ledger.count_pending(x.ca.name());
-  if (!waiting) return std::unexpected(waiting.error());
-  if (*waiting >= static_cast<std::size_t>(opt.max_pending))
+  SCEP_TRY_ASSIGN(auto waiting, m_backend.ledger.count_pending(x.ca.name()));
+  if (waiting >= static_cast<std::size_t>(opt.max_pending))
     return CertRep::fail(FailInfo::bad_request, "too many pending requests");
   PendingRequest p{.ca = x.ca.name(),
                    .transaction_id = x.transaction_id,

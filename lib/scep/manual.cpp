@@ -54,9 +54,8 @@ namespace {
 /// A request is decided once: a record that says otherwise (an approval
 /// whose result was taken for a failure, then put back) is not overwritten.
 core::Result<void> still_pending(Ledger& ledger, const PendingRequest& p) {
-  auto tx = ledger.find_transaction(p.ca, p.transaction_id);
-  if (!tx) return std::unexpected(tx.error());
-  if (*tx && (*tx)->state != Transaction::State::pending)
+  SCEP_TRY_ASSIGN(auto tx, ledger.find_transaction(p.ca, p.transaction_id));
+  if (tx && tx->state != Transaction::State::pending)
     return core::fail(Errc::already_exists, "the request has already been decided (scepctl check --repair clears it)");
   return {};
 }
@@ -88,24 +87,21 @@ AuditEvent decision_event(const core::Clock& clock, const PendingRequest& p, std
 core::Result<crypto::Certificate> issue_claimed(Backend backend, const core::Clock& clock, core::Rng& rng,
                                                 const PendingRequest& p, const CaBundle& ca, const policy::Policy& pol,
                                                 const std::optional<Operator>& by) {
-  auto csr = crypto::Csr::from_der(p.csr_der);
-  if (!csr) return std::unexpected(csr.error());
+  SCEP_TRY_ASSIGN(auto csr, crypto::Csr::from_der(p.csr_der));
   CaContext ctx(backend, ca);
-  policy::Decision d = policy::evaluate(pol, *csr, {}, ctx.bundle().cert, clock.now());
+  policy::Decision d = policy::evaluate(pol, csr, {}, ctx.bundle().cert, clock.now());
   if (!d.issue)
     return core::fail(Errc::policy_rejected, fmt::format("policy \"{}\" refuses this request: {}", pol.name, d.detail));
-  auto key = csr->public_key();
+  auto key = csr.public_key();
   SCEP_TRY(still_pending(backend.ledger, p));
-  auto cert = ctx.sign(d.spec, key, rng);
-  if (!cert) return std::unexpected(cert.error());
+  SCEP_TRY_ASSIGN(auto cert, ctx.sign(d.spec, key, rng));
   Transaction t = decided(p, Transaction::State::issued, key);
   t.policy = pol.name;
   AuditEvent e = decision_event(clock, p, "approve", Outcome::issued, "approved by the operator", by);
   e.policy = pol.name;
-  Issuance is{.transaction = std::move(t), .certificate = std::move(*cert), .event = std::move(e), .replaces = true};
-  auto recorded = ctx.record(is, d.spec, key, rng);
-  if (!recorded) return std::unexpected(recorded.error());
-  if (*recorded != Recorded::recorded) return core::fail(Errc::internal, "the store refused the certificate");
+  Issuance is{.transaction = std::move(t), .certificate = std::move(cert), .event = std::move(e), .replaces = true};
+  SCEP_TRY_ASSIGN(auto recorded, ctx.record(is, d.spec, key, rng));
+  if (recorded != Recorded::recorded) return core::fail(Errc::internal, "the store refused the certificate");
   return std::move(is.certificate);
 }
 
@@ -116,65 +112,56 @@ struct Held {
   PendingClaim claim;
 };
 core::Result<Held> hold(Ledger& ledger, const PendingRequest& p) {
-  auto lock = ledger.lock_transaction(p.ca, p.transaction_id);
-  if (!lock) return std::unexpected(lock.error());
-  auto claim = ledger.claim_pending(p);
-  if (!claim) return std::unexpected(claim.error());
-  if (!*claim) return core::fail(Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
-  return Held{std::move(*lock), std::move(**claim)};
+  SCEP_TRY_ASSIGN(auto lock, ledger.lock_transaction(p.ca, p.transaction_id));
+  SCEP_TRY_ASSIGN(auto claim, ledger.claim_pending(p));
+  if (!claim) return core::fail(Errc::not_found, "the request is no longer pending (approved or rejected meanwhile)");
+  return Held{std::move(lock), std::move(*claim)};
 }
 
 }  // namespace
 
 core::Result<Approval> approve(Backend backend, const core::Clock& clock, core::Rng& rng, const PendingRequest& p,
                                std::string_view policy_name, const std::optional<Operator>& by) {
-  auto ca = backend.catalog.find_ca(p.ca);
-  if (!ca) return std::unexpected(ca.error());
+  SCEP_TRY_ASSIGN(auto ca, backend.catalog.find_ca(p.ca));
   // The device has already been told the request expired: issuing now would
   // hand out a certificate it will never poll for.
-  if (pending_expired(p.created, ca->options, clock.now()))
+  if (pending_expired(p.created, ca.options, clock.now()))
     return core::fail(Errc::invalid_argument, "the request has expired; reject it and let the device enroll again");
-  auto pol = approval_policy(backend.catalog, *ca, policy_name);
-  if (!pol) return std::unexpected(pol.error());
-  auto held = hold(backend.ledger, p);
-  if (!held) return std::unexpected(held.error());
-  auto cert = issue_claimed(backend, clock, rng, p, *ca, *pol, by);
-  if (!cert) return std::unexpected(cert.error());  // the claim puts the request back
-  SCEP_TRY(held->claim.commit());
-  return Approval{std::move(*cert), pol->name};
+  SCEP_TRY_ASSIGN(auto pol, approval_policy(backend.catalog, ca, policy_name));
+  SCEP_TRY_ASSIGN(auto held, hold(backend.ledger, p));
+  SCEP_TRY_ASSIGN(auto cert, issue_claimed(backend, clock, rng, p, ca, pol, by));  // the claim puts the request back
+  SCEP_TRY(held.claim.commit());
+  return Approval{std::move(cert), pol.name};
 }
 
 core::Result<void> reject(Backend backend, const core::Clock& clock, const PendingRequest& p, std::string_view reason,
                           const std::optional<Operator>& by) {
-  auto csr = crypto::Csr::from_der(p.csr_der);
-  if (!csr) return std::unexpected(csr.error());
-  auto held = hold(backend.ledger, p);
-  if (!held) return std::unexpected(held.error());
+  SCEP_TRY_ASSIGN(auto csr, crypto::Csr::from_der(p.csr_der));
+  SCEP_TRY_ASSIGN(auto held, hold(backend.ledger, p));
   SCEP_TRY(still_pending(backend.ledger, p));
-  Transaction t = decided(p, Transaction::State::rejected, csr->public_key());
+  Transaction t = decided(p, Transaction::State::rejected, csr.public_key());
   t.reason = reason;
   AuditEvent e = decision_event(clock, p, "reject", Outcome::rejected, reason, by);
-  e.subject = csr->subject();
+  e.subject = csr.subject();
   SCEP_TRY(backend.ledger.record_rejection(t, e));
-  return held->claim.commit();
+  return held.claim.commit();
 }
 
 core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::string_view ca,
                                 std::string_view serial_hex, crypto::RevocationReason reason, std::string_view remote,
                                 const std::optional<Operator>& by) {
-  auto bundle = backend.catalog.find_ca(ca);
-  if (!bundle) return std::unexpected(bundle.error());
+  SCEP_TRY_ASSIGN(auto bundle, backend.catalog.find_ca(ca));
   crypto::RevokedEntry entry{std::string(serial_hex), std::chrono::floor<std::chrono::seconds>(clock.now()), reason};
   AuditEvent e{.time = entry.time,
-               .ca = bundle->name,
+               .ca = bundle.name,
                .remote = std::string(remote),
                .operation = "revoke",
                .outcome = Outcome::revoked,
                .serial = entry.serial_hex,
                .detail = std::string(crypto::reason_name(reason)),
                .by = by};
-  SCEP_TRY(backend.certs.revoke(bundle->name, entry, e));
-  return Revocation{std::move(entry), ca_crl(backend, *bundle, clock, CrlRefresh::now)};
+  SCEP_TRY(backend.certs.revoke(bundle.name, entry, e));
+  return Revocation{std::move(entry), ca_crl(backend, bundle, clock, CrlRefresh::now)};
 }
 
 }  // namespace scep

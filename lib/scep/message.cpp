@@ -81,26 +81,23 @@ crypto::SignedAttribute octets(std::string_view oid, core::Bytes value) {
 }  // namespace
 
 core::Result<Header> read_header(const crypto::SignedDataInfo& sd) {
-  auto type = single(sd, oid::message_type, "messageType");
-  auto tid = single(sd, oid::transaction_id, "transactionID");
-  auto nonce = single(sd, oid::sender_nonce, "senderNonce");
-  if (!type) return std::unexpected(type.error());
-  if (!tid) return std::unexpected(tid.error());
-  if (!nonce) return std::unexpected(nonce.error());
-  if (!is_string(**type) || (*type)->value.size() > 4)
+  SCEP_TRY_ASSIGN(auto type, single(sd, oid::message_type, "messageType"));
+  SCEP_TRY_ASSIGN(auto tid, single(sd, oid::transaction_id, "transactionID"));
+  SCEP_TRY_ASSIGN(auto nonce, single(sd, oid::sender_nonce, "senderNonce"));
+  if (!is_string(*type) || type->value.size() > 4)
     return core::fail(Errc::malformed_request, "messageType is not a short string");
-  if (!is_string(**tid)) return core::fail(Errc::malformed_request, "transactionID is not a string");
-  if ((*tid)->value.empty() || (*tid)->value.size() > hard_max_transaction_id)
+  if (!is_string(*tid)) return core::fail(Errc::malformed_request, "transactionID is not a string");
+  if (tid->value.empty() || tid->value.size() > hard_max_transaction_id)
     return core::fail(Errc::malformed_request,
                       fmt::format("transactionID must be 1..{} characters", max_transaction_id));
-  if ((*nonce)->type != crypto::StringType::octet || (*nonce)->value.empty() || (*nonce)->value.size() > hard_max_nonce)
+  if (nonce->type != crypto::StringType::octet || nonce->value.empty() || nonce->value.size() > hard_max_nonce)
     return core::fail(Errc::malformed_request,
                       fmt::format("senderNonce must be an OCTET STRING of 1..{} bytes", max_nonce));
   Header h;
-  h.type_text = core::to_string((*type)->value);
+  h.type_text = core::to_string(type->value);
   h.type = to_message_type(h.type_text);
-  h.transaction_id = **tid;
-  h.sender_nonce = (*nonce)->value;
+  h.transaction_id = *tid;
+  h.sender_nonce = nonce->value;
   return h;
 }
 
@@ -126,25 +123,22 @@ core::Result<core::Bytes> build_cert_rep(const CertRep& rep, const Header& reque
   core::Bytes content;
   if (rep.status == PkiStatus::success) {
     if (!rc.recipient) return core::fail(Errc::internal, "a SUCCESS reply needs a recipient");
-    auto degenerate = crypto::degenerate_pkcs7(rep.certs, rep.crls);
-    if (!degenerate) return std::unexpected(degenerate.error());
-    auto env = crypto::make_envelope(*degenerate, *rc.recipient, rc.cipher, rc.key_transport);
-    if (!env) return std::unexpected(env.error());
-    content = std::move(*env);
+    SCEP_TRY_ASSIGN(auto degenerate, crypto::degenerate_pkcs7(rep.certs, rep.crls));
+    SCEP_TRY_ASSIGN(auto env, crypto::make_envelope(degenerate, *rc.recipient, rc.cipher, rc.key_transport));
+    content = std::move(env);
   }
   return crypto::make_signed_data(content, rc.signer_cert, rc.signer_key, rc.digest, attrs);
 }
 
 core::Result<core::Bytes> build_request(const RequestSpec& spec, const crypto::Certificate& recipient,
                                         const crypto::Certificate& signer_cert, const crypto::PrivateKey& signer_key) {
-  auto env = crypto::make_envelope(spec.message_data, recipient, spec.cipher, spec.key_transport);
-  if (!env) return std::unexpected(env.error());
+  SCEP_TRY_ASSIGN(auto env, crypto::make_envelope(spec.message_data, recipient, spec.cipher, spec.key_transport));
   std::vector<crypto::SignedAttribute> attrs{
       printable(oid::message_type, std::to_string(static_cast<int>(spec.type))),
       printable(oid::transaction_id, spec.transaction_id),
       octets(oid::sender_nonce, spec.sender_nonce),
   };
-  return crypto::make_signed_data(*env, signer_cert, signer_key, spec.digest, attrs, {}, spec.padding);
+  return crypto::make_signed_data(env, signer_cert, signer_key, spec.digest, attrs, {}, spec.padding);
 }
 
 }  // namespace scep

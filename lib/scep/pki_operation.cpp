@@ -40,9 +40,8 @@ core::Result<CaBundle> Service::select_ca(std::string_view hint, const crypto::E
   if (!hint.empty() || !env) return m_backend.catalog.find_ca(hint);
   auto fallback = m_backend.catalog.find_ca("");
   if (fallback && env->recipient_index(recipient_candidates(*fallback))) return fallback;
-  auto names = m_backend.catalog.ca_names();
-  if (!names) return std::unexpected(names.error());
-  for (const auto& name : *names) {
+  SCEP_TRY_ASSIGN(auto names, m_backend.catalog.ca_names());
+  for (const auto& name : names) {
     if (fallback && name == fallback->name) continue;
     auto ca = m_backend.catalog.find_ca(name);
     if (ca && env->recipient_index(recipient_candidates(*ca))) return ca;
@@ -87,10 +86,9 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in,
   KeyRole role = ctx.bundle().ra && *idx == 0 ? KeyRole::ra : KeyRole::ca;
   // A key that cannot be loaded is the server's trouble, not the client's:
   // no FAILURE that would tell the device its request was refused.
-  auto key = ctx.key(role);
-  if (!key) return std::unexpected(key.error());
+  SCEP_TRY_ASSIGN(auto key, ctx.key(role));
   in.key_transport = env->key_transport(candidates[*idx]);
-  auto plain = env->decrypt(candidates[*idx], **key);
+  auto plain = env->decrypt(candidates[*idx], *key);
   if (!plain) return failed(FailInfo::bad_request, "the envelope cannot be decrypted");
   in.message_data = std::move(*plain);
   return {};
@@ -100,21 +98,18 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
                                                  PkiSummary* summary) {
   PkiSummary ignored;
   PkiSummary& sum = summary ? *summary : ignored;
-  auto sd = crypto::parse_signed_data(der);
-  if (!sd) return std::unexpected(sd.error());
-  auto header = read_header(*sd);
-  if (!header) return std::unexpected(header.error());
-  auto env = crypto::Envelope::parse(sd->content);
-  auto bundle = select_ca(ca_hint, env ? &*env : nullptr);
-  if (!bundle) return std::unexpected(bundle.error());
-  CaContext ctx(m_backend, std::move(*bundle));
+  SCEP_TRY_ASSIGN(auto sd, crypto::parse_signed_data(der));
+  SCEP_TRY_ASSIGN(auto header, read_header(sd));
+  auto env = crypto::Envelope::parse(sd.content);
+  SCEP_TRY_ASSIGN(auto bundle, select_ca(ca_hint, env ? &*env : nullptr));
+  CaContext ctx(m_backend, std::move(bundle));
   sum.ca = ctx.name();
-  sum.message_type = header->type ? std::string(message_type_name(*header->type)) : header->type_text;
-  sum.transaction_id = core::to_string(header->transaction_id.value);
+  sum.message_type = header.type ? std::string(message_type_name(*header.type)) : header.type_text;
+  sum.transaction_id = core::to_string(header.transaction_id.value);
   if (ctx.legacy()) crypto::enable_legacy_algorithms();
 
-  InboundMessage in{std::move(*sd),
-                    std::move(*header),
+  InboundMessage in{std::move(sd),
+                    std::move(header),
                     std::nullopt,
                     crypto::DigestAlg::sha256,
                     crypto::ContentCipher::aes128_cbc,
@@ -134,8 +129,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
     in.failure = Failure{FailInfo::bad_request, fmt::format("the senderNonce is longer than {} bytes", max_nonce)};
   // The reply is signed with this key: it must load before anything is
   // decided, or a decision would be made that no reply can carry.
-  auto signer_key = ctx.key(ctx.signer_role());
-  if (!signer_key) return std::unexpected(signer_key.error());
+  SCEP_TRY_ASSIGN(auto signer_key, ctx.key(ctx.signer_role()));
 
   AuditEvent ev;
   ev.time = m_clock.now();
@@ -164,7 +158,7 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   sum.outcome = ev.outcome;
 
   const crypto::Certificate* recipient = in.signed_data.signer ? &*in.signed_data.signer : nullptr;
-  ReplyCrypto rc{ctx.signer_cert(), **signer_key, in.reply_digest, recipient, in.cipher, in.key_transport};
+  ReplyCrypto rc{ctx.signer_cert(), *signer_key, in.reply_digest, recipient, in.cipher, in.key_transport};
   return build_cert_rep(*rep, in.header, rc, m_rng);
 }
 
@@ -200,36 +194,33 @@ core::Result<CertRep> Service::answer_existing(Exchange& x, const Transaction& t
                            tx.reason.empty() ? "the request was rejected" : "the request was rejected: " + tx.reason);
     case Transaction::State::issued: break;
   }
-  auto found = m_backend.certs.find_certificate(x.ca.name(), tx.serial);
-  if (!found) return std::unexpected(found.error());
-  if (!*found)
+  SCEP_TRY_ASSIGN(auto found, m_backend.certs.find_certificate(x.ca.name(), tx.serial));
+  if (!found)
     return core::fail(Errc::store_io,
                       fmt::format("certificate {} of transaction {} is missing", tx.serial, tx.transaction_id));
   x.event.serial = tx.serial;
-  x.event.subject = (*found)->cert.subject();
+  x.event.subject = found->cert.subject();
   // A repeated request must not hand out a certificate the operator revoked since.
-  if ((*found)->revocation)
+  if (found->revocation)
     return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has been revoked", tx.serial));
   x.event.outcome = Outcome::reissued;
-  return CertRep::success({(*found)->cert});
+  return CertRep::success({found->cert});
 }
 
 core::Result<CertRep> Service::poll(Exchange& x) {
-  auto tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
-  if (!tx) return std::unexpected(tx.error());
-  if (!*tx) return CertRep::fail(FailInfo::bad_cert_id, "no request with this transactionID");
+  SCEP_TRY_ASSIGN(auto tx, m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id));
+  if (!tx) return CertRep::fail(FailInfo::bad_cert_id, "no request with this transactionID");
   const crypto::Certificate& signer = *x.in.signed_data.signer;
   // A renewal polls with the certificate it renews, whose key need not be the new one.
-  bool renewing = !(*tx)->renewed_from.empty() && (*tx)->renewed_from == signer.serial_hex() &&
+  bool renewing = !tx->renewed_from.empty() && tx->renewed_from == signer.serial_hex() &&
                   x.ca.bundle().cert.issued(signer);
-  return answer_existing(x, **tx, renewing ? (*tx)->key_id : key_id(signer.public_key()));
+  return answer_existing(x, *tx, renewing ? tx->key_id : key_id(signer.public_key()));
 }
 
 core::Result<crypto::Certificate> CaContext::sign(crypto::CertSpec& spec, const crypto::PublicKey& key,
                                                   core::Rng& rng) {
-  auto ca_key = this->key(KeyRole::ca);
-  if (!ca_key) return std::unexpected(ca_key.error());
-  return ca::issue(spec, key, m_bundle.cert, **ca_key, rng);
+  SCEP_TRY_ASSIGN(auto ca_key, this->key(KeyRole::ca));
+  return ca::issue(spec, key, m_bundle.cert, *ca_key, rng);
 }
 
 core::Result<Recorded> CaContext::record(Issuance& is, crypto::CertSpec& spec, const crypto::PublicKey& key,
@@ -240,9 +231,8 @@ core::Result<Recorded> CaContext::record(Issuance& is, crypto::CertSpec& spec, c
     is.event.subject = is.certificate.subject();
     auto r = m_backend.ledger.record_issuance(is);
     if (!r || *r != Recorded::serial_taken) return r;
-    auto again = sign(spec, key, rng);
-    if (!again) return std::unexpected(again.error());
-    is.certificate = std::move(*again);
+    SCEP_TRY_ASSIGN(auto again, sign(spec, key, rng));
+    is.certificate = std::move(again);
   }
   return core::fail(Errc::internal, "no free serial number after 4 attempts");
 }

@@ -39,12 +39,11 @@ core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext
     return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
   why.of_this_ca = true;
   std::string serial = signer.serial_hex();
-  auto found = m_backend.certs.find_certificate(ctx.name(), serial);
-  if (!found) return std::unexpected(found.error());
+  SCEP_TRY_ASSIGN(auto found, m_backend.certs.find_certificate(ctx.name(), serial));
   // Signed by the CA key but not in the store: not a certificate this service issued.
-  if (!*found || !((*found)->cert == signer))
+  if (!found || !(found->cert == signer))
     return refuse(FailInfo::bad_cert_id, fmt::format("certificate {} is not in this CA's store", serial));
-  if (const auto& revoked = (*found)->revocation) {
+  if (const auto& revoked = found->revocation) {
     using crypto::RevocationReason;
     why.compromised = revoked->reason == RevocationReason::key_compromise ||
                       revoked->reason == RevocationReason::ca_compromise ||
@@ -69,10 +68,9 @@ core::Result<CertRep> Service::renew(Exchange& x, const crypto::Csr& csr, const 
   // The transactionID often stays the same across a renewal (clients derive
   // it from a key they keep): a record that issued the very certificate being
   // renewed is the old enrollment, anything else is this renewal answered before.
-  auto tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
-  if (!tx) return std::unexpected(tx.error());
-  bool replaces_old = *tx && (*tx)->state == Transaction::State::issued && (*tx)->serial == old_serial;
-  if (*tx && !replaces_old) return answer_existing(x, **tx, kid);
+  SCEP_TRY_ASSIGN(auto tx, m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id));
+  bool replaces_old = tx && tx->state == Transaction::State::issued && tx->serial == old_serial;
+  if (tx && !replaces_old) return answer_existing(x, *tx, kid);
 
   // "manual-default" is the built-in policy unless a policy file has that name.
   auto pol = old.policy.empty() ? core::Result<policy::Policy>(policy::builtin_policy())
@@ -99,8 +97,7 @@ core::Result<CertRep> Service::renew(Exchange& x, const crypto::Csr& csr, const 
   // Sign first: a certificate that cannot be built must not spend the one
   // renewal. The store claims it in the operation that records the new
   // certificate.
-  auto signed_cert = x.ca.sign(d.spec, csr_key, m_rng);
-  if (!signed_cert) return std::unexpected(signed_cert.error());
+  SCEP_TRY_ASSIGN(auto signed_cert, x.ca.sign(d.spec, csr_key, m_rng));
   Transaction t{.ca = x.ca.name(),
                 .transaction_id = x.transaction_id,
                 .state = Transaction::State::issued,
@@ -108,25 +105,23 @@ core::Result<CertRep> Service::renew(Exchange& x, const crypto::Csr& csr, const 
                 .policy = pol->name,
                 .created = m_clock.now(),
                 .renewed_from = old_serial,
-                .secret_hash = replaces_old ? (*tx)->secret_hash : core::Bytes()};
+                .secret_hash = replaces_old ? tx->secret_hash : core::Bytes()};
   Issuance is{.transaction = std::move(t),
-              .certificate = std::move(*signed_cert),
+              .certificate = std::move(signed_cert),
               .event = x.event,
               .replaces = replaces_old,
               .renews = old_serial};
   is.event.outcome = Outcome::renewed;
-  auto recorded = x.ca.record(is, d.spec, csr_key, m_rng);
-  if (!recorded) return std::unexpected(recorded.error());
-  switch (*recorded) {
+  SCEP_TRY_ASSIGN(auto recorded, x.ca.record(is, d.spec, csr_key, m_rng));
+  switch (recorded) {
     case Recorded::recorded: return issued(is, x.event);
     case Recorded::already_renewed:
     case Recorded::transaction_exists: break;
     case Recorded::serial_taken:
     case Recorded::secret_used_up: return core::fail(Errc::internal, "the store refused the certificate");
   }
-  auto now_tx = m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id);
-  if (!now_tx) return std::unexpected(now_tx.error());
-  if (*now_tx && (*now_tx)->serial != old_serial) return answer_existing(x, **now_tx, kid);
+  SCEP_TRY_ASSIGN(auto now_tx, m_backend.ledger.find_transaction(x.ca.name(), x.transaction_id));
+  if (now_tx && now_tx->serial != old_serial) return answer_existing(x, *now_tx, kid);
   return CertRep::fail(FailInfo::bad_request, fmt::format("certificate {} has already been renewed", old_serial));
 }
 

@@ -30,30 +30,26 @@ core::Result<CertRep> Service::send_certificate(Exchange& x) {
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
   const auto& ias = std::get<crypto::IssuerAndSerial>(read);
   x.event.serial = ias.serial_hex;
-  auto found = m_backend.certs.find_certificate(x.ca.name(), ias.serial_hex);
-  if (!found) return std::unexpected(found.error());
-  if (!*found)
-    return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
-  x.event.subject = (*found)->cert.subject();
+  SCEP_TRY_ASSIGN(auto found, m_backend.certs.find_certificate(x.ca.name(), ias.serial_hex));
+  if (!found) return CertRep::fail(FailInfo::bad_cert_id, fmt::format("no certificate with serial {}", ias.serial_hex));
+  x.event.subject = found->cert.subject();
   x.event.outcome = Outcome::sent;
-  return CertRep::success({(*found)->cert});
+  return CertRep::success({found->cert});
 }
 
 core::Result<CertRep> Service::send_crl(Exchange& x) {
   auto read = read_issuer_and_serial(x.ca, x.in);
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
-  auto crl = ca_crl(m_backend, x.ca.bundle(), m_clock);
-  if (!crl) return std::unexpected(crl.error());
+  SCEP_TRY_ASSIGN(auto crl, ca_crl(m_backend, x.ca.bundle(), m_clock));
   x.event.outcome = Outcome::sent;
   CertRep rep = CertRep::success({});
-  rep.crls.push_back(std::move(*crl));
+  rep.crls.push_back(std::move(crl));
   return rep;
 }
 
 core::Result<core::Bytes> Service::get_crl(std::string_view ca) {
-  auto bundle = m_backend.catalog.find_ca(ca);
-  if (!bundle) return std::unexpected(bundle.error());
-  return ca_crl(m_backend, *bundle, m_clock);
+  SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  return ca_crl(m_backend, bundle, m_clock);
 }
 
 }  // namespace scep

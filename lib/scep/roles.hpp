@@ -32,9 +32,8 @@ class Catalog {
   /// The store name of the CA find_ca would return, without loading its
   /// certificates (GetCACaps needs nothing more). Same errors as find_ca.
   virtual core::Result<std::string> resolve_ca(std::string_view name) {
-    auto ca = find_ca(name);
-    if (!ca) return std::unexpected(ca.error());
-    return ca->name;
+    SCEP_TRY_ASSIGN(auto ca, find_ca(name));
+    return ca.name;
   }
   /// Whether a CA identifier that names no CA (the `message=` of GetCACaps,
   /// GetCACert, GetCACertChain) is refused rather than answered for the
@@ -155,10 +154,9 @@ class CertificateRegistry {
   /// The serials (upper-case hex) of the CA's revocations, sorted: what its
   /// CRL must list. A listing that fails is an error.
   virtual core::Result<std::vector<std::string>> revoked_serials(std::string_view ca) const {
-    auto revoked = revoked_certificates(ca);
-    if (!revoked) return std::unexpected(revoked.error());
+    SCEP_TRY_ASSIGN(auto revoked, revoked_certificates(ca));
     std::vector<std::string> out;
-    for (auto& e : *revoked) out.push_back(std::move(e.serial_hex));
+    for (auto& e : revoked) out.push_back(std::move(e.serial_hex));
     std::sort(out.begin(), out.end());
     return out;
   }

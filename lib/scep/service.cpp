@@ -46,19 +46,16 @@ core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
 }
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {
-  auto bundle = m_backend.catalog.find_ca(ca);
-  if (!bundle) return std::unexpected(bundle.error());
-  auto certs = ca_cert_list(*bundle);
-  if (certs.size() == 1 && !bundle->ra) return CaCertReply{CaCertKind::single, certs.front().der()};
-  auto p7 = crypto::degenerate_pkcs7(certs);
-  if (!p7) return std::unexpected(p7.error());
-  return CaCertReply{CaCertKind::bundle, std::move(*p7)};
+  SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  auto certs = ca_cert_list(bundle);
+  if (certs.size() == 1 && !bundle.ra) return CaCertReply{CaCertKind::single, certs.front().der()};
+  SCEP_TRY_ASSIGN(auto p7, crypto::degenerate_pkcs7(certs));
+  return CaCertReply{CaCertKind::bundle, std::move(p7)};
 }
 
 core::Result<core::Bytes> Service::get_ca_chain(std::string_view ca) {
-  auto bundle = m_backend.catalog.find_ca(ca);
-  if (!bundle) return std::unexpected(bundle.error());
-  return crypto::degenerate_pkcs7(ca_cert_list(*bundle));
+  SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  return crypto::degenerate_pkcs7(ca_cert_list(bundle));
 }
 
 std::optional<HealthProblem> Service::health() {

@@ -75,10 +75,9 @@ core::Result<void> AtomicFile::commit(Replace replace, Durable durable) {
 
 core::Result<void> write_file_atomic(const fs::path& target, core::ByteView data, unsigned mode,
                                      AtomicFile::Replace replace, AtomicFile::Durable durable) {
-  auto file = AtomicFile::create(target, mode);
-  if (!file) return std::unexpected(file.error());
-  SCEP_TRY(file->write(data));
-  return file->commit(replace, durable);
+  SCEP_TRY_ASSIGN(auto file, AtomicFile::create(target, mode));
+  SCEP_TRY(file.write(data));
+  return file.commit(replace, durable);
 }
 
 core::Result<core::Bytes> read_file(const fs::path& path, std::size_t max_size) {

@@ -259,10 +259,9 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
     for (auto file : ca_bundle_files) out.push_back(m_store.ca_dir(name) / file);
     return out;
   };
-  auto bundle = m_cas.get(
-      name, files, [&] { return m_store.load_ca(name, config::Config{}); }, generation);
-  if (!bundle) return std::unexpected(bundle.error());
-  scep::CaBundle ca = **bundle;
+  SCEP_TRY_ASSIGN(auto bundle, m_cas.get(
+                                   name, files, [&] { return m_store.load_ca(name, config::Config{}); }, generation));
+  scep::CaBundle ca = *bundle;
   ca.options = cfg.options_for(name);
   return ca;
 }
@@ -271,20 +270,19 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
                                                       std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
   fs::path file = role == scep::KeyRole::ca ? m_store.layout().ca_key(name) : m_store.layout().ra_key(name);
-  auto key = m_keys.get(
-      fmt::format("{}/{}", name, file.filename().string()), [&] { return std::vector<fs::path>{file}; },
-      [&] { return m_store.load_key(name, role); }, generation);
-  if (!key) return std::unexpected(key.error());
-  return **key;
+  SCEP_TRY_ASSIGN(auto key,
+                  m_keys.get(
+                      fmt::format("{}/{}", name, file.filename().string()), [&] { return std::vector<fs::path>{file}; },
+                      [&] { return m_store.load_key(name, role); }, generation));
+  return *key;
 }
 
 core::Result<policy::Policy> StoreCache::load_policy(std::string_view name, std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_policy(name);
-  auto pol = m_policies.get(
-      name, [&] { return std::vector<fs::path>{m_store.policy_path(name)}; }, [&] { return m_store.load_policy(name); },
-      generation);
-  if (!pol) return std::unexpected(pol.error());
-  return **pol;
+  SCEP_TRY_ASSIGN(auto pol, m_policies.get(
+                                name, [&] { return std::vector<fs::path>{m_store.policy_path(name)}; },
+                                [&] { return m_store.load_policy(name); }, generation));
+  return *pol;
 }
 
 }  // namespace store

@@ -51,10 +51,9 @@ std::string policy_of(std::string_view text) {
 }  // namespace
 
 core::Result<std::vector<std::string>> serials_in(const fs::path& dir, std::string_view ext) {
-  auto names = sys::list_dir(dir);
-  if (!names) return std::unexpected(names.error());
+  SCEP_TRY_ASSIGN(auto names, sys::list_dir(dir));
   std::vector<std::string> out;
-  for (auto& n : *names) {
+  for (auto& n : names) {
     if (!n.ends_with(ext)) continue;
     n.resize(n.size() - ext.size());
     if (is_serial(n)) out.push_back(std::move(n));
@@ -110,9 +109,8 @@ core::Result<std::optional<scep::IssuedCertificate>> Store::find_certificate(std
   scep::IssuedCertificate out{certs->front(), policy_of(core::to_string(*bytes)), std::nullopt};
   auto rev = read_file(m_layout.revocation(ca, serial), 1u << 16);
   if (rev) {
-    auto entry = parse_revocation(core::to_string(*rev), serial);
-    if (!entry) return std::unexpected(entry.error());
-    out.revocation = std::move(*entry);
+    SCEP_TRY_ASSIGN(auto entry, parse_revocation(core::to_string(*rev), serial));
+    out.revocation = std::move(entry);
   } else if (rev.error().code != Errc::not_found) {
     return std::unexpected(rev.error());
   }
@@ -120,30 +118,26 @@ core::Result<std::optional<scep::IssuedCertificate>> Store::find_certificate(std
 }
 
 core::Result<crypto::Certificate> Store::load_certificate(std::string_view ca, std::string_view serial_hex) const {
-  auto found = find_certificate(ca, serial_hex);
-  if (!found) return std::unexpected(found.error());
-  if (!*found) return core::fail(Errc::not_found, fmt::format("no certificate with serial {}", serial_hex));
-  return std::move((*found)->cert);
+  SCEP_TRY_ASSIGN(auto found, find_certificate(ca, serial_hex));
+  if (!found) return core::fail(Errc::not_found, fmt::format("no certificate with serial {}", serial_hex));
+  return std::move(found->cert);
 }
 
 core::Result<std::vector<scep::IssuedCertificate>> Store::list_certificates(std::string_view ca) const {
   SCEP_TRY(check_ca_name(ca));
-  auto serials = serials_in(m_layout.certs_dir(ca), on_disk::pem_ext);
-  if (!serials) return std::unexpected(serials.error());
+  SCEP_TRY_ASSIGN(auto serials, serials_in(m_layout.certs_dir(ca), on_disk::pem_ext));
   std::vector<scep::IssuedCertificate> out;
-  for (const auto& serial : *serials) {
-    auto c = find_certificate(ca, serial);
-    if (!c) return std::unexpected(c.error());
-    if (*c) out.push_back(std::move(**c));
+  for (const auto& serial : serials) {
+    SCEP_TRY_ASSIGN(auto c, find_certificate(ca, serial));
+    if (c) out.push_back(std::move(*c));
   }
   return out;
 }
 
 core::Result<void> Store::revoke(std::string_view ca, const crypto::RevokedEntry& entry,
                                  const scep::AuditEvent& event) {
-  auto found = find_certificate(ca, entry.serial_hex);
-  if (!found) return std::unexpected(found.error());
-  if (!*found)
+  SCEP_TRY_ASSIGN(auto found, find_certificate(ca, entry.serial_hex));
+  if (!found)
     return core::fail(Errc::not_found,
                       fmt::format("CA \"{}\" issued no certificate with serial {}", ca, entry.serial_hex));
   SCEP_TRY(ensure_dir(m_layout.revoked_dir(ca)));
@@ -162,14 +156,11 @@ core::Result<std::vector<crypto::RevokedEntry>> Store::revoked_certificates(std:
   std::vector<crypto::RevokedEntry> out;
   // A listing that fails fails the caller: a CRL is never signed from a
   // partial view of the revocations.
-  auto serials = serials_in(m_layout.revoked_dir(ca), on_disk::record_ext);
-  if (!serials) return std::unexpected(serials.error());
-  for (const auto& serial : *serials) {
-    auto text = read_file(m_layout.revocation(ca, serial), 1u << 16);
-    if (!text) return std::unexpected(text.error());
-    auto entry = parse_revocation(core::to_string(*text), serial);
-    if (!entry) return std::unexpected(entry.error());
-    out.push_back(std::move(*entry));
+  SCEP_TRY_ASSIGN(auto serials, serials_in(m_layout.revoked_dir(ca), on_disk::record_ext));
+  for (const auto& serial : serials) {
+    SCEP_TRY_ASSIGN(auto text, read_file(m_layout.revocation(ca, serial), 1u << 16));
+    SCEP_TRY_ASSIGN(auto entry, parse_revocation(core::to_string(text), serial));
+    out.push_back(std::move(entry));
   }
   return out;
 }
@@ -188,9 +179,8 @@ core::Result<std::optional<std::string>> Store::claim_renewal(std::string_view c
   auto r = write_file_atomic(claim, std::string(transaction_id), 0640, AtomicFile::Replace::no);
   if (r) return std::optional<std::string>();
   if (r.error().code != Errc::already_exists) return std::unexpected(r.error());
-  auto holder = read_file(claim, 4096);
-  if (!holder) return std::unexpected(holder.error());
-  return std::optional<std::string>(core::to_string(*holder));
+  SCEP_TRY_ASSIGN(auto holder, read_file(claim, 4096));
+  return std::optional<std::string>(core::to_string(holder));
 }
 
 core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) const {
@@ -203,32 +193,27 @@ core::Result<std::optional<core::Bytes>> Store::load_crl(std::string_view ca) co
 
 core::Result<core::Bytes> Store::update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   SCEP_TRY(check_ca_name(ca));
-  auto lock = FileLock::whole(m_layout.crl_lock(ca));
-  if (!lock) return std::unexpected(lock.error());
+  SCEP_TRY_ASSIGN(auto lock, FileLock::whole(m_layout.crl_lock(ca)));
   return update_crl_locked(ca, update);
 }
 
 core::Result<std::optional<core::Bytes>> Store::try_update_crl(std::string_view ca, const scep::CrlUpdate& update) {
   SCEP_TRY(check_ca_name(ca));
-  auto lock = FileLock::try_whole(m_layout.crl_lock(ca));
-  if (!lock) return std::unexpected(lock.error());
-  if (!*lock) return std::optional<core::Bytes>();
-  auto crl = update_crl_locked(ca, update);
-  if (!crl) return std::unexpected(crl.error());
-  return std::optional<core::Bytes>(std::move(*crl));
+  SCEP_TRY_ASSIGN(auto lock, FileLock::try_whole(m_layout.crl_lock(ca)));
+  if (!lock) return std::optional<core::Bytes>();
+  SCEP_TRY_ASSIGN(auto crl, update_crl_locked(ca, update));
+  return std::optional<core::Bytes>(std::move(crl));
 }
 
 core::Result<core::Bytes> Store::update_crl_locked(std::string_view ca, const scep::CrlUpdate& update) {
-  auto current = load_crl(ca);
-  if (!current) return std::unexpected(current.error());
-  auto next = update(*current);
-  if (!next) return std::unexpected(next.error());
-  if (!*next) {
-    if (!*current) return core::fail(Errc::internal, "no CRL was made");
-    return std::move(**current);
+  SCEP_TRY_ASSIGN(auto current, load_crl(ca));
+  SCEP_TRY_ASSIGN(auto next, update(current));
+  if (!next) {
+    if (!current) return core::fail(Errc::internal, "no CRL was made");
+    return std::move(*current);
   }
-  SCEP_TRY(write_file_atomic(m_layout.crl(ca), **next, 0644));
-  return std::move(**next);
+  SCEP_TRY(write_file_atomic(m_layout.crl(ca), *next, 0644));
+  return std::move(*next);
 }
 
 }  // namespace store

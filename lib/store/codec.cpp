@@ -85,9 +85,8 @@ core::Result<StoredTransaction> parse_transaction(std::string_view text) {
     scep::Transaction& t = out.transaction;
     t.ca = j.at("ca").get<std::string>();
     t.transaction_id = j.at("transaction_id").get<std::string>();
-    auto state = parse_state(j.at("state").get<std::string>());
-    if (!state) return std::unexpected(state.error());
-    t.state = *state;
+    SCEP_TRY_ASSIGN(auto state, parse_state(j.at("state").get<std::string>()));
+    t.state = state;
     if (!core::from_hex(j.at("key_id").get<std::string>(), t.key_id))
       return core::fail(Errc::store_io, "bad transaction key id");
     t.serial = j.value("serial", "");

@@ -53,9 +53,8 @@ core::Result<scep::LockGuard> Store::lock_transaction(std::string_view ca, std::
 core::Result<scep::LockGuard> Store::lock_transaction_key(std::string_view ca, std::string_view key) const {
   SCEP_TRY(check_ca_name(ca));
   if (!is_hex_key(key)) return core::fail(Errc::invalid_argument, "not a transaction key");
-  auto lock = FileLock::byte(m_layout.tx_lock(ca), lock_offset(key));
-  if (!lock) return std::unexpected(lock.error());
-  return std::make_shared<FileLock>(std::move(*lock));
+  SCEP_TRY_ASSIGN(auto lock, FileLock::byte(m_layout.tx_lock(ca), lock_offset(key)));
+  return std::make_shared<FileLock>(std::move(lock));
 }
 
 core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::string_view ca,
@@ -74,11 +73,10 @@ core::Result<std::optional<StoredTransaction>> Store::load_transaction(std::stri
 
 core::Result<std::optional<scep::Transaction>> Store::find_transaction(std::string_view ca,
                                                                        std::string_view tid) const {
-  auto t = load_transaction(ca, transaction_key(tid));
-  if (!t) return std::unexpected(t.error());
+  SCEP_TRY_ASSIGN(auto t, load_transaction(ca, transaction_key(tid)));
   // A different transactionID under the same hash: a collision, however unlikely.
-  if (!*t || (*t)->transaction.transaction_id != tid) return std::optional<scep::Transaction>();
-  return std::optional<scep::Transaction>(std::move((*t)->transaction));
+  if (!t || t->transaction.transaction_id != tid) return std::optional<scep::Transaction>();
+  return std::optional<scep::Transaction>(std::move(t->transaction));
 }
 
 core::Result<void> Store::add_transaction(const scep::Transaction& t) {
@@ -94,11 +92,10 @@ core::Result<void> Store::write_transaction(const scep::Transaction& t, const cr
   SCEP_TRY(check_ca_name(t.ca));
   fs::path dir = m_layout.tx_dir(t.ca);
   SCEP_TRY(ensure_dir(dir));
-  auto file = AtomicFile::create(transaction_path(t.ca, transaction_key(t.transaction_id)), 0640);
-  if (!file) return std::unexpected(file.error());
-  SCEP_TRY(file->write(encode_transaction(t, cert, event)));
-  auto r = file->commit(replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no,
-                        AtomicFile::Durable::file);
+  SCEP_TRY_ASSIGN(auto file, AtomicFile::create(transaction_path(t.ca, transaction_key(t.transaction_id)), 0640));
+  SCEP_TRY(file.write(encode_transaction(t, cert, event)));
+  auto r = file.commit(replace == AtomicReplace::yes ? AtomicFile::Replace::yes : AtomicFile::Replace::no,
+                       AtomicFile::Durable::file);
   if (!r) return r;
   // From here on the record is what everyone reads: the decision is made,
   // whether or not the directory's sync below succeeds. Its audit line is
@@ -113,9 +110,8 @@ core::Result<scep::Recorded> Store::record_issuance(const scep::Issuance& is) {
   SCEP_TRY(check_ca_name(t.ca));
   std::string key = transaction_key(t.transaction_id);
   if (is.secret) {
-    auto spent = spend_use(*is.secret, key);
-    if (!spent) return std::unexpected(spent.error());
-    if (!*spent) return scep::Recorded::secret_used_up;
+    SCEP_TRY_ASSIGN(auto spent, spend_use(*is.secret, key));
+    if (!spent) return scep::Recorded::secret_used_up;
   }
   // A renewal claims the one renewal of the certificate it renews. A claim
   // this transaction holds already is its own earlier try, cut short: twins

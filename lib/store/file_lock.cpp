@@ -30,24 +30,22 @@ core::Error lock_failed(const std::filesystem::path& path, int fd) {
 }  // namespace
 
 core::Result<FileLock> FileLock::whole(const std::filesystem::path& path) {
-  auto fd = open_lock_file(path);
-  if (!fd) return std::unexpected(fd.error());
-  while (::flock(*fd, LOCK_EX) != 0)
-    if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
-  return FileLock(*fd);
+  SCEP_TRY_ASSIGN(auto fd, open_lock_file(path));
+  while (::flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) return std::unexpected(lock_failed(path, fd));
+  return FileLock(fd);
 }
 
 core::Result<std::optional<FileLock>> FileLock::try_whole(const std::filesystem::path& path) {
-  auto fd = open_lock_file(path);
-  if (!fd) return std::unexpected(fd.error());
-  while (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+  SCEP_TRY_ASSIGN(auto fd, open_lock_file(path));
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      ::close(*fd);
+      ::close(fd);
       return std::optional<FileLock>();
     }
-    if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
+    if (errno != EINTR) return std::unexpected(lock_failed(path, fd));
   }
-  return std::optional<FileLock>(FileLock(*fd));
+  return std::optional<FileLock>(FileLock(fd));
 }
 
 core::Result<FileLock> FileLock::byte(const std::filesystem::path& path, std::uint64_t offset) {
@@ -57,16 +55,15 @@ core::Result<FileLock> FileLock::byte(const std::filesystem::path& path, std::ui
 core::Result<FileLock> FileLock::all_bytes(const std::filesystem::path& path) { return range(path, 0, 0); }
 
 core::Result<FileLock> FileLock::range(const std::filesystem::path& path, std::uint64_t start, std::uint64_t length) {
-  auto fd = open_lock_file(path);
-  if (!fd) return std::unexpected(fd.error());
+  SCEP_TRY_ASSIGN(auto fd, open_lock_file(path));
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(start);
   fl.l_len = static_cast<off_t>(length);  // 0: to the end of any file size
-  while (::fcntl(*fd, F_OFD_SETLKW, &fl) != 0)
-    if (errno != EINTR) return std::unexpected(lock_failed(path, *fd));
-  return FileLock(*fd);
+  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0)
+    if (errno != EINTR) return std::unexpected(lock_failed(path, fd));
+  return FileLock(fd);
 }
 
 FileLock::~FileLock() {

@@ -52,9 +52,8 @@ class Checker {
     m_owner = sb.st_uid;
     scan_tree();
     read_audit_log();
-    auto names = m_st.ca_names();
-    if (!names) return std::unexpected(names.error());
-    for (const auto& ca : *names) {
+    SCEP_TRY_ASSIGN(auto names, m_st.ca_names());
+    for (const auto& ca : names) {
       // Every transaction of the CA waits while it is looked at.
       auto all = FileLock::all_bytes(layout().tx_lock(ca));
       if (!all) {

@@ -47,10 +47,9 @@ core::Result<policy::Policy> Store::load_policy(std::string_view name) const {
 }
 
 core::Result<std::vector<std::string>> Store::policy_names() const {
-  auto files = sys::list_dir(m_layout.policies_dir());
-  if (!files) return std::unexpected(files.error());
+  SCEP_TRY_ASSIGN(auto files, sys::list_dir(m_layout.policies_dir()));
   std::vector<std::string> names;
-  for (const auto& f : *files) {
+  for (const auto& f : files) {
     if (!f.ends_with(on_disk::policy_ext)) continue;
     std::string n = f.substr(0, f.size() - on_disk::policy_ext.size());
     if (core::is_valid_name(n)) names.push_back(n);
@@ -91,22 +90,19 @@ core::Result<std::optional<policy::SecretRecord>> Store::find_secret(core::ByteV
     if (text.error().code == Errc::not_found) return std::optional<policy::SecretRecord>();
     return std::unexpected(text.error());
   }
-  auto rec = parse_secret(core::to_string(*text));
-  if (!rec) return std::unexpected(rec.error());
+  SCEP_TRY_ASSIGN(auto rec, parse_secret(core::to_string(*text)));
   // The file name found it; the stored hash must agree, compared in constant time.
-  if (!core::equal_constant_time(rec->hash, hash)) return std::optional<policy::SecretRecord>();
-  return std::optional<policy::SecretRecord>(std::move(*rec));
+  if (!core::equal_constant_time(rec.hash, hash)) return std::optional<policy::SecretRecord>();
+  return std::optional<policy::SecretRecord>(std::move(rec));
 }
 
 core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
-  auto files = sys::list_dir(m_layout.secrets_dir());
-  if (!files) return std::unexpected(files.error());
+  SCEP_TRY_ASSIGN(auto files, sys::list_dir(m_layout.secrets_dir()));
   std::vector<policy::SecretRecord> out;
-  for (const auto& f : *files) {
+  for (const auto& f : files) {
     if (!f.ends_with(on_disk::record_ext) || f.front() == '.') continue;
-    auto text = read_file(m_layout.secrets_dir() / f, 64 * 1024);
-    if (!text) return std::unexpected(text.error());
-    auto rec = parse_secret(core::to_string(*text));
+    SCEP_TRY_ASSIGN(auto text, read_file(m_layout.secrets_dir() / f, 64 * 1024));
+    auto rec = parse_secret(core::to_string(text));
     if (!rec)
       return core::fail(Errc::store_io,
                         fmt::format("{}: {}", (Layout().secrets_dir() / f).string(), rec.error().detail));
@@ -117,9 +113,8 @@ core::Result<std::vector<policy::SecretRecord>> Store::list_secrets() const {
 }
 
 core::Result<policy::SecretRecord> Store::revoke_secret(std::string_view id) {
-  auto all = list_secrets();
-  if (!all) return std::unexpected(all.error());
-  for (auto& rec : *all) {
+  SCEP_TRY_ASSIGN(auto all, list_secrets());
+  for (auto& rec : all) {
     if (rec.id != id) continue;
     rec.revoked = true;
     SCEP_TRY(write_file_atomic(secret_path(rec.hash), encode_secret(rec), 0640));
@@ -227,15 +222,13 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
     SCEP_TRY(check_ca_name(ca));
     cas.emplace_back(ca);
   } else {
-    auto names = ca_names();
-    if (!names) return std::unexpected(names.error());
-    cas = std::move(*names);
+    SCEP_TRY_ASSIGN(auto names, ca_names());
+    cas = std::move(names);
   }
   for (const auto& name : cas) {
     fs::path dir = m_layout.pending_dir(name);
-    auto files = sys::list_dir(dir);
-    if (!files) return std::unexpected(files.error());
-    for (const auto& f : *files) {
+    SCEP_TRY_ASSIGN(auto files, sys::list_dir(dir));
+    for (const auto& f : files) {
       if (!f.ends_with(on_disk::record_ext) || f.front() == '.') continue;
       auto text = read_file(dir / f, 1u << 20);
       if (!text && text.error().code == Errc::not_found) continue;  // taken by an approver meanwhile
@@ -251,9 +244,8 @@ core::Result<std::vector<scep::PendingRequest>> Store::list_pending(std::string_
 
 core::Result<std::size_t> Store::count_pending(std::string_view ca) const {
   SCEP_TRY(check_ca_name(ca));
-  auto files = sys::list_dir(m_layout.pending_dir(ca));
-  if (!files) return std::unexpected(files.error());
-  return static_cast<std::size_t>(std::count_if(files->begin(), files->end(), [](const std::string& f) {
+  SCEP_TRY_ASSIGN(auto files, sys::list_dir(m_layout.pending_dir(ca)));
+  return static_cast<std::size_t>(std::count_if(files.begin(), files.end(), [](const std::string& f) {
     return f.ends_with(on_disk::record_ext) && f.front() != '.';
   }));
 }

@@ -29,9 +29,8 @@ std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
 }
 
 core::Result<std::vector<crypto::Certificate>> read_certs(const fs::path& p) {
-  auto bytes = read_file(p);
-  if (!bytes) return std::unexpected(bytes.error());
-  auto certs = crypto::Certificate::load_all(*bytes);
+  SCEP_TRY_ASSIGN(auto bytes, read_file(p));
+  auto certs = crypto::Certificate::load_all(bytes);
   if (!certs) return core::fail(Errc::store_io, fmt::format("{}: {}", p.string(), certs.error().detail));
   return certs;
 }
@@ -67,17 +66,15 @@ core::Result<Store> Store::open(fs::path root, OpenMode mode) {
 }
 
 core::Result<config::Config> Store::load_config() const {
-  auto text = read_file(config_path(), 1u << 20);
-  if (!text) return std::unexpected(text.error());
-  auto cfg = config::parse_config(core::to_string(*text));
+  SCEP_TRY_ASSIGN(auto text, read_file(config_path(), 1u << 20));
+  auto cfg = config::parse_config(core::to_string(text));
   if (!cfg) return core::fail(Errc::config_invalid, fmt::format("{}: {}", config_path().string(), cfg.error().detail));
   return cfg;
 }
 
 core::Result<void> Store::set_default_ca(std::string_view name) {
-  auto text = read_file(config_path(), 1u << 20);
-  if (!text) return std::unexpected(text.error());
-  std::string updated = config::set_value(core::to_string(*text), "server", "default_ca", config::quote(name));
+  SCEP_TRY_ASSIGN(auto text, read_file(config_path(), 1u << 20));
+  std::string updated = config::set_value(core::to_string(text), "server", "default_ca", config::quote(name));
   SCEP_TRY(config::parse_config(updated));
   return write_file_atomic(config_path(), updated, 0640);
 }
@@ -89,9 +86,8 @@ core::Result<void> Store::set_ca_option(std::string_view name, std::string_view 
 core::Result<void> Store::set_ca_options(std::string_view name,
                                          const std::vector<std::pair<std::string, std::string>>& key_literals) {
   SCEP_TRY(check_ca_name(name));
-  auto text = read_file(config_path(), 1u << 20);
-  if (!text) return std::unexpected(text.error());
-  std::string updated = core::to_string(*text);
+  SCEP_TRY_ASSIGN(auto text, read_file(config_path(), 1u << 20));
+  std::string updated = core::to_string(text);
   for (const auto& [key, literal] : key_literals) updated = config::set_ca_value(updated, name, key, literal);
   SCEP_TRY(config::parse_config(updated));
   return write_file_atomic(config_path(), updated, 0640);
@@ -138,10 +134,9 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
 }
 
 core::Result<std::vector<std::string>> Store::ca_names() const {
-  auto entries = sys::list_dir(m_layout.cas_dir());
-  if (!entries) return std::unexpected(entries.error());
+  SCEP_TRY_ASSIGN(auto entries, sys::list_dir(m_layout.cas_dir()));
   std::vector<std::string> names;
-  for (auto& n : *entries) {
+  for (auto& n : entries) {
     struct stat sb {};
     // A CA is a directory; a symbolic link is not followed.
     if (core::is_valid_name(n) && ::lstat(m_layout.ca_dir(n).c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -170,9 +165,8 @@ core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config:
 core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
   SCEP_TRY(check_ca_name(name));
   fs::path p = role == scep::KeyRole::ca ? m_layout.ca_key(name) : m_layout.ra_key(name);
-  auto bytes = read_file(p, 1u << 20);
-  if (!bytes) return std::unexpected(bytes.error());
-  auto key = crypto::PrivateKey::load(*bytes);
+  SCEP_TRY_ASSIGN(auto bytes, read_file(p, 1u << 20));
+  auto key = crypto::PrivateKey::load(bytes);
   if (!key) return core::fail(Errc::store_io, fmt::format("{}: {}", p.string(), key.error().detail));
   return key;
 }
@@ -191,10 +185,9 @@ core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificat
 
 core::Result<std::string> Store::default_ca(const config::Config& cfg) const {
   if (!cfg.server.default_ca.empty()) return cfg.server.default_ca;
-  auto names = ca_names();
-  if (!names) return std::unexpected(names.error());
-  if (names->size() == 1) return names->front();
-  return core::fail(Errc::unknown_ca, names->empty() ? "the store has no CA" : "no default CA is configured");
+  SCEP_TRY_ASSIGN(auto names, ca_names());
+  if (names.size() == 1) return names.front();
+  return core::fail(Errc::unknown_ca, names.empty() ? "the store has no CA" : "no default CA is configured");
 }
 
 Session::Session(StoreCache& cache) : m_store(cache.store()), m_cache(&cache), m_generation(cache.generation()) {}
@@ -202,57 +195,50 @@ Session::Session(StoreCache& cache) : m_store(cache.store()), m_cache(&cache), m
 core::Result<const config::Config*> Session::config() {
   if (!m_config) {
     if (m_cache) {
-      auto cfg = m_cache->config(m_generation);
-      if (!cfg) return std::unexpected(cfg.error());
-      m_config = std::move(*cfg);
+      SCEP_TRY_ASSIGN(auto cfg, m_cache->config(m_generation));
+      m_config = std::move(cfg);
     } else {
-      auto cfg = m_store.load_config();
-      if (!cfg) return std::unexpected(cfg.error());
-      m_config = std::make_shared<const config::Config>(std::move(*cfg));
+      SCEP_TRY_ASSIGN(auto cfg, m_store.load_config());
+      m_config = std::make_shared<const config::Config>(std::move(cfg));
     }
   }
   return m_config.get();
 }
 
 core::Result<std::string> Session::resolve_name(std::string_view name) {
-  auto cfg = config();
-  if (!cfg) return std::unexpected(cfg.error());
+  SCEP_TRY_ASSIGN(auto cfg, config());
   std::string resolved(name);
   if (resolved.empty()) {
-    auto d = m_store.default_ca(**cfg);
-    if (!d) return std::unexpected(d.error());
-    resolved = *d;
+    SCEP_TRY_ASSIGN(auto d, m_store.default_ca(*cfg));
+    resolved = d;
   }
   if (!core::is_valid_name(resolved)) return core::fail(Errc::unknown_ca, "no such CA");
   return resolved;
 }
 
 core::Result<scep::CaBundle> Session::find_ca(std::string_view name) {
-  auto resolved = resolve_name(name);
-  if (!resolved) return std::unexpected(resolved.error());
-  return load_resolved_ca(*resolved);
+  SCEP_TRY_ASSIGN(auto resolved, resolve_name(name));
+  return load_resolved_ca(resolved);
 }
 
 core::Result<scep::CaBundle> Session::load_resolved_ca(const std::string& name) {
-  auto cfg = config();
-  if (!cfg) return std::unexpected(cfg.error());
-  auto ca = m_cache ? m_cache->load_ca(name, **cfg, m_generation) : m_store.load_ca(name, **cfg);
+  SCEP_TRY_ASSIGN(auto cfg, config());
+  auto ca = m_cache ? m_cache->load_ca(name, *cfg, m_generation) : m_store.load_ca(name, *cfg);
   if (!ca && ca.error().code == Errc::not_found)
     return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", name));
   return ca;
 }
 
 core::Result<std::string> Session::resolve_ca(std::string_view name) {
-  auto resolved = resolve_name(name);
-  if (!resolved) return std::unexpected(resolved.error());
+  SCEP_TRY_ASSIGN(auto resolved, resolve_name(name));
   // A long-lived process has the CA loaded (or loads it once): no system
   // call. Should the bundle not load (a damaged chain.pem), the file test
   // below decides. A one-request process (CGI) goes straight to the test:
   // parsing the certificates would cost it more than the rest of GetCACaps.
-  if (m_cache && m_cache->long_lived() && load_resolved_ca(*resolved)) return resolved;
+  if (m_cache && m_cache->long_lived() && load_resolved_ca(resolved)) return resolved;
   // A CA is its certificate file: that it exists is enough here.
-  if (::access(m_store.layout().ca_cert(*resolved).c_str(), F_OK) != 0)
-    return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", *resolved));
+  if (::access(m_store.layout().ca_cert(resolved).c_str(), F_OK) != 0)
+    return core::fail(Errc::unknown_ca, fmt::format("no CA called \"{}\"", resolved));
   return resolved;
 }
 

@@ -74,12 +74,11 @@ core::Result<std::string> ca_for_certificates(scep::Service& svc, const Request&
   if (!by_path.empty()) return by_path;
   // No message=: the default CA, by name, so that the log says which.
   std::string identifier = q.message ? percent_decode(*q.message, true) : std::string();
-  auto choice = svc.ca_by_identifier(identifier);
-  if (!choice) return std::unexpected(choice.error());
-  if (choice->fallback)
+  SCEP_TRY_ASSIGN(auto choice, svc.ca_by_identifier(identifier));
+  if (choice.fallback)
     note = fmt::format("CA identifier \"{}\" names no CA: answered for the default CA \"{}\"",
-                       core::escape_text(identifier, 64), choice->name);
-  return std::move(choice->name);
+                       core::escape_text(identifier, 64), choice.name);
+  return std::move(choice.name);
 }
 
 std::string_view pki_status_name(scep::PkiStatus s) {
