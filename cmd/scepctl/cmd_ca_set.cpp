@@ -93,7 +93,8 @@ core::Result<void> run_ca_set(const CaSetOptions& opt, Env& env) {
   for (const auto& k : ca_keys())
     if (std::find(changed.begin(), changed.end(), k.key) != changed.end())
       audited.push_back(fmt::format("{}: {} -> {}", k.key, option_json(k, before).dump(), option_json(k, o).dump()));
-  auto event = operator_action(env, name, "ca-set", scep::Outcome::changed, fmt::format("{}", fmt::join(audited, ", ")));
+  auto event = operator_action(env, name, "ca-set", scep::Outcome::changed,
+                               fmt::format("{}", fmt::join(audited, ", ")));
   if (env.json) {
     env.out << nlohmann::json{{"ca", name}, {"changed", changed}, {"options", values}}.dump(2) << "\n";
     return audit_action(st, event);

@@ -40,8 +40,8 @@ core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
     env.out << fmt::format("RA certificate for CA \"{}\" created; the CA now works in RA mode\n", opt.ca);
     print_cert(env.out, ra.cert, "  ");
   }
-  return audit_action(st,
-                      cert_action(env, opt.ca, opt.replace && ca.ra ? "ra-replace" : "ra-create", scep::Outcome::created, ra.cert));
+  return audit_action(st, cert_action(env, opt.ca, opt.replace && ca.ra ? "ra-replace" : "ra-create",
+                                      scep::Outcome::created, ra.cert));
 }
 
 void add_ra_command(CLI::App& app, Env& env) {
