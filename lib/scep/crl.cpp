@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "crypto/key_type.hpp"
+
 namespace scep {
 
 namespace {
@@ -110,6 +112,7 @@ CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& cloc
     spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
     spec.next_update = spec.this_update + std::chrono::days(days);
     spec.revoked = std::move(*revoked);
+    spec.digest = crypto::signing_digest(*key);  // ecdsa-with-SHA384 for a P-384 CA
     auto der = crypto::build_crl(spec, ca.cert, *key);
     if (!der) return std::unexpected(der.error());
     return std::optional<core::Bytes>(std::move(*der));
