@@ -42,13 +42,20 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   for (const auto& w : *warnings) env.err << "scepctl: warning: " << w << "\n";
   auto st = env.open_store(store::OpenMode::create);
   if (!st) return std::unexpected(st.error());
-  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)},
-                    opt.make_default, "ca-import");
+  store::NewCa ca{certs->front(), std::move(*key), std::move(chain)};
+  // As `ca create`: an EC CA comes with the RSA RA that clients encrypt to.
+  if (ca::needs_rsa_ra(ca.cert)) {
+    auto ra = ca::create_ra(ca::default_ra(opt.name), ca.cert, ca.key, env.clock, env.rng);
+    if (!ra) return std::unexpected(ra.error());
+    ca.ra = store::NewRa{ra->cert, std::move(ra->key)};
+  }
+  return install_ca(env, *st, opt.name, ca, opt.make_default, "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {
   auto opt = std::make_shared<CaImportOptions>();
-  auto* cmd = parent.add_subcommand("import", "import an existing CA certificate and key (PEM or DER)");
+  auto* cmd = parent.add_subcommand(
+      "import", "import an existing CA certificate and key (PEM or DER); an EC CA gets an RSA RA with it");
   cmd->add_option("name", opt->name, "store name of the CA")->required();
   cmd->add_option("--cert", opt->cert_file, "CA certificate (PEM may hold the chain after it)")->required();
   cmd->add_option("--key", opt->key_file, "the CA's unencrypted private key")->required();
