@@ -81,6 +81,7 @@ bool is_server_fault(core::Errc code) {
     case Errc::store_io:
     case Errc::store_busy:
     case Errc::config_invalid:
+    case Errc::unavailable:
     case Errc::internal: return true;
   }
   return true;
