@@ -20,13 +20,13 @@ std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
 core::Result<void> check_servable(const CaBundle& ca) {
   if (ca.ra && !ca.ra->public_key().is_rsa())
     return core::fail(core::Errc::unavailable,
-                      fmt::format("the RA of CA \"{}\" has a {} key; SCEP clients need an RSA RA: run \"scepctl ra "
-                                  "create {} --replace\"",
+                      fmt::format("the RA of CA \"{}\" is not RSA ({}); SCEP clients need an RSA RA: run \"scepctl "
+                                  "ra create {} --replace\"",
                                   ca.name, ca.ra->public_key().description(), ca.name));
   if (!ca.ra && !ca.cert.public_key().is_rsa())
     return core::fail(core::Errc::unavailable,
-                      fmt::format("CA \"{}\" has a {} key and no RSA RA for SCEP clients to encrypt to: run "
-                                  "\"scepctl ra create {}\"",
+                      fmt::format("CA \"{}\" ({}) has no RSA RA for SCEP clients to encrypt to: run \"scepctl ra "
+                                  "create {}\"",
                                   ca.name, ca.cert.public_key().description(), ca.name));
   return {};
 }
