@@ -19,9 +19,16 @@ struct CaCreateOptions {
   bool make_default = false;
 };
 
-/// Installs a new CA and makes it the default when asked or when it is the first.
-core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
-                              bool make_default, std::string_view operation) {
+/// Installs a new CA and makes it the default when asked or when it is the
+/// first. An EC CA cannot decrypt what clients send: its RSA RA is made here
+/// and stored with it (one rename), so the store never holds it without one.
+core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, store::NewCa ca, bool make_default,
+                              std::string_view operation) {
+  if (ca::needs_rsa_ra(ca.cert)) {
+    auto ra = ca::create_ra(ca::default_ra(name), ca.cert, ca.key, env.clock, env.rng);
+    if (!ra) return std::unexpected(ra.error());
+    ca.ra = store::NewRa{ra->cert, std::move(ra->key)};
+  }
   auto existing = st.ca_names();
   if (!existing) return std::unexpected(existing.error());
   SCEP_TRY(st.add_ca(name, ca));
@@ -38,7 +45,7 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
     env.out << fmt::format("CA \"{}\" created\n", name);
     print_cert(env.out, ca.cert, "  ");
     if (ca.ra) {
-      env.out << fmt::format("with an RSA RA, which SCEP clients encrypt to (its key is {}); the CA works in RA mode\n",
+      env.out << fmt::format("and its RSA RA (the CA's key is {}: SCEP clients encrypt to the RA)\n",
                              ca.cert.public_key().description());
       print_cert(env.out, ca.ra->cert, "  ");
     }
@@ -63,15 +70,8 @@ core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
   ca::RootSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP CA", opt.name) : opt.subject, *key_type, opt.days};
   auto root = ca::create_root(spec, env.clock, env.rng);
   if (!root) return std::unexpected(root.error());
-  store::NewCa ca{root->cert, std::move(root->key), {}};
-  // An EC CA cannot decrypt what clients send: its RSA RA is made and
-  // stored with it, so the CA is never in the store without it.
-  if (ca::needs_rsa_ra(ca.cert)) {
-    auto ra = ca::create_ra(ca::default_ra(opt.name), ca.cert, ca.key, env.clock, env.rng);
-    if (!ra) return std::unexpected(ra.error());
-    ca.ra = store::NewRa{ra->cert, std::move(ra->key)};
-  }
-  return install_ca(env, *st, opt.name, ca, opt.make_default, "ca-create");
+  return install_ca(env, *st, opt.name, store::NewCa{root->cert, std::move(root->key), {}}, opt.make_default,
+                    "ca-create");
 }
 
 void add_ca_create_command(CLI::App& parent, Env& env) {

@@ -7,8 +7,8 @@
 
 namespace scepctl {
 
-core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
-                              bool make_default, std::string_view operation);
+core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, store::NewCa ca, bool make_default,
+                              std::string_view operation);
 
 struct CaImportOptions {
   std::string name, cert_file, key_file, chain_file;
@@ -42,14 +42,9 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   for (const auto& w : *warnings) env.err << "scepctl: warning: " << w << "\n";
   auto st = env.open_store(store::OpenMode::create);
   if (!st) return std::unexpected(st.error());
-  store::NewCa ca{certs->front(), std::move(*key), std::move(chain)};
-  // As `ca create`: an EC CA comes with the RSA RA that clients encrypt to.
-  if (ca::needs_rsa_ra(ca.cert)) {
-    auto ra = ca::create_ra(ca::default_ra(opt.name), ca.cert, ca.key, env.clock, env.rng);
-    if (!ra) return std::unexpected(ra.error());
-    ca.ra = store::NewRa{ra->cert, std::move(ra->key)};
-  }
-  return install_ca(env, *st, opt.name, ca, opt.make_default, "ca-import");
+  // install_ca gives an EC CA its RSA RA, as for `ca create`.
+  return install_ca(env, *st, opt.name, store::NewCa{certs->front(), std::move(*key), std::move(chain)},
+                    opt.make_default, "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {

@@ -2,17 +2,19 @@
 # An ECDSA CA with an RSA RA (issue 19), through `scepctl serve`:
 #  - `scepctl ca create --key-type ec-p256` makes the EC CA and its RSA RA
 #    in one step; GetCACert sends RA + CA;
-#  - micromdm scepclient (pinned to the RA: see 3.), certmonger (getcert, its scep-submit helper) and
-#    the tests' own independent client (scep_client.py: sscep's message
-#    shapes, by hand in DER, encrypting to the RA it finds in GetCACert)
-#    enroll; each certificate verifies with `openssl verify` against the EC
-#    CA and is signed ecdsa-with-SHA256; the CertReps are the RA's;
+#  - micromdm scepclient (pinned to the RA: see 3.), certmonger (getcert,
+#    its scep-submit helper) and the tests' own client (scep_client.py:
+#    every CMS structure built by hand in DER, not by our library; it stands
+#    in for sscep, which is not installed here, and like sscep encrypts to
+#    the RA it finds in GetCACert) enroll; each certificate verifies with
+#    `openssl verify` against the EC CA and is signed ecdsa-with-SHA256; the
+#    CertReps are the RA's;
 #  - GetCRL over HTTP: a CRL the EC CA signed (`openssl crl -verify`);
 #  - P-384: ecdsa-with-SHA384 for its certificates and CRL;
 #  - an RA may not be EC; `ca import` of an EC CA makes its RSA RA too;
 #  - an EC CA whose RA was taken away by hand: `scepctl check` says what to
-#    run, the server answers GetCACert and PKIOperation 503 with the reason
-#    and stays up.
+#    run, the server answers GetCACert 503 with the reason and stays up
+#    (PKIOperation's 503: tests/scep/test_enroll_ec.cpp).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/enroll_lib.sh"
@@ -83,7 +85,7 @@ expect_scepclient_ok "$C/scepclient"
 same_key "$C/scepclient/cert.pem" "$C/scepclient/key.pem"
 check_ec "$C/scepclient/cert.pem" ec-scepclient
 
-# ---- 4. the independent client (sscep's shapes), POST and GET.
+# ---- 4. the independent client (scep_client.py), POST and GET.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$C/py.key" 2>/dev/null || fail "openssl genpkey"
 for mode in post get; do
   S=$(new_secret ec device)
