@@ -18,6 +18,7 @@ int exit_code(core::Errc code) {
     case core::Errc::store_io: return 5;
     case core::Errc::store_busy: return 5;
     case core::Errc::config_invalid: return 6;
+    case core::Errc::unavailable: return 6;
     case core::Errc::decrypt_failed: return 1;
     case core::Errc::too_large: return 1;
     case core::Errc::unsupported_algorithm: return 1;

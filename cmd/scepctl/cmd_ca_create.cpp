@@ -4,6 +4,7 @@
 #include "audit.hpp"
 #include "ca/authority.hpp"
 #include "core/names.hpp"
+#include "crypto/key_type.hpp"
 #include "env.hpp"
 #include "show.hpp"
 
@@ -12,14 +13,21 @@ namespace scepctl {
 struct CaCreateOptions {
   std::string name;
   std::string subject;
-  int key_bits = 2048;
+  int key_bits = 0;                   ///< --key-bits N: rsa-N (kept for scripts)
+  std::string key_type = "rsa-2048";  ///< --key-type
   int days = 3650;
   bool make_default = false;
 };
 
-/// Installs a new CA and makes it the default when asked or when it is the first.
-core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
-                              bool make_default, std::string_view operation) {
+/// Installs a new CA and makes it the default when asked or when it is the
+/// first. An EC CA cannot decrypt what clients send: its RSA RA is made here
+/// and stored with it (one rename), so the store never holds it without one.
+core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, store::NewCa ca, bool make_default,
+                              std::string_view operation) {
+  if (ca::needs_rsa_ra(ca.cert)) {
+    SCEP_TRY_ASSIGN(auto ra, ca::create_ra(ca::default_ra(name), ca.cert, ca.key, env.clock, env.rng));
+    ca.ra = store::NewRa{ra.cert, std::move(ra.key)};
+  }
   SCEP_TRY_ASSIGN(auto existing, st.ca_names());
   SCEP_TRY(st.add_ca(name, ca));
   bool is_default = make_default || existing.empty();
@@ -29,15 +37,22 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
   if (env.json) {
     auto j = cert_json(ca.cert);
     j["name"] = name;
+    if (ca.ra) j["ra"] = cert_json(ca.ra->cert);
     env.out << j.dump(2) << "\n";
   } else {
     env.out << fmt::format("CA \"{}\" created\n", name);
     print_cert(env.out, ca.cert, "  ");
+    if (ca.ra) {
+      env.out << fmt::format("and its RSA RA (the CA's key is {}: SCEP clients encrypt to the RA)\n",
+                             ca.cert.public_key().description());
+      print_cert(env.out, ca.ra->cert, "  ");
+    }
   }
-  return audit_action(st, cert_action(env, name, std::string(operation), scep::Outcome::created, ca.cert,
-                                      fmt::format("{}{}",
-                                                  ca.chain.empty() ? "" : fmt::format(", chain of {}", ca.chain.size()),
-                                                  is_default ? ", the default CA" : "")));
+  return audit_action(st,
+                      cert_action(env, name, std::string(operation), scep::Outcome::created, ca.cert,
+                                  fmt::format("{}{}{}",
+                                              ca.chain.empty() ? "" : fmt::format(", chain of {}", ca.chain.size()),
+                                              ca.ra ? ", with an RSA RA" : "", is_default ? ", the default CA" : "")));
 }
 
 core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
@@ -47,17 +62,25 @@ core::Result<void> run_ca_create(const CaCreateOptions& opt, Env& env) {
   SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::create));
   if (auto names = st.ca_names(); names && std::find(names->begin(), names->end(), opt.name) != names->end())
     return core::fail(core::Errc::already_exists, fmt::format("CA \"{}\" already exists", opt.name));
-  ca::RootSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP CA", opt.name) : opt.subject, opt.key_bits, opt.days};
+  auto key_type = opt.key_bits ? crypto::rsa_key_type(opt.key_bits) : crypto::parse_key_type(opt.key_type);
+  if (!key_type) return core::fail(core::Errc::invalid_argument, "unknown key type");  // the parser checked both
+  ca::RootSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP CA", opt.name) : opt.subject, *key_type, opt.days};
   SCEP_TRY_ASSIGN(auto root, ca::create_root(spec, env.clock, env.rng));
   return install_ca(env, st, opt.name, store::NewCa{root.cert, std::move(root.key), {}}, opt.make_default, "ca-create");
 }
 
 void add_ca_create_command(CLI::App& parent, Env& env) {
   auto opt = std::make_shared<CaCreateOptions>();
-  auto* cmd = parent.add_subcommand("create", "create a self-signed RSA CA");
+  auto* cmd = parent.add_subcommand("create", "create a self-signed CA (an EC CA gets its RSA RA with it)");
   cmd->add_option("name", opt->name, "store name of the CA (what clients use to pick it)")->required();
   cmd->add_option("--subject", opt->subject, "subject DN, e.g. \"CN=Example CA,O=Example\" (default: CN=NAME SCEP CA)");
-  cmd->add_option("--key-bits", opt->key_bits, "RSA key size")->check(CLI::IsMember({2048, 3072, 4096}));
+  auto* type = cmd->add_option("--key-type", opt->key_type,
+                               "rsa-2048 (default), rsa-3072, rsa-4096, ec-p256 or ec-p384; an EC CA signs with "
+                               "ECDSA and gets an RSA-2048 RA for SCEP's key transport")
+                   ->check(CLI::IsMember(crypto::key_type_names()));
+  cmd->add_option("--key-bits", opt->key_bits, "RSA key size (the same as --key-type rsa-BITS)")
+      ->check(CLI::IsMember({2048, 3072, 4096}))
+      ->excludes(type);
   cmd->add_option("--days", opt->days, "validity in days (default 3650)")->check(CLI::Range(1, 36500));
   cmd->add_flag("--default", opt->make_default, "make it the default CA");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_ca_create(*opt, env); }; });

@@ -7,8 +7,8 @@
 
 namespace scepctl {
 
-core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, const store::NewCa& ca,
-                              bool make_default, std::string_view operation);
+core::Result<void> install_ca(Env& env, store::Store& st, const std::string& name, store::NewCa ca, bool make_default,
+                              std::string_view operation);
 
 struct CaImportOptions {
   std::string name, cert_file, key_file, chain_file;
@@ -38,13 +38,15 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   SCEP_TRY_ASSIGN(auto warnings, ca::check_import(certs.front(), *key, chain));
   for (const auto& w : warnings) env.err << "scepctl: warning: " << w << "\n";
   SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::create));
+  // install_ca gives an EC CA its RSA RA, as for `ca create`.
   return install_ca(env, st, opt.name, store::NewCa{certs.front(), std::move(*key), std::move(chain)}, opt.make_default,
                     "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {
   auto opt = std::make_shared<CaImportOptions>();
-  auto* cmd = parent.add_subcommand("import", "import an existing CA certificate and key (PEM or DER)");
+  auto* cmd = parent.add_subcommand(
+      "import", "import an existing CA certificate and key (PEM or DER); an EC CA gets an RSA RA with it");
   cmd->add_option("name", opt->name, "store name of the CA")->required();
   cmd->add_option("--cert", opt->cert_file, "CA certificate (PEM may hold the chain after it)")->required();
   cmd->add_option("--key", opt->key_file, "the CA's unencrypted private key")->required();

@@ -8,6 +8,7 @@
 #include "crypto/crl.hpp"
 #include "env.hpp"
 #include "scep/manual.hpp"
+#include "scep/service.hpp"
 #include "store/fsck.hpp"
 
 namespace scepctl {
@@ -121,6 +122,7 @@ core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, con
     return rep;
   }
   check_keys(st, *bundle, rep);
+  if (auto ok = scep::check_servable(*bundle); !ok) rep.problems.push_back(ok.error().detail);
   check_expiry(*bundle, env.clock.now(), rep);
   auto certs = st.list_certificates(name);
   if (!certs) rep.problems.push_back("certificates: " + certs.error().detail);

@@ -3,6 +3,7 @@
 
 #include "audit.hpp"
 #include "ca/authority.hpp"
+#include "crypto/key_type.hpp"
 #include "env.hpp"
 #include "show.hpp"
 #include "target.hpp"
@@ -12,7 +13,8 @@ namespace scepctl {
 struct RaCreateOptions {
   std::string ca;
   std::string subject;
-  int key_bits = 2048;
+  int key_bits = 0;                   ///< --key-bits N: rsa-N
+  std::string key_type = "rsa-2048";  ///< --key-type
   int days = 730;
   bool replace = false;
 };
@@ -28,7 +30,9 @@ core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
     return core::fail(core::Errc::already_exists,
                       fmt::format("CA \"{}\" already has an RA certificate (use --replace)", opt.ca));
   SCEP_TRY_ASSIGN(auto ca_key, st.load_key(opt.ca, scep::KeyRole::ca));
-  ca::RaSpec spec{opt.subject.empty() ? fmt::format("CN={} SCEP RA", opt.ca) : opt.subject, opt.key_bits, opt.days};
+  auto key_type = opt.key_bits ? crypto::rsa_key_type(opt.key_bits) : crypto::parse_key_type(opt.key_type);
+  if (!key_type) return core::fail(core::Errc::invalid_argument, "unknown key type");  // the parser checked both
+  ca::RaSpec spec{opt.subject.empty() ? ca::default_ra(opt.ca).subject : opt.subject, *key_type, opt.days};
   SCEP_TRY_ASSIGN(auto ra, ca::create_ra(spec, ca.cert, ca_key, env.clock, env.rng));
   auto r = st.set_ra(opt.ca, ra.cert, ra.key, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no);
   if (!r) return r;
@@ -51,7 +55,13 @@ void add_ra_command(CLI::App& app, Env& env) {
   auto* create = ra->add_subcommand("create", "create an RSA RA certificate signed by the CA (switches on RA mode)");
   create->add_option("ca", opt->ca, "store name of the CA (default: the default CA)");
   create->add_option("--subject", opt->subject, "subject DN (default: CN=CA SCEP RA)");
-  create->add_option("--key-bits", opt->key_bits, "RSA key size")->check(CLI::IsMember({2048, 3072, 4096}));
+  auto* type = create
+                   ->add_option("--key-type", opt->key_type,
+                                "rsa-2048 (default), rsa-3072 or rsa-4096; an RA must be RSA")
+                   ->check(CLI::IsMember(crypto::key_type_names()));
+  create->add_option("--key-bits", opt->key_bits, "RSA key size (the same as --key-type rsa-BITS)")
+      ->check(CLI::IsMember({2048, 3072, 4096}))
+      ->excludes(type);
   create->add_option("--days", opt->days, "validity in days, capped at the CA's (default 730)")
       ->check(CLI::Range(1, 36500));
   create->add_flag("--replace", opt->replace, "replace an existing RA certificate");

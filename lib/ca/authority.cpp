@@ -14,18 +14,19 @@ using namespace std::chrono;
 
 namespace {
 
-/// A new RSA key and what every certificate of the CA's own has: the
+/// A new key and what every certificate of the CA's own has: the
 /// subject, a random serial, backdated validity of `days` (at most until
 /// `not_after_cap`, when given).
 struct Fresh {
   crypto::PrivateKey key;
   crypto::CertSpec spec;
 };
-core::Result<Fresh> fresh(std::string_view subject_text, int key_bits, int validity_days, const core::Clock& clock,
-                          core::Rng& rng, std::optional<core::TimePoint> not_after_cap = std::nullopt) {
+core::Result<Fresh> fresh(std::string_view subject_text, crypto::KeyType key_type, int validity_days,
+                          const core::Clock& clock, core::Rng& rng,
+                          std::optional<core::TimePoint> not_after_cap = std::nullopt) {
   if (validity_days <= 0) return core::fail(Errc::invalid_argument, "--days must be positive");
   SCEP_TRY_ASSIGN(auto subject, crypto::subject_der_from_text(subject_text));
-  SCEP_TRY_ASSIGN(auto key, crypto::PrivateKey::generate_rsa(key_bits));
+  SCEP_TRY_ASSIGN(auto key, crypto::generate_key(key_type));
   crypto::CertSpec cs;
   cs.subject = std::move(subject);
   cs.serial = crypto::random_serial(rng);
@@ -38,21 +39,31 @@ core::Result<Fresh> fresh(std::string_view subject_text, int key_bits, int valid
 }  // namespace
 
 core::Result<KeyPairCert> create_root(const RootSpec& spec, const core::Clock& clock, core::Rng& rng) {
-  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_bits, spec.days, clock, rng));
+  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_type, spec.days, clock, rng));
   f.spec.ca = true;
-  f.spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature |
-                     crypto::ku_key_encipherment;
+  f.spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature;
+  // An EC key cannot encipher a key (RFC 5480 §3): only an RSA CA decrypts.
+  if (crypto::is_rsa(spec.key_type)) f.spec.key_usage |= crypto::ku_key_encipherment;
   SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(f.spec, f.key.public_key(), nullptr, f.key));
   return KeyPairCert{std::move(cert), std::move(f.key)};
 }
 
 core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificate& ca_cert,
                                     const crypto::PrivateKey& ca_key, const core::Clock& clock, core::Rng& rng) {
-  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_bits, spec.days, clock, rng, ca_cert.not_after()));
+  if (!crypto::is_rsa(spec.key_type))
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("an RA key must be RSA (SCEP clients encrypt to it with RSA), not {}: use "
+                                  "--key-type rsa-2048, rsa-3072 or rsa-4096",
+                                  crypto::key_type_name(spec.key_type)));
+  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_type, spec.days, clock, rng, ca_cert.not_after()));
   f.spec.key_usage = crypto::ku_digital_signature | crypto::ku_key_encipherment;
   SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(f.spec, f.key.public_key(), &ca_cert, ca_key));
   return KeyPairCert{std::move(cert), std::move(f.key)};
 }
+
+bool needs_rsa_ra(const crypto::Certificate& ca_cert) { return !ca_cert.public_key().is_rsa(); }
+
+RaSpec default_ra(std::string_view ca_name) { return RaSpec{fmt::format("CN={} SCEP RA", ca_name)}; }
 
 core::Result<std::vector<std::string>> check_import(const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                                     const std::vector<crypto::Certificate>& chain) {
@@ -67,9 +78,10 @@ core::Result<std::vector<std::string>> check_import(const crypto::Certificate& c
     child = &parent;
   }
   std::vector<std::string> warnings;
-  if (!key.is_rsa()) warnings.push_back("the CA key is not RSA: SCEP clients need an RSA RA (scepctl ra create)");
   unsigned ku = cert.key_usage();
-  if (!(ku & crypto::ku_key_encipherment) || !(ku & crypto::ku_digital_signature))
+  // A key that is not RSA cannot decrypt SCEP requests: the caller makes it
+  // an RSA RA (needs_rsa_ra), so keyEncipherment does not matter then.
+  if (key.is_rsa() && (!(ku & crypto::ku_key_encipherment) || !(ku & crypto::ku_digital_signature)))
     warnings.push_back(
         "the CA certificate lacks digitalSignature or keyEncipherment: create an RA (scepctl ra create)");
   if (!chain.empty() && !chain.back().is_self_issued())

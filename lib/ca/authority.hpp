@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "crypto/cert_builder.hpp"
 #include "crypto/certificate.hpp"
+#include "crypto/key_type.hpp"
 #include "crypto/keys.hpp"
 
 namespace ca {
@@ -24,22 +25,25 @@ struct KeyPairCert {
 
 struct RootSpec {
   std::string subject;  ///< "CN=..." or "/CN=..."
-  int key_bits = 2048;
+  crypto::KeyType key_type = crypto::KeyType::rsa_2048;
   int days = 3650;
 };
 
-/// A self-signed RSA CA: keyCertSign, cRLSign, and digitalSignature +
-/// keyEncipherment so it can sign CertReps and decrypt requests without an RA.
+/// A self-signed CA: keyCertSign, cRLSign and digitalSignature, and for an
+/// RSA key keyEncipherment, so that it can sign CertReps and decrypt
+/// requests without an RA. An EC CA (signed with ECDSA, SHA-384 for P-384)
+/// cannot decrypt: SCEP's key transport is RSA, so it needs an RSA RA.
 core::Result<KeyPairCert> create_root(const RootSpec& spec, const core::Clock& clock, core::Rng& rng);
 
 struct RaSpec {
   std::string subject;
-  int key_bits = 2048;
+  crypto::KeyType key_type = crypto::KeyType::rsa_2048;
   int days = 730;
 };
 
 /// An RA certificate signed by the CA: digitalSignature + keyEncipherment,
-/// never valid beyond the CA certificate.
+/// never valid beyond the CA certificate. The RA decrypts requests, so its
+/// key must be RSA (invalid_argument otherwise), whatever the CA's key is.
 core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificate& ca_cert,
                                     const crypto::PrivateKey& ca_key, const core::Clock& clock, core::Rng& rng);
 
@@ -52,8 +56,18 @@ core::Result<crypto::Certificate> issue(crypto::CertSpec& spec, const crypto::Pu
                                         const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key,
                                         core::Rng& rng);
 
+/// The CA cannot serve SCEP alone: its key is not RSA, so requests must be
+/// encrypted to an RSA RA (RFC 8894 §3.1 key transport; Apple refuses
+/// anything else).
+bool needs_rsa_ra(const crypto::Certificate& ca_cert);
+
+/// The RA that `ca create` and `ca import` make beside a CA that needs one:
+/// RSA 2048, "CN=<name> SCEP RA", 730 days (capped at the CA's).
+RaSpec default_ra(std::string_view ca_name);
+
 /// Checks an imported CA: key matches, it is a CA, the chain links up.
-/// Returns warnings (e.g. "no keyEncipherment: needs an RA") on success.
+/// Returns warnings (e.g. "no keyEncipherment: needs an RA") on success; a
+/// key that is not RSA is no warning: the importer gives it an RSA RA.
 core::Result<std::vector<std::string>> check_import(const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                                     const std::vector<crypto::Certificate>& chain);
 

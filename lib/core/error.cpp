@@ -19,6 +19,7 @@ std::string_view errc_name(Errc code) {
     case Errc::store_io: return "store_io";
     case Errc::store_busy: return "store_busy";
     case Errc::config_invalid: return "config_invalid";
+    case Errc::unavailable: return "unavailable";
     case Errc::internal: return "internal";
   }
   return "internal";

@@ -27,6 +27,9 @@ enum class Errc {
   store_io,
   store_busy,
   config_invalid,
+  /// A CA that cannot serve SCEP as it stands (an EC CA without its RSA
+  /// RA) until the operator acts: HTTP 503 with the reason.
+  unavailable,
   internal,
 };
 

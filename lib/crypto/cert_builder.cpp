@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crypto/der.hpp"
+#include "crypto/key_type.hpp"
 #include "crypto/name.hpp"
 #include "crypto/ossl_error.hpp"
 
@@ -145,7 +146,7 @@ core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKe
     return ossl_fail(Errc::internal, "filling certificate");
   SCEP_TRY(set_validity(cert.get(), spec));
   SCEP_TRY(add_extensions(cert.get(), spec, issuer_cert));
-  if (X509_sign(cert.get(), signing_key.native(), EVP_sha256()) <= 0)
+  if (X509_sign(cert.get(), signing_key.native(), evp_md(signing_digest(signing_key))) <= 0)
     return ossl_fail(Errc::internal, "signing certificate");
   return Certificate(std::move(cert));
 }

@@ -34,8 +34,8 @@ core::Result<core::Bytes> subject_der_from_text(std::string_view text);
 /// The text form of a DER Name (for display and matching).
 core::Result<std::string> subject_text_from_der(core::ByteView der);
 
-/// Builds and signs (SHA-256) a certificate. `issuer` null means self-signed
-/// by `signing_key` (which must then be the subject key).
+/// Builds and signs a certificate (SHA-256; SHA-384 by a P-384 key: crypto::signing_digest). `issuer` null means
+/// self-signed by `signing_key` (which must then be the subject key).
 core::Result<Certificate> build_certificate(const CertSpec& spec, const PublicKey& subject_key,
                                             const Certificate* issuer, const PrivateKey& signing_key);
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "crypto/key_type.hpp"
+
 namespace scep {
 
 namespace {
@@ -106,6 +108,7 @@ CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& cloc
     spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
     spec.next_update = spec.this_update + std::chrono::days(days);
     spec.revoked = std::move(revoked);
+    spec.digest = crypto::signing_digest(key);  // ecdsa-with-SHA384 for a P-384 CA
     SCEP_TRY_ASSIGN(auto der, crypto::build_crl(spec, ca.cert, key));
     return std::optional<core::Bytes>(std::move(der));
   };

@@ -106,6 +106,8 @@ core::Result<core::Bytes> Service::pki_operation(std::string_view ca_hint, core:
   sum.ca = ctx.name();
   sum.message_type = header.type ? std::string(message_type_name(*header.type)) : header.type_text;
   sum.transaction_id = core::to_string(header.transaction_id.value);
+  // No CertRep: the client could not have encrypted to this CA.
+  SCEP_TRY(check_servable(ctx.bundle()));
   if (ctx.legacy()) crypto::enable_legacy_algorithms();
 
   InboundMessage in{std::move(sd),

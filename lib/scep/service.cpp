@@ -17,6 +17,20 @@ std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca) {
   return certs;
 }
 
+core::Result<void> check_servable(const CaBundle& ca) {
+  if (ca.ra && !ca.ra->public_key().is_rsa())
+    return core::fail(core::Errc::unavailable,
+                      fmt::format("the RA of CA \"{}\" is not RSA ({}); SCEP clients need an RSA RA: run \"scepctl "
+                                  "ra create {} --replace\"",
+                                  ca.name, ca.ra->public_key().description(), ca.name));
+  if (!ca.ra && !ca.cert.public_key().is_rsa())
+    return core::fail(core::Errc::unavailable,
+                      fmt::format("CA \"{}\" ({}) has no RSA RA for SCEP clients to encrypt to: run \"scepctl ra "
+                                  "create {}\"",
+                                  ca.name, ca.cert.public_key().description(), ca.name));
+  return {};
+}
+
 core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
   auto named = m_backend.catalog.resolve_ca(identifier);
   if (named) return CaChoice{std::move(*named), false};
@@ -47,6 +61,7 @@ core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {
   SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  SCEP_TRY(check_servable(bundle));
   auto certs = ca_cert_list(bundle);
   if (certs.size() == 1 && !bundle.ra) return CaCertReply{CaCertKind::single, certs.front().der()};
   SCEP_TRY_ASSIGN(auto p7, crypto::degenerate_pkcs7(certs));
@@ -55,6 +70,7 @@ core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {
 
 core::Result<core::Bytes> Service::get_ca_chain(std::string_view ca) {
   SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  SCEP_TRY(check_servable(bundle));
   return crypto::degenerate_pkcs7(ca_cert_list(bundle));
 }
 
@@ -67,6 +83,8 @@ std::optional<HealthProblem> Service::health() {
     if (!ca) return HealthProblem{fmt::format("CA {}: its certificate does not load", name), ca.error().detail};
     if (auto key = m_backend.catalog.load_key(name, KeyRole::ca); !key)
       return HealthProblem{fmt::format("CA {}: its key does not load", name), key.error().detail};
+    if (auto ok = check_servable(*ca); !ok)
+      return HealthProblem{fmt::format("CA {}: an EC CA without an RSA RA", name), ok.error().detail};
     if (!ca->ra) continue;
     if (auto key = m_backend.catalog.load_key(name, KeyRole::ra); !key)
       return HealthProblem{fmt::format("CA {}: its RA key does not load", name), key.error().detail};

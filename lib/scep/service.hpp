@@ -143,6 +143,12 @@ class Service {
 /// The failInfo of a policy refusal.
 FailInfo to_fail_info(policy::Refusal r);
 
+/// Whether the CA can answer SCEP clients: the certificate they encrypt to
+/// (the RA's, else the CA's) must be RSA, the only key transport clients
+/// have (RFC 8894 §3.1). An EC CA without an RSA RA is Errc::unavailable
+/// (HTTP 503), whose detail tells the operator what to run; no paths.
+core::Result<void> check_servable(const CaBundle& ca);
+
 /// The certificates GetCACert sends, in order: RA (if any), the CA, its chain
 /// (a root above an intermediate CA only when `include_root`).
 std::vector<crypto::Certificate> ca_cert_list(const CaBundle& ca);

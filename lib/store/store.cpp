@@ -116,6 +116,8 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
   auto r = write_file_atomic(m_layout.ca_key(temp_name), ca.key.to_pem(), 0600);
   if (r) r = write_file_atomic(m_layout.ca_cert(temp_name), ca.cert.pem(), 0640);
   if (r && !ca.chain.empty()) r = write_file_atomic(m_layout.chain(temp_name), pem_bundle(ca.chain), 0640);
+  if (r && ca.ra) r = write_file_atomic(m_layout.ra_key(temp_name), ca.ra->key.to_pem(), 0600);
+  if (r && ca.ra) r = write_file_atomic(m_layout.ra_cert(temp_name), ca.ra->cert.pem(), 0640);
   // Made here so the service, whichever user it runs as, finds it with the CA's group and mode.
   if (r) r = write_file_atomic(m_layout.tx_lock(temp_name), "", 0640);
   fs::path dir(temp);

@@ -32,10 +32,19 @@ std::string transaction_of_index(std::string_view text);
 /// sorted; a directory that cannot be listed is an error.
 core::Result<std::vector<std::string>> serials_in(const std::filesystem::path& dir, std::string_view ext);
 
+/// An RA certificate and its key.
+struct NewRa {
+  crypto::Certificate cert;
+  crypto::PrivateKey key;
+};
+
 struct NewCa {
   crypto::Certificate cert;
   crypto::PrivateKey key;
   std::vector<crypto::Certificate> chain;
+  /// Written with the CA, in the same rename: an EC CA is never in the
+  /// store without the RSA RA it needs.
+  std::optional<NewRa> ra;
 };
 
 class Store final : public scep::Ledger,

@@ -24,6 +24,7 @@ int http_status(Errc code) {
     case Errc::store_busy: return 503;
     case Errc::store_io: return 500;
     case Errc::config_invalid: return 500;
+    case Errc::unavailable: return 503;
     case Errc::internal: return 500;
   }
   return 500;
@@ -34,6 +35,13 @@ namespace {
 Response error_response(const core::Error& e) {
   int status = http_status(e.code);
   // Server-side trouble is logged by the front end; the client gets no internals.
+  if (e.code == Errc::unavailable) {
+    // The operator must act (the detail names the CA and what it lacks, no
+    // paths); no Retry-After: retrying will not help until then.
+    Response r = Response::text(503, core::client_text(e));
+    r.log = e.detail;
+    return r;
+  }
   if (status >= 500) {
     Response r = Response::text(status, status == 503 ? "service busy, retry later" : "internal error");
     r.log = e.detail;

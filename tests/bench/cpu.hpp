@@ -23,4 +23,8 @@ double thread_cpu_seconds();
 /// `rounds` batches of `ops` operations, on the calling thread.
 core::Result<double> rsa_private_op_seconds(int bits, int ops, int rounds = 5);
 
+/// Seconds of one ECDSA P-256 signature of a SHA-256 digest, measured as
+/// rsa_private_op_seconds: what an EC CA pays to sign a certificate.
+core::Result<double> ecdsa_p256_sign_seconds(int ops, int rounds = 5);
+
 }  // namespace bench

@@ -1,7 +1,11 @@
 // scep-bench-inproc: the protocol path alone. PKCSReqs go straight into
 // scep::Service::pki_operation over an in-memory repository (no HTTP, no
 // files, no fsync), one after another on one thread, and the thread's CPU time
-// is set against three RSA-2048 private operations timed in the same run.
+// is set against its floor timed in the same run: three RSA-2048 private
+// operations for an RSA-2048 CA (decrypt, sign the certificate, sign the
+// CertRep), or, with `--ca ec-p256` (an EC P-256 CA with an RSA-2048 RA),
+// two RSA-2048 private operations (the RA decrypts and signs the CertRep)
+// and one ECDSA P-256 signature (the CA signs the certificate).
 // What serve costs beyond this figure is HTTP and the store; what this costs
 // beyond the floor is OpenSSL's and ours. Instruction counts under callgrind
 // are steady, so it also serves to profile the protocol path:
@@ -30,10 +34,12 @@ T must(core::Result<T> r) {
   return std::move(*r);
 }
 
-int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
-  const auto& pki = testing::test_pki();  // an RSA-2048 CA
+int run(std::size_t count, std::size_t warmup, int floor_ops, bool ec, bool json) {
+  const auto& pki = testing::test_pki();  // an RSA-2048 CA; an EC P-256 CA with an RSA-2048 RA
   testing::MemoryStore repo;
-  repo.add_ca(scep::CaBundle{"bench", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
+  if (ec)
+    repo.add_ca(scep::CaBundle{"bench", pki.ec_root.cert, {}, pki.ec_ra.cert, {}}, pki.ec_root.key, &pki.ec_ra.key);
+  else repo.add_ca(scep::CaBundle{"bench", pki.root.cert, {}, std::nullopt, {}}, pki.root.key);
   policy::Policy pol;
   pol.name = "device";
   pol.validity_days = 30;
@@ -53,7 +59,8 @@ int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
   scep::Service service(repo.backend(), clock, rng);
 
   // Prepared before the clock starts; one client identity, as a device has.
-  const bench::CaCerts ca{pki.root.cert, pki.root.cert};
+  const bench::CaCerts ca = ec ? bench::CaCerts{pki.ec_ra.cert, pki.ec_root.cert}
+                               : bench::CaCerts{pki.root.cert, pki.root.cert};
   const auto who = must(bench::make_identity(2048, "inproc"));
   std::vector<bench::Enrollment> sent;
   for (std::size_t i = 0; i < count + warmup; ++i)
@@ -63,6 +70,7 @@ int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
   // meanwhile shows as two different figures instead of skewing the ratio.
   const int floor_batch = floor_ops / 5;  // --floor-ops is at least 5
   const double op_before = must(bench::rsa_private_op_seconds(2048, floor_batch));
+  const double ec_before = ec ? must(bench::ecdsa_p256_sign_seconds(floor_batch)) : 0.0;
   std::vector<core::Bytes> replies(sent.size());
   for (std::size_t i = 0; i < warmup; ++i) replies[i] = must(service.pki_operation("bench", sent[i].message, "bench"));
   const double cpu0 = bench::thread_cpu_seconds();
@@ -70,34 +78,41 @@ int run(std::size_t count, std::size_t warmup, int floor_ops, bool json) {
     replies[i] = must(service.pki_operation("bench", sent[i].message, "bench"));
   const double cpu = bench::thread_cpu_seconds() - cpu0;
   const double op_after = must(bench::rsa_private_op_seconds(2048, floor_batch));
+  const double ec_after = ec ? must(bench::ecdsa_p256_sign_seconds(floor_batch)) : 0.0;
   for (std::size_t i = 0; i < sent.size(); ++i) {
     if (auto ok = bench::check_cert_rep(sent[i], ca, replies[i]); !ok)
       throw std::runtime_error(fmt::format("reply {}: {}", i, ok.error().detail));
   }
 
   const double op = (op_before + op_after) / 2;
+  const double ec_op = (ec_before + ec_after) / 2;
+  const double floor = ec ? 2 * op + ec_op : 3 * op;
   const double per = cpu / static_cast<double>(count);
   if (json) {
-    std::cout << nlohmann::json{{"label", "inproc"},
-                                {"mode", "enroll"},
-                                {"count", count},
-                                {"cpu_ms_per_enrollment", 1e3 * per},
-                                {"rsa2048_private_op_ms", 1e3 * op},
-                                {"rsa2048_private_op_ms_before", 1e3 * op_before},
-                                {"rsa2048_private_op_ms_after", 1e3 * op_after},
-                                {"floor_ms", 3e3 * op},
-                                {"cpu_over_floor", per / (3 * op)}}
-                     .dump()
-              << "\n";
+    nlohmann::json j{{"label", "inproc"},
+                     {"mode", "enroll"},
+                     {"ca", ec ? "ec-p256+rsa-2048-ra" : "rsa-2048"},
+                     {"count", count},
+                     {"cpu_ms_per_enrollment", 1e3 * per},
+                     {"rsa2048_private_op_ms", 1e3 * op},
+                     {"rsa2048_private_op_ms_before", 1e3 * op_before},
+                     {"rsa2048_private_op_ms_after", 1e3 * op_after},
+                     {"floor_ms", 1e3 * floor},
+                     {"cpu_over_floor", per / floor}};
+    if (ec) j["ecdsa_p256_sign_ms"] = 1e3 * ec_op;
+    std::cout << j.dump() << "\n";
   } else {
     std::cout << fmt::format(
-                     "{} enrollments through Service::pki_operation (in memory, one thread): "
+                     "{} enrollments through Service::pki_operation (in memory, one thread, {} CA): "
                      "{:.3f} ms of CPU each\n",
-                     count, 1e3 * per)
-              << fmt::format(
-                     "RSA-2048 private op {:.3f} ms (before {:.3f}, after {:.3f}); floor (3 ops) {:.3f} ms; "
-                     "{:.2f}x floor\n",
-                     1e3 * op, 1e3 * op_before, 1e3 * op_after, 3e3 * op, per / (3 * op));
+                     count, ec ? "EC P-256 with an RSA-2048 RA" : "RSA-2048", 1e3 * per)
+              << fmt::format("RSA-2048 private op {:.3f} ms (before {:.3f}, after {:.3f})", 1e3 * op, 1e3 * op_before,
+                             1e3 * op_after)
+              << (ec ? fmt::format("; ECDSA P-256 sign {:.3f} ms (before {:.3f}, after {:.3f})", 1e3 * ec_op,
+                                   1e3 * ec_before, 1e3 * ec_after)
+                     : std::string())
+              << fmt::format("; floor ({}) {:.3f} ms; {:.2f}x floor\n", ec ? "2 RSA + 1 ECDSA" : "3 RSA ops",
+                             1e3 * floor, per / floor);
   }
   return 0;
 }
@@ -109,14 +124,19 @@ int main(int argc, char** argv) {
   std::size_t count = 1000, warmup = 20;
   int floor_ops = 200;
   bool json = false;
+  std::string ca_type = "rsa-2048";
   app.add_option("--count", count, "measured enrollments")->check(CLI::Range(1, 1000000));
   app.add_option("--warmup", warmup, "enrollments before the measurement");
   app.add_option("--floor-ops", floor_ops, "RSA-2048 private operations timed for the floor")
       ->check(CLI::Range(5, 100000));
+  app.add_option("--ca", ca_type,
+                 "the CA: rsa-2048 (default), or ec-p256 (an EC P-256 CA with an RSA-2048 RA; floor: 2 RSA private "
+                 "ops + 1 ECDSA signature)")
+      ->check(CLI::IsMember({"rsa-2048", "ec-p256"}));
   app.add_flag("--json", json, "one JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
   try {
-    return run(count, warmup, floor_ops, json);
+    return run(count, warmup, floor_ops, ca_type == "ec-p256", json);
   } catch (const std::exception& e) {
     std::cerr << "scep-bench-inproc: " << e.what() << "\n";
     return 1;

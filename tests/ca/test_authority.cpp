@@ -1,8 +1,11 @@
 // lib/ca: the CA's own certificates, its RA's, imports, and what it issues.
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/x509.h>
+
 #include "ca/authority.hpp"
 #include "crypto/cert_builder.hpp"
+#include "crypto/crl.hpp"
 #include "support/test_pki.hpp"
 
 namespace {
@@ -34,7 +37,7 @@ BOOST_AUTO_TEST_CASE(a_root_is_a_self_signed_ca_that_can_also_sign_and_decrypt) 
     BOOST_TEST((ku & bit) != 0u, "key usage bit " << bit);
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
-  auto bad = ca::create_root({"CN=x", 2048, 0}, clock, rng);
+  auto bad = ca::create_root({"CN=x", crypto::KeyType::rsa_2048, 0}, clock, rng);
   BOOST_REQUIRE(!bad);
   BOOST_TEST((bad.error().code == core::Errc::invalid_argument));
 }
@@ -46,7 +49,8 @@ BOOST_AUTO_TEST_CASE(an_ra_is_issued_by_its_ca_and_never_outlives_it) {
   BOOST_TEST((pki.ra.cert.key_usage() & crypto::ku_key_encipherment) != 0u);
   core::FixedClock clock(testing::fixed_time());
   testing::CountingRng rng;
-  auto long_ra = ca::create_ra({"CN=long RA", 2048, 20000}, pki.root.cert, pki.root.key, clock, rng);
+  auto long_ra = ca::create_ra({"CN=long RA", crypto::KeyType::rsa_2048, 20000}, pki.root.cert, pki.root.key, clock,
+                               rng);
   BOOST_REQUIRE_MESSAGE(long_ra, (long_ra ? "" : long_ra.error().detail));
   BOOST_TEST((long_ra->cert.not_after() <= pki.root.cert.not_after()));
 }
@@ -96,6 +100,85 @@ BOOST_AUTO_TEST_CASE(a_spec_that_cannot_be_built_is_the_operators_fault_not_the_
   auto cert = ca::issue(spec, pki.client_key.public_key(), pki.root.cert, pki.root.key, rng);
   BOOST_REQUIRE(!cert);
   BOOST_TEST((cert.error().code == core::Errc::internal));
+}
+
+BOOST_AUTO_TEST_CASE(an_ec_root_signs_with_ecdsa_and_cannot_decrypt) {
+  core::FixedClock clock(testing::fixed_time());
+  testing::CountingRng rng;
+  struct Case {
+    crypto::KeyType type;
+    const char* description;
+    int signature_nid;
+  };
+  for (auto c : {Case{crypto::KeyType::ec_p256, "EC 256", NID_ecdsa_with_SHA256},
+                 Case{crypto::KeyType::ec_p384, "EC 384", NID_ecdsa_with_SHA384}}) {
+    BOOST_TEST_CONTEXT(crypto::key_type_name(c.type)) {
+      auto root = ca::create_root({"CN=EC Root", c.type, 365}, clock, rng);
+      BOOST_REQUIRE_MESSAGE(root, (root ? "" : root.error().detail));
+      BOOST_TEST(root->cert.public_key().description() == c.description);
+      BOOST_TEST(!root->key.is_rsa());
+      BOOST_TEST(root->cert.is_ca());
+      BOOST_TEST(root->cert.issued(root->cert), "self-signature verifies");
+      BOOST_TEST(X509_get_signature_nid(root->cert.native()) == c.signature_nid);
+      unsigned ku = root->cert.key_usage();
+      BOOST_TEST((ku & crypto::ku_key_cert_sign) != 0u);
+      BOOST_TEST((ku & crypto::ku_crl_sign) != 0u);
+      BOOST_TEST((ku & crypto::ku_key_encipherment) == 0u, "an EC key cannot encipher keys");
+      BOOST_TEST(ca::needs_rsa_ra(root->cert));
+
+      auto spec = leaf_spec("CN=leaf under EC");
+      auto leaf = ca::issue(spec, testing::test_pki().client_key.public_key(), root->cert, root->key, rng);
+      BOOST_REQUIRE_MESSAGE(leaf, (leaf ? "" : leaf.error().detail));
+      BOOST_TEST(root->cert.issued(*leaf));
+      BOOST_TEST(X509_get_signature_nid(leaf->native()) == c.signature_nid);
+
+      crypto::CrlSpec crl_spec;
+      crl_spec.this_update = testing::fixed_time();
+      crl_spec.next_update = testing::fixed_time() + std::chrono::days(7);
+      crl_spec.digest = crypto::signing_digest(root->key);
+      auto der = crypto::build_crl(crl_spec, root->cert, root->key);
+      BOOST_REQUIRE_MESSAGE(der, (der ? "" : der.error().detail));
+      auto crl = crypto::Crl::parse(*der);
+      BOOST_REQUIRE(crl);
+      BOOST_TEST(crl->verify(root->cert));
+      BOOST_TEST(X509_CRL_get_signature_nid(crl->native()) == c.signature_nid);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_ra_under_an_ec_ca_is_rsa_and_an_ec_ra_is_refused) {
+  const auto& pki = testing::test_pki();
+  BOOST_TEST(pki.ec_root.cert.issued(pki.ec_ra.cert));
+  BOOST_TEST(pki.ec_ra.cert.public_key().is_rsa());
+  BOOST_TEST((pki.ec_ra.cert.key_usage() & crypto::ku_key_encipherment) != 0u);
+  BOOST_TEST(X509_get_signature_nid(pki.ec_ra.cert.native()) == NID_ecdsa_with_SHA256);
+  BOOST_TEST(!ca::needs_rsa_ra(pki.root.cert));
+  core::FixedClock clock(testing::fixed_time());
+  testing::CountingRng rng;
+  auto ec_ra = ca::create_ra({"CN=EC RA", crypto::KeyType::ec_p256, 365}, pki.ec_root.cert, pki.ec_root.key, clock,
+                             rng);
+  BOOST_REQUIRE(!ec_ra);
+  BOOST_TEST((ec_ra.error().code == core::Errc::invalid_argument));
+  BOOST_TEST(ec_ra.error().detail.find("must be RSA") != std::string::npos, ec_ra.error().detail);
+  BOOST_TEST(ec_ra.error().detail.find("--key-type rsa-2048") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(importing_an_ec_ca_is_no_warning_about_keyencipherment) {
+  const auto& pki = testing::test_pki();
+  auto ok = ca::check_import(pki.ec_root.cert, pki.ec_root.key, {});
+  BOOST_REQUIRE_MESSAGE(ok, (ok ? "" : ok.error().detail));
+  BOOST_TEST(ok->empty(), "the importer makes the RSA RA; nothing to warn about");
+}
+
+BOOST_AUTO_TEST_CASE(key_type_names_round_trip) {
+  for (auto name : crypto::key_type_names()) {
+    auto t = crypto::parse_key_type(name);
+    BOOST_REQUIRE(t);
+    BOOST_TEST(crypto::key_type_name(*t) == name);
+  }
+  BOOST_TEST(!crypto::parse_key_type("ec-p521"));
+  BOOST_TEST((crypto::rsa_key_type(3072) == crypto::KeyType::rsa_3072));
+  BOOST_TEST(!crypto::rsa_key_type(1024));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,6 +24,7 @@ BOOST_AUTO_TEST_CASE(every_errc_has_its_own_stable_name) {
                       Errc::store_io,
                       Errc::store_busy,
                       Errc::config_invalid,
+                      Errc::unavailable,
                       Errc::internal};
   std::set<std::string> names;
   for (Errc e : all) names.insert(std::string(core::errc_name(e)));

@@ -173,11 +173,15 @@ struct Fixture {
   crypto::Certificate signer = self_signed(testing::test_pki().client_key);
   int secrets_made = 0;
 
-  enum class Mode { ca, ra };
+  /// ec_ra: "main" is the EC P-256 CA with its RSA RA (send to pki.ec_ra.cert).
+  enum class Mode { ca, ra, ec_ra };
   explicit Fixture(Mode mode = Mode::ca, config::CaOptions options = {}) {
-    scep::CaBundle ca{"main", pki.root.cert, {}, std::nullopt, options};
+    const bool ec = mode == Mode::ec_ra;
+    scep::CaBundle ca{"main", ec ? pki.ec_root.cert : pki.root.cert, {}, std::nullopt, options};
     if (mode == Mode::ra) ca.ra = pki.ra.cert;
-    repo.add_ca(ca, pki.root.key, mode == Mode::ra ? &pki.ra.key : nullptr);
+    if (ec) ca.ra = pki.ec_ra.cert;
+    const crypto::PrivateKey* ra_key = mode == Mode::ra ? &pki.ra.key : ec ? &pki.ec_ra.key : nullptr;
+    repo.add_ca(ca, ec ? pki.ec_root.key : pki.root.key, ra_key);
     policy::Policy p;
     p.name = "default";
     p.validity_days = 30;

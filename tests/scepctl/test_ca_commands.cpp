@@ -101,6 +101,55 @@ BOOST_AUTO_TEST_CASE(option_values_are_checked_by_the_parser) {
   BOOST_TEST(!fs::exists(cli.store / "ca" / "main"));
 }
 
+BOOST_AUTO_TEST_CASE(an_ec_ca_is_created_with_its_rsa_ra_in_one_step) {
+  Cli cli;
+  auto j = cli.json({"--json", "ca", "create", "ec", "--key-type", "ec-p256"});
+  BOOST_TEST(j["key"] == "EC 256");
+  BOOST_REQUIRE(j.contains("ra"));
+  BOOST_TEST(j["ra"]["key"] == "RSA 2048");
+  BOOST_TEST(j["ra"]["subject"] == "CN=ec SCEP RA");
+  BOOST_TEST(j["ra"]["issuer"] == "CN=ec SCEP CA");
+  auto st = store::Store::open(cli.store, store::OpenMode::existing);
+  BOOST_REQUIRE(st);
+  auto cfg = st->load_config();
+  BOOST_REQUIRE(cfg);
+  auto ca = st->load_ca("ec", *cfg);
+  BOOST_REQUIRE(ca);
+  BOOST_REQUIRE(ca->ra);
+  BOOST_TEST(ca->cert.issued(*ca->ra));
+  auto ra_key = st->load_key("ec", scep::KeyRole::ra);
+  BOOST_REQUIRE(ra_key);
+  BOOST_TEST(ca->ra->matches(*ra_key));
+  BOOST_TEST(cli.run({"check"}) == 0, cli.out << cli.err);
+
+  // An RSA CA gets no RA unasked; --key-bits and --key-type exclude each other.
+  auto rsa = cli.json({"--json", "ca", "create", "big", "--key-type", "rsa-3072"});
+  BOOST_TEST(rsa["key"] == "RSA 3072");
+  BOOST_TEST(!rsa.contains("ra"));
+  BOOST_TEST(cli.run({"ca", "create", "both", "--key-type", "ec-p256", "--key-bits", "2048"}) == 2);
+  BOOST_TEST(cli.run({"ca", "create", "bad", "--key-type", "ec-p521"}) == 2);
+  BOOST_TEST(!fs::exists(cli.store / "ca" / "both"));
+}
+
+BOOST_AUTO_TEST_CASE(an_ec_ra_is_refused_with_one_line_and_the_old_ra_stays) {
+  Cli cli;
+  BOOST_TEST(cli.run({"ca", "create", "ec", "--key-type", "ec-p384"}) == 0, cli.err);
+  std::string before = core::to_string(*store::read_file(cli.store / "ca" / "ec" / "ra.pem", 1 << 20));
+  BOOST_TEST(cli.run({"ra", "create", "ec", "--replace", "--key-type", "ec-p256"}) == 2);
+  BOOST_TEST(cli.error_line().find("must be RSA") != std::string::npos, cli.err);
+  BOOST_TEST(core::to_string(*store::read_file(cli.store / "ca" / "ec" / "ra.pem", 1 << 20)) == before);
+  BOOST_TEST(cli.run({"ra", "create", "ec", "--replace", "--key-type", "rsa-3072"}) == 0, cli.err);
+}
+
+BOOST_AUTO_TEST_CASE(an_ec_ca_without_its_ra_is_a_problem_for_check) {
+  Cli cli;
+  BOOST_TEST(cli.run({"ca", "create", "ec", "--key-type", "ec-p256"}) == 0, cli.err);
+  fs::remove(cli.store / "ca" / "ec" / "ra.pem");
+  fs::remove(cli.store / "ca" / "ec" / "ra-key.pem");
+  BOOST_TEST(cli.run({"check"}) == 5);
+  BOOST_TEST((cli.out + cli.err).find("scepctl ra create ec") != std::string::npos, cli.out << cli.err);
+}
+
 BOOST_AUTO_TEST_CASE(ca_list_and_show_json_describe_certs_chain_ra_and_default) {
   const auto& pki = testing::test_pki();
   Cli cli;

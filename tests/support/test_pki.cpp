@@ -41,11 +41,15 @@ const TestPki& test_pki() {
   static const TestPki pki = [] {
     core::SystemClock clock;  // real time, so certificates are valid now
     CountingRng rng(7);
-    auto root = must(ca::create_root({"CN=Test Root CA", 2048, 3650}, clock, rng));
-    auto ra = must(ca::create_ra({"CN=Test RA", 2048, 365}, root.cert, root.key, clock, rng));
+    auto root = must(ca::create_root({"CN=Test Root CA", crypto::KeyType::rsa_2048, 3650}, clock, rng));
+    auto ra = must(ca::create_ra({"CN=Test RA", crypto::KeyType::rsa_2048, 365}, root.cert, root.key, clock, rng));
     auto inter = make_intermediate(root, clock, rng);
     auto client = must(crypto::PrivateKey::generate_rsa(2048));
-    return TestPki{std::move(root), std::move(ra), std::move(inter), std::move(client)};
+    auto ec_root = must(ca::create_root({"CN=Test EC CA", crypto::KeyType::ec_p256, 3650}, clock, rng));
+    auto ec_ra = must(
+        ca::create_ra({"CN=Test EC RA", crypto::KeyType::rsa_2048, 365}, ec_root.cert, ec_root.key, clock, rng));
+    return TestPki{std::move(root),   std::move(ra),      std::move(inter),
+                   std::move(client), std::move(ec_root), std::move(ec_ra)};
   }();
   return pki;
 }

@@ -27,6 +27,8 @@ struct TestPki {
   ca::KeyPairCert ra;             ///< RA signed by root
   ca::KeyPairCert inter;          ///< intermediate CA signed by root, "CN=Test Intermediate CA"
   crypto::PrivateKey client_key;  ///< a spare RSA-2048 key
+  ca::KeyPairCert ec_root;        ///< self-signed EC P-256 CA, "CN=Test EC CA"
+  ca::KeyPairCert ec_ra;          ///< its RSA-2048 RA, "CN=Test EC RA"
 };
 
 /// The shared test PKI (made on first use).

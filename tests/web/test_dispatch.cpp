@@ -10,6 +10,7 @@
 #include "scep/service.hpp"
 #include "store/atomic_file.hpp"
 #include "store/store.hpp"
+#include "support/memory_store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 #include "web/dispatch.hpp"
@@ -362,6 +363,35 @@ BOOST_AUTO_TEST_CASE(server_side_errors_are_500_without_details_for_the_client) 
   BOOST_TEST(body_text(r).find("secret_setting") == std::string::npos);
   BOOST_TEST(body_text(r).find("scep.toml") == std::string::npos);
   BOOST_TEST(r.log.find("secret_setting") != std::string::npos);
+}
+
+// Issue 19: an EC CA whose RSA RA is gone cannot be used by any client; the
+// answer says what the operator must run, and no Retry-After asks for retries.
+BOOST_AUTO_TEST_CASE(an_ec_ca_without_an_rsa_ra_is_503_with_the_command_to_run) {
+  const auto& pki = testing::test_pki();
+  testing::MemoryStore repo;
+  repo.add_ca(scep::CaBundle{"ec", pki.ec_root.cert, {}, std::nullopt, {}}, pki.ec_root.key);
+  core::FixedClock clock(pki.ec_root.cert.not_before() + std::chrono::hours(1));
+  testing::CountingRng rng;
+  scep::Service svc(repo.backend(), clock, rng);
+  for (const char* query : {"operation=GetCACert&message=ec", "operation=GetCACertChain&message=ec"}) {
+    web::Request req;
+    req.query = query;
+    auto r = web::dispatch(req, svc);
+    BOOST_TEST(r.status == 503, query);
+    BOOST_TEST(body_text(r).find("scepctl ra create ec") != std::string::npos, body_text(r));
+    BOOST_TEST(r.retry_after == 0);
+  }
+  web::Request health;
+  health.path = "/health";
+  BOOST_TEST(web::dispatch(health, svc).status == 503);
+  // With its RA the same CA answers.
+  repo.cas.front().ra = pki.ec_ra.cert;
+  repo.keys.insert_or_assign("ec/ra", pki.ec_ra.key);
+  web::Request req;
+  req.query = "operation=GetCACert&message=ec";
+  BOOST_TEST(web::dispatch(req, svc).status == 200);
+  BOOST_TEST(web::dispatch(health, svc).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(client_errors_carry_no_log) {
