@@ -10,14 +10,7 @@ namespace renewal_test {
 using namespace enroll_test;
 
 /// The key a renewal asks a certificate for, made once per process.
-inline const crypto::PrivateKey& next_key() {
-  static const crypto::PrivateKey key = [] {
-    auto k = crypto::PrivateKey::generate_rsa(2048);
-    if (!k) throw std::runtime_error(k.error().detail);
-    return std::move(*k);
-  }();
-  return key;
-}
+inline const crypto::PrivateKey& next_key() { return testing::rsa_key_once<2048>(); }
 
 inline constexpr std::string_view device_subject = "CN=device1,O=Example";
 

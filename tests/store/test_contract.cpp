@@ -5,7 +5,11 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <future>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cert_store.hpp"
 #include "crypto/crl.hpp"
@@ -268,16 +272,27 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_transaction_lock_makes_a_retry_wait, B, contract
   auto& ledger = b.backend().ledger;
   auto held = ledger.lock_transaction("main", "tid-l");
   BOOST_REQUIRE(held);
-  std::atomic<bool> entered{false};
+  // The order of events says whether the retry waited: a lock that let it
+  // through would log "retry" before "released". The retry thread is known
+  // to be at the lock before the first try gives it a moment, then lets go.
+  std::mutex m;
+  std::vector<std::string> order;
+  auto note = [&](std::string what) {
+    std::lock_guard g(m);
+    order.push_back(std::move(what));
+  };
+  std::promise<void> at_lock;
   std::thread retry([&] {
+    at_lock.set_value();
     auto second = ledger.lock_transaction("main", "tid-l");
-    entered = second.has_value();
+    note(second ? "retry" : "retry failed");
   });
+  at_lock.get_future().wait();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  BOOST_TEST(!entered, "the retry waits while the first try decides");
+  note("released");
   held->reset();
   retry.join();
-  BOOST_TEST(entered);
+  BOOST_TEST(order == (std::vector<std::string>{"released", "retry"}), "the retry waits while the first try decides");
   // Another transactionID does not wait.
   auto other = ledger.lock_transaction("main", "tid-other");
   BOOST_TEST(other.has_value());

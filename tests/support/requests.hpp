@@ -45,14 +45,19 @@ inline core::Bytes make_message(core::ByteView message_data, const MessageSpec& 
   return require(build_message(message_data, spec, recipient, signer, key), "build_message");
 }
 
-/// One 1024-bit RSA key per process: too small for the default policy.
-inline const crypto::PrivateKey& small_rsa_key() {
+/// An RSA key of `Bits` made once per process (RSA key generation is the
+/// slowest thing a test can do); another `Slot` gives another key.
+template <int Bits, int Slot = 0>
+const crypto::PrivateKey& rsa_key_once() {
   static const crypto::PrivateKey key = [] {
-    auto k = crypto::PrivateKey::generate_rsa(1024);
+    auto k = crypto::PrivateKey::generate_rsa(Bits);
     if (!k) throw std::runtime_error(k.error().detail);
     return std::move(*k);
   }();
   return key;
 }
+
+/// A 1024-bit RSA key: too small for the default policy.
+inline const crypto::PrivateKey& small_rsa_key() { return rsa_key_once<1024>(); }
 
 }  // namespace testing
