@@ -36,7 +36,7 @@ PKG=$(sed -n 's/^Package: //p' "$SCEP_SOURCE/debian/control" | head -n 1)
 STORE=/var/lib/scep
 UNITS=/lib/systemd/system
 LIGHTTPD_SNIPPET=/etc/lighttpd/conf-available/50-scep.conf
-CONFFILES=(/etc/apache2/conf-available/scep.conf "$LIGHTTPD_SNIPPET" /etc/nginx/snippets/scep.conf /etc/logrotate.d/scep)
+CONFFILES=(/etc/apache2/conf-available/scep.conf /etc/apache2/conf-available/scep-fastcgi.conf "$LIGHTTPD_SNIPPET" /etc/nginx/snippets/scep.conf /etc/logrotate.d/scep)
 
 known() { dpkg-query -W "$PKG" >/dev/null 2>&1 && [[ $(dpkg-query -W -f='${db:Status-Status}' "$PKG") != not-installed ]]; }
 
