@@ -478,6 +478,61 @@ stop_under_load() {
   "$SCEPCTL" --store "$store" check >"$WORK/check.out" 2>&1 || fail "scepctl check after the stop: $(cat "$WORK/check.out")"
 }
 
+# wait_for_socket SOCKET PID LOG — waits up to 10 s for the unix socket
+# that PID (spawn-fcgi) makes; fails with LOG if PID exits first.
+wait_for_socket() {
+  local sock=$1 pid=$2 log=$3 i
+  for ((i = 0; i < 100; i++)); do
+    [[ -S $sock ]] && return 0
+    kill -0 "$pid" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$log")"
+    sleep 0.1
+  done
+  fail "no socket $sock after 10 s"
+}
+
+# apache_conf FILE PORT MODULES EXTRA — a minimal Apache httpd 2.4 server
+# config in FILE: listens on 127.0.0.1:PORT, loads MODULES (names as in
+# mod_NAME.so, e.g. "mpm_event authz_core cgid"), logs in $WORK, denies
+# everything outside what EXTRA (the snippet under test) allows, and sets a
+# global charset default that must not leak into scep's Content-Types.
+# As root it runs as nobody:nogroup (Apache refuses to serve as root).
+APACHE_MODULES=/usr/lib/apache2/modules
+apache_conf() {
+  local file=$1 port=$2 modules=$3 extra=$4 m loads="" user=""
+  for m in $modules; do
+    [[ -f $APACHE_MODULES/mod_$m.so ]] || fail "missing $APACHE_MODULES/mod_$m.so"
+    loads+="LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"$'\n'
+    if [[ $m == cgid ]]; then loads+="ScriptSock \"$WORK/run/cgid.sock\""$'\n'; fi
+  done
+  if [[ $(id -u) == 0 ]]; then user=$'User nobody\nGroup nogroup'; fi
+  mkdir -p "$WORK/run"
+  cat >"$file" <<EOF
+ServerRoot "$WORK"
+ServerName 127.0.0.1
+DefaultRuntimeDir "$WORK/run"
+PidFile "$WORK/run/httpd.pid"
+ErrorLog "$WORK/apache-error.log"
+LogLevel info
+Listen 127.0.0.1:$port
+$loads$user
+CustomLog "$WORK/apache-access.log" "%h \"%r\" %>s %B"
+<Directory />
+  Require all denied
+</Directory>
+AddDefaultCharset UTF-8
+$extra
+EOF
+}
+
+# start_apache CONF PORT — checks CONF (apache2 -t) and starts Apache on it
+# in the foreground (-X: one process, stops on SIGTERM); sets APACHE_PID.
+start_apache() {
+  apache2 -t -f "$1" >"$WORK/apache-t.out" 2>&1 || fail "apache2 -t: $(cat "$WORK/apache-t.out")"
+  start_bg "$WORK/apache.log" apache2 -X -f "$1"
+  APACHE_PID=$BG_PID
+  wait_for_port "$2" "$APACHE_PID"
+}
+
 # lighttpd_conf NAME PORT MODULES VARS SNIPPET — writes $WORK/NAME.conf:
 # lighttpd on 127.0.0.1:PORT with MODULES (quoted, comma-separated), logs in
 # $WORK/NAME-error.log and $WORK/NAME-access.log, the VARS lines, then

@@ -16,19 +16,14 @@ set -euo pipefail
 require_cmd apache2 curl openssl "$PYTHON"
 
 SNIPPET=$(shipped apache/scep.conf)
-MODULES=/usr/lib/apache2/modules
-for m in mpm_event cgid alias env authz_core; do
-  [[ -f $MODULES/mod_$m.so ]] || fail "missing $MODULES/mod_$m.so"
-done
+MODULES="mpm_event authz_core alias cgid env"
 
 STORE="$WORK/store"
 make_store "$STORE"
 mkdir -p "$WORK/libexec" "$WORK/run"
 install -m 0755 "$SCEP_CGI_BIN" "$WORK/libexec/scep.cgi"
 
-USER_LINES=""
 if [[ $(id -u) == 0 ]]; then
-  USER_LINES=$'User nobody\nGroup nogroup'
   chmod 0711 "$WORK"
   chown -R nobody:nogroup "$STORE"
   runuser -u nobody -- test -r "$STORE/ca/beta/ra.pem" ||
@@ -36,35 +31,8 @@ if [[ $(id -u) == 0 ]]; then
   runuser -u nobody -- test -x "$WORK/libexec/scep.cgi" || fail "user nobody cannot run $WORK/libexec/scep.cgi"
 fi
 
-# A minimal server config around the snippet.
-write_conf() { # FILE PORT EXTRA-LINES
-  cat >"$1" <<EOF
-ServerRoot "$WORK"
-ServerName 127.0.0.1
-DefaultRuntimeDir "$WORK/run"
-PidFile "$WORK/run/httpd.pid"
-ErrorLog "$WORK/apache-error.log"
-LogLevel info
-Listen 127.0.0.1:$2
-LoadModule mpm_event_module $MODULES/mod_mpm_event.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule alias_module $MODULES/mod_alias.so
-LoadModule cgid_module $MODULES/mod_cgid.so
-ScriptSock "$WORK/run/cgid.sock"
-LoadModule env_module $MODULES/mod_env.so
-$USER_LINES
-CustomLog "$WORK/apache-access.log" "%h \"%r\" %>s %B"
-<Directory />
-  Require all denied
-</Directory>
-# A global charset default must not leak into scep's Content-Types.
-AddDefaultCharset UTF-8
-$3
-EOF
-}
-
 # 1. The snippet as shipped parses with its documented defaults.
-write_conf "$WORK/defaults.conf" "$(free_port)" "Include \"$SNIPPET\""
+apache_conf "$WORK/defaults.conf" "$(free_port)" "$MODULES" "Include \"$SNIPPET\""
 apache2 -t -f "$WORK/defaults.conf" >"$WORK/defaults.out" 2>&1 ||
   fail "apache2 rejects the shipped snippet: $(cat "$WORK/defaults.out")"
 apache2 -t -D DUMP_RUN_CFG -f "$WORK/defaults.conf" >"$WORK/defaults.dump" 2>&1 || true
@@ -77,15 +45,10 @@ grep -q 'Define: SCEP_STORE=/var/lib/scep' "$WORK/defaults.dump" ||
 # 2. The test's paths, Define'd before the Include, as the snippet's header
 # explains; the long-request limit is the snippet's own.
 PORT=$(free_port)
-write_conf "$WORK/httpd.conf" "$PORT" "Define SCEP_CGI \"$WORK/libexec/scep.cgi\"
+apache_conf "$WORK/httpd.conf" "$PORT" "$MODULES" "Define SCEP_CGI \"$WORK/libexec/scep.cgi\"
 Define SCEP_STORE \"$STORE\"
 Include \"$SNIPPET\""
-apache2 -t -f "$WORK/httpd.conf" >"$WORK/t.out" 2>&1 || fail "apache2 -t: $(cat "$WORK/t.out")"
-
-# -X: one process in the foreground, stops on SIGTERM.
-start_bg "$WORK/apache.log" apache2 -X -f "$WORK/httpd.conf"
-APACHE_PID=$BG_PID
-wait_for_port "$PORT" "$APACHE_PID"
+start_apache "$WORK/httpd.conf" "$PORT"
 
 BASE="http://127.0.0.1:$PORT/scep"
 check_scep_endpoint "$BASE"

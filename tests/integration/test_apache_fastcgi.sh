@@ -14,10 +14,7 @@ set -euo pipefail
 require_cmd apache2 spawn-fcgi scepclient curl openssl "$PYTHON"
 
 SNIPPET=$(shipped apache/scep-fastcgi.conf)
-MODULES=/usr/lib/apache2/modules
-for m in mpm_event proxy proxy_fcgi env setenvif authz_core; do
-  [[ -f $MODULES/mod_$m.so ]] || fail "missing $MODULES/mod_$m.so"
-done
+MODULES="mpm_event authz_core proxy proxy_fcgi env setenvif"
 
 STORE="$WORK/store"
 make_store "$STORE" # alpha: plain CA (the default); beta: CA with an RA
@@ -25,53 +22,18 @@ scepctl policy create device --days 30 --eku clientAuth --key-usage digitalSigna
   fail "scepctl policy create"
 mkdir -p "$WORK/run"
 
-# Apache refuses to serve as root (see test_apache.sh): as root, it runs as
-# nobody, which must reach the socket; the socket unit gives www-data that.
-USER_LINES=""
-if [[ $(id -u) == 0 ]]; then
-  USER_LINES=$'User nobody\nGroup nogroup'
-  chmod 0711 "$WORK"
-fi
+# As root Apache runs as nobody (apache_conf), which must reach the socket
+# (the socket unit gives www-data that; here mode 0666).
+if [[ $(id -u) == 0 ]]; then chmod 0711 "$WORK"; fi
 
 SOCK="$WORK/run/scep.sock"
 start_bg "$WORK/spawn-fcgi.log" env SCEP_STORE="$STORE" SCEP_FASTCGI_THREADS=2 \
   spawn-fcgi -n -s "$SOCK" -M 0666 -- "$SCEP_CGI_BIN"
 FCGI_PID=$BG_PID
-for ((i = 0; i < 100; i++)); do
-  [[ -S $SOCK ]] && break
-  kill -0 "$FCGI_PID" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$WORK/spawn-fcgi.log")"
-  sleep 0.1
-done
-[[ -S $SOCK ]] || fail "spawn-fcgi made no socket $SOCK"
-
-write_conf() { # FILE PORT EXTRA-LINES
-  cat >"$1" <<EOF
-ServerRoot "$WORK"
-ServerName 127.0.0.1
-DefaultRuntimeDir "$WORK/run"
-PidFile "$WORK/run/httpd.pid"
-ErrorLog "$WORK/apache-error.log"
-LogLevel info
-Listen 127.0.0.1:$2
-LoadModule mpm_event_module $MODULES/mod_mpm_event.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule proxy_module $MODULES/mod_proxy.so
-LoadModule proxy_fcgi_module $MODULES/mod_proxy_fcgi.so
-LoadModule env_module $MODULES/mod_env.so
-LoadModule setenvif_module $MODULES/mod_setenvif.so
-$USER_LINES
-CustomLog "$WORK/apache-access.log" "%h \"%r\" %>s %B"
-<Directory />
-  Require all denied
-</Directory>
-# A global charset default must not leak into scep's Content-Types.
-AddDefaultCharset UTF-8
-$3
-EOF
-}
+wait_for_socket "$SOCK" "$FCGI_PID" "$WORK/spawn-fcgi.log"
 
 # 1. As shipped: it parses, and the socket defaults to the socket unit's.
-write_conf "$WORK/defaults.conf" "$(free_port)" "Include \"$SNIPPET\""
+apache_conf "$WORK/defaults.conf" "$(free_port)" "$MODULES" "Include \"$SNIPPET\""
 apache2 -t -f "$WORK/defaults.conf" >"$WORK/defaults.out" 2>&1 ||
   fail "apache2 rejects the shipped snippet: $(cat "$WORK/defaults.out")"
 apache2 -t -D DUMP_RUN_CFG -f "$WORK/defaults.conf" >"$WORK/defaults.dump" 2>&1 || true
@@ -82,12 +44,9 @@ grep -q '^ListenStream=/run/scep/scep.sock$' "$(shipped systemd/scep-fastcgi.soc
 
 # 2. The test's socket, Define'd before the Include.
 PORT=$(free_port)
-write_conf "$WORK/httpd.conf" "$PORT" "Define SCEP_SOCKET \"$SOCK\"
+apache_conf "$WORK/httpd.conf" "$PORT" "$MODULES" "Define SCEP_SOCKET \"$SOCK\"
 Include \"$SNIPPET\""
-apache2 -t -f "$WORK/httpd.conf" >"$WORK/t.out" 2>&1 || fail "apache2 -t: $(cat "$WORK/t.out")"
-start_bg "$WORK/apache.log" apache2 -X -f "$WORK/httpd.conf"
-APACHE_PID=$BG_PID
-wait_for_port "$PORT" "$APACHE_PID"
+start_apache "$WORK/httpd.conf" "$PORT"
 
 BASE="http://127.0.0.1:$PORT/scep"
 check_scep_endpoint "$BASE"

@@ -131,15 +131,10 @@ forget_pid "$LIGHTTPD_PID"
 # spawn STORE SOCKET LOG — scep.cgi under spawn-fcgi -n (3 threads) on a unix
 # socket, SCEP_STORE=STORE in its environment; sets SPAWNED_PID.
 spawn() {
-  local store=$1 sock=$2 log=$3 i
+  local store=$1 sock=$2 log=$3
   start_bg "$log" env SCEP_STORE="$store" SCEP_FASTCGI_THREADS=3 spawn-fcgi -n -s "$sock" -M 0600 -- "$SCEP_CGI_BIN"
   SPAWNED_PID=$BG_PID
-  for ((i = 0; i < 100; i++)); do
-    [[ -S $sock ]] && break
-    kill -0 "$SPAWNED_PID" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$log")"
-    sleep 0.1
-  done
-  [[ -S $sock ]] || fail "spawn-fcgi made no socket $sock"
+  wait_for_socket "$sock" "$SPAWNED_PID" "$log"
 }
 
 SOCK="$WORK/scep.sock"

@@ -213,12 +213,7 @@ install -d -m "$SOCK_DIR_MODE" "$(dirname "$SOCK")"
 start_bg "$WORK/scep-fastcgi.log" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${UNIT_ENV[@]}" \
   spawn-fcgi -n -s "$SOCK" -U "$SOCK_USER" -G "$SOCK_GROUP" -M "$SOCK_MODE" -u "$SVC_USER" -g "$SVC_GROUP" -- "${EXEC_ARGV[@]}"
 FCGI_PID=$BG_PID
-for ((i = 0; i < 100; i++)); do
-  [[ -S $SOCK ]] && break
-  kill -0 "$FCGI_PID" 2>/dev/null || fail "spawn-fcgi exited: $(cat "$WORK/scep-fastcgi.log")"
-  sleep 0.1
-done
-[[ -S $SOCK ]] || fail "no socket $SOCK after 10 s"
+wait_for_socket "$SOCK" "$FCGI_PID" "$WORK/scep-fastcgi.log"
 want_mode=$(printf '%o' "$((8#$SOCK_MODE))")
 [[ $(stat -c '%a %U:%G' "$SOCK") == "$want_mode $SOCK_USER:$SOCK_GROUP" ]] ||
   fail "$SOCK is $(stat -c '%a %U:%G' "$SOCK"), want $want_mode $SOCK_USER:$SOCK_GROUP"
