@@ -67,6 +67,10 @@ RaSpec default_ra(std::string_view ca_name) { return RaSpec{fmt::format("CN={} S
 
 core::Result<std::vector<std::string>> check_import(const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                                     const std::vector<crypto::Certificate>& chain) {
+  if (!crypto::signs_with_digest(key))
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("a {} CA key is not supported: import an RSA or EC (P-256, P-384, P-521) CA",
+                                  key.public_key().description()));
   if (!cert.matches(key)) return core::fail(Errc::invalid_argument, "the key does not match the certificate");
   if (!cert.is_ca())
     return core::fail(Errc::invalid_argument, "the certificate is not a CA certificate (basicConstraints CA:TRUE)");

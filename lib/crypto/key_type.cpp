@@ -64,8 +64,16 @@ core::Result<PrivateKey> generate_key(KeyType t) {
 }
 
 DigestAlg signing_digest(const PrivateKey& key) {
-  if (EVP_PKEY_get_base_id(key.native()) == EVP_PKEY_EC && key.bits() >= 384) return DigestAlg::sha384;
+  if (EVP_PKEY_get_base_id(key.native()) == EVP_PKEY_EC) {
+    if (key.bits() > 384) return DigestAlg::sha512;  // P-521
+    if (key.bits() > 256) return DigestAlg::sha384;  // P-384
+  }
   return DigestAlg::sha256;
+}
+
+bool signs_with_digest(const PrivateKey& key) {
+  int id = EVP_PKEY_get_base_id(key.native());
+  return id == EVP_PKEY_RSA || id == EVP_PKEY_EC;
 }
 
 }  // namespace crypto

@@ -27,9 +27,12 @@ std::optional<KeyType> rsa_key_type(int bits);
 /// its encoding), through OpenSSL 3's EVP_PKEY_Q_keygen.
 core::Result<PrivateKey> generate_key(KeyType t);
 
-/// What a key signs X.509 certificates and CRLs with: SHA-384 for an EC key
-/// of 384 bits or more (ecdsa-with-SHA384, as RFC 5480 §4 pairs it with
-/// P-384), else SHA-256 (sha256WithRSAEncryption, ecdsa-with-SHA256).
+/// What a key signs X.509 certificates and CRLs with, as RFC 5480 §4 pairs
+/// curves and digests: SHA-384 for P-384, SHA-512 for P-521, else SHA-256
+/// (sha256WithRSAEncryption, ecdsa-with-SHA256).
 DigestAlg signing_digest(const PrivateKey& key);
+/// An RSA or EC key: the kinds a CA here signs with (a digest from
+/// signing_digest). Ed25519 and Ed448 sign without one and are refused.
+bool signs_with_digest(const PrivateKey& key);
 
 }  // namespace crypto

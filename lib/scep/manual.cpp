@@ -8,6 +8,7 @@
 #include "crypto/csr.hpp"
 #include "scep/ca_context.hpp"
 #include "scep/crl.hpp"
+#include "scep/service.hpp"
 
 namespace scep {
 
@@ -123,6 +124,9 @@ core::Result<Held> hold(Ledger& ledger, const PendingRequest& p) {
 core::Result<Approval> approve(Backend backend, const core::Clock& clock, core::Rng& rng, const PendingRequest& p,
                                std::string_view policy_name, const std::optional<Operator>& by) {
   SCEP_TRY_ASSIGN(auto ca, backend.catalog.find_ca(p.ca));
+  // A CA that cannot answer the device's poll (an EC CA without its RSA RA)
+  // must not issue a certificate nobody can collect.
+  SCEP_TRY(check_servable(ca));
   // The device has already been told the request expired: issuing now would
   // hand out a certificate it will never poll for.
   if (pending_expired(p.created, ca.options, clock.now()))

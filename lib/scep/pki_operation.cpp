@@ -18,10 +18,14 @@ namespace {
 
 core::Bytes key_id(const crypto::PublicKey& key) { return crypto::digest(crypto::DigestAlg::sha256, key.spki_der()); }
 
+/// The certificates a request may be encrypted to: the RA's, and the CA's
+/// own only when its key is RSA. An EC CA key signs certificates and CRLs
+/// and nothing else: an envelope naming it (key transport or a crafted
+/// key agreement) is not one this CA opens.
 std::vector<crypto::Certificate> recipient_candidates(const CaBundle& ca) {
   std::vector<crypto::Certificate> c;
   if (ca.ra) c.push_back(*ca.ra);
-  c.push_back(ca.cert);
+  if (ca.cert.public_key().is_rsa()) c.push_back(ca.cert);
   return c;
 }
 

@@ -84,7 +84,7 @@ std::optional<HealthProblem> Service::health() {
     if (auto key = m_backend.catalog.load_key(name, KeyRole::ca); !key)
       return HealthProblem{fmt::format("CA {}: its key does not load", name), key.error().detail};
     if (auto ok = check_servable(*ca); !ok)
-      return HealthProblem{fmt::format("CA {}: an EC CA without an RSA RA", name), ok.error().detail};
+      return HealthProblem{fmt::format("CA {}: cannot serve SCEP clients", name), ok.error().detail};
     if (!ca->ra) continue;
     if (auto key = m_backend.catalog.load_key(name, KeyRole::ra); !key)
       return HealthProblem{fmt::format("CA {}: its RA key does not load", name), key.error().detail};

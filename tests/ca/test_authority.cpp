@@ -1,6 +1,7 @@
 // lib/ca: the CA's own certificates, its RA's, imports, and what it issues.
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "ca/authority.hpp"
@@ -168,6 +169,32 @@ BOOST_AUTO_TEST_CASE(importing_an_ec_ca_is_no_warning_about_keyencipherment) {
   auto ok = ca::check_import(pki.ec_root.cert, pki.ec_root.key, {});
   BOOST_REQUIRE_MESSAGE(ok, (ok ? "" : ok.error().detail));
   BOOST_TEST(ok->empty(), "the importer makes the RSA RA; nothing to warn about");
+}
+
+/// A key OpenSSL makes that `ca create` does not offer.
+crypto::PrivateKey other_key(const char* type, const char* curve = nullptr) {
+  crypto::EvpPkeyPtr k(curve ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, curve)
+                             : EVP_PKEY_Q_keygen(nullptr, nullptr, type));
+  BOOST_REQUIRE(k);
+  return crypto::PrivateKey(std::move(k));
+}
+
+BOOST_AUTO_TEST_CASE(digests_pair_with_curves_as_rfc_5480_says) {
+  const auto& pki = testing::test_pki();
+  BOOST_TEST((crypto::signing_digest(pki.root.key) == crypto::DigestAlg::sha256));
+  BOOST_TEST((crypto::signing_digest(pki.ec_root.key) == crypto::DigestAlg::sha256));
+  BOOST_TEST((crypto::signing_digest(other_key("EC", "P-384")) == crypto::DigestAlg::sha384));
+  BOOST_TEST((crypto::signing_digest(other_key("EC", "P-521")) == crypto::DigestAlg::sha512));
+}
+
+BOOST_AUTO_TEST_CASE(an_import_of_a_key_that_signs_without_a_digest_is_refused_first) {
+  // Ed25519 would fail deep in X509_sign while the RA is made: refused, with
+  // what to import instead, before anything else is looked at.
+  const auto& pki = testing::test_pki();
+  auto r = ca::check_import(pki.ec_root.cert, other_key("ED25519"), {});
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error().code == core::Errc::invalid_argument));
+  BOOST_TEST(r.error().detail.find("import an RSA or EC") != std::string::npos, r.error().detail);
 }
 
 BOOST_AUTO_TEST_CASE(key_type_names_round_trip) {

@@ -7,6 +7,7 @@
 
 #include "crypto/crl.hpp"
 #include "enroll_fixture.hpp"
+#include "scep/manual.hpp"
 
 using namespace enroll_test;
 
@@ -76,6 +77,9 @@ BOOST_AUTO_TEST_CASE(a_request_encrypted_to_the_ec_ca_itself_gets_a_signed_failu
   s.recipient = &f.pki.ec_root.cert;
   auto r = f.exchange(f.csr("ec-secret"), s);
   BOOST_TEST(r.status() == "2", "pkiStatus " << r.status() << " " << r.fail_text());
+  // Refused before any key is used: the EC CA key is no recipient at all
+  // (it signs, it never decrypts), not tried and found wanting.
+  BOOST_TEST(r.fail_text().find("not encrypted to this CA") != std::string::npos, r.fail_text());
   BOOST_REQUIRE(r.sd.signer);
   BOOST_TEST((*r.sd.signer == f.pki.ec_ra.cert));
   BOOST_TEST(f.uses_left("ec-secret") == 1, "nothing was spent");
@@ -132,6 +136,18 @@ BOOST_AUTO_TEST_CASE(an_ec_ca_without_an_rsa_ra_is_unavailable_and_says_what_to_
   BOOST_TEST(problem->reason.find("main") != std::string::npos);
   // The CRL needs only the CA key: still served.
   BOOST_TEST(f.svc.get_crl("main").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(an_ec_ca_without_an_rsa_ra_approves_nothing_its_device_cannot_collect) {
+  EcWithoutRa f;
+  scep::PendingRequest p{.ca = "main",
+                         .transaction_id = "tid-ec-parked",
+                         .csr_der = f.csr(""),
+                         .created = f.clock.now()};
+  auto approved = scep::approve(f.repo.backend(), f.clock, f.rng, p, "P");
+  BOOST_REQUIRE(!approved);
+  BOOST_TEST((approved.error().code == core::Errc::unavailable));
+  BOOST_TEST(f.repo.certificates.empty(), "no certificate was issued");
 }
 
 BOOST_AUTO_TEST_CASE(an_rsa_ca_is_servable_without_an_ra) {
