@@ -2,7 +2,6 @@
 #include "audit.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -77,11 +76,7 @@ struct AuditFilter {
 };
 
 /// Operation and outcome names match in any case: PKCSReq, pkcsreq.
-bool same_word(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+bool same_word(std::string_view a, std::string_view b) { return core::iequals_ascii(a, b); }
 
 /// "2026-12-07", "2026-12-07T15:04:05Z" (the log's own spelling), or a
 /// duration back from now ("90m", "24h", "7d").

@@ -1,9 +1,10 @@
 #include "scep/outcome.hpp"
 
-#include <algorithm>
 #include <array>
 #include <ostream>
 #include <utility>
+
+#include "core/names.hpp"
 
 namespace scep {
 namespace {
@@ -30,13 +31,6 @@ constexpr auto outcomes = [] {
   return all;
 }();
 
-bool same_word(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
-}
-
 }  // namespace
 
 std::string_view outcome_name(Outcome o) {
@@ -46,7 +40,7 @@ std::string_view outcome_name(Outcome o) {
 
 std::optional<Outcome> outcome_from_name(std::string_view name) {
   for (const auto& [o, n] : names)
-    if (same_word(n, name)) return o;
+    if (core::iequals_ascii(n, name)) return o;
   return std::nullopt;
 }
 
