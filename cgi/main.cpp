@@ -7,6 +7,7 @@
 
 #include <fcgiapp.h>
 
+#include "crypto/pkcs11.hpp"
 #include "endpoint.hpp"
 #include "fastcgi.hpp"
 
@@ -27,6 +28,9 @@ int run_cgi() {
 }  // namespace
 
 int main() {
+  // The PIN of keys on a PKCS#11 token whose URI names no PIN file: the
+  // process's environment (SetEnv, systemd), never a request's.
+  if (const char* pin = std::getenv(crypto::pkcs11_pin_env.data())) crypto::set_pkcs11_environment_pin(pin);
   // libfcgi: fd 0 is a listening socket when a FastCGI manager started us.
   return FCGX_IsCGI() ? run_cgi() : scepcgi::run_fastcgi();
 }

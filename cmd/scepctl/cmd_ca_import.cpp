@@ -3,6 +3,7 @@
 
 #include "ca/authority.hpp"
 #include "env.hpp"
+#include "key_uri.hpp"
 #include "store/atomic_file.hpp"
 
 namespace scepctl {
@@ -11,7 +12,7 @@ core::Result<void> install_ca(Env& env, store::Store& st, const std::string& nam
                               std::string_view operation);
 
 struct CaImportOptions {
-  std::string name, cert_file, key_file, chain_file;
+  std::string name, cert_file, key_file, chain_file, key_uri;
   bool make_default = false;
 };
 
@@ -24,11 +25,24 @@ static core::Result<std::vector<crypto::Certificate>> read_cert_file(const std::
 }
 
 core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
+  if (opt.key_file.empty() == opt.key_uri.empty())
+    return core::fail(core::Errc::invalid_argument, "give the CA's key: --key FILE or --key-uri URI");
   SCEP_TRY_ASSIGN(auto certs, read_cert_file(opt.cert_file));
-  auto key_bytes = store::read_file(opt.key_file, 1u << 20);
-  if (!key_bytes) return core::fail(core::Errc::invalid_argument, key_bytes.error().detail);
-  auto key = crypto::PrivateKey::load(*key_bytes);
-  if (!key) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", opt.key_file, key.error().detail));
+  std::optional<crypto::PrivateKey> key;
+  if (!opt.key_uri.empty()) {
+    // The key is on the token already (the certificate certifies it): never made here.
+    SCEP_TRY_ASSIGN(auto uri, parse_key_uri_option(opt.key_uri));
+    SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::create));
+    SCEP_TRY_ASSIGN(auto token, token_key(st, uri, MakeKey::never, std::nullopt, crypto::KeyType::rsa_2048));
+    key = std::move(token.key);
+  } else {
+    auto key_bytes = store::read_file(opt.key_file, 1u << 20);
+    if (!key_bytes) return core::fail(core::Errc::invalid_argument, key_bytes.error().detail);
+    auto loaded = crypto::PrivateKey::load(*key_bytes);
+    if (!loaded)
+      return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", opt.key_file, loaded.error().detail));
+    key = std::move(*loaded);
+  }
   // Extra certificates after the first in --cert count as chain.
   std::vector<crypto::Certificate> chain(certs.begin() + 1, certs.end());
   if (!opt.chain_file.empty()) {
@@ -49,7 +63,10 @@ void add_ca_import_command(CLI::App& parent, Env& env) {
       "import", "import an existing CA certificate and key (PEM or DER); an EC CA gets an RSA RA with it");
   cmd->add_option("name", opt->name, "store name of the CA")->required();
   cmd->add_option("--cert", opt->cert_file, "CA certificate (PEM may hold the chain after it)")->required();
-  cmd->add_option("--key", opt->key_file, "the CA's unencrypted private key")->required();
+  auto* key = cmd->add_option("--key", opt->key_file, "the CA's unencrypted private key");
+  auto* uri = cmd->add_option("--key-uri", opt->key_uri,
+                              "instead of --key: the CA's key on a PKCS#11 token (RFC 7512 URI, as for ca create)");
+  key->excludes(uri);
   cmd->add_option("--chain", opt->chain_file, "issuers above the CA, nearest first, up to the root");
   cmd->add_flag("--default", opt->make_default, "make it the default CA");
   cmd->callback([opt, &env] { env.command = [opt, &env] { return run_ca_import(*opt, env); }; });

@@ -5,6 +5,7 @@
 #include "ca/authority.hpp"
 #include "crypto/key_type.hpp"
 #include "env.hpp"
+#include "key_uri.hpp"
 #include "show.hpp"
 #include "target.hpp"
 
@@ -14,7 +15,8 @@ struct RaCreateOptions {
   std::string ca;
   std::string subject;
   int key_bits = 0;                   ///< --key-bits N: rsa-N
-  std::string key_type = "rsa-2048";  ///< --key-type
+  std::string key_type;  ///< --key-type; empty: rsa-2048, or a token key's own type
+  std::string key_uri;   ///< --key-uri: the RA key on a PKCS#11 token
   int days = 730;
   bool replace = false;
 };
@@ -29,13 +31,36 @@ core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
   if (ca.ra && !opt.replace)
     return core::fail(core::Errc::already_exists,
                       fmt::format("CA \"{}\" already has an RA certificate (use --replace)", opt.ca));
-  SCEP_TRY_ASSIGN(auto ca_key, st.load_key(opt.ca, scep::KeyRole::ca));
-  auto key_type = opt.key_bits ? crypto::rsa_key_type(opt.key_bits) : crypto::parse_key_type(opt.key_type);
-  if (!key_type) return core::fail(core::Errc::invalid_argument, "unknown key type");  // the parser checked both
-  ca::RaSpec spec{opt.subject.empty() ? ca::default_ra(opt.ca).subject : opt.subject, *key_type, opt.days};
-  SCEP_TRY_ASSIGN(auto ra, ca::create_ra(spec, ca.cert, ca_key, env.clock, env.rng));
-  auto r = st.set_ra(opt.ca, ra.cert, ra.key, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no);
-  if (!r) return r;
+  std::optional<crypto::KeyType> wanted;
+  if (opt.key_bits) wanted = crypto::rsa_key_type(opt.key_bits);
+  else if (!opt.key_type.empty()) wanted = crypto::parse_key_type(opt.key_type);
+  if ((opt.key_bits || !opt.key_type.empty()) && !wanted)
+    return core::fail(core::Errc::invalid_argument, "unknown key type");  // the parser checked both
+  ca::RaSpec spec{opt.subject.empty() ? ca::default_ra(opt.ca).subject : opt.subject,
+                  wanted.value_or(crypto::KeyType::rsa_2048), opt.days};
+  std::optional<crypto::Pkcs11Uri> uri;
+  bool generated = false;
+  if (!opt.key_uri.empty()) {
+    if (wanted && !crypto::is_rsa(*wanted))
+      return core::fail(core::Errc::invalid_argument,
+                        "an RA key must be RSA (SCEP clients encrypt to it with RSA): use --key-type rsa-2048, "
+                        "rsa-3072 or rsa-4096");
+    SCEP_TRY_ASSIGN(auto parsed, parse_key_uri_option(opt.key_uri));
+    uri = parsed;
+    // Before the CA's key loads: a key made on the token needs the module to itself.
+    SCEP_TRY_ASSIGN(auto token, token_key(st, *uri, MakeKey::if_missing, wanted, crypto::KeyType::rsa_2048));
+    generated = token.generated;
+    spec.key = std::move(token.key);
+  }
+  auto made = [&]() -> core::Result<ca::KeyPairCert> {
+    SCEP_TRY_ASSIGN(auto ca_key, st.load_key(opt.ca, scep::KeyRole::ca));
+    SCEP_TRY_ASSIGN(auto ra, ca::create_ra(spec, ca.cert, ca_key, env.clock, env.rng));
+    SCEP_TRY(st.set_ra(opt.ca, ra.cert, ra.key, opt.replace ? store::Store::Replace::yes : store::Store::Replace::no));
+    return ra;
+  }();
+  if (!made && generated) return std::unexpected(note_generated(made.error(), *uri));
+  if (!made) return std::unexpected(made.error());
+  auto& ra = *made;
   if (env.json) {
     auto j = cert_json(ra.cert);
     j["ca"] = opt.ca;
@@ -62,6 +87,9 @@ void add_ra_command(CLI::App& app, Env& env) {
   create->add_option("--key-bits", opt->key_bits, "RSA key size (the same as --key-type rsa-BITS)")
       ->check(CLI::IsMember({2048, 3072, 4096}))
       ->excludes(type);
+  create->add_option("--key-uri", opt->key_uri,
+                     "keep the RA's key on a PKCS#11 token (RFC 7512 URI, as for ca create; an RSA key there is "
+                     "used, else one is made)");
   create->add_option("--days", opt->days, "validity in days, capped at the CA's (default 730)")
       ->check(CLI::Range(1, 36500));
   create->add_flag("--replace", opt->replace, "replace an existing RA certificate");

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "audit.hpp"
+#include "crypto/pkcs11.hpp"
 #include "crypto/rng.hpp"
 #include "env.hpp"
 
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
   core::SystemClock clock;
   crypto::SystemRng rng;
   const char* store = std::getenv("SCEP_STORE");
+  if (const char* pin = std::getenv(crypto::pkcs11_pin_env.data())) crypto::set_pkcs11_environment_pin(pin);
   scepctl::Env env{std::cout,
                    std::cerr,
                    clock,

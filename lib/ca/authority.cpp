@@ -22,40 +22,45 @@ struct Fresh {
   crypto::CertSpec spec;
 };
 core::Result<Fresh> fresh(std::string_view subject_text, crypto::KeyType key_type, int validity_days,
-                          const core::Clock& clock, core::Rng& rng,
+                          const std::optional<crypto::PrivateKey>& given, const core::Clock& clock, core::Rng& rng,
                           std::optional<core::TimePoint> not_after_cap = std::nullopt) {
   if (validity_days <= 0) return core::fail(Errc::invalid_argument, "--days must be positive");
   SCEP_TRY_ASSIGN(auto subject, crypto::subject_der_from_text(subject_text));
-  SCEP_TRY_ASSIGN(auto key, crypto::generate_key(key_type));
+  std::optional<crypto::PrivateKey> key = given;
+  if (!key) {
+    SCEP_TRY_ASSIGN(auto made, crypto::generate_key(key_type));
+    key = std::move(made);
+  }
   crypto::CertSpec cs;
   cs.subject = std::move(subject);
   cs.serial = crypto::random_serial(rng);
   cs.not_before = clock.now() - backdate;
   cs.not_after = clock.now() + days(validity_days);
   if (not_after_cap) cs.not_after = std::min(cs.not_after, *not_after_cap);
-  return Fresh{std::move(key), std::move(cs)};
+  return Fresh{std::move(*key), std::move(cs)};
 }
 
 }  // namespace
 
 core::Result<KeyPairCert> create_root(const RootSpec& spec, const core::Clock& clock, core::Rng& rng) {
-  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_type, spec.days, clock, rng));
+  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_type, spec.days, spec.key, clock, rng));
   f.spec.ca = true;
   f.spec.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature;
   // An EC key cannot encipher a key (RFC 5480 §3): only an RSA CA decrypts.
-  if (crypto::is_rsa(spec.key_type)) f.spec.key_usage |= crypto::ku_key_encipherment;
+  if (f.key.is_rsa()) f.spec.key_usage |= crypto::ku_key_encipherment;
   SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(f.spec, f.key.public_key(), nullptr, f.key));
   return KeyPairCert{std::move(cert), std::move(f.key)};
 }
 
 core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificate& ca_cert,
                                     const crypto::PrivateKey& ca_key, const core::Clock& clock, core::Rng& rng) {
-  if (!crypto::is_rsa(spec.key_type))
+  if (spec.key ? !spec.key->is_rsa() : !crypto::is_rsa(spec.key_type))
     return core::fail(Errc::invalid_argument,
                       fmt::format("an RA key must be RSA (SCEP clients encrypt to it with RSA), not {}: use "
                                   "--key-type rsa-2048, rsa-3072 or rsa-4096",
-                                  crypto::key_type_name(spec.key_type)));
-  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_type, spec.days, clock, rng, ca_cert.not_after()));
+                                  spec.key ? spec.key->public_key().description()
+                                           : std::string(crypto::key_type_name(spec.key_type))));
+  SCEP_TRY_ASSIGN(auto f, fresh(spec.subject, spec.key_type, spec.days, spec.key, clock, rng, ca_cert.not_after()));
   f.spec.key_usage = crypto::ku_digital_signature | crypto::ku_key_encipherment;
   SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(f.spec, f.key.public_key(), &ca_cert, ca_key));
   return KeyPairCert{std::move(cert), std::move(f.key)};

@@ -4,6 +4,7 @@
 // crypto::build_certificate.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -27,6 +28,8 @@ struct RootSpec {
   std::string subject;  ///< "CN=..." or "/CN=..."
   crypto::KeyType key_type = crypto::KeyType::rsa_2048;
   int days = 3650;
+  /// The key to certify (of `key_type`; one on a token), else a new one.
+  std::optional<crypto::PrivateKey> key = std::nullopt;
 };
 
 /// A self-signed CA: keyCertSign, cRLSign and digitalSignature, and for an
@@ -39,6 +42,8 @@ struct RaSpec {
   std::string subject;
   crypto::KeyType key_type = crypto::KeyType::rsa_2048;
   int days = 730;
+  /// As RootSpec::key.
+  std::optional<crypto::PrivateKey> key = std::nullopt;
 };
 
 /// An RA certificate signed by the CA: digitalSignature + keyEncipherment,

@@ -157,7 +157,7 @@ core::Result<Config> parse_config(std::string_view text) {
                       fmt::format("scep.toml line {}: {}", e.source().begin.line, e.description()));
   }
   Config cfg;
-  SCEP_TRY(check_keys(root, std::initializer_list<std::string_view>{"format", "server", "ca"}, "scep.toml"));
+  SCEP_TRY(check_keys(root, std::initializer_list<std::string_view>{"format", "server", "ca", "pkcs11"}, "scep.toml"));
   if (root.contains("format")) {
     auto f = root["format"].value_exact<int64_t>();
     if (!f) return core::fail(Errc::config_invalid, "scep.toml format must be an integer");
@@ -166,10 +166,16 @@ core::Result<Config> parse_config(std::string_view text) {
                         fmt::format("scep.toml format {} is not supported (this program reads format {})", *f,
                                     format_version));
   }
-  for (const char* table : {"server", "ca"})
+  for (const char* table : {"server", "ca", "pkcs11"})
     if (root.contains(table) && !root[table].is_table())
       return core::fail(Errc::config_invalid, fmt::format("scep.toml: {} must be a table ([{}])", table, table));
   if (const toml::table* s = root["server"].as_table()) SCEP_TRY(parse_server(*s, cfg.server));
+  if (const toml::table* p = root["pkcs11"].as_table()) {
+    SCEP_TRY(check_keys(*p, std::initializer_list<std::string_view>{"module"}, "pkcs11"));
+    SCEP_TRY(read(*p, "module", cfg.pkcs11.module, "pkcs11"));
+    if (!cfg.pkcs11.module.empty() && cfg.pkcs11.module.front() != '/')
+      return core::fail(Errc::config_invalid, "pkcs11.module must be an absolute path");
+  }
   if (const toml::table* cas = root["ca"].as_table()) {
     for (auto&& [name, node] : *cas) {
       const toml::table* t = node.as_table();
@@ -208,6 +214,11 @@ log_format = "text"
 # scep.cgi under FastCGI: answer the metrics at this path below the SCEP
 # path (/scep/metrics); let the web server allow only the scraper.
 # metrics_path = "/metrics"
+
+# Keys on a PKCS#11 token (ca/NAME/key.uri): the module for URIs without
+# module-path=. The PIN: pin-source=file:PATH in the URI, or SCEP_PKCS11_PIN.
+# [pkcs11]
+# module = "/usr/lib/softhsm/libsofthsm2.so"
 
 # Per-CA options, one table per CA store name:
 # [ca.NAME]

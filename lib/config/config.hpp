@@ -71,8 +71,15 @@ struct ServerConfig {
   std::string metrics_path;
 };
 
+/// [pkcs11]: keys on tokens (key.uri files; crypto/pkcs11.hpp).
+struct Pkcs11Config {
+  /// The PKCS#11 module for token keys whose URI has no module-path.
+  std::string module;
+};
+
 struct Config {
   ServerConfig server;
+  Pkcs11Config pkcs11;
   std::map<std::string, CaOptions, std::less<>> cas;
 
   const CaOptions& options_for(std::string_view ca) const;

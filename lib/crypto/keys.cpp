@@ -58,6 +58,7 @@ core::Result<PrivateKey> PrivateKey::load(core::ByteView data) {
 }
 
 std::string PrivateKey::to_pem() const {
+  if (m_holder) return {};
   BioPtr bio = new_memory_bio();
   PEM_write_bio_PrivateKey(bio.get(), m_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   return core::to_string(bio_contents(bio.get()));

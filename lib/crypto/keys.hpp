@@ -39,6 +39,18 @@ class PublicKey {
   OsslShared<const X509_PUBKEY> m_encoded;
 };
 
+/// What keeps a key that lives outside this process usable: a PKCS#11
+/// token's login (crypto/pkcs11.hpp). A key in memory has none.
+class KeyHolder {
+ public:
+  virtual ~KeyHolder() = default;
+  /// Where the key is: its token URI (no PIN).
+  virtual std::string location() const = 0;
+  /// False once the token's session or login is gone (a token reset): load
+  /// the key again.
+  virtual bool usable() const = 0;
+};
+
 class PrivateKey {
  public:
   static core::Result<PrivateKey> generate_rsa(int bits);
@@ -47,8 +59,11 @@ class PrivateKey {
   /// Copies share the key (OsslShared): a long-lived server hands its
   /// cached CA key to each request without parsing the PEM again.
   explicit PrivateKey(EvpPkeyPtr key) : m_key(std::move(key)) {}
+  /// A key on a token: `holder` (its login) stays alive with every copy.
+  PrivateKey(EvpPkeyPtr key, std::shared_ptr<const KeyHolder> holder)
+      : m_key(std::move(key)), m_holder(std::move(holder)) {}
 
-  /// Unencrypted PKCS#8 PEM.
+  /// Unencrypted PKCS#8 PEM; empty for a key on a token (it never leaves it).
   std::string to_pem() const;
   PublicKey public_key() const;
   int bits() const;
@@ -56,8 +71,16 @@ class PrivateKey {
 
   EVP_PKEY* native() const { return m_key.get(); }
 
+  /// Whether the key lives on a token (then location() is its URI).
+  bool on_token() const { return m_holder != nullptr; }
+  /// The token URI (no PIN), or empty for a key in memory (from a file).
+  std::string location() const { return m_holder ? m_holder->location() : std::string(); }
+  /// A key in memory always; a token key while its login holds.
+  bool usable() const { return !m_holder || m_holder->usable(); }
+
  private:
   OsslShared<EVP_PKEY> m_key;
+  std::shared_ptr<const KeyHolder> m_holder;
 };
 
 }  // namespace crypto

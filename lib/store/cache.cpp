@@ -269,11 +269,18 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
 core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, scep::KeyRole role,
                                                       std::uint64_t generation) {
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
-  fs::path file = role == scep::KeyRole::ca ? m_store.layout().ca_key(name) : m_store.layout().ra_key(name);
+  const Layout& at = m_store.layout();
+  bool ca = role == scep::KeyRole::ca;
+  // key.pem or key.uri, and scep.toml for a token key's module.
+  auto files = [&] {
+    return std::vector<fs::path>{ca ? at.ca_key(name) : at.ra_key(name), ca ? at.ca_key_uri(name) : at.ra_key_uri(name),
+                                 m_store.config_path()};
+  };
   SCEP_TRY_ASSIGN(auto key,
                   m_keys.get(
-                      fmt::format("{}/{}", name, file.filename().string()), [&] { return std::vector<fs::path>{file}; },
-                      [&] { return m_store.load_key(name, role); }, generation));
+                      fmt::format("{}/{}", name, ca ? on_disk::ca_key : on_disk::ra_key), files,
+                      [&] { return m_store.load_key(name, role); }, generation,
+                      [](const crypto::PrivateKey& k) { return k.usable(); }));
   return *key;
 }
 

@@ -92,17 +92,22 @@ class StampedCache {
   /// The files a value is made from; called only when they must be looked
   /// at (a watched, unchanged store answers without building a path).
   using Files = std::function<std::vector<std::filesystem::path>()>;
+  /// Whether a cached value may still be used (a token key whose login a
+  /// token reset ended may not); none: always.
+  using StillGood = std::function<bool(const T&)>;
 
   /// The value for `key`: the cached one while none of `files_of()`
   /// changed, else `load()` (errors are returned, never cached).
   /// `generation`: the watch's, read when the request began (0: stat the files).
   core::Result<std::shared_ptr<const T>> get(std::string_view key, const Files& files_of, const Loader& load,
-                                             std::uint64_t generation = 0) {
+                                             std::uint64_t generation = 0, const StillGood& still_good = {}) {
     if (!m_watch) generation = 0;
     {
       std::lock_guard lock(m_mutex);
       auto it = m_entries.find(key);
-      if (generation != 0 && it != m_entries.end() && it->second.generation == generation) return it->second.value;
+      if (it != m_entries.end() && still_good && !still_good(*it->second.value)) m_entries.erase(it);
+      else if (generation != 0 && it != m_entries.end() && it->second.generation == generation)
+        return it->second.value;
     }
     const std::vector<std::filesystem::path> files = files_of();
     // Watched before the stat: a change after it is reported.
@@ -176,7 +181,8 @@ class StoreCache {
   core::Result<std::shared_ptr<const config::Config>> config(std::uint64_t generation = 0);
   /// As Store::load_ca: the CA's certificates with its options from `cfg`.
   core::Result<scep::CaBundle> load_ca(std::string_view name, const config::Config& cfg, std::uint64_t generation = 0);
-  /// As Store::load_key.
+  /// As Store::load_key. A key on a token stays loaded (its login kept)
+  /// while it is usable(); after a token reset it is loaded again.
   core::Result<crypto::PrivateKey> load_key(std::string_view name, scep::KeyRole role, std::uint64_t generation = 0);
   /// As Store::load_policy: parsed once, again only when policies/NAME.toml changes.
   core::Result<policy::Policy> load_policy(std::string_view name, std::uint64_t generation = 0);

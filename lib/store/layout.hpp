@@ -3,10 +3,13 @@
 //   FORMAT                 "scep-store 1": the layout version
 //   scep.toml              configuration (config/config.hpp)
 //   ca/NAME/cert.pem       the CA certificate
-//   ca/NAME/key.pem        its private key (0600)
+//   ca/NAME/key.pem        its private key (0600), or
+//   ca/NAME/key.uri        the RFC 7512 URI of its key on a PKCS#11 token (0640: one
+//                          line, no PIN); exactly one of the two exists
 //   ca/NAME/chain.pem      optional: issuers above the CA, nearest first
 //   ca/NAME/ra.pem         optional: RA certificate (its presence = RA mode)
-//   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem
+//   ca/NAME/ra-key.pem     the RA key (0600), written before ra.pem; or
+//   ca/NAME/ra-key.uri     the URI of the RA key on a token, as key.uri
 //   ca/NAME/certs/SERIAL.pem  issued certificates, an index of the transaction records;
 //                          the file name claims the serial. Header lines before the PEM:
 //                          "Policy: NAME", the policy it was issued under, and
@@ -54,6 +57,8 @@ inline constexpr std::string_view ca_key = "key.pem";
 inline constexpr std::string_view chain = "chain.pem";
 inline constexpr std::string_view ra_cert = "ra.pem";
 inline constexpr std::string_view ra_key = "ra-key.pem";
+inline constexpr std::string_view ca_key_uri = "key.uri";
+inline constexpr std::string_view ra_key_uri = "ra-key.uri";
 inline constexpr std::string_view crl = "crl.der";
 inline constexpr std::string_view crl_lock = "crl.lock";
 inline constexpr std::string_view tx_lock = "tx.lock";
@@ -75,9 +80,9 @@ inline constexpr std::string_view spent_infix = ".spent-";   ///< secrets/H.spen
 
 /// The files of ca/NAME/ (optional ones included), as `scepctl check` and
 /// the cache see a CA.
-inline constexpr std::array<std::string_view, 8> ca_files{on_disk::ca_cert,  on_disk::ca_key, on_disk::chain,
-                                                          on_disk::ra_cert,  on_disk::ra_key, on_disk::crl,
-                                                          on_disk::crl_lock, on_disk::tx_lock};
+inline constexpr std::array<std::string_view, 10> ca_files{
+    on_disk::ca_cert, on_disk::ca_key,  on_disk::ca_key_uri, on_disk::chain,    on_disk::ra_cert,
+    on_disk::ra_key,  on_disk::ra_key_uri, on_disk::crl,     on_disk::crl_lock, on_disk::tx_lock};
 /// The files a CA's certificates come from (scep::CaBundle), the optional
 /// ones included: their appearance changes the CA too.
 inline constexpr std::array<std::string_view, 3> ca_bundle_files{on_disk::ca_cert, on_disk::chain, on_disk::ra_cert};
@@ -105,6 +110,8 @@ class Layout {
   std::filesystem::path chain(std::string_view ca) const { return ca_dir(ca) / on_disk::chain; }
   std::filesystem::path ra_cert(std::string_view ca) const { return ca_dir(ca) / on_disk::ra_cert; }
   std::filesystem::path ra_key(std::string_view ca) const { return ca_dir(ca) / on_disk::ra_key; }
+  std::filesystem::path ca_key_uri(std::string_view ca) const { return ca_dir(ca) / on_disk::ca_key_uri; }
+  std::filesystem::path ra_key_uri(std::string_view ca) const { return ca_dir(ca) / on_disk::ra_key_uri; }
   std::filesystem::path crl(std::string_view ca) const { return ca_dir(ca) / on_disk::crl; }
   std::filesystem::path crl_lock(std::string_view ca) const { return ca_dir(ca) / on_disk::crl_lock; }
   std::filesystem::path tx_lock(std::string_view ca) const { return ca_dir(ca) / on_disk::tx_lock; }

@@ -35,6 +35,17 @@ core::Result<std::vector<crypto::Certificate>> read_certs(const fs::path& p) {
   return certs;
 }
 
+/// The key of `role` in the CA directory `dir_name` (a temporary one while
+/// a CA is built): its PEM (0600), or for a key on a token its URI (0640).
+core::Result<void> write_key(const Layout& layout, std::string_view dir_name, scep::KeyRole role,
+                             const crypto::PrivateKey& key) {
+  bool ca = role == scep::KeyRole::ca;
+  if (key.on_token())
+    return write_file_atomic(ca ? layout.ca_key_uri(dir_name) : layout.ra_key_uri(dir_name), key.location() + "\n",
+                             0640);
+  return write_file_atomic(ca ? layout.ca_key(dir_name) : layout.ra_key(dir_name), key.to_pem(), 0600);
+}
+
 }  // namespace
 
 core::Result<Store> Store::open(fs::path root, OpenMode mode) {
@@ -113,10 +124,10 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
   ::chmod(temp.c_str(), 0750);
   // ca/.NAME.new-XXXXXX is laid out as ca/NAME will be.
   std::string temp_name = fs::path(temp).filename().string();
-  auto r = write_file_atomic(m_layout.ca_key(temp_name), ca.key.to_pem(), 0600);
+  auto r = write_key(m_layout, temp_name, scep::KeyRole::ca, ca.key);
   if (r) r = write_file_atomic(m_layout.ca_cert(temp_name), ca.cert.pem(), 0640);
   if (r && !ca.chain.empty()) r = write_file_atomic(m_layout.chain(temp_name), pem_bundle(ca.chain), 0640);
-  if (r && ca.ra) r = write_file_atomic(m_layout.ra_key(temp_name), ca.ra->key.to_pem(), 0600);
+  if (r && ca.ra) r = write_key(m_layout, temp_name, scep::KeyRole::ra, ca.ra->key);
   if (r && ca.ra) r = write_file_atomic(m_layout.ra_cert(temp_name), ca.ra->cert.pem(), 0640);
   // Made here so the service, whichever user it runs as, finds it with the CA's group and mode.
   if (r) r = write_file_atomic(m_layout.tx_lock(temp_name), "", 0640);
@@ -164,9 +175,35 @@ core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config:
   return ca;
 }
 
+core::Result<crypto::Pkcs11Uri> parse_stored_key_uri(std::string_view text) {
+  std::string line(text.substr(0, text.find('\n')));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  SCEP_TRY_ASSIGN(auto uri, crypto::Pkcs11Uri::parse(line));
+  if (!uri.pin_value.empty())
+    return core::fail(Errc::invalid_argument,
+                      "a stored key URI must not hold the PIN (pin-value=): put the PIN in a file and name it with "
+                      "pin-source=file:PATH, or set SCEP_PKCS11_PIN");
+  return uri;
+}
+
 core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
   SCEP_TRY(check_ca_name(name));
   fs::path p = role == scep::KeyRole::ca ? m_layout.ca_key(name) : m_layout.ra_key(name);
+  fs::path uri_file = role == scep::KeyRole::ca ? m_layout.ca_key_uri(name) : m_layout.ra_key_uri(name);
+  auto uri_text = read_file(uri_file, 4096);
+  if (uri_text) {
+    if (::access(p.c_str(), F_OK) == 0)
+      return core::fail(Errc::store_io,
+                        fmt::format("both {} and {} exist: remove the one that is not the key", p.string(),
+                                    uri_file.filename().string()));
+    auto uri = parse_stored_key_uri(core::to_string(*uri_text));
+    if (!uri) return core::fail(Errc::store_io, fmt::format("{}: {}", uri_file.string(), uri.error().detail));
+    SCEP_TRY_ASSIGN(auto cfg, load_config());
+    auto key = crypto::load_pkcs11_key(*uri, cfg.pkcs11.module);
+    if (!key) return core::fail(key.error().code, fmt::format("{}: {}", uri_file.string(), key.error().detail));
+    return key;
+  }
+  if (uri_text.error().code != Errc::not_found) return std::unexpected(uri_text.error());
   SCEP_TRY_ASSIGN(auto bytes, read_file(p, 1u << 20));
   auto key = crypto::PrivateKey::load(bytes);
   if (!key) return core::fail(Errc::store_io, fmt::format("{}: {}", p.string(), key.error().detail));
@@ -180,7 +217,15 @@ core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificat
     return core::fail(Errc::already_exists,
                       fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
   // The key goes first: ra.pem is what switches RA mode on.
-  auto r = write_file_atomic(m_layout.ra_key(name), key.to_pem(), 0600);
+  auto r = write_key(m_layout, name, scep::KeyRole::ra, key);
+  // The key it replaces, if of the other kind, goes before ra.pem changes:
+  // exactly one of ra-key.pem and ra-key.uri stays (a crash between leaves
+  // the new key beside the old certificate, as replacing a key file does).
+  if (r) {
+    fs::path other = key.on_token() ? m_layout.ra_key(name) : m_layout.ra_key_uri(name);
+    if (::unlink(other.c_str()) != 0 && errno != ENOENT)
+      return core::fail(Errc::store_io, fmt::format("cannot remove {}: {}", other.string(), std::strerror(errno)));
+  }
   if (r) r = write_file_atomic(m_layout.ra_cert(name), cert.pem(), 0640);
   return r;
 }

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/pkcs11.hpp"
 #include "policy/policy.hpp"
 #include "policy/secret.hpp"
 #include "scep/roles.hpp"
@@ -31,6 +32,10 @@ std::string transaction_of_index(std::string_view text);
 /// The stems of `dir`'s files ending in `ext` that are serial numbers,
 /// sorted; a directory that cannot be listed is an error.
 core::Result<std::vector<std::string>> serials_in(const std::filesystem::path& dir, std::string_view ext);
+
+/// The URI of a key.uri / ra-key.uri file (its first line), refused if it
+/// holds a PIN (pin-value=).
+core::Result<crypto::Pkcs11Uri> parse_stored_key_uri(std::string_view text);
 
 /// An RA certificate and its key.
 struct NewRa {
@@ -75,6 +80,8 @@ class Store final : public scep::Ledger,
   core::Result<std::vector<std::string>> ca_names() const;
   /// Certificates of a CA by its store name (not_found / invalid_argument errors).
   core::Result<scep::CaBundle> load_ca(std::string_view name, const config::Config& cfg) const;
+  /// The CA's or RA's key: key.pem / ra-key.pem, or on a PKCS#11 token the
+  /// key key.uri / ra-key.uri names (logged in once per token and process).
   core::Result<crypto::PrivateKey> load_key(std::string_view name, scep::KeyRole role) const;
   /// Installs an RA certificate and key; refuses to replace one unless told to.
   enum class Replace { yes, no };
