@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "env.hpp"
+#include "key_uri.hpp"
 #include "show.hpp"
 #include "table.hpp"
 #include "target.hpp"
@@ -67,15 +68,26 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
   SCEP_TRY_ASSIGN(auto target, target_ca(l.store, l.cfg, name));
   SCEP_TRY_ASSIGN(auto ca, l.store.load_ca(target, l.cfg));
   bool is_default = target == l.default_ca;
+  auto ca_key = describe_key(l.store, target, scep::KeyRole::ca, ca.cert);
+  std::optional<KeyReport> ra_key;
+  if (ca.ra) ra_key = describe_key(l.store, target, scep::KeyRole::ra, *ca.ra);
   if (env.json) {
-    env.out << ca_json(ca, is_default).dump(2) << "\n";
+    auto j = ca_json(ca, is_default);
+    auto key_json = [](const KeyReport& k) {
+      return nlohmann::json{{"location", k.location}, {"ok", k.ok}, {"summary", k.summary}};
+    };
+    j["key"] = key_json(ca_key);
+    if (ra_key) j["ra_key"] = key_json(*ra_key);
+    env.out << j.dump(2) << "\n";
     return {};
   }
   env.out << fmt::format("CA \"{}\"{}\n", target, is_default ? " (default)" : "");
   print_cert(env.out, ca.cert, "  ");
+  env.out << fmt::format("  private key: {} ({})\n", ca_key.location, ca_key.summary);
   if (ca.ra) {
     env.out << "RA certificate\n";
     print_cert(env.out, *ca.ra, "  ");
+    env.out << fmt::format("  private key: {} ({})\n", ra_key->location, ra_key->summary);
   }
   for (const auto& c : ca.chain) {
     env.out << "chain certificate\n";

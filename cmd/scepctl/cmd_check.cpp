@@ -7,6 +7,7 @@
 
 #include "crypto/crl.hpp"
 #include "env.hpp"
+#include "key_uri.hpp"
 #include "scep/manual.hpp"
 #include "scep/service.hpp"
 #include "store/fsck.hpp"
@@ -44,6 +45,8 @@ struct CaReport {
   std::string crl;  ///< "none", "current until ...", "stale since ..."
   std::vector<std::string> problems;
   std::vector<std::string> warnings;  ///< reported, but not problems (exit 0)
+  std::vector<std::string> keys;      ///< "CA key: WHERE (RSA 2048, matches certificate)"
+  bool unavailable = false;           ///< a key's token cannot be reached
 };
 
 /// A CA or RA certificate that expires within 30 days: devices stop trusting
@@ -71,15 +74,22 @@ void check_key_file(const std::filesystem::path& path, CaReport& rep) {
 }
 
 void check_keys(store::Store& st, const scep::CaBundle& bundle, CaReport& rep) {
-  auto key = st.load_key(bundle.name, scep::KeyRole::ca);
-  if (!key) rep.problems.push_back("CA key: " + key.error().detail);
-  else if (!bundle.cert.matches(*key)) rep.problems.push_back("the CA key does not match cert.pem");
-  check_key_file(st.layout().ca_key(bundle.name), rep);
-  if (!bundle.ra) return;
-  auto ra_key = st.load_key(bundle.name, scep::KeyRole::ra);
-  if (!ra_key) rep.problems.push_back("RA key: " + ra_key.error().detail);
-  else if (!bundle.ra->matches(*ra_key)) rep.problems.push_back("the RA key does not match ra.pem");
-  check_key_file(st.layout().ra_key(bundle.name), rep);
+  auto one = [&](scep::KeyRole role, const crypto::Certificate& cert, std::string_view what) {
+    bool ca = role == scep::KeyRole::ca;
+    auto k = describe_key(st, bundle.name, role, cert);
+    rep.keys.push_back(fmt::format("{} key: {} ({})", what, k.location, k.summary));
+    if (!k.ok) {
+      rep.problems.push_back(fmt::format("{} key: {}", what,
+                                         k.summary.ends_with("does NOT match the certificate")
+                                             ? fmt::format("it does not match {}", ca ? "cert.pem" : "ra.pem")
+                                             : k.summary));
+      rep.unavailable = rep.unavailable || k.unavailable;
+    }
+    // A missing key, or both key.pem and key.uri, is a load_key error above.
+    check_key_file(ca ? st.layout().ca_key(bundle.name) : st.layout().ra_key(bundle.name), rep);
+  };
+  one(scep::KeyRole::ca, bundle.cert, "CA");
+  if (bundle.ra) one(scep::KeyRole::ra, *bundle.ra, "RA");
 }
 
 void check_crl(const store::Store& st, const scep::CaBundle& bundle, core::TimePoint now, CaReport& rep) {
@@ -141,10 +151,12 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
   SCEP_TRY_ASSIGN(auto cfg, st.load_config());
   SCEP_TRY_ASSIGN(auto names, st.ca_names());
   std::size_t problems = 0, warnings = 0;
+  bool unavailable = false;
   nlohmann::json list = nlohmann::json::array();
   for (const auto& name : names) {
     SCEP_TRY_ASSIGN(auto rep, check_ca(st, cfg, name, opt, env));
     problems += rep.problems.size();
+    unavailable = unavailable || rep.unavailable;
     warnings += rep.warnings.size();
     if (env.json) {
       list.push_back({{"ca", name},
@@ -154,6 +166,7 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
                       {"expired_pending", rep.expired_pending},
                       {"purged", rep.purged},
                       {"crl", rep.crl},
+                      {"keys", rep.keys},
                       {"problems", rep.problems},
                       {"warnings", rep.warnings}});
       continue;
@@ -161,6 +174,7 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
     env.out << fmt::format("ca {}: {} certificates, {} revoked, {} pending ({} expired{}), CRL {}\n", name,
                            rep.certificates, rep.revoked, rep.pending, rep.expired_pending,
                            opt.purge_expired ? fmt::format(", {} purged", rep.purged) : std::string(), rep.crl);
+    for (const auto& k : rep.keys) env.out << "  " << k << "\n";
     for (const auto& p : rep.problems) env.out << "  problem: " << p << "\n";
     for (const auto& w : rep.warnings) env.out << "  warning: " << w << "\n";
   }
@@ -174,6 +188,9 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
     else env.out << fmt::format("{}: {} ({})\n", f.path, f.problem, state);
   }
   if (env.json) env.out << nlohmann::json{{"cas", list}, {"records", records}}.dump(2) << "\n";
+  // A token that cannot be reached is the service's outage (exit 6, as its 503).
+  if (problems && unavailable)
+    return core::fail(Errc::unavailable, fmt::format("{} problem(s) found; a key's token cannot be reached", problems));
   if (problems) return core::fail(Errc::store_io, fmt::format("{} problem(s) found", problems));
   if (opt.strict && warnings)
     return core::fail(Errc::store_io, fmt::format("{} warning(s) found (--strict)", warnings));

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "store/atomic_file.hpp"
+
 namespace scepctl {
 
 core::Result<crypto::Pkcs11Uri> parse_key_uri_option(std::string_view text) {
@@ -22,6 +24,28 @@ core::Result<TokenKey> token_key(const store::Store& st, const crypto::Pkcs11Uri
   auto key = crypto::load_pkcs11_key(uri, cfg.pkcs11.module);
   if (!key) return std::unexpected(generated ? note_generated(key.error(), uri) : key.error());
   return TokenKey{std::move(*key), generated};
+}
+
+KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRole role, const crypto::Certificate& cert) {
+  bool is_ca = role == scep::KeyRole::ca;
+  const store::Layout relative;
+  KeyReport rep;
+  auto uri_file = is_ca ? st.layout().ca_key_uri(ca) : st.layout().ra_key_uri(ca);
+  rep.location = (is_ca ? relative.ca_key(ca) : relative.ra_key(ca)).string();
+  if (auto text = store::read_file(uri_file, 4096)) {
+    auto uri = store::parse_stored_key_uri(core::to_string(*text));
+    rep.location = uri ? uri->text() : (is_ca ? relative.ca_key_uri(ca) : relative.ra_key_uri(ca)).string();
+  }
+  auto key = st.load_key(ca, role);
+  if (!key) {
+    rep.unavailable = key.error().code == core::Errc::unavailable;
+    rep.summary = key.error().detail;
+    return rep;
+  }
+  rep.ok = cert.matches(*key);
+  rep.summary = fmt::format("{}, {}", key->public_key().description(),
+                            rep.ok ? "matches certificate" : "does NOT match the certificate");
+  return rep;
 }
 
 core::Error note_generated(core::Error error, const crypto::Pkcs11Uri& uri) {

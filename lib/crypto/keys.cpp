@@ -64,7 +64,16 @@ std::string PrivateKey::to_pem() const {
   return core::to_string(bio_contents(bio.get()));
 }
 
-PublicKey PrivateKey::public_key() const { return PublicKey(m_key); }
+PrivateKey::PrivateKey(EvpPkeyPtr key, std::shared_ptr<const KeyHolder> holder)
+    : m_key(std::move(key)), m_holder(std::move(holder)) {
+  core::Bytes spki = to_der(i2d_PUBKEY, m_key.get());
+  const unsigned char* p = spki.data();
+  EvpPkeyPtr pub(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
+  if (pub) m_public = std::move(pub);
+  else clear_ossl_errors();
+}
+
+PublicKey PrivateKey::public_key() const { return PublicKey(m_public ? m_public : m_key); }
 
 int PrivateKey::bits() const { return EVP_PKEY_get_bits(m_key.get()); }
 bool PrivateKey::is_rsa() const { return EVP_PKEY_get_base_id(m_key.get()) == EVP_PKEY_RSA; }

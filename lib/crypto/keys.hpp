@@ -60,8 +60,10 @@ class PrivateKey {
   /// cached CA key to each request without parsing the PEM again.
   explicit PrivateKey(EvpPkeyPtr key) : m_key(std::move(key)) {}
   /// A key on a token: `holder` (its login) stays alive with every copy.
-  PrivateKey(EvpPkeyPtr key, std::shared_ptr<const KeyHolder> holder)
-      : m_key(std::move(key)), m_holder(std::move(holder)) {}
+  /// Its public half is a plain copy (public_key()): libp11 0.4.12's EC key
+  /// method crashes when OpenSSL duplicates a key that carries it (as a
+  /// certificate's cached public key does), so none ever leaves this class.
+  PrivateKey(EvpPkeyPtr key, std::shared_ptr<const KeyHolder> holder);
 
   /// Unencrypted PKCS#8 PEM; empty for a key on a token (it never leaves it).
   std::string to_pem() const;
@@ -80,6 +82,7 @@ class PrivateKey {
 
  private:
   OsslShared<EVP_PKEY> m_key;
+  OsslShared<EVP_PKEY> m_public;  ///< a token key's public half, decoded anew
   std::shared_ptr<const KeyHolder> m_holder;
 };
 

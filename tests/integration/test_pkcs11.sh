@@ -1,0 +1,225 @@
+#!/bin/bash
+# CA keys on a PKCS#11 token (issue 19), with SoftHSM2: a token initialised
+# in the test's temp dir (SOFTHSM2_CONF), the PIN in a file the URIs name.
+#  - without a module (no [pkcs11], no module-path): exit 6 naming both,
+#    no CA directory;
+#  - `ca create --key-uri`: an RSA CA whose key is made on the token
+#    (ca/NAME/key.uri, no key.pem), an EC CA on the token with its RSA RA
+#    (a file key), a CA on an existing token key; a conflicting --key-type
+#    is refused and leaves no CA; `ca show` and `check` say where each key is;
+#  - enrollment with micromdm's scepclient through `scepctl serve` (both
+#    CAs) and scep.cgi under lighttpd (a login per request), renewal, and
+#    certmonger through serve: every certificate verifies against its CA;
+#  - revoke + CRL signed on the token (`openssl crl -CAfile`);
+#  - a wrong PIN: scep.cgi answers 503, `scepctl check` exits 6, while the
+#    running server keeps its login and still enrolls; a token gone (its
+#    directory moved away): 503 from scep.cgi;
+#  - `ra create --key-uri`: the RA key on the token too;
+#  - no key.pem of a token CA ever appears.
+# Re-login after a token reset is tested in process (tests/crypto/test_pkcs11.cpp).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/enroll_lib.sh"
+CERTMONGER=/usr/lib/certmonger/certmonger-session
+MODULE=/usr/lib/softhsm/libsofthsm2.so
+require_cmd softhsm2-util scepclient lighttpd curl openssl "$CERTMONGER" getcert dbus-daemon "$PYTHON"
+[[ -f $MODULE ]] || fail "no SoftHSM2 module at $MODULE (package softhsm2)"
+
+# ---- the token
+mkdir -p "$WORK/tokens"
+export SOFTHSM2_CONF="$WORK/softhsm2.conf"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$WORK/tokens" >"$SOFTHSM2_CONF"
+softhsm2-util --init-token --free --label scep --pin 123456 --so-pin 654321 >"$WORK/init-token.out" 2>&1 ||
+  fail "softhsm2-util --init-token: $(cat "$WORK/init-token.out")"
+PIN="$WORK/pin"
+echo 123456 >"$PIN"
+uri() { printf 'pkcs11:token=scep;object=%s?pin-source=file:%s' "$1" "$PIN"; }
+
+STORE="$WORK/store"
+scepctl init >/dev/null || fail "scepctl init"
+
+# ---- 1. no module anywhere: a clear error, exit 6, nothing written.
+rc=0
+out=$(scepctl ca create tok --key-uri "$(uri tok-ca)" 2>&1) || rc=$?
+[[ $rc == 6 ]] || fail "ca create --key-uri without a module: exit $rc, want 6: $out"
+[[ $out == *"module-path="* && $out == *"[pkcs11]"* ]] || fail "no module: the error names neither place: $out"
+[[ ! -e $STORE/ca/tok ]] || fail "a failed ca create --key-uri left ca/tok"
+# A PIN in the URI is refused: the URI is stored.
+rc=0
+out=$(scepctl ca create tok --key-uri "pkcs11:token=scep;object=tok-ca?pin-value=123456" 2>&1) || rc=$?
+[[ $rc != 0 && $out == *"pin-source=file:"* ]] || fail "pin-value= in --key-uri accepted or unclear: $out"
+rc=0
+out=$(scepctl ca create tok --key-uri "pkcs11:token=scep;objet=tok-ca" 2>&1) || rc=$?
+[[ $rc != 0 && $out == *'"objet"'* ]] || fail "an unknown URI attribute accepted or unclear: $out"
+
+printf '\n[pkcs11]\nmodule = "%s"\n' "$MODULE" >>"$STORE/scep.toml"
+
+# ---- 2. the CAs.
+scepctl ca create tok --subject "CN=Token CA,O=scep tests" --key-uri "$(uri tok-ca)" --default \
+  >"$WORK/ca-tok.out" 2>&1 || fail "ca create tok --key-uri: $(cat "$WORK/ca-tok.out")"
+[[ -f $STORE/ca/tok/key.uri && ! -e $STORE/ca/tok/key.pem ]] || fail "ca/tok: $(ls "$STORE/ca/tok")"
+[[ $(cat "$STORE/ca/tok/key.uri") == "$(uri tok-ca)" ]] || fail "key.uri holds $(cat "$STORE/ca/tok/key.uri")"
+[[ $(stat -c %a "$STORE/ca/tok/key.uri") == 640 ]] || fail "key.uri has mode $(stat -c %a "$STORE/ca/tok/key.uri")"
+scepctl ca create ectok --subject "CN=EC Token CA,O=scep tests" --key-uri "$(uri ec-ca)" --key-type ec-p256 \
+  >"$WORK/ca-ectok.out" 2>&1 || fail "ca create ectok --key-uri --key-type ec-p256: $(cat "$WORK/ca-ectok.out")"
+[[ -f $STORE/ca/ectok/key.uri && -f $STORE/ca/ectok/ra-key.pem && ! -e $STORE/ca/ectok/key.pem ]] ||
+  fail "ca/ectok: $(ls "$STORE/ca/ectok")"
+# The existing object again under another CA name: its type (EC) wins; a
+# conflicting --key-type is refused and leaves nothing.
+rc=0
+out=$(scepctl ca create clash --key-uri "$(uri ec-ca)" --key-type rsa-2048 2>&1) || rc=$?
+[[ $rc != 0 && $out == *"already holds"* ]] || fail "a conflicting --key-type for a token key: exit $rc: $out"
+[[ ! -e $STORE/ca/clash ]] || fail "a refused ca create left ca/clash"
+for ca in tok ectok; do
+  scepctl export "$ca" >"$WORK/$ca.pem" || fail "scepctl export $ca"
+  openssl verify -CAfile "$WORK/$ca.pem" "$WORK/$ca.pem" >/dev/null || fail "the $ca certificate does not verify"
+done
+openssl x509 -in "$WORK/ectok.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA256' ||
+  fail "the EC token CA is not signed ecdsa-with-SHA256"
+scepctl ca show tok >"$WORK/show.out" || fail "ca show tok"
+grep -qF "private key: $(uri tok-ca) (RSA 2048, matches certificate)" "$WORK/show.out" ||
+  fail "ca show does not say where the key is: $(grep -i 'private' "$WORK/show.out")"
+scepctl check >"$WORK/check.out" 2>&1 || fail "scepctl check: $(cat "$WORK/check.out")"
+grep -qF "CA key: $(uri ec-ca) (EC 256, matches certificate)" "$WORK/check.out" ||
+  fail "check does not report the EC key: $(cat "$WORK/check.out")"
+
+scepctl policy create device --days 30 --eku clientAuth --key-usage digitalSignature,keyEncipherment >/dev/null ||
+  fail "scepctl policy create"
+legacy_on tok
+legacy_on ectok
+KU="Digital Signature, Key Encipherment"
+EKU="TLS Web Client Authentication"
+C="$WORK/clients"
+
+# lighttpd with the shipped snippet; scep.cgi also needs SOFTHSM2_CONF.
+start_lighttpd_token() {
+  local snippet
+  snippet=$(shipped lighttpd/scep.conf)
+  sed -e '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' \
+    -e "s|\"SCEP_STORE\" => var.scep_store|\"SCEP_STORE\" => var.scep_store, \"SOFTHSM2_CONF\" => \"$SOFTHSM2_CONF\"|" \
+    "$snippet" >"$WORK/scep-snippet.conf"
+  grep -q SOFTHSM2_CONF "$WORK/scep-snippet.conf" || fail "the lighttpd snippet has no SCEP_STORE line to extend"
+  LIGHTTPD_PORT=$(free_port)
+  lighttpd_conf lighttpd "$LIGHTTPD_PORT" '"mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog"' \
+    "var.scep_cgi = \"$SCEP_CGI_BIN\"
+var.scep_store = \"$STORE\"" "$WORK/scep-snippet.conf"
+  start_bg "$WORK/lighttpd.log" lighttpd -D -f "$WORK/lighttpd.conf"
+  LIGHTTPD_PID=$BG_PID
+  wait_for_port "$LIGHTTPD_PORT" "$LIGHTTPD_PID"
+  LIGHTTPD_URL="http://127.0.0.1:$LIGHTTPD_PORT/scep"
+}
+
+start_serve
+start_lighttpd_token
+TOK_FP=$(openssl x509 -in "$WORK/tok.pem" -outform DER | sha256sum | cut -d' ' -f1)
+
+# ---- 3. scepclient through serve (RSA token CA), renewal, through scep.cgi.
+S=$(new_secret tok device)
+scepclient_run "$C/serve" "$SERVE_URL/tok" "$S" dev-serve -ca-fingerprint "$TOK_FP"
+expect_scepclient_ok "$C/serve"
+same_key "$C/serve/cert.pem" "$C/serve/key.pem"
+SERIAL1=$(check_issued "$C/serve/cert.pem" tok dev-serve 30 "$KU" "$EKU")
+cp "$C/serve/cert.pem" "$C/serve/cert.first.pem"
+scepclient_run "$C/serve" "$SERVE_URL/tok" "" dev-serve -ca-fingerprint "$TOK_FP"
+expect_scepclient_ok "$C/serve"
+RENEWED=$(cert_serial "$C/serve/cert.pem")
+[[ $RENEWED != "$SERIAL1" ]] || fail "the renewal gave back $SERIAL1"
+openssl verify -CAfile "$WORK/tok.pem" "$C/serve/cert.pem" >/dev/null || fail "the renewed certificate does not verify"
+audit_one outcome=renewed serial="$RENEWED" >/dev/null
+
+S=$(new_secret tok device)
+scepclient_run "$C/cgi" "$LIGHTTPD_URL/tok" "$S" dev-cgi -ca-fingerprint "$TOK_FP"
+expect_scepclient_ok "$C/cgi"
+SERIAL2=$(check_issued "$C/cgi/cert.pem" tok dev-cgi 30 "$KU" "$EKU")
+
+# ---- 4. the EC token CA through serve (scepclient pinned to its RSA RA).
+scepctl export ectok --ra >"$WORK/ectok-ra.pem" || fail "scepctl export ectok --ra"
+RA_FP=$(openssl x509 -in "$WORK/ectok-ra.pem" -outform DER | sha256sum | cut -d' ' -f1)
+S=$(new_secret ectok device)
+scepclient_run "$C/ec" "$SERVE_URL/ectok" "$S" dev-ec -ca-fingerprint "$RA_FP"
+expect_scepclient_ok "$C/ec"
+check_issued "$C/ec/cert.pem" ectok dev-ec 30 "$KU" "$EKU" >/dev/null
+openssl x509 -in "$C/ec/cert.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA256' ||
+  fail "the EC token CA's certificate is not signed ecdsa-with-SHA256"
+
+# ---- 5. certmonger through serve.
+start_certmonger
+# (-N: certmonger trusts a CA without an RA only when given its certificate)
+certmonger_add_ca tokca "$SERVE_URL" tok -N "$WORK/tok.pem"
+S=$(new_secret tok device)
+certmonger_request cm1 tokca dev-certmonger "$S"
+[[ $(certmonger_status cm1) == MONITORING ]] ||
+  fail "certmonger: status $(certmonger_status cm1): $(cat "$CM/out/cm1.list")"
+CM1=$(check_issued "$CM/out/cm1.cert.pem" tok dev-certmonger 30 "$KU" "$EKU")
+# Its renewal (getcert resubmit: the same key, signed by the old certificate).
+rc=0
+timeout 120 getcert resubmit -s -i cm1 -w --wait-timeout=90 >"$CM/out/cm1.resubmit" 2>&1 || rc=$?
+getcert list -s -i cm1 >"$CM/out/cm1.list" 2>&1 || fail "getcert list -i cm1"
+[[ $(certmonger_status cm1) == MONITORING ]] ||
+  fail "getcert resubmit: exit $rc, status $(certmonger_status cm1): $(cat "$CM/out/cm1.list")"
+CM2=$(cert_serial "$CM/out/cm1.cert.pem")
+[[ $CM2 != "$CM1" ]] || fail "certmonger's renewal gave back $CM1"
+openssl verify -CAfile "$WORK/tok.pem" "$CM/out/cm1.cert.pem" >/dev/null || fail "certmonger's renewed certificate"
+[[ $(jget "$(audit_one outcome=renewed serial="$CM2")" detail) == "renewal of $CM1" ]] || fail "no renewal of $CM1"
+
+# ---- 6. revoke + CRL, signed on the token.
+scepctl revoke "$SERIAL2" --ca tok --reason keyCompromise >"$WORK/revoke.out" 2>&1 ||
+  fail "scepctl revoke $SERIAL2: $(cat "$WORK/revoke.out")"
+http GET "$SERVE_URL/tok/crl"
+expect_response 200 application/pkix-crl
+openssl crl -inform DER -in "$WORK/resp.body" -out "$WORK/crl.pem" || fail "not a DER CRL"
+openssl crl -in "$WORK/crl.pem" -CAfile "$WORK/tok.pem" -noout 2>&1 | grep -qx 'verify OK' ||
+  fail "the CRL does not verify against the token CA"
+openssl crl -in "$WORK/crl.pem" -noout -text | grep -q "Serial Number: $SERIAL2" || fail "the CRL does not list $SERIAL2"
+
+# ---- 7. ra create --key-uri: the RA key on the token too, made there.
+scepctl ra create tok --key-uri "$(uri tok-ra)" >"$WORK/ra.out" 2>&1 || fail "ra create --key-uri: $(cat "$WORK/ra.out")"
+[[ -f $STORE/ca/tok/ra-key.uri && ! -e $STORE/ca/tok/ra-key.pem ]] || fail "ca/tok: $(ls "$STORE/ca/tok")"
+scepctl export tok --ra >"$WORK/tok-ra.pem" || fail "scepctl export tok --ra"
+TOKRA_FP=$(openssl x509 -in "$WORK/tok-ra.pem" -outform DER | sha256sum | cut -d' ' -f1)
+S=$(new_secret tok device)
+scepclient_run "$C/cgi-ra" "$LIGHTTPD_URL/tok" "$S" dev-cgi-ra -ca-fingerprint "$TOKRA_FP"
+expect_scepclient_ok "$C/cgi-ra"
+check_issued "$C/cgi-ra/cert.pem" tok dev-cgi-ra 30 "$KU" "$EKU" >/dev/null
+
+# ---- 8. a wrong PIN: scep.cgi 503 (a login per request), check exit 6;
+# the running server keeps its login.
+echo 999999 >"$PIN"
+S=$(new_secret tok device)
+scepclient_run "$C/cgi-badpin" "$LIGHTTPD_URL/tok" "$S" dev-badpin -ca-fingerprint "$TOKRA_FP"
+[[ $SC_RC != 0 && ! -s $C/cgi-badpin/cert.pem ]] || fail "scep.cgi enrolled with a wrong PIN"
+wait_for_log "$WORK/lighttpd-access.log" '"POST /scep/tok\?operation=PKIOperation HTTP/1\.1" 503 ' 10
+rc=0
+scepctl check >"$WORK/check-badpin.out" 2>&1 || rc=$?
+[[ $rc == 6 ]] || fail "scepctl check with a wrong PIN: exit $rc, want 6: $(cat "$WORK/check-badpin.out")"
+grep -q 'wrong PIN' "$WORK/check-badpin.out" || fail "check does not say the PIN is wrong: $(cat "$WORK/check-badpin.out")"
+scepclient_run "$C/serve-badpin" "$SERVE_URL/tok" "$S" dev-serve-badpin -ca-fingerprint "$TOKRA_FP"
+expect_scepclient_ok "$C/serve-badpin"
+echo 123456 >"$PIN"
+
+# ---- 9. the token gone: 503 from scep.cgi, and it comes back.
+mv "$WORK/tokens" "$WORK/tokens.away"
+mkdir "$WORK/tokens"
+n503=$(grep -c '" 503 ' "$WORK/lighttpd-access.log" || true)
+S=$(new_secret tok device)
+scepclient_run "$C/cgi-gone" "$LIGHTTPD_URL/tok" "$S" dev-gone -ca-fingerprint "$TOKRA_FP"
+[[ $SC_RC != 0 && ! -s $C/cgi-gone/cert.pem ]] || fail "scep.cgi enrolled without its token"
+for ((i = 0; i < 100; i++)); do
+  (($(grep -c '" 503 ' "$WORK/lighttpd-access.log" || true) > n503)) && break
+  sleep 0.1
+done
+(($(grep -c '" 503 ' "$WORK/lighttpd-access.log" || true) > n503)) || fail "no 503 from scep.cgi without its token"
+grep -q 'no PKCS#11 token "scep"' "$WORK/lighttpd-error.log" "$WORK/lighttpd.log" 2>/dev/null ||
+  note "the CGI's log line does not name the missing token"
+rmdir "$WORK/tokens"
+mv "$WORK/tokens.away" "$WORK/tokens"
+S=$(new_secret tok device)
+scepclient_run "$C/cgi-back" "$LIGHTTPD_URL/tok" "$S" dev-back -ca-fingerprint "$TOKRA_FP"
+expect_scepclient_ok "$C/cgi-back"
+
+# ---- 10. no private key of a token CA ever reached the store.
+found=$(find "$STORE/ca/tok" "$STORE/ca/ectok" -name key.pem)
+[[ -z $found ]] || fail "a token CA has a key.pem: $found"
+[[ $(grep -rl 'PRIVATE KEY' "$STORE" | grep -v '/ca/ectok/ra-key.pem$' || true) == "" ]] ||
+  fail "a private key in the store: $(grep -rl 'PRIVATE KEY' "$STORE")"
+log "ok"
