@@ -13,9 +13,12 @@
 
 #include <fmt/format.h>
 
+#include "ca/authority.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/pkcs11.hpp"
 #include "crypto/rng.hpp"
+#include "store/cache.hpp"
+#include "store/store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -295,6 +298,52 @@ BOOST_AUTO_TEST_CASE(a_lost_login_is_seen_and_loading_again_logs_in_again) {
   BOOST_TEST(again->usable());
   BOOST_TEST(key->usable());  // the same token's login
   BOOST_TEST(verifies(again->public_key(), message, sign(*again, message)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(pkcs11_store)
+
+// A CA whose key is on the token (key.uri): the store loads it, the
+// server's cache keeps it (logged in) between requests, and after the login
+// is lost loads it again instead of handing out a key that cannot sign.
+BOOST_AUTO_TEST_CASE(the_cache_keeps_a_token_key_and_reloads_it_after_a_lost_login) {
+  testing::TempDir dir;
+  auto st = store::Store::open(dir.path() / "store", store::OpenMode::create);
+  BOOST_REQUIRE(st);
+  std::ofstream(st->config_path(), std::ios::app) << "\n[pkcs11]\nmodule = \"" << softhsm << "\"\n";
+  auto key = crypto::load_pkcs11_key(token().uri("unit", "rsa"), softhsm);
+  BOOST_REQUIRE(key);
+  core::FixedClock clock(std::chrono::sys_days{std::chrono::year{2026} / 12 / 1});
+  crypto::SystemRng rng;
+  ca::RootSpec spec{"CN=Token CA", crypto::KeyType::rsa_2048, 3650, *key};
+  auto root = ca::create_root(spec, clock, rng);
+  BOOST_REQUIRE_MESSAGE(root, (root ? "" : root.error().detail));
+  BOOST_REQUIRE(st->add_ca("tok", store::NewCa{root->cert, root->key, {}}));
+  BOOST_TEST(std::filesystem::exists(st->layout().ca_key_uri("tok")));
+  BOOST_TEST(!std::filesystem::exists(st->layout().ca_key("tok")));
+
+  store::StoreCache cache(*st);
+  auto first = cache.load_key("tok", scep::KeyRole::ca);
+  BOOST_REQUIRE_MESSAGE(first, (first ? "" : first.error().detail));
+  BOOST_TEST(root->cert.matches(*first));
+  auto loads = cache.loads();
+  BOOST_REQUIRE(cache.load_key("tok", scep::KeyRole::ca));
+  BOOST_TEST(cache.loads() == loads);  // kept
+
+  crypto::pkcs11_logout_all();
+  BOOST_TEST(!first->usable());
+  auto again = cache.load_key("tok", scep::KeyRole::ca);
+  BOOST_REQUIRE_MESSAGE(again, (again ? "" : again.error().detail));
+  BOOST_TEST(cache.loads() == loads + 1);
+  BOOST_TEST(again->usable());
+  BOOST_TEST(verifies(again->public_key(), message, sign(*again, message)));
+
+  // A stored URI with a PIN in it is refused.
+  std::ofstream(st->layout().ca_key_uri("tok")) << "pkcs11:token=unit;object=rsa?pin-value=123456\n";
+  auto refused = st->load_key("tok", scep::KeyRole::ca);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().detail.find("pin-source=file:PATH") != std::string::npos, refused.error().detail);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
