@@ -76,8 +76,8 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
     auto key_json = [](const KeyReport& k) {
       return nlohmann::json{{"location", k.location}, {"ok", k.ok}, {"summary", k.summary}};
     };
-    j["key"] = key_json(ca_key);
-    if (ra_key) j["ra_key"] = key_json(*ra_key);
+    j["private_key"] = key_json(ca_key);
+    if (ra_key) j["ra"]["private_key"] = key_json(*ra_key);
     env.out << j.dump(2) << "\n";
     return {};
   }

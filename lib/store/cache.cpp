@@ -271,10 +271,11 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
   if (!core::is_valid_name(name)) return m_store.load_key(name, role);
   const Layout& at = m_store.layout();
   bool ca = role == scep::KeyRole::ca;
-  // key.pem or key.uri, and scep.toml for a token key's module.
+  // key.pem or key.uri, and for a token key scep.toml (its [pkcs11] module).
   auto files = [&] {
-    return std::vector<fs::path>{ca ? at.ca_key(name) : at.ra_key(name), ca ? at.ca_key_uri(name) : at.ra_key_uri(name),
-                                 m_store.config_path()};
+    std::vector<fs::path> out{ca ? at.ca_key(name) : at.ra_key(name), ca ? at.ca_key_uri(name) : at.ra_key_uri(name)};
+    if (::access(out.back().c_str(), F_OK) == 0) out.push_back(m_store.config_path());
+    return out;
   };
   SCEP_TRY_ASSIGN(auto key,
                   m_keys.get(

@@ -179,6 +179,11 @@ BOOST_AUTO_TEST_CASE(ca_list_and_show_json_describe_certs_chain_ra_and_default) 
   BOOST_TEST(list[1]["chain"][0]["md5"] == crypto::colon_hex(pki.root.cert.fingerprint(crypto::DigestAlg::md5)));
 
   auto show = cli.json({"--json", "ca", "show", "sub"});
+  // show adds where the private key is and whether it matches.
+  BOOST_TEST(show["private_key"]["location"] == "ca/sub/key.pem");
+  BOOST_TEST(show["private_key"]["ok"] == true);
+  BOOST_TEST(show["private_key"]["summary"] == "RSA 2048, matches certificate");
+  show.erase("private_key");
   BOOST_TEST(show == list[1]);
 }
 
