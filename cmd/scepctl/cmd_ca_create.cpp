@@ -14,7 +14,7 @@ namespace scepctl {
 struct CaCreateOptions {
   std::string name;
   std::string subject;
-  int key_bits = 0;                   ///< --key-bits N: rsa-N (kept for scripts)
+  int key_bits = 0;      ///< --key-bits N: rsa-N (kept for scripts)
   std::string key_type;  ///< --key-type; empty: rsa-2048, or a token key's own type
   std::string key_uri;   ///< --key-uri: the key on a PKCS#11 token
   int days = 3650;

@@ -14,7 +14,7 @@ namespace scepctl {
 struct RaCreateOptions {
   std::string ca;
   std::string subject;
-  int key_bits = 0;                   ///< --key-bits N: rsa-N
+  int key_bits = 0;      ///< --key-bits N: rsa-N
   std::string key_type;  ///< --key-type; empty: rsa-2048, or a token key's own type
   std::string key_uri;   ///< --key-uri: the RA key on a PKCS#11 token
   int days = 730;

@@ -26,7 +26,8 @@ core::Result<TokenKey> token_key(const store::Store& st, const crypto::Pkcs11Uri
   return TokenKey{std::move(*key), generated};
 }
 
-KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRole role, const crypto::Certificate& cert) {
+KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRole role,
+                       const crypto::Certificate& cert) {
   bool is_ca = role == scep::KeyRole::ca;
   const store::Layout relative;
   KeyReport rep;

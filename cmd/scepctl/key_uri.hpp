@@ -34,12 +34,13 @@ core::Result<TokenKey> token_key(const store::Store& st, const crypto::Pkcs11Uri
 
 /// Where a CA's or RA's key is and whether it works, for `ca show` and `check`.
 struct KeyReport {
-  std::string location;  ///< the token URI, or the key file relative to the store
-  std::string summary;   ///< "RSA 2048, matches certificate", or what is wrong
-  bool ok = false;       ///< loads and matches its certificate
+  std::string location;      ///< the token URI, or the key file relative to the store
+  std::string summary;       ///< "RSA 2048, matches certificate", or what is wrong
+  bool ok = false;           ///< loads and matches its certificate
   bool unavailable = false;  ///< the token cannot be reached (Errc::unavailable)
 };
-KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRole role, const crypto::Certificate& cert);
+KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRole role,
+                       const crypto::Certificate& cert);
 
 /// `error` with a note that the key made on the token stays there.
 core::Error note_generated(core::Error error, const crypto::Pkcs11Uri& uri);

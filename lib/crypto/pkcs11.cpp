@@ -205,8 +205,8 @@ std::string trimmed(const unsigned char* field, std::size_t n) {
   return s;
 }
 
-bool token_matches(const Pkcs11Uri& uri, std::string_view label, std::string_view manufacturer,
-                   std::string_view model, std::string_view serial, unsigned long slot_id) {
+bool token_matches(const Pkcs11Uri& uri, std::string_view label, std::string_view manufacturer, std::string_view model,
+                   std::string_view serial, unsigned long slot_id) {
   return (uri.token.empty() || uri.token == label) && (uri.manufacturer.empty() || uri.manufacturer == manufacturer) &&
          (uri.model.empty() || uri.model == model) && (uri.serial.empty() || uri.serial == serial) &&
          (!uri.slot_id || *uri.slot_id == slot_id);
@@ -294,8 +294,8 @@ PKCS11_SLOT* find_slot(Module& m, const Pkcs11Uri& uri) {
       PKCS11_SLOT* s = &it->first[i];
       if (!s->token || !s->token->initialized) continue;
       const PKCS11_TOKEN* t = s->token;
-      if (token_matches(uri, t->label ? t->label : "", t->manufacturer ? t->manufacturer : "",
-                        t->model ? t->model : "", t->serialnr ? t->serialnr : "", PKCS11_get_slotid_from_slot(s)))
+      if (token_matches(uri, t->label ? t->label : "", t->manufacturer ? t->manufacturer : "", t->model ? t->model : "",
+                        t->serialnr ? t->serialnr : "", PKCS11_get_slotid_from_slot(s)))
         return s;
     }
   }
@@ -321,8 +321,7 @@ core::Result<Token*> token_locked(Registry& reg, const std::string& module_path,
                       fmt::format("no PKCS#11 token {} in the module {}", token_name(uri), module_path));
   auto key = std::pair(module_path, slot);
   auto it = reg.tokens.find(key);
-  if (it == reg.tokens.end())
-    it = reg.tokens.emplace(key, std::make_unique<Token>(Token{slot, module_path})).first;
+  if (it == reg.tokens.end()) it = reg.tokens.emplace(key, std::make_unique<Token>(Token{slot, module_path})).first;
   Token* token = it->second.get();
   int in = 0;
   if (PKCS11_is_logged_in(slot, 0, &in) != 0) in = 0;
@@ -376,9 +375,9 @@ core::Result<PrivateKey> load_pkcs11_key(const Pkcs11Uri& uri, std::string_view 
     if (!pkey) return ossl_fail(Errc::unavailable, fmt::format("{}: the token gives no usable key", uri.text()));
     return PrivateKey(std::move(pkey), std::make_shared<TokenHolder>(token, uri.text()));
   }
-  return core::fail(Errc::unavailable, fmt::format("no private key {} on PKCS#11 token {}",
-                                                   uri.object.empty() ? "with that id" : "\"" + uri.object + "\"",
-                                                   token_name(uri)));
+  return core::fail(Errc::unavailable,
+                    fmt::format("no private key {} on PKCS#11 token {}",
+                                uri.object.empty() ? "with that id" : "\"" + uri.object + "\"", token_name(uri)));
 }
 
 void pkcs11_logout_all() {
@@ -467,8 +466,8 @@ core::Result<KeyType> type_of(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE s, CK_OBJEC
     if (CK_RV rv = f->C_GetAttributeValue(s, h, &m, 1); rv != CKR_OK)
       return std::unexpected(ckr_error("cannot read the RSA key's size", rv));
     if (auto t = rsa_key_type(static_cast<int>(m.ulValueLen * 8))) return *t;
-    return core::fail(Errc::invalid_argument, fmt::format("{}: an RSA key of {} bits (use 2048, 3072 or 4096)",
-                                                          uri.text(), m.ulValueLen * 8));
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("{}: an RSA key of {} bits (use 2048, 3072 or 4096)", uri.text(), m.ulValueLen * 8));
   }
   if (kt == CKK_EC) {
     std::array<unsigned char, 64> params{};
@@ -479,8 +478,8 @@ core::Result<KeyType> type_of(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE s, CK_OBJEC
       return KeyType::ec_p256;
     if (p.ulValueLen == p384_oid.size() && std::equal(p384_oid.begin(), p384_oid.end(), params.begin()))
       return KeyType::ec_p384;
-    return core::fail(Errc::invalid_argument, fmt::format("{}: an EC key on a curve other than P-256 or P-384",
-                                                          uri.text()));
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("{}: an EC key on a curve other than P-256 or P-384", uri.text()));
   }
   return core::fail(Errc::invalid_argument, fmt::format("{}: not an RSA or EC key", uri.text()));
 }

@@ -277,11 +277,10 @@ core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, sce
     if (::access(out.back().c_str(), F_OK) == 0) out.push_back(m_store.config_path());
     return out;
   };
-  SCEP_TRY_ASSIGN(auto key,
-                  m_keys.get(
-                      fmt::format("{}/{}", name, ca ? on_disk::ca_key : on_disk::ra_key), files,
-                      [&] { return m_store.load_key(name, role); }, generation,
-                      [](const crypto::PrivateKey& k) { return k.usable(); }));
+  SCEP_TRY_ASSIGN(auto key, m_keys.get(
+                                fmt::format("{}/{}", name, ca ? on_disk::ca_key : on_disk::ra_key), files,
+                                [&] { return m_store.load_key(name, role); }, generation,
+                                [](const crypto::PrivateKey& k) { return k.usable(); }));
   return *key;
 }
 

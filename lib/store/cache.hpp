@@ -106,8 +106,7 @@ class StampedCache {
       std::lock_guard lock(m_mutex);
       auto it = m_entries.find(key);
       if (it != m_entries.end() && still_good && !still_good(*it->second.value)) m_entries.erase(it);
-      else if (generation != 0 && it != m_entries.end() && it->second.generation == generation)
-        return it->second.value;
+      else if (generation != 0 && it != m_entries.end() && it->second.generation == generation) return it->second.value;
     }
     const std::vector<std::filesystem::path> files = files_of();
     // Watched before the stat: a change after it is reported.

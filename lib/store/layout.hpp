@@ -80,9 +80,10 @@ inline constexpr std::string_view spent_infix = ".spent-";   ///< secrets/H.spen
 
 /// The files of ca/NAME/ (optional ones included), as `scepctl check` and
 /// the cache see a CA.
-inline constexpr std::array<std::string_view, 10> ca_files{
-    on_disk::ca_cert, on_disk::ca_key,  on_disk::ca_key_uri, on_disk::chain,    on_disk::ra_cert,
-    on_disk::ra_key,  on_disk::ra_key_uri, on_disk::crl,     on_disk::crl_lock, on_disk::tx_lock};
+inline constexpr std::array<std::string_view, 10> ca_files{on_disk::ca_cert,    on_disk::ca_key,  on_disk::ca_key_uri,
+                                                           on_disk::chain,      on_disk::ra_cert, on_disk::ra_key,
+                                                           on_disk::ra_key_uri, on_disk::crl,     on_disk::crl_lock,
+                                                           on_disk::tx_lock};
 /// The files a CA's certificates come from (scep::CaBundle), the optional
 /// ones included: their appearance changes the CA too.
 inline constexpr std::array<std::string_view, 3> ca_bundle_files{on_disk::ca_cert, on_disk::chain, on_disk::ra_cert};

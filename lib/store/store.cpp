@@ -193,9 +193,8 @@ core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::Ke
   auto uri_text = read_file(uri_file, 4096);
   if (uri_text) {
     if (::access(p.c_str(), F_OK) == 0)
-      return core::fail(Errc::store_io,
-                        fmt::format("both {} and {} exist: remove the one that is not the key", p.string(),
-                                    uri_file.filename().string()));
+      return core::fail(Errc::store_io, fmt::format("both {} and {} exist: remove the one that is not the key",
+                                                    p.string(), uri_file.filename().string()));
     auto uri = parse_stored_key_uri(core::to_string(*uri_text));
     if (!uri) return core::fail(Errc::store_io, fmt::format("{}: {}", uri_file.string(), uri.error().detail));
     SCEP_TRY_ASSIGN(auto cfg, load_config());

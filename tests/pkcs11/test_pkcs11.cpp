@@ -124,18 +124,14 @@ BOOST_AUTO_TEST_CASE(refuses_bad_uris_with_a_reason) {
     const char* uri;
     const char* says;
   };
-  for (auto c : {Case{"token=scep;object=k", "starts with \"pkcs11:\""},
-                 Case{"pkcs11:token=scep;objet=k", "\"objet\""},
-                 Case{"pkcs11:token=scep;object=k?pin=1", "\"pin\""},
-                 Case{"pkcs11:token=scep;object=k;object=j", "given twice"},
-                 Case{"pkcs11:token=scep;object=%zz", "%-escape"},
-                 Case{"pkcs11:token=scep;object=%4", "%-escape"},
-                 Case{"pkcs11:token=scep", "object="},
-                 Case{"pkcs11:object=k;slot-id=x", "slot-id"},
-                 Case{"pkcs11:object=k;type=cert", "type"},
-                 Case{"pkcs11:object=k;token", "NAME=VALUE"},
-                 Case{"pkcs11:object=k?module-path=lib.so", "absolute"},
-                 Case{"pkcs11:object=k?token=scep", "query attribute \"token\""}}) {
+  for (auto c :
+       {Case{"token=scep;object=k", "starts with \"pkcs11:\""}, Case{"pkcs11:token=scep;objet=k", "\"objet\""},
+        Case{"pkcs11:token=scep;object=k?pin=1", "\"pin\""}, Case{"pkcs11:token=scep;object=k;object=j", "given twice"},
+        Case{"pkcs11:token=scep;object=%zz", "%-escape"}, Case{"pkcs11:token=scep;object=%4", "%-escape"},
+        Case{"pkcs11:token=scep", "object="}, Case{"pkcs11:object=k;slot-id=x", "slot-id"},
+        Case{"pkcs11:object=k;type=cert", "type"}, Case{"pkcs11:object=k;token", "NAME=VALUE"},
+        Case{"pkcs11:object=k?module-path=lib.so", "absolute"},
+        Case{"pkcs11:object=k?token=scep", "query attribute \"token\""}}) {
     auto u = crypto::Pkcs11Uri::parse(c.uri);
     BOOST_TEST_CONTEXT(c.uri) {
       BOOST_REQUIRE(!u);
@@ -220,8 +216,8 @@ BOOST_AUTO_TEST_CASE(an_existing_key_keeps_its_type) {
   BOOST_REQUIRE(same);
   BOOST_TEST(!same->generated);
   BOOST_TEST((same->type == crypto::KeyType::ec_p256));
-  auto clash =
-      crypto::prepare_pkcs11_key(token().uri("unit", "ec"), softhsm, crypto::KeyType::rsa_2048, crypto::KeyType::rsa_2048);
+  auto clash = crypto::prepare_pkcs11_key(token().uri("unit", "ec"), softhsm, crypto::KeyType::rsa_2048,
+                                          crypto::KeyType::rsa_2048);
   BOOST_REQUIRE(!clash);
   BOOST_TEST((clash.error().code == Errc::invalid_argument));
   BOOST_TEST(clash.error().detail.find("already holds") != std::string::npos, clash.error().detail);
@@ -251,11 +247,11 @@ BOOST_AUTO_TEST_CASE(missing_token_module_and_pin_are_unavailable_with_a_reason)
   crypto::pkcs11_logout_all();  // "other" needs a PIN again
   auto gone_pin = token().uri("unit", "rsa");
   gone_pin.pin_source = "file:/nonexistent/pin";
-  for (const auto& c : {Case{token().uri("absent", "rsa"), softhsm, "no PKCS#11 token \"absent\""},
-                        Case{token().uri("unit", "rsa"), "/nonexistent/module.so", "cannot load the PKCS#11 module"},
-                        Case{token().uri("unit", "rsa"), "", "[pkcs11]"},
-                        Case{*no_pin, softhsm, "no PIN for token other"},
-                        Case{gone_pin, softhsm, "cannot read the PIN file /nonexistent/pin"}}) {
+  for (const auto& c :
+       {Case{token().uri("absent", "rsa"), softhsm, "no PKCS#11 token \"absent\""},
+        Case{token().uri("unit", "rsa"), "/nonexistent/module.so", "cannot load the PKCS#11 module"},
+        Case{token().uri("unit", "rsa"), "", "[pkcs11]"}, Case{*no_pin, softhsm, "no PIN for token other"},
+        Case{gone_pin, softhsm, "cannot read the PIN file /nonexistent/pin"}}) {
     auto key = crypto::load_pkcs11_key(c.uri, c.module);
     BOOST_TEST_CONTEXT(c.says) {
       BOOST_REQUIRE(!key);
