@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -112,7 +113,8 @@ core::Result<Pkcs11Uri> Pkcs11Uri::parse(std::string_view text) {
       else if (!is_query && name == "id") uri.id = core::Bytes(value.begin(), value.end());
       else if (!is_query && name == "slot-id") {
         unsigned long n = 0;
-        if (value.empty() || value.size() > 19 || !std::all_of(value.begin(), value.end(), ::isdigit))
+        if (value.empty() || value.size() > 19 ||
+            !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
           return core::fail(Errc::invalid_argument, "PKCS#11 URI: slot-id must be a decimal number");
         n = std::stoul(value);
         uri.slot_id = n;
