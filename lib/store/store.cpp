@@ -148,8 +148,22 @@ core::Result<std::vector<std::string>> Store::ca_names() const {
   return names;
 }
 
+namespace {
+
+core::Result<void> not_activating(const Store& st, std::string_view name) {
+  if (st.activation_pending(name))
+    return core::fail(Errc::store_busy,
+                      fmt::format("CA \"{}\" is being activated (`scepctl ca activate {}` completes it)", name, name));
+  return {};
+}
+
+}  // namespace
+
 core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config::Config& cfg) const {
   SCEP_TRY(check_ca_name(name));
+  // Between its commit point and its end an activation moves files: the
+  // certificate and the key may be of different generations.
+  SCEP_TRY(not_activating(*this, name));
   auto certs = read_certs(m_layout.ca_cert(name));
   if (!certs) {
     if (certs.error().code == Errc::not_found)
@@ -166,6 +180,7 @@ core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config:
 
 core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
   SCEP_TRY(check_ca_name(name));
+  SCEP_TRY(not_activating(*this, name));
   fs::path p = role == scep::KeyRole::ca ? m_layout.ca_key(name) : m_layout.ra_key(name);
   SCEP_TRY_ASSIGN(auto bytes, read_file(p, 1u << 20));
   auto key = crypto::PrivateKey::load(bytes);
@@ -251,6 +266,20 @@ bool Session::strict_ca_names() {
 
 core::Result<crypto::PrivateKey> Session::load_key(std::string_view ca, scep::KeyRole role) {
   return m_cache ? m_cache->load_key(ca, role, m_generation) : m_store.load_key(ca, role);
+}
+
+core::Result<std::optional<scep::CaBundle>> Session::next_ca(std::string_view name) {
+  SCEP_TRY_ASSIGN(auto cfg, config());
+  return m_store.load_next_ca(name, *cfg);
+}
+
+bool Session::has_next_ca(std::string_view name) { return m_store.has_next_ca(name); }
+
+core::Result<std::vector<crypto::Certificate>> Session::earlier_cas(std::string_view name) {
+  SCEP_TRY_ASSIGN(auto retired, m_store.retired_cas(name));
+  std::vector<crypto::Certificate> out;
+  for (auto& r : retired) out.push_back(std::move(r.cert));
+  return out;
 }
 
 core::Result<policy::Policy> Session::load_policy(std::string_view name) {
