@@ -43,6 +43,24 @@ class Catalog {
   virtual core::Result<crypto::PrivateKey> load_key(std::string_view ca, KeyRole role) = 0;
   virtual core::Result<policy::Policy> load_policy(std::string_view name) = 0;
 
+  /// The CA's next generation, made by a rollover and not yet activated
+  /// (GetNextCACert); nullopt when there is none. `name` is a store name.
+  virtual core::Result<std::optional<CaBundle>> next_ca(std::string_view name) {
+    (void)name;
+    return std::optional<CaBundle>();
+  }
+  /// Whether next_ca would find one, as cheaply as can be (GetCACaps).
+  virtual bool has_next_ca(std::string_view name) {
+    auto next = next_ca(name);
+    return next && next->has_value();
+  }
+  /// The CA certificates of its earlier (retired) generations, oldest first:
+  /// what they issued may still renew.
+  virtual core::Result<std::vector<crypto::Certificate>> earlier_cas(std::string_view name) {
+    (void)name;
+    return std::vector<crypto::Certificate>();
+  }
+
   /// The memo kept for the CA's CRL by keep_crl, if neither the stored CRL
   /// nor the revocations can have changed since; nullptr otherwise, and
   /// always where changes cannot be watched (one process per request). A
