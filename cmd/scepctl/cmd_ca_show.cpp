@@ -11,6 +11,7 @@ namespace scepctl {
 void add_ca_create_command(CLI::App& parent, Env& env);
 void add_ca_import_command(CLI::App& parent, Env& env);
 void add_ca_set_command(CLI::App& parent, Env& env);
+void add_ca_rollover_commands(CLI::App& parent, Env& env);
 
 namespace {
 
@@ -67,8 +68,19 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
   SCEP_TRY_ASSIGN(auto target, target_ca(l.store, l.cfg, name));
   SCEP_TRY_ASSIGN(auto ca, l.store.load_ca(target, l.cfg));
   bool is_default = target == l.default_ca;
+  SCEP_TRY_ASSIGN(auto next, l.store.load_next_ca(target, l.cfg));
+  SCEP_TRY_ASSIGN(auto retired, l.store.retired_cas(target));
   if (env.json) {
-    env.out << ca_json(ca, is_default).dump(2) << "\n";
+    auto j = ca_json(ca, is_default);
+    j["next"] = next ? cert_json(next->cert) : nlohmann::json(nullptr);
+    if (next && next->ra) j["next"]["ra"] = cert_json(*next->ra);
+    j["retired"] = nlohmann::json::array();
+    for (const auto& r : retired) {
+      auto rj = cert_json(r.cert);
+      rj["id"] = r.id;
+      j["retired"].push_back(std::move(rj));
+    }
+    env.out << j.dump(2) << "\n";
     return {};
   }
   env.out << fmt::format("CA \"{}\"{}\n", target, is_default ? " (default)" : "");
@@ -80,6 +92,18 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
   for (const auto& c : ca.chain) {
     env.out << "chain certificate\n";
     print_cert(env.out, c, "  ");
+  }
+  if (next) {
+    env.out << "next certificate (GetNextCACert; `scepctl ca activate` makes it current)\n";
+    print_cert(env.out, next->cert, "  ");
+    if (next->ra) {
+      env.out << "next RA certificate\n";
+      print_cert(env.out, *next->ra, "  ");
+    }
+  }
+  for (const auto& r : retired) {
+    env.out << fmt::format("retired generation {} (CRL: /{}/crl/{})\n", r.id, target, r.id);
+    print_cert(env.out, r.cert, "  ");
   }
   env.out << fmt::format("options (scep.toml [{}])\n", config::ca_section(target));
   print_options(env.out, ca.options);
@@ -94,6 +118,7 @@ void add_ca_command(CLI::App& app, Env& env) {
   add_ca_create_command(*ca, env);
   add_ca_import_command(*ca, env);
   add_ca_set_command(*ca, env);
+  add_ca_rollover_commands(*ca, env);
   ca->add_subcommand("list", "list the CAs of the store")->callback([&env] {
     env.command = [&env] { return run_ca_list(env); };
   });
