@@ -39,7 +39,7 @@ core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext
     // After a rollover the certificates an earlier generation issued renew
     // too (under the current key): they are in the same store.
     SCEP_TRY_ASSIGN(auto earlier, m_backend.catalog.earlier_cas(ctx.name()));
-    if (std::none_of(earlier.begin(), earlier.end(), [&](const crypto::Certificate& c) { return c.issued(signer); }))
+    if (std::none_of(earlier.begin(), earlier.end(), [&](const EarlierCa& c) { return c.cert.issued(signer); }))
       return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
   }
   why.of_this_ca = true;

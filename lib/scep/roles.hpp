@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
 #include "policy/policy.hpp"
@@ -54,11 +56,16 @@ class Catalog {
     auto next = next_ca(name);
     return next && next->has_value();
   }
-  /// The CA certificates of its earlier (retired) generations, oldest first:
-  /// what they issued may still renew.
-  virtual core::Result<std::vector<crypto::Certificate>> earlier_cas(std::string_view name) {
+  /// The CA's earlier (retired) generations, oldest first: what they issued
+  /// still renews, revokes, and is listed by the generation's own CRL.
+  virtual core::Result<std::vector<EarlierCa>> earlier_cas(std::string_view name) {
     (void)name;
-    return std::vector<crypto::Certificate>();
+    return std::vector<EarlierCa>();
+  }
+  /// The key of an earlier generation (it signs that generation's CRL).
+  virtual core::Result<crypto::PrivateKey> load_earlier_key(std::string_view name, std::string_view id) {
+    (void)name;
+    return core::fail(core::Errc::not_found, fmt::format("no generation \"{}\"", id));
   }
 
   /// The memo kept for the CA's CRL by keep_crl, if neither the stored CRL
@@ -199,6 +206,14 @@ class CrlStore {
   /// update_crl, unless another writer holds the lock: then nullopt at once,
   /// and `update` is not run.
   virtual core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const CrlUpdate& update) = 0;
+  /// update_crl for the CRL of the CA's earlier generation `id` (its own
+  /// file and lock); not_found where generations are not kept.
+  virtual core::Result<core::Bytes> update_earlier_crl(std::string_view ca, std::string_view id,
+                                                       const CrlUpdate& update) {
+    (void)ca;
+    (void)update;
+    return core::fail(core::Errc::not_found, fmt::format("no generation \"{}\"", id));
+  }
 };
 
 /// Where events that are not part of a decision's record go (a decision's

@@ -102,6 +102,9 @@ class Service {
   /// `summary`, when given, receives what was decided.
   core::Result<core::Bytes> pki_operation(std::string_view ca, core::ByteView der, std::string_view remote,
                                           PkiSummary* summary = nullptr);
+  /// The CRL of the CA's earlier generation `id` (/NAME/crl/ID); not_found
+  /// for an ID that names none.
+  core::Result<core::Bytes> get_earlier_crl(std::string_view ca, std::string_view id);
   /// The CA's current CRL (DER) for plain HTTP, re-signed first when due.
   core::Result<core::Bytes> get_crl(std::string_view ca);
   /// Why the service cannot answer every CA, or nullopt when it can: the

@@ -14,6 +14,7 @@
 
 #include "core/names.hpp"
 #include "store/atomic_file.hpp"
+#include "store/file_lock.hpp"
 #include "store/file_ops.hpp"
 #include "store/fs_util.hpp"
 #include "store/store.hpp"
@@ -260,6 +261,31 @@ core::Result<bool> Store::finish_activation(std::string_view name) {
   if (ec) return core::fail(Errc::store_io, fmt::format("cannot remove {}: {}", from.string(), ec.message()));
   SCEP_TRY(sync_directory(ca_dir));
   return true;
+}
+
+}  // namespace store
+
+namespace store {
+
+core::Result<core::Bytes> Store::update_earlier_crl(std::string_view ca, std::string_view id,
+                                                    const scep::CrlUpdate& update) {
+  SCEP_TRY(check_ca_name(ca));
+  if (!core::is_valid_name(id))
+    return core::fail(Errc::invalid_argument, fmt::format("\"{}\" is not a generation ID", id));
+  fs::path dir = m_layout.retired(ca, id);
+  if (!present(dir / on_disk::ca_cert))
+    return core::fail(Errc::not_found, fmt::format("CA \"{}\" has no retired generation {}", ca, id));
+  SCEP_TRY_ASSIGN(auto lock, FileLock::whole(dir / on_disk::crl_lock));
+  std::optional<core::Bytes> current;
+  if (auto der = read_file(dir / on_disk::crl)) current = std::move(*der);
+  else if (der.error().code != Errc::not_found) return std::unexpected(der.error());
+  SCEP_TRY_ASSIGN(auto next, update(current));
+  if (!next) {
+    if (!current) return core::fail(Errc::internal, "no CRL was made");
+    return std::move(*current);
+  }
+  SCEP_TRY(write_file_atomic(dir / on_disk::crl, *next, 0644));
+  return std::move(*next);
 }
 
 }  // namespace store

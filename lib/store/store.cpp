@@ -275,11 +275,12 @@ core::Result<std::optional<scep::CaBundle>> Session::next_ca(std::string_view na
 
 bool Session::has_next_ca(std::string_view name) { return m_store.has_next_ca(name); }
 
-core::Result<std::vector<crypto::Certificate>> Session::earlier_cas(std::string_view name) {
-  SCEP_TRY_ASSIGN(auto retired, m_store.retired_cas(name));
-  std::vector<crypto::Certificate> out;
-  for (auto& r : retired) out.push_back(std::move(r.cert));
-  return out;
+core::Result<std::vector<scep::EarlierCa>> Session::earlier_cas(std::string_view name) {
+  return m_store.retired_cas(name);
+}
+
+core::Result<crypto::PrivateKey> Session::load_earlier_key(std::string_view name, std::string_view id) {
+  return m_store.load_retired_key(name, id);
 }
 
 core::Result<policy::Policy> Session::load_policy(std::string_view name) {

@@ -92,10 +92,7 @@ class Store final : public scep::Ledger,
   /// The next generation's CA key (next/key.pem).
   // PKCS#11: a next/key.uri is read here, as Store::load_key reads ca/NAME/key.uri.
   core::Result<crypto::PrivateKey> load_next_key(std::string_view name) const;
-  struct RetiredCa {
-    std::string id;  ///< retired/ID
-    crypto::Certificate cert;
-  };
+  using RetiredCa = scep::EarlierCa;
   /// The CA's earlier generations, oldest first (by notBefore). A retired/ID
   /// holding the current certificate (an activation that stopped before its
   /// commit point) is not one.
@@ -171,6 +168,9 @@ class Store final : public scep::Ledger,
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
   /// The same, or nullopt at once while another holds crl.lock.
   core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
+  /// The CRL of retired/ID: retired/ID/crl.lock held, retired/ID/crl.der replaced.
+  core::Result<core::Bytes> update_earlier_crl(std::string_view ca, std::string_view id,
+                                               const scep::CrlUpdate& update) override;
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const override;
   /// The same lock, by the transaction's key (check --repair knows only that).
   core::Result<scep::LockGuard> lock_transaction_key(std::string_view ca, std::string_view key) const;
@@ -260,7 +260,8 @@ class Session final : public scep::Catalog {
   /// generation's certificates are rare; GetCACaps asks only has_next_ca).
   core::Result<std::optional<scep::CaBundle>> next_ca(std::string_view name) override;
   bool has_next_ca(std::string_view name) override;
-  core::Result<std::vector<crypto::Certificate>> earlier_cas(std::string_view name) override;
+  core::Result<std::vector<scep::EarlierCa>> earlier_cas(std::string_view name) override;
+  core::Result<crypto::PrivateKey> load_earlier_key(std::string_view name, std::string_view id) override;
   /// Over a StoreCache that watches the store (a long-lived server): the
   /// cache's memo (StoreCache::recall_crl).
   std::shared_ptr<const scep::CrlMemo> recall_crl(std::string_view ca) override;

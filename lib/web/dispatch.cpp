@@ -168,12 +168,28 @@ Response get_crl(scep::Service& svc, const std::string& ca) {
   return binary("application/pkix-crl", std::move(*crl));
 }
 
-/// "/NAME/crl": the CRL of CA NAME, for use as a CRL distribution point.
-bool is_crl_path(std::string_view path) {
+/// "/NAME/crl": the CRL of CA NAME, for use as a CRL distribution point;
+/// "/NAME/crl/ID": the CRL of its earlier generation ID (after a rollover).
+/// The ID, when there is one, goes to `generation` (percent-decoded; the
+/// service compares it with the generations it has, it never becomes a path).
+bool is_crl_path(std::string_view path, std::string* generation = nullptr) {
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   auto slash = path.find('/');
-  return slash != std::string_view::npos && slash > 0 && path.substr(slash + 1) == "crl";
+  if (slash == std::string_view::npos || slash == 0) return false;
+  std::string_view rest = path.substr(slash + 1);
+  if (rest == "crl") return true;
+  if (!rest.starts_with("crl/")) return false;
+  std::string_view id = rest.substr(4);
+  if (id.empty() || id.find('/') != std::string_view::npos) return false;
+  if (generation) *generation = percent_decode(id, false);
+  return true;
+}
+
+Response get_earlier_crl(scep::Service& svc, const std::string& ca, const std::string& id) {
+  auto crl = svc.get_earlier_crl(ca, id);
+  if (!crl) return error_response(crl.error());
+  return binary("application/pkix-crl", std::move(*crl));
 }
 
 }  // namespace
@@ -232,7 +248,8 @@ Response route(const Request& req, scep::Service& svc, const Query& q, const std
     return pki_operation(svc, req, req.body);
   }
   const std::string& op = q.operation;
-  if (op.empty() && is_crl_path(req.path)) return get_crl(svc, ca);
+  if (std::string generation; op.empty() && is_crl_path(req.path, &generation))
+    return generation.empty() ? get_crl(svc, ca) : get_earlier_crl(svc, ca, generation);
   if (op.empty() && is_health_path(req.path)) return health(svc);
   if (op.empty()) return Response::text(400, "missing operation parameter");
   bool caps = core::iequals_ascii(op, "GetCACaps"), cert = core::iequals_ascii(op, "GetCACert"),
