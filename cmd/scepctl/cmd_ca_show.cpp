@@ -26,6 +26,22 @@ nlohmann::json ca_json(const scep::CaBundle& ca, bool is_default) {
   return j;
 }
 
+/// The CA's next and retired generations, added to its JSON.
+core::Result<void> add_generations(nlohmann::json& j, const store::Store& st, const std::string& name,
+                                   const config::Config& cfg) {
+  SCEP_TRY_ASSIGN(auto next, st.load_next_ca(name, cfg));
+  SCEP_TRY_ASSIGN(auto retired, st.retired_cas(name));
+  j["next"] = next ? cert_json(next->cert) : nlohmann::json(nullptr);
+  if (next) j["next"]["ra"] = next->ra ? cert_json(*next->ra) : nlohmann::json(nullptr);
+  j["retired"] = nlohmann::json::array();
+  for (const auto& r : retired) {
+    auto rj = cert_json(r.cert);
+    rj["id"] = r.id;
+    j["retired"].push_back(std::move(rj));
+  }
+  return {};
+}
+
 struct Loaded {
   store::Store store;
   config::Config cfg;
@@ -54,7 +70,9 @@ core::Result<void> run_ca_list(Env& env) {
   Table table({"NAME", "DEFAULT", "RA", "NOT_BEFORE", "NOT_AFTER", "SUBJECT"});
   for (const auto& ca : cas) {
     bool is_default = ca.name == l.default_ca;
-    all.push_back(ca_json(ca, is_default));
+    auto j = ca_json(ca, is_default);
+    SCEP_TRY(add_generations(j, l.store, ca.name, l.cfg));
+    all.push_back(std::move(j));
     table.add({ca.name, is_default ? "yes" : "no", ca.ra ? "yes" : "no", crypto::format_time(ca.cert.not_before()),
                crypto::format_time(ca.cert.not_after()), ca.cert.subject()});
   }
@@ -72,14 +90,7 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
   SCEP_TRY_ASSIGN(auto retired, l.store.retired_cas(target));
   if (env.json) {
     auto j = ca_json(ca, is_default);
-    j["next"] = next ? cert_json(next->cert) : nlohmann::json(nullptr);
-    if (next && next->ra) j["next"]["ra"] = cert_json(*next->ra);
-    j["retired"] = nlohmann::json::array();
-    for (const auto& r : retired) {
-      auto rj = cert_json(r.cert);
-      rj["id"] = r.id;
-      j["retired"].push_back(std::move(rj));
-    }
+    SCEP_TRY(add_generations(j, l.store, target, l.cfg));
     env.out << j.dump(2) << "\n";
     return {};
   }
