@@ -90,7 +90,8 @@ core::Result<void> run_ca_rollover(const RolloverOptions& opt, Env& env) {
   SCEP_TRY_ASSIGN(auto current, st.load_ca(opt.name, cfg));
   if (!opt.replace && st.has_next_ca(opt.name))
     return core::fail(core::Errc::already_exists,
-                      fmt::format("CA \"{}\" has a next certificate already (activate it, or use --replace)", opt.name));
+                      fmt::format("CA \"{}\" has a next certificate already (activate it, or use --replace)",
+                                  opt.name));
   SCEP_TRY_ASSIGN(auto next, next_generation(opt, env, current));
   if (current.ra) {
     // The RA keeps its key: certified again by the next CA, so that what
@@ -111,8 +112,9 @@ core::Result<void> run_ca_rollover(const RolloverOptions& opt, Env& env) {
     j["ra"] = next.ra ? cert_json(next.ra->cert) : nlohmann::json(nullptr);
     env.out << j.dump(2) << "\n";
   } else {
-    env.out << fmt::format("CA \"{}\": next certificate stored; GetNextCACert offers it until `scepctl ca activate {}`\n",
-                           opt.name, opt.name);
+    env.out << fmt::format(
+        "CA \"{}\": next certificate stored; GetNextCACert offers it until `scepctl ca activate {}`\n", opt.name,
+        opt.name);
     print_cert(env.out, next.cert, "  ");
     if (next.ra) {
       env.out << "and the RA's key certified by it\n";
@@ -171,8 +173,9 @@ void add_ca_rollover_commands(CLI::App& parent, Env& env) {
   cmd->add_option("name", opt->name, "store name of the CA")->required();
   cmd->add_option("--days", opt->days, "validity in days (default: the current certificate's lifetime)")
       ->check(CLI::Range(1, 36500));
-  cmd->add_option("--key-type", opt->key_type, "rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384 (default: the "
-                                               "current key's type)")
+  cmd->add_option("--key-type", opt->key_type,
+                  "rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384 (default: the "
+                  "current key's type)")
       ->check(CLI::IsMember(crypto::key_type_names()));
   auto* cert = cmd->add_option("--cert", opt->cert_file,
                                "an imported CA: its next certificate (same subject, new key; PEM may hold the chain)");

@@ -58,7 +58,10 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
                                                         crl_der.error().detail));
   SCEP_TRY_ASSIGN(auto crl, crypto::Crl::parse(*crl_der));
   if (env.json) {
-    nlohmann::json j{{"ca", ca}, {"serial", serial}, {"reason", crypto::reason_name(*reason)}, {"crl_number", crl.number()}};
+    nlohmann::json j{{"ca", ca},
+                     {"serial", serial},
+                     {"reason", crypto::reason_name(*reason)},
+                     {"crl_number", crl.number()}};
     if (!revoked.generation.empty()) j["generation"] = revoked.generation;
     env.out << j.dump() << "\n";
   } else {
@@ -113,8 +116,9 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
     env.out << fmt::format("CRL number {} of CA \"{}\": {} revoked, next update {}, written to {}\n", crl.number(),
                            bundle->name, crl.revoked().size(), crypto::format_time(crl.next_update()), opt.out);
   }
-  return audit_action(st, crl_signed(env, bundle->name, crl,
-                                     opt.generation.empty() ? "scepctl crl" : "scepctl crl, generation " + opt.generation));
+  return audit_action(st,
+                      crl_signed(env, bundle->name, crl,
+                                 opt.generation.empty() ? "scepctl crl" : "scepctl crl, generation " + opt.generation));
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ struct CaReport {
   std::size_t certificates = 0, revoked = 0, pending = 0, expired_pending = 0, purged = 0;
   std::string crl;  ///< "none", "current until ...", "stale since ..."
   std::vector<std::string> problems;
-  std::vector<std::string> warnings;  ///< reported, but not problems (exit 0)
+  std::vector<std::string> warnings;     ///< reported, but not problems (exit 0)
   std::vector<std::string> generations;  ///< "next ...", "retired ID ...": the other generations, described
 };
 
@@ -138,8 +138,8 @@ void check_generations(store::Store& st, const config::Config& cfg, const scep::
     } else if (der.error().code != Errc::not_found) {
       rep.problems.push_back(fmt::format("retired {}: {}", r.id, der.error().detail));
     }
-    rep.generations.push_back(fmt::format("retired {}, valid to {}, {}", r.id, crypto::format_time(r.cert.not_after()),
-                                          crl_state));
+    rep.generations.push_back(
+        fmt::format("retired {}, valid to {}, {}", r.id, crypto::format_time(r.cert.not_after()), crl_state));
   }
 }
 
@@ -168,9 +168,10 @@ core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, con
     // An activation passed its commit point (next/ renamed to activating/)
     // and stopped: only its moves are left, which are safe to run again.
     if (!opt.repair) {
-      rep.problems.push_back(fmt::format("an activation stopped after its commit point: `scepctl check --repair` "
-                                         "(or `scepctl ca activate {}`) completes it",
-                                         name));
+      rep.problems.push_back(
+          fmt::format("an activation stopped after its commit point: `scepctl check --repair` "
+                      "(or `scepctl ca activate {}`) completes it",
+                      name));
       return rep;
     }
     auto done = st.finish_activation(name);

@@ -98,9 +98,10 @@ std::optional<std::string> next_mismatch(const crypto::Certificate& current, con
   if (next.public_key().spki_der() == current.public_key().spki_der())
     return "the next certificate has the current CA's key: a rollover needs a new key";
   if (next.subject_der() != current.subject_der())
-    return fmt::format("the next certificate's subject \"{}\" is not the CA's \"{}\": clients and GetCert "
-                       "name a CA by its subject, so a new subject is a new CA (scepctl ca import)",
-                       next.subject(), current.subject());
+    return fmt::format(
+        "the next certificate's subject \"{}\" is not the CA's \"{}\": clients and GetCert "
+        "name a CA by its subject, so a new subject is a new CA (scepctl ca import)",
+        next.subject(), current.subject());
   if (next == current) return "the next certificate is the current one";
   return std::nullopt;
 }

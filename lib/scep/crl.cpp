@@ -115,8 +115,7 @@ CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& cloc
 }
 
 /// The revocations of certificates `gen` issued.
-core::Result<std::vector<crypto::RevokedEntry>> revoked_by(Backend backend, const CaBundle& ca,
-                                                           const EarlierCa& gen) {
+core::Result<std::vector<crypto::RevokedEntry>> revoked_by(Backend backend, const CaBundle& ca, const EarlierCa& gen) {
   SCEP_TRY_ASSIGN(auto all, backend.certs.revoked_certificates(ca.name));
   std::vector<crypto::RevokedEntry> out;
   for (auto& e : all) {

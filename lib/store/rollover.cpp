@@ -73,7 +73,8 @@ core::Result<void> Store::add_next_ca(std::string_view name, const NewCa& next, 
   if (!present(m_layout.ca_cert(name))) return core::fail(Errc::not_found, fmt::format("no CA called \"{}\"", name));
   if (present(m_layout.activating_dir(name)))
     return core::fail(Errc::store_busy,
-                      fmt::format("an activation of CA \"{}\" is not complete: run `scepctl ca activate {}`", name, name));
+                      fmt::format("an activation of CA \"{}\" is not complete: run `scepctl ca activate {}`", name,
+                                  name));
   fs::path target = m_layout.next_dir(name);
   if (replace == Replace::no && present(target))
     return core::fail(Errc::already_exists,

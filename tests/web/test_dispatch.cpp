@@ -351,8 +351,10 @@ BOOST_AUTO_TEST_CASE(get_next_ca_cert_carries_next_ca_and_ra_signed_by_the_curre
   }();
   auto next_ra = ca::recertify_ra(pki.ra.cert, pki.ra.key.public_key(), next.cert, next.key, site.clock, site.rng);
   BOOST_REQUIRE(next_ra);
-  BOOST_REQUIRE(site.st.add_next_ca("rama", store::NewCa{next.cert, copy_key(next.key), {}, store::NewRa{*next_ra, copy_key(pki.ra.key)}},
-                                    store::Store::Replace::no));
+  BOOST_REQUIRE(
+      site.st.add_next_ca("rama",
+                          store::NewCa{next.cert, copy_key(next.key), {}, store::NewRa{*next_ra, copy_key(pki.ra.key)}},
+                          store::Store::Replace::no));
   // Offered only by the CA that has a next certificate.
   auto caps = core::to_string(site.get("/rama/pkiclient.exe", "operation=GetCACaps").body);
   BOOST_TEST(caps.find("\nGetNextCACert\n") != std::string::npos, caps);
@@ -550,8 +552,8 @@ BOOST_AUTO_TEST_CASE(only_requests_that_neither_sign_nor_write_are_quick) {
   for (const auto& r :
        {req(Method::get, "", "operation=GetCACaps"), req(Method::get, "", "operation=getcacert&message=a"),
         req(Method::head, "/a/pkiclient.exe", "operation=GetCACert"), req(Method::get, "", "operation=GetCACertChain"),
-        req(Method::get, "", ""),
-        req(Method::get, "", "operation=Nonsense"), req(Method::other, "", "operation=PKIOperation")})
+        req(Method::get, "", ""), req(Method::get, "", "operation=Nonsense"),
+        req(Method::other, "", "operation=PKIOperation")})
     BOOST_TEST(web::is_quick(r), r.query);
   for (const auto& r :
        {req(Method::post, "", "operation=PKIOperation"), req(Method::post, "", "operation=GetCACaps"),
