@@ -33,6 +33,7 @@ enum class KeyRole { ca, ra };
 struct EarlierCa {
   std::string id;  ///< its store ID (ca/NAME/retired/ID): the CA certificate's serial, hex
   crypto::Certificate cert;
+  std::optional<crypto::Certificate> ra;  ///< its RA certificate (the RA key is the current RA's)
 };
 
 /// One enrollment transaction: (CA, transactionID) -> its outcome.

@@ -62,6 +62,12 @@ class Catalog {
     (void)name;
     return std::vector<EarlierCa>();
   }
+  /// The next generation's CA key (it decrypts what a client that
+  /// fetched GetNextCACert encrypts to the next CA).
+  virtual core::Result<crypto::PrivateKey> load_next_key(std::string_view name) {
+    (void)name;
+    return core::fail(core::Errc::not_found, "no next CA key");
+  }
   /// The key of an earlier generation (it signs that generation's CRL).
   virtual core::Result<crypto::PrivateKey> load_earlier_key(std::string_view name, std::string_view id) {
     (void)name;

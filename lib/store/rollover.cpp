@@ -156,7 +156,10 @@ core::Result<std::vector<Store::RetiredCa>> Store::retired_cas(std::string_view 
     if (!core::is_valid_name(id)) continue;  // .ID.new-XXXXXX: an activation that stopped early
     SCEP_TRY_ASSIGN(auto certs, read_certs_at(m_layout.retired(name, id) / on_disk::ca_cert));
     if (current && certs.front() == current->front()) continue;
-    out.push_back(RetiredCa{std::move(id), certs.front()});
+    std::optional<crypto::Certificate> ra;
+    if (auto ra_certs = read_certs_at(m_layout.retired(name, id) / on_disk::ra_cert)) ra = ra_certs->front();
+    else if (ra_certs.error().code != Errc::not_found) return std::unexpected(ra_certs.error());
+    out.push_back(RetiredCa{std::move(id), certs.front(), std::move(ra)});
   }
   std::sort(out.begin(), out.end(),
             [](const RetiredCa& a, const RetiredCa& b) { return a.cert.not_before() < b.cert.not_before(); });

@@ -279,6 +279,8 @@ core::Result<std::vector<scep::EarlierCa>> Session::earlier_cas(std::string_view
   return m_store.retired_cas(name);
 }
 
+core::Result<crypto::PrivateKey> Session::load_next_key(std::string_view name) { return m_store.load_next_key(name); }
+
 core::Result<crypto::PrivateKey> Session::load_earlier_key(std::string_view name, std::string_view id) {
   return m_store.load_retired_key(name, id);
 }

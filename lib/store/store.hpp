@@ -262,6 +262,7 @@ class Session final : public scep::Catalog {
   bool has_next_ca(std::string_view name) override;
   core::Result<std::vector<scep::EarlierCa>> earlier_cas(std::string_view name) override;
   core::Result<crypto::PrivateKey> load_earlier_key(std::string_view name, std::string_view id) override;
+  core::Result<crypto::PrivateKey> load_next_key(std::string_view name) override;
   /// Over a StoreCache that watches the store (a long-lived server): the
   /// cache's memo (StoreCache::recall_crl).
   std::shared_ptr<const scep::CrlMemo> recall_crl(std::string_view ca) override;

@@ -95,6 +95,18 @@ for url in "$SERVE_URL" "$LIGHTTPD_URL"; do
   [[ $(fp_der "$WORK/resp.body") == "$(fp_pem "$WORK/old.pem")" ]] || fail "$url: GetCACert changed before activation"
 done
 
+# A client that already encrypts to the next CA (it fetched GetNextCACert) is
+# answered, still by the current key (RFC 8894 §5.1: the CA picks its key by
+# the envelope's recipient).
+py_enroll() {
+  "$PYTHON" "$SCEP_SOURCE/tests/integration/scep_client.py" enroll --url "$SERVE_URL" --key "$C/$1.key" --cn "$1" \
+    --challenge "$(new_secret "$2" dev)" --ca "$2" --recipient "$3" --out "$C/$1.pem" 2>"$C/$1.err" ||
+    fail "enrollment of $1 encrypted to $3: $(cat "$C/$1.err")"
+}
+mkdir -p "$C"
+py_enroll to-next main "$WORK/new.pem"
+openssl verify -CAfile "$WORK/old.pem" "$C/to-next.pem" >/dev/null || fail "to-next is not issued by the current CA"
+
 # A CA with an RA: its RA key is certified again, and GetNextCACert carries both.
 scepctl ca rollover ec >/dev/null || fail "ca rollover ec"
 getnextca "$SERVE_URL" ec "$WORK/ecnext"
@@ -118,6 +130,16 @@ for url in "$SERVE_URL" "$LIGHTTPD_URL"; do
   expect_response 200 application/x-x509-ca-cert
   [[ $(fp_der "$WORK/resp.body") == "$(fp_pem "$WORK/new.pem")" ]] || fail "$url: GetCACert is not the new CA"
 done
+
+# A client that still encrypts to the retired CA certificate is answered,
+# by the new key; for a CA with an RA, one that encrypts to the retired RA
+# certificate (the same RA key) too.
+py_enroll to-old main "$WORK/old.pem"
+openssl verify -CAfile "$WORK/new.pem" "$C/to-old.pem" >/dev/null || fail "to-old is not issued by the new CA"
+cp "$STORE/ca/ec/ra.pem" "$WORK/ec-old-ra.pem"
+scepctl ca activate ec >/dev/null || fail "ca activate ec"
+py_enroll to-old-ra ec "$WORK/ec-old-ra.pem"
+openssl verify -CAfile "$STORE/ca/ec/cert.pem" "$C/to-old-ra.pem" >/dev/null || fail "to-old-ra is not issued by ec's new CA"
 
 # ---- a new enrollment is issued by the new key.
 secret=$(new_secret main dev)
