@@ -12,6 +12,7 @@ namespace scepctl {
 void add_ca_create_command(CLI::App& parent, Env& env);
 void add_ca_import_command(CLI::App& parent, Env& env);
 void add_ca_set_command(CLI::App& parent, Env& env);
+void add_ca_rollover_commands(CLI::App& parent, Env& env);
 
 namespace {
 
@@ -24,6 +25,22 @@ nlohmann::json ca_json(const scep::CaBundle& ca, bool is_default) {
   for (const auto& c : ca.chain) j["chain"].push_back(cert_json(c));
   j["options"] = options_json(ca.options);
   return j;
+}
+
+/// The CA's next and retired generations, added to its JSON.
+core::Result<void> add_generations(nlohmann::json& j, const store::Store& st, const std::string& name,
+                                   const config::Config& cfg) {
+  SCEP_TRY_ASSIGN(auto next, st.load_next_ca(name, cfg));
+  SCEP_TRY_ASSIGN(auto retired, st.retired_cas(name));
+  j["next"] = next ? cert_json(next->cert) : nlohmann::json(nullptr);
+  if (next) j["next"]["ra"] = next->ra ? cert_json(*next->ra) : nlohmann::json(nullptr);
+  j["retired"] = nlohmann::json::array();
+  for (const auto& r : retired) {
+    auto rj = cert_json(r.cert);
+    rj["id"] = r.id;
+    j["retired"].push_back(std::move(rj));
+  }
+  return {};
 }
 
 struct Loaded {
@@ -54,7 +71,9 @@ core::Result<void> run_ca_list(Env& env) {
   Table table({"NAME", "DEFAULT", "RA", "NOT_BEFORE", "NOT_AFTER", "SUBJECT"});
   for (const auto& ca : cas) {
     bool is_default = ca.name == l.default_ca;
-    all.push_back(ca_json(ca, is_default));
+    auto j = ca_json(ca, is_default);
+    SCEP_TRY(add_generations(j, l.store, ca.name, l.cfg));
+    all.push_back(std::move(j));
     table.add({ca.name, is_default ? "yes" : "no", ca.ra ? "yes" : "no", crypto::format_time(ca.cert.not_before()),
                crypto::format_time(ca.cert.not_after()), ca.cert.subject()});
   }
@@ -71,6 +90,8 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
   auto ca_key = describe_key(l.store, target, scep::KeyRole::ca, ca.cert);
   std::optional<KeyReport> ra_key;
   if (ca.ra) ra_key = describe_key(l.store, target, scep::KeyRole::ra, *ca.ra);
+  SCEP_TRY_ASSIGN(auto next, l.store.load_next_ca(target, l.cfg));
+  SCEP_TRY_ASSIGN(auto retired, l.store.retired_cas(target));
   if (env.json) {
     auto j = ca_json(ca, is_default);
     auto key_json = [](const KeyReport& k) {
@@ -78,6 +99,7 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
     };
     j["private_key"] = key_json(ca_key);
     if (ra_key) j["ra"]["private_key"] = key_json(*ra_key);
+    SCEP_TRY(add_generations(j, l.store, target, l.cfg));
     env.out << j.dump(2) << "\n";
     return {};
   }
@@ -93,6 +115,18 @@ core::Result<void> run_ca_show(const std::string& name, Env& env) {
     env.out << "chain certificate\n";
     print_cert(env.out, c, "  ");
   }
+  if (next) {
+    env.out << "next certificate (GetNextCACert; `scepctl ca activate` makes it current)\n";
+    print_cert(env.out, next->cert, "  ");
+    if (next->ra) {
+      env.out << "next RA certificate\n";
+      print_cert(env.out, *next->ra, "  ");
+    }
+  }
+  for (const auto& r : retired) {
+    env.out << fmt::format("retired generation {} (CRL: /{}/crl/{})\n", r.id, target, r.id);
+    print_cert(env.out, r.cert, "  ");
+  }
   env.out << fmt::format("options (scep.toml [{}])\n", config::ca_section(target));
   print_options(env.out, ca.options);
   return {};
@@ -106,6 +140,7 @@ void add_ca_command(CLI::App& app, Env& env) {
   add_ca_create_command(*ca, env);
   add_ca_import_command(*ca, env);
   add_ca_set_command(*ca, env);
+  add_ca_rollover_commands(*ca, env);
   ca->add_subcommand("list", "list the CAs of the store")->callback([&env] {
     env.command = [&env] { return run_ca_list(env); };
   });

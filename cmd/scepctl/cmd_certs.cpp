@@ -29,6 +29,7 @@ struct CrlOptions {
   std::string ca;
   std::string ca_option;  ///< --ca: the same as the positional NAME
   std::string out;
+  std::string generation;  ///< --generation ID: an earlier generation's CRL
   int days = 0;
 };
 
@@ -57,15 +58,18 @@ core::Result<void> run_revoke(const RevokeOptions& opt, Env& env) {
                                                         crl_der.error().detail));
   SCEP_TRY_ASSIGN(auto crl, crypto::Crl::parse(*crl_der));
   if (env.json) {
-    env.out << nlohmann::json{{"ca", ca},
-                              {"serial", serial},
-                              {"reason", crypto::reason_name(*reason)},
-                              {"crl_number", crl.number()}}
-                   .dump()
-            << "\n";
+    nlohmann::json j{{"ca", ca},
+                     {"serial", serial},
+                     {"reason", crypto::reason_name(*reason)},
+                     {"crl_number", crl.number()}};
+    if (!revoked.generation.empty()) j["generation"] = revoked.generation;
+    env.out << j.dump() << "\n";
   } else {
-    env.out << fmt::format("revoked: {} at CA \"{}\" ({}); CRL number {} published\n", serial, ca,
-                           crypto::reason_name(*reason), crl.number());
+    env.out << fmt::format("revoked: {} at CA \"{}\" ({}); CRL number {} published{}\n", serial, ca,
+                           crypto::reason_name(*reason), crl.number(),
+                           revoked.generation.empty() ? ""
+                                                      : fmt::format(" (generation {}, /{}/crl/{})", revoked.generation,
+                                                                    ca, revoked.generation));
   }
   return audit_action(st, crl_signed(env, ca, crl, fmt::format("after revoking {}", serial)));
 }
@@ -83,7 +87,18 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
     if (bundle.error().code == Errc::unknown_ca) return core::fail(Errc::not_found, bundle.error().detail);
     return std::unexpected(bundle.error());
   }
-  SCEP_TRY_ASSIGN(auto der, scep::ca_crl(repo.backend(), *bundle, env.clock, scep::CrlRefresh::now, opt.days));
+  auto sign = [&]() -> core::Result<core::Bytes> {
+    if (opt.generation.empty())
+      return scep::ca_crl(repo.backend(), *bundle, env.clock, scep::CrlRefresh::now, opt.days);
+    SCEP_TRY_ASSIGN(auto earlier, st.retired_cas(name));
+    auto gen = std::find_if(earlier.begin(), earlier.end(), [&](const auto& g) { return g.id == opt.generation; });
+    if (gen == earlier.end())
+      return core::fail(Errc::not_found,
+                        fmt::format("CA \"{}\" has no retired generation \"{}\" (see `scepctl ca show {}`)", name,
+                                    opt.generation, name));
+    return scep::earlier_crl(repo.backend(), *bundle, *gen, env.clock, scep::CrlRefresh::now, opt.days);
+  };
+  SCEP_TRY_ASSIGN(auto der, sign());
   SCEP_TRY_ASSIGN(auto crl, crypto::Crl::parse(der));
   if (!opt.out.empty()) SCEP_TRY(store::write_file_atomic(opt.out, crl.pem(), 0644));
   if (env.json) {
@@ -101,7 +116,9 @@ core::Result<void> run_crl(const CrlOptions& opt, Env& env) {
     env.out << fmt::format("CRL number {} of CA \"{}\": {} revoked, next update {}, written to {}\n", crl.number(),
                            bundle->name, crl.revoked().size(), crypto::format_time(crl.next_update()), opt.out);
   }
-  return audit_action(st, crl_signed(env, bundle->name, crl, "scepctl crl"));
+  return audit_action(st,
+                      crl_signed(env, bundle->name, crl,
+                                 opt.generation.empty() ? "scepctl crl" : "scepctl crl, generation " + opt.generation));
 }
 
 }  // namespace
@@ -124,6 +141,8 @@ void add_certs_command(CLI::App& app, Env& env) {
   crl->add_option("--days", lopt->days, "validity of this CRL in days (default: the CA's crl_days)")
       ->check(CLI::Range(1, 3650));
   crl->add_option("--ca", lopt->ca_option, "the same as CA (for a CA called \"show\")");
+  crl->add_option("--generation", lopt->generation,
+                  "the CRL of a retired generation ID (after `ca activate`; IDs in `scepctl ca show`)");
   crl->callback([lopt, crl, &env] {
     if (crl->get_subcommands().empty()) env.command = [lopt, &env] { return run_crl(*lopt, env); };  // not `crl show`
   });

@@ -10,6 +10,7 @@
 #include "key_uri.hpp"
 #include "scep/manual.hpp"
 #include "scep/service.hpp"
+#include "store/atomic_file.hpp"
 #include "store/fsck.hpp"
 
 namespace scepctl {
@@ -44,9 +45,10 @@ struct CaReport {
   std::size_t certificates = 0, revoked = 0, pending = 0, expired_pending = 0, purged = 0;
   std::string crl;  ///< "none", "current until ...", "stale since ..."
   std::vector<std::string> problems;
-  std::vector<std::string> warnings;  ///< reported, but not problems (exit 0)
-  std::vector<std::string> keys;      ///< "CA key: WHERE (RSA 2048, matches certificate)"
-  bool unavailable = false;           ///< a key's token cannot be reached
+  std::vector<std::string> warnings;     ///< reported, but not problems (exit 0)
+  std::vector<std::string> keys;         ///< "CA key: WHERE (RSA 2048, matches certificate)"
+  bool unavailable = false;              ///< a key's token cannot be reached
+  std::vector<std::string> generations;  ///< "next ...", "retired ID ...": the other generations, described
 };
 
 /// A CA or RA certificate that expires within 30 days: devices stop trusting
@@ -105,6 +107,52 @@ void check_crl(const store::Store& st, const scep::CaBundle& bundle, core::TimeP
                         crypto::format_time(crl->next_update()));
 }
 
+/// The next and retired generations: keys match, the next one follows the
+/// current one (same subject, RA certified by it), retired CRLs verify.
+void check_generations(store::Store& st, const config::Config& cfg, const scep::CaBundle& bundle, core::TimePoint now,
+                       CaReport& rep) {
+  auto next = st.load_next_ca(bundle.name, cfg);
+  if (!next) {
+    rep.problems.push_back("next certificate: " + next.error().detail);
+  } else if (*next) {
+    const auto& n = **next;
+    auto key = st.load_next_key(bundle.name);
+    if (!key) rep.problems.push_back("next CA key: " + key.error().detail);
+    else if (!n.cert.matches(*key)) rep.problems.push_back("the next CA key does not match next/cert.pem");
+    check_key_file(st.layout().next_dir(bundle.name) / store::on_disk::ca_key, rep);
+    if (n.cert.subject_der() != bundle.cert.subject_der())
+      rep.problems.push_back(fmt::format("the next certificate's subject \"{}\" is not the CA's", n.cert.subject()));
+    if (bundle.ra && !n.ra) rep.problems.push_back("the CA has an RA but next/ has no RA certificate");
+    if (n.ra && !n.cert.issued(*n.ra)) rep.problems.push_back("next/ra.pem is not issued by the next CA");
+    if (n.ra && bundle.ra && !(n.ra->public_key() == bundle.ra->public_key()))
+      rep.problems.push_back("next/ra.pem certifies another key than ra.pem");
+    rep.generations.push_back(fmt::format("next {} (not activated), valid {} to {}", n.cert.serial_hex(),
+                                          crypto::format_time(n.cert.not_before()),
+                                          crypto::format_time(n.cert.not_after())));
+  }
+  auto retired = st.retired_cas(bundle.name);
+  if (!retired) return rep.problems.push_back("retired generations: " + retired.error().detail);
+  for (const auto& r : *retired) {
+    auto key = st.load_retired_key(bundle.name, r.id);
+    if (!key) rep.problems.push_back(fmt::format("retired {} key: {}", r.id, key.error().detail));
+    else if (!r.cert.matches(*key)) rep.problems.push_back(fmt::format("retired {}: the key does not match", r.id));
+    std::string crl_state = "no CRL yet";
+    auto der = store::read_file(st.layout().retired(bundle.name, r.id) / store::on_disk::crl);
+    if (der) {
+      auto crl = crypto::Crl::parse(*der);
+      if (!crl || !crl->verify(r.cert)) rep.problems.push_back(fmt::format("retired {}: crl.der is damaged", r.id));
+      else
+        crl_state = fmt::format("CRL number {}, {} {}", crl->number(),
+                                now < crl->next_update() ? "current until" : "stale since (re-signed on request)",
+                                crypto::format_time(crl->next_update()));
+    } else if (der.error().code != Errc::not_found) {
+      rep.problems.push_back(fmt::format("retired {}: {}", r.id, der.error().detail));
+    }
+    rep.generations.push_back(
+        fmt::format("retired {}, valid to {}, {}", r.id, crypto::format_time(r.cert.not_after()), crl_state));
+  }
+}
+
 /// Expired pending requests: counted, and with `purge` rejected so their devices learn it.
 core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle, bool purge, Env& env, CaReport& rep) {
   SCEP_TRY_ASSIGN(auto pending, st.list_pending(bundle.name));
@@ -125,7 +173,24 @@ core::Result<void> check_pending(store::Store& st, const scep::CaBundle& bundle,
 
 core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, const std::string& name,
                                 const CheckOptions& opt, Env& env) {
-  CaReport rep{name, 0, 0, 0, 0, 0, {}, {}, {}};
+  CaReport rep{name, 0, 0, 0, 0, 0, {}, {}, {}, {}};
+  if (st.activation_pending(name)) {
+    // An activation passed its commit point (next/ renamed to activating/)
+    // and stopped: only its moves are left, which are safe to run again.
+    if (!opt.repair) {
+      rep.problems.push_back(
+          fmt::format("an activation stopped after its commit point: `scepctl check --repair` "
+                      "(or `scepctl ca activate {}`) completes it",
+                      name));
+      return rep;
+    }
+    auto done = st.finish_activation(name);
+    if (!done) {
+      rep.problems.push_back("completing the activation: " + done.error().detail);
+      return rep;
+    }
+    rep.warnings.push_back("an interrupted activation was completed (--repair)");
+  }
   auto bundle = st.load_ca(name, cfg);
   if (!bundle) {
     rep.problems.push_back(bundle.error().detail);
@@ -141,6 +206,7 @@ core::Result<CaReport> check_ca(store::Store& st, const config::Config& cfg, con
   if (!revoked) rep.problems.push_back("revocations: " + revoked.error().detail);
   else rep.revoked = revoked->size();
   check_crl(st, *bundle, env.clock.now(), rep);
+  check_generations(st, cfg, *bundle, env.clock.now(), rep);
   if (auto r = check_pending(st, *bundle, opt.purge_expired, env, rep); !r)
     rep.problems.push_back("pending requests: " + r.error().detail);
   return rep;
@@ -168,13 +234,15 @@ core::Result<void> run_check(const CheckOptions& opt, Env& env) {
                       {"crl", rep.crl},
                       {"keys", rep.keys},
                       {"problems", rep.problems},
-                      {"warnings", rep.warnings}});
+                      {"warnings", rep.warnings},
+                      {"generations", rep.generations}});
       continue;
     }
     env.out << fmt::format("ca {}: {} certificates, {} revoked, {} pending ({} expired{}), CRL {}\n", name,
                            rep.certificates, rep.revoked, rep.pending, rep.expired_pending,
                            opt.purge_expired ? fmt::format(", {} purged", rep.purged) : std::string(), rep.crl);
     for (const auto& k : rep.keys) env.out << "  " << k << "\n";
+    for (const auto& g : rep.generations) env.out << "  " << g << "\n";
     for (const auto& p : rep.problems) env.out << "  problem: " << p << "\n";
     for (const auto& w : rep.warnings) env.out << "  warning: " << w << "\n";
   }

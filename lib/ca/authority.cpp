@@ -66,6 +66,60 @@ core::Result<KeyPairCert> create_ra(const RaSpec& spec, const crypto::Certificat
   return KeyPairCert{std::move(cert), std::move(f.key)};
 }
 
+core::Result<KeyPairCert> create_next_root(const crypto::Certificate& current, crypto::KeyType key_type, int days,
+                                           const core::Clock& clock, core::Rng& rng,
+                                           std::optional<crypto::PrivateKey> given) {
+  if (!current.is_self_issued())
+    return core::fail(Errc::invalid_argument,
+                      "the CA is not self-signed: import its next certificate (--cert, --key) instead");
+  if (days <= 0) return core::fail(Errc::invalid_argument, "--days must be positive");
+  if (given && given->public_key() == current.public_key())
+    return core::fail(Errc::invalid_argument,
+                      "that is the current CA key: the next generation needs a key of its own (name another object)");
+  std::optional<crypto::PrivateKey> made;
+  if (!given) {
+    SCEP_TRY_ASSIGN(auto k, crypto::generate_key(key_type));
+    made.emplace(std::move(k));
+  }
+  crypto::PrivateKey key = given ? std::move(*given) : std::move(*made);
+  crypto::CertSpec cs;
+  cs.subject = current.subject_der();
+  cs.serial = crypto::random_serial(rng);
+  cs.not_before = clock.now() - backdate;
+  cs.not_after = clock.now() + std::chrono::days(days);
+  cs.ca = true;
+  cs.key_usage = crypto::ku_key_cert_sign | crypto::ku_crl_sign | crypto::ku_digital_signature;
+  if (key.is_rsa()) cs.key_usage |= crypto::ku_key_encipherment;
+  SCEP_TRY_ASSIGN(auto cert, crypto::build_certificate(cs, key.public_key(), nullptr, key));
+  return KeyPairCert{std::move(cert), std::move(key)};
+}
+
+core::Result<crypto::Certificate> recertify_ra(const crypto::Certificate& old_ra, const crypto::PublicKey& ra_key,
+                                               const crypto::Certificate& next_ca, const crypto::PrivateKey& next_key,
+                                               const core::Clock& clock, core::Rng& rng) {
+  crypto::CertSpec cs;
+  cs.subject = old_ra.subject_der();
+  cs.serial = crypto::random_serial(rng);
+  cs.not_before = clock.now() - backdate;
+  auto lifetime = old_ra.not_after() - old_ra.not_before();
+  cs.not_after = std::min(clock.now() + duration_cast<seconds>(lifetime), next_ca.not_after());
+  cs.key_usage = crypto::ku_digital_signature | crypto::ku_key_encipherment;
+  return crypto::build_certificate(cs, ra_key, &next_ca, next_key);
+}
+
+std::optional<std::string> next_mismatch(const crypto::Certificate& current, const crypto::Certificate& next) {
+  if (!next.is_ca()) return "the next certificate is not a CA certificate (basicConstraints CA:TRUE)";
+  if (next.public_key().spki_der() == current.public_key().spki_der())
+    return "the next certificate has the current CA's key: a rollover needs a new key";
+  if (next.subject_der() != current.subject_der())
+    return fmt::format(
+        "the next certificate's subject \"{}\" is not the CA's \"{}\": clients and GetCert "
+        "name a CA by its subject, so a new subject is a new CA (scepctl ca import)",
+        next.subject(), current.subject());
+  if (next == current) return "the next certificate is the current one";
+  return std::nullopt;
+}
+
 bool needs_rsa_ra(const crypto::Certificate& ca_cert) { return !ca_cert.public_key().is_rsa(); }
 
 RaSpec default_ra(std::string_view ca_name) { return RaSpec{fmt::format("CN={} SCEP RA", ca_name)}; }

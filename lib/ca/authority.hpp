@@ -61,6 +61,29 @@ core::Result<crypto::Certificate> issue(crypto::CertSpec& spec, const crypto::Pu
                                         const crypto::Certificate& issuer, const crypto::PrivateKey& issuer_key,
                                         core::Rng& rng);
 
+/// The next generation of a self-signed CA (`scepctl ca rollover`): a new
+/// key of `key_type`, the current certificate's subject byte for byte (so
+/// clients and issuerAndSerialNumber lookups still name it), a new
+/// subjectKeyIdentifier, validity from now - backdate for `days`.
+/// `key`, if given (one on a token), is certified instead of a new key of
+/// `key_type`; it must not be the current certificate's key.
+core::Result<KeyPairCert> create_next_root(const crypto::Certificate& current, crypto::KeyType key_type, int days,
+                                           const core::Clock& clock, core::Rng& rng,
+                                           std::optional<crypto::PrivateKey> key = std::nullopt);
+
+/// The RA's existing key certified again under the next CA: the old RA
+/// certificate's subject and lifetime (capped at the next CA's). The RA key
+/// does not change, so clients that encrypt to it keep working.
+core::Result<crypto::Certificate> recertify_ra(const crypto::Certificate& old_ra, const crypto::PublicKey& ra_key,
+                                               const crypto::Certificate& next_ca, const crypto::PrivateKey& next_key,
+                                               const core::Clock& clock, core::Rng& rng);
+
+/// Why `next` cannot follow `current` as the CA's next certificate (an
+/// imported next generation): nullopt when it can. It must be a CA
+/// certificate with a different key and, so that issuerAndSerialNumber and
+/// clients' stores still name the same CA, the same subject.
+std::optional<std::string> next_mismatch(const crypto::Certificate& current, const crypto::Certificate& next);
+
 /// The CA cannot serve SCEP alone: its key is not RSA, so requests must be
 /// encrypted to an RSA RA (RFC 8894 §3.1 key transport; Apple refuses
 /// anything else).

@@ -51,6 +51,7 @@ core::Bytes Certificate::der() const { return to_der(i2d_X509, m_cert.get()); }
 
 std::string Certificate::pem() const { return pem_encode("CERTIFICATE", der()); }
 std::string Certificate::subject() const { return format_dn(X509_get_subject_name(m_cert.get())); }
+core::Bytes Certificate::subject_der() const { return to_der(i2d_X509_NAME, X509_get_subject_name(m_cert.get())); }
 std::string Certificate::issuer() const { return format_dn(X509_get_issuer_name(m_cert.get())); }
 
 std::string Certificate::serial_hex() const { return integer_to_hex(X509_get0_serialNumber(m_cert.get())); }

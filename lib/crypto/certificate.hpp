@@ -28,6 +28,8 @@ class Certificate {
   core::Bytes der() const;
   std::string pem() const;
   std::string subject() const;
+  /// DER of the subject Name (a next CA certificate keeps it byte for byte).
+  core::Bytes subject_der() const;
   std::string issuer() const;
   /// Upper-case hex of the serial number's magnitude, no separators.
   std::string serial_hex() const;

@@ -114,7 +114,59 @@ CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& cloc
   };
 }
 
+/// The revocations of certificates `gen` issued.
+core::Result<std::vector<crypto::RevokedEntry>> revoked_by(Backend backend, const CaBundle& ca, const EarlierCa& gen) {
+  SCEP_TRY_ASSIGN(auto all, backend.certs.revoked_certificates(ca.name));
+  std::vector<crypto::RevokedEntry> out;
+  for (auto& e : all) {
+    SCEP_TRY_ASSIGN(auto found, backend.certs.find_certificate(ca.name, e.serial_hex));
+    if (found && gen.cert.issued(found->cert)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace
+
+core::Result<core::Bytes> earlier_crl(Backend backend, const CaBundle& ca, const EarlierCa& gen,
+                                      const core::Clock& clock, CrlRefresh mode, int days) {
+  if (days <= 0) days = ca.options.crl_days;
+  auto update = [backend, &ca, &gen, &clock, mode,
+                 days](const std::optional<core::Bytes>& current) -> core::Result<std::optional<core::Bytes>> {
+    SCEP_TRY_ASSIGN(auto revoked, revoked_by(backend, ca, gen));
+    std::optional<crypto::Crl> crl;
+    if (current) {
+      if (auto parsed = crypto::Crl::parse(*current); parsed && parsed->verify(gen.cert)) crl = std::move(*parsed);
+    }
+    if (mode == CrlRefresh::when_due && crl) {
+      std::vector<std::string> serials;
+      for (const auto& e : revoked) serials.push_back(e.serial_hex);
+      std::sort(serials.begin(), serials.end());
+      if (lists_exactly(*crl, serials) &&
+          by_time(crl->this_update(), crl->next_update(), clock.now()) == Standing::fresh)
+        return std::nullopt;
+    }
+    SCEP_TRY_ASSIGN(auto key, backend.catalog.load_earlier_key(ca.name, gen.id));
+    crypto::CrlSpec spec;
+    auto ms = static_cast<std::uint64_t>(
+        std::chrono::floor<std::chrono::milliseconds>(clock.now()).time_since_epoch().count());
+    spec.number = crl ? crl->number() + 1 : current ? ms : 1;
+    spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
+    spec.next_update = spec.this_update + std::chrono::days(days);
+    spec.revoked = std::move(revoked);
+    spec.digest = crypto::signing_digest(key);
+    SCEP_TRY_ASSIGN(auto der, crypto::build_crl(spec, gen.cert, key));
+    return std::optional<core::Bytes>(std::move(der));
+  };
+  return backend.crls.update_earlier_crl(ca.name, gen.id, update);
+}
+
+core::Result<std::optional<EarlierCa>> earlier_issuer(Catalog& catalog, std::string_view ca,
+                                                      const crypto::Certificate& cert) {
+  SCEP_TRY_ASSIGN(auto earlier, catalog.earlier_cas(ca));
+  for (auto& gen : earlier)
+    if (gen.cert.issued(cert)) return std::optional<EarlierCa>(std::move(gen));
+  return std::optional<EarlierCa>();
+}
 
 core::Result<core::Bytes> ca_crl(Backend backend, const CaBundle& ca, const core::Clock& clock, CrlRefresh mode,
                                  int days) {

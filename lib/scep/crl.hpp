@@ -35,4 +35,18 @@ enum class CrlRefresh {
 core::Result<core::Bytes> ca_crl(Backend backend, const CaBundle& ca, const core::Clock& clock,
                                  CrlRefresh mode = CrlRefresh::when_due, int days = 0);
 
+/// The CRL of the CA's earlier generation `gen` (after a rollover): signed by
+/// that generation's key, listing the revoked certificates it issued (the
+/// store keeps every generation's certificates and revocations together).
+/// Re-signed, under that generation's own lock, when it is absent, damaged,
+/// past half its life or misses a revocation, or with CrlRefresh::now. It
+/// loads each revoked certificate to see who issued it: a retired CRL is
+/// fetched rarely, so nothing is memoised.
+core::Result<core::Bytes> earlier_crl(Backend backend, const CaBundle& ca, const EarlierCa& gen,
+                                      const core::Clock& clock, CrlRefresh mode = CrlRefresh::when_due, int days = 0);
+
+/// The earlier generation of `ca` that issued `cert`, if any.
+core::Result<std::optional<EarlierCa>> earlier_issuer(Catalog& catalog, std::string_view ca,
+                                                      const crypto::Certificate& cert);
+
 }  // namespace scep

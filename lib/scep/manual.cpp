@@ -165,7 +165,21 @@ core::Result<Revocation> revoke(Backend backend, const core::Clock& clock, std::
                .detail = std::string(crypto::reason_name(reason)),
                .by = by};
   SCEP_TRY(backend.certs.revoke(bundle.name, entry, e));
-  return Revocation{std::move(entry), ca_crl(backend, bundle, clock, CrlRefresh::now)};
+  // The current CRL lists every revocation of the store; a certificate an
+  // earlier generation issued is listed by that generation's CRL too, which
+  // is the one its relying parties fetch (and the one reported).
+  auto current = ca_crl(backend, bundle, clock, CrlRefresh::now);
+  auto found = backend.certs.find_certificate(bundle.name, entry.serial_hex);
+  if (found && *found && !bundle.cert.issued((*found)->cert)) {
+    auto gen = earlier_issuer(backend.catalog, bundle.name, (*found)->cert);
+    if (!gen) return Revocation{std::move(entry), std::unexpected(gen.error())};
+    if (*gen) {
+      auto earlier = earlier_crl(backend, bundle, **gen, clock, CrlRefresh::now);
+      if (!current) return Revocation{std::move(entry), std::move(current)};
+      return Revocation{std::move(entry), std::move(earlier), (*gen)->id};
+    }
+  }
+  return Revocation{std::move(entry), std::move(current)};
 }
 
 }  // namespace scep

@@ -55,7 +55,8 @@ core::Result<void> reject(Backend backend, const core::Clock& clock, const Pendi
 /// signs it.
 struct Revocation {
   crypto::RevokedEntry entry;
-  core::Result<core::Bytes> crl;
+  core::Result<core::Bytes> crl;  ///< the CRL of the generation that issued it
+  std::string generation;         ///< that generation's ID when it is an earlier one, else empty
 };
 /// `remote` is where the request came from, for the audit line (scepctl
 /// writes "scepctl").

@@ -29,6 +29,43 @@ std::vector<crypto::Certificate> recipient_candidates(const CaBundle& ca) {
   return c;
 }
 
+/// A message encrypted to another generation of the CA (RFC 8894 §5.1: the
+/// CA picks its key from the envelope): to a retired CA or RA certificate a
+/// client fetched before the activation, or to the next ones it fetched with
+/// GetNextCACert. The RA key is the same in every generation. nullopt: the
+/// envelope names none of them.
+struct OtherRecipient {
+  crypto::Certificate cert;
+  crypto::PrivateKey key;
+};
+core::Result<std::optional<OtherRecipient>> other_generation(Catalog& catalog, CaContext& ctx,
+                                                             const crypto::Envelope& env) {
+  using Found = std::optional<OtherRecipient>;
+  const CaBundle& ca = ctx.bundle();
+  auto by_ra = [&](const crypto::Certificate& ra) -> core::Result<Found> {
+    if (!ca.ra || !(ra.public_key() == ca.ra->public_key())) return Found();
+    SCEP_TRY_ASSIGN(auto key, catalog.load_key(ca.name, KeyRole::ra));
+    return Found(OtherRecipient{ra, std::move(key)});
+  };
+  SCEP_TRY_ASSIGN(auto earlier, catalog.earlier_cas(ca.name));
+  for (const auto& gen : earlier) {
+    if (gen.ra && env.recipient_index({*gen.ra})) return by_ra(*gen.ra);
+    if (gen.cert.public_key().is_rsa() && env.recipient_index({gen.cert})) {
+      SCEP_TRY_ASSIGN(auto key, catalog.load_earlier_key(ca.name, gen.id));
+      return Found(OtherRecipient{gen.cert, std::move(key)});
+    }
+  }
+  if (!catalog.has_next_ca(ca.name)) return Found();
+  SCEP_TRY_ASSIGN(auto next, catalog.next_ca(ca.name));
+  if (!next) return Found();
+  if (next->ra && env.recipient_index({*next->ra})) return by_ra(*next->ra);
+  if (next->cert.public_key().is_rsa() && env.recipient_index({next->cert})) {
+    SCEP_TRY_ASSIGN(auto key, catalog.load_next_key(ca.name));
+    return Found(OtherRecipient{next->cert, std::move(key)});
+  }
+  return Found();
+}
+
 }  // namespace
 
 FailInfo to_fail_info(policy::Refusal r) {
@@ -86,7 +123,15 @@ core::Result<void> Service::open_envelope(CaContext& ctx, InboundMessage& in,
   in.cipher = *env->cipher();
   auto candidates = recipient_candidates(ctx.bundle());
   auto idx = env->recipient_index(candidates);
-  if (!idx) return failed(FailInfo::bad_request, "the message is not encrypted to this CA");
+  if (!idx) {
+    SCEP_TRY_ASSIGN(auto other, other_generation(m_backend.catalog, ctx, *env));
+    if (!other) return failed(FailInfo::bad_request, "the message is not encrypted to this CA");
+    in.key_transport = env->key_transport(other->cert);
+    auto plain = env->decrypt(other->cert, other->key);
+    if (!plain) return failed(FailInfo::bad_request, "the envelope cannot be decrypted");
+    in.message_data = std::move(*plain);
+    return {};
+  }
   KeyRole role = ctx.bundle().ra && *idx == 0 ? KeyRole::ra : KeyRole::ca;
   // A key that cannot be loaded is the server's trouble, not the client's:
   // no FAILURE that would tell the device its request was refused.

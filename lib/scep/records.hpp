@@ -29,6 +29,13 @@ struct CaBundle {
 
 enum class KeyRole { ca, ra };
 
+/// An earlier generation of a CA, retired by a rollover's activation.
+struct EarlierCa {
+  std::string id;  ///< its store ID (ca/NAME/retired/ID): the CA certificate's serial, hex
+  crypto::Certificate cert;
+  std::optional<crypto::Certificate> ra;  ///< its RA certificate (the RA key is the current RA's)
+};
+
 /// One enrollment transaction: (CA, transactionID) -> its outcome.
 struct Transaction {
   enum class State { issued, pending, rejected };

@@ -35,8 +35,13 @@ core::Result<std::optional<IssuedCertificate>> Service::renewal_signer(CaContext
     why.failure = {info, std::move(text)};
     return Found();
   };
-  if (!ctx.bundle().cert.issued(signer))
-    return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
+  if (!ctx.bundle().cert.issued(signer)) {
+    // After a rollover the certificates an earlier generation issued renew
+    // too (under the current key): they are in the same store.
+    SCEP_TRY_ASSIGN(auto earlier, m_backend.catalog.earlier_cas(ctx.name()));
+    if (std::none_of(earlier.begin(), earlier.end(), [&](const EarlierCa& c) { return c.cert.issued(signer); }))
+      return refuse(FailInfo::bad_message_check, "a renewal must be signed by a certificate this CA issued");
+  }
   why.of_this_ca = true;
   std::string serial = signer.serial_hex();
   SCEP_TRY_ASSIGN(auto found, m_backend.certs.find_certificate(ctx.name(), serial));

@@ -40,7 +40,17 @@ core::Result<CertRep> Service::send_certificate(Exchange& x) {
 core::Result<CertRep> Service::send_crl(Exchange& x) {
   auto read = read_issuer_and_serial(x.ca, x.in);
   if (auto* failure = std::get_if<CertRep>(&read)) return std::move(*failure);
-  SCEP_TRY_ASSIGN(auto crl, ca_crl(m_backend, x.ca.bundle(), m_clock));
+  const auto& ias = std::get<crypto::IssuerAndSerial>(read);
+  // The CRL of the generation that issued the certificate asked about: after
+  // a rollover the subject (the issuer named) is the same for all of them.
+  std::optional<EarlierCa> gen;
+  SCEP_TRY_ASSIGN(auto found, m_backend.certs.find_certificate(x.ca.name(), ias.serial_hex));
+  if (found && !x.ca.bundle().cert.issued(found->cert)) {
+    SCEP_TRY_ASSIGN(auto earlier, earlier_issuer(m_backend.catalog, x.ca.name(), found->cert));
+    gen = std::move(earlier);
+  }
+  SCEP_TRY_ASSIGN(auto crl, gen ? earlier_crl(m_backend, x.ca.bundle(), *gen, m_clock)
+                                : ca_crl(m_backend, x.ca.bundle(), m_clock));
   x.event.outcome = Outcome::sent;
   CertRep rep = CertRep::success({});
   rep.crls.push_back(std::move(crl));
@@ -50,6 +60,14 @@ core::Result<CertRep> Service::send_crl(Exchange& x) {
 core::Result<core::Bytes> Service::get_crl(std::string_view ca) {
   SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
   return ca_crl(m_backend, bundle, m_clock);
+}
+
+core::Result<core::Bytes> Service::get_earlier_crl(std::string_view ca, std::string_view id) {
+  SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  SCEP_TRY_ASSIGN(auto earlier, m_backend.catalog.earlier_cas(bundle.name));
+  for (const auto& gen : earlier)
+    if (gen.id == id) return earlier_crl(m_backend, bundle, gen, m_clock);
+  return core::fail(core::Errc::not_found, "no such CA generation");
 }
 
 }  // namespace scep

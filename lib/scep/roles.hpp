@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
 #include "policy/policy.hpp"
@@ -42,6 +44,35 @@ class Catalog {
   virtual core::Result<std::vector<std::string>> ca_names() = 0;
   virtual core::Result<crypto::PrivateKey> load_key(std::string_view ca, KeyRole role) = 0;
   virtual core::Result<policy::Policy> load_policy(std::string_view name) = 0;
+
+  /// The CA's next generation, made by a rollover and not yet activated
+  /// (GetNextCACert); nullopt when there is none. `name` is a store name.
+  virtual core::Result<std::optional<CaBundle>> next_ca(std::string_view name) {
+    (void)name;
+    return std::optional<CaBundle>();
+  }
+  /// Whether next_ca would find one, as cheaply as can be (GetCACaps).
+  virtual bool has_next_ca(std::string_view name) {
+    auto next = next_ca(name);
+    return next && next->has_value();
+  }
+  /// The CA's earlier (retired) generations, oldest first: what they issued
+  /// still renews, revokes, and is listed by the generation's own CRL.
+  virtual core::Result<std::vector<EarlierCa>> earlier_cas(std::string_view name) {
+    (void)name;
+    return std::vector<EarlierCa>();
+  }
+  /// The next generation's CA key (it decrypts what a client that
+  /// fetched GetNextCACert encrypts to the next CA).
+  virtual core::Result<crypto::PrivateKey> load_next_key(std::string_view name) {
+    (void)name;
+    return core::fail(core::Errc::not_found, "no next CA key");
+  }
+  /// The key of an earlier generation (it signs that generation's CRL).
+  virtual core::Result<crypto::PrivateKey> load_earlier_key(std::string_view name, std::string_view id) {
+    (void)name;
+    return core::fail(core::Errc::not_found, fmt::format("no generation \"{}\"", id));
+  }
 
   /// The memo kept for the CA's CRL by keep_crl, if neither the stored CRL
   /// nor the revocations can have changed since; nullptr otherwise, and
@@ -181,6 +212,14 @@ class CrlStore {
   /// update_crl, unless another writer holds the lock: then nullopt at once,
   /// and `update` is not run.
   virtual core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const CrlUpdate& update) = 0;
+  /// update_crl for the CRL of the CA's earlier generation `id` (its own
+  /// file and lock); not_found where generations are not kept.
+  virtual core::Result<core::Bytes> update_earlier_crl(std::string_view ca, std::string_view id,
+                                                       const CrlUpdate& update) {
+    (void)ca;
+    (void)update;
+    return core::fail(core::Errc::not_found, fmt::format("no generation \"{}\"", id));
+  }
 };
 
 /// Where events that are not part of a decision's record go (a decision's

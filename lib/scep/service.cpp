@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "crypto/key_type.hpp"
 #include "crypto/pkcs7.hpp"
 
 namespace scep {
@@ -46,7 +47,7 @@ core::Result<CaChoice> Service::ca_by_identifier(std::string_view identifier) {
 core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   // Nothing here depends on the certificates: do not parse them (a CGI
   // process would also load OpenSSL's configuration for it).
-  SCEP_TRY(m_backend.catalog.resolve_ca(ca));
+  SCEP_TRY_ASSIGN(auto name, m_backend.catalog.resolve_ca(ca));
   // Only what is implemented. Explicit AES/POSTPKIOperation/SHA-256 for Apple,
   // which ignores SCEPStandard; DES3 and SHA-1 keep clients off DES and MD5.
   // Renewal makes certmonger and macOS sign renewals with the old certificate.
@@ -56,7 +57,28 @@ core::Result<std::string> Service::get_ca_caps(std::string_view ca) {
   // bit SCEP_CAPS_SCEPSTANDARD = 8, i.e. 1 << 3, the bit it sets for SHA-384
   // (strongswan/strongswan#1607). SHA-224 is not listed: the default policy
   // refuses PKCS#10 requests signed with it.
-  return std::string("POSTPKIOperation\nRenewal\nAES\nDES3\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nSCEPStandard\n");
+  std::string caps("POSTPKIOperation\nRenewal\nAES\nDES3\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nSCEPStandard\n");
+  // Only while a rollover waits for its activation (as EJBCA does): a client
+  // that sees it asks GetNextCACert, and sscep's getnextca finds nothing
+  // otherwise. Clients ignore keywords they do not know (RFC 8894 §3.5.2).
+  if (m_backend.catalog.has_next_ca(name)) caps += "GetNextCACert\n";
+  return caps;
+}
+
+core::Result<std::optional<core::Bytes>> Service::get_next_ca_cert(std::string_view ca) {
+  SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  SCEP_TRY_ASSIGN(auto next, m_backend.catalog.next_ca(bundle.name));
+  if (!next) return std::optional<core::Bytes>();
+  // RFC 8894 §4.7.1: a SignedData signed by the current CA key whose content
+  // is a degenerate SignedData of the next certificates (RA first, as in
+  // GetCACert). sscep verifies the signature and reads the content; jscep
+  // reads the outer certificates: they carry the next ones too.
+  auto certs = ca_cert_list(*next);
+  SCEP_TRY_ASSIGN(auto inner, crypto::degenerate_pkcs7(certs));
+  SCEP_TRY_ASSIGN(auto key, m_backend.catalog.load_key(bundle.name, KeyRole::ca));
+  SCEP_TRY_ASSIGN(auto signed_data,
+                  crypto::make_signed_data(inner, bundle.cert, key, crypto::signing_digest(key), {}, certs));
+  return std::optional<core::Bytes>(std::move(signed_data));
 }
 
 core::Result<CaCertReply> Service::get_ca_cert(std::string_view ca) {

@@ -94,11 +94,17 @@ class Service {
   core::Result<CaCertReply> get_ca_cert(std::string_view ca);
   /// certmonger's GetCAChain / EJBCA's GetCACertChain: always the bundle.
   core::Result<core::Bytes> get_ca_chain(std::string_view ca);
+  /// GetNextCACert (RFC 8894 §4.7): the next CA (and RA) certificates in a
+  /// SignedData signed by the current CA; nullopt while there is no rollover.
+  core::Result<std::optional<core::Bytes>> get_next_ca_cert(std::string_view ca);
   /// A pkiMessage in, a CertRep out. `ca` is the CA named by the URL path
   /// (empty: find it by the envelope's recipient, else the default CA).
   /// `summary`, when given, receives what was decided.
   core::Result<core::Bytes> pki_operation(std::string_view ca, core::ByteView der, std::string_view remote,
                                           PkiSummary* summary = nullptr);
+  /// The CRL of the CA's earlier generation `id` (/NAME/crl/ID); not_found
+  /// for an ID that names none.
+  core::Result<core::Bytes> get_earlier_crl(std::string_view ca, std::string_view id);
   /// The CA's current CRL (DER) for plain HTTP, re-signed first when due.
   core::Result<core::Bytes> get_crl(std::string_view ca);
   /// Why the service cannot answer every CA, or nullopt when it can: the

@@ -25,6 +25,18 @@
 //                          while a request is decided so a retry waits for its first try
 //   ca/NAME/pending/F.json requests waiting for approval, F = SHA-256 of the PKCS#10 (hex);
 //                          F.claimed while an operator decides it
+//   ca/NAME/next/          the next generation while a rollover waits for activation
+//                          (`scepctl ca rollover`): cert.pem, key.pem (0600), chain.pem?,
+//                          ra.pem? (the same RA key certified by the next CA), and FILES,
+//                          the names it holds; built in a temp dir, renamed in in one step
+//   ca/NAME/activating/    next/ renamed here: the commit point of `scepctl ca activate`.
+//                          While it exists the CA does not load (503); the activation, run
+//                          again or by `scepctl check --repair`, moves its files into ca/NAME/
+//   ca/NAME/retired/ID/    an earlier generation, ID = its CA certificate's serial (hex):
+//                          hard links of its cert.pem, key.pem, chain.pem?, ra.pem?,
+//                          ra-key.pem?, and its own crl.der (+ crl.lock) kept published
+//                          until the last certificate it issued expires. Issued certificates
+//                          and revocations of every generation stay in certs/ and revoked/.
 //   policies/NAME.toml     issuance policies
 //   secrets/H.json         secret records, H = hash of the secret (hex)
 //   secrets/H.use-K        one token per remaining use (hard links of one empty file)
@@ -62,12 +74,16 @@ inline constexpr std::string_view ra_key_uri = "ra-key.uri";
 inline constexpr std::string_view crl = "crl.der";
 inline constexpr std::string_view crl_lock = "crl.lock";
 inline constexpr std::string_view tx_lock = "tx.lock";
+inline constexpr std::string_view generation_files = "FILES";  ///< next/FILES: the names next/ holds
 // and its directories.
 inline constexpr std::string_view certs = "certs";
 inline constexpr std::string_view revoked = "revoked";
 inline constexpr std::string_view renewed = "renewed";
 inline constexpr std::string_view tx = "tx";
 inline constexpr std::string_view pending = "pending";
+inline constexpr std::string_view next = "next";
+inline constexpr std::string_view activating = "activating";
+inline constexpr std::string_view retired = "retired";
 
 // What follows a name in a directory of records.
 inline constexpr std::string_view pem_ext = ".pem";          ///< certs/SERIAL.pem
@@ -116,6 +132,16 @@ class Layout {
   std::filesystem::path crl(std::string_view ca) const { return ca_dir(ca) / on_disk::crl; }
   std::filesystem::path crl_lock(std::string_view ca) const { return ca_dir(ca) / on_disk::crl_lock; }
   std::filesystem::path tx_lock(std::string_view ca) const { return ca_dir(ca) / on_disk::tx_lock; }
+
+  /// A CA's generations other than the current one: their directories are laid
+  /// out as ca/NAME/ is for cert.pem, key.pem, chain.pem, ra.pem, ra-key.pem, crl.der.
+  std::filesystem::path next_dir(std::string_view ca) const { return ca_dir(ca) / on_disk::next; }
+  std::filesystem::path activating_dir(std::string_view ca) const { return ca_dir(ca) / on_disk::activating; }
+  std::filesystem::path retired_dir(std::string_view ca) const { return ca_dir(ca) / on_disk::retired; }
+  /// retired/ID; `id` must be a valid store name (the Store checks it).
+  std::filesystem::path retired(std::string_view ca, std::string_view id) const {
+    return retired_dir(ca) / std::string(id);
+  }
 
   std::filesystem::path certs_dir(std::string_view ca) const { return ca_dir(ca) / on_disk::certs; }
   std::filesystem::path certificate(std::string_view ca, std::string_view serial) const {

@@ -35,17 +35,6 @@ core::Result<std::vector<crypto::Certificate>> read_certs(const fs::path& p) {
   return certs;
 }
 
-/// The key of `role` in the CA directory `dir_name` (a temporary one while
-/// a CA is built): its PEM (0600), or for a key on a token its URI (0640).
-core::Result<void> write_key(const Layout& layout, std::string_view dir_name, scep::KeyRole role,
-                             const crypto::PrivateKey& key) {
-  bool ca = role == scep::KeyRole::ca;
-  if (key.on_token())
-    return write_file_atomic(ca ? layout.ca_key_uri(dir_name) : layout.ra_key_uri(dir_name), key.location() + "\n",
-                             0640);
-  return write_file_atomic(ca ? layout.ca_key(dir_name) : layout.ra_key(dir_name), key.to_pem(), 0600);
-}
-
 }  // namespace
 
 core::Result<Store> Store::open(fs::path root, OpenMode mode) {
@@ -124,10 +113,10 @@ core::Result<void> Store::add_ca(std::string_view name, const NewCa& ca) {
   ::chmod(temp.c_str(), 0750);
   // ca/.NAME.new-XXXXXX is laid out as ca/NAME will be.
   std::string temp_name = fs::path(temp).filename().string();
-  auto r = write_key(m_layout, temp_name, scep::KeyRole::ca, ca.key);
+  auto r = write_key_in(m_layout.ca_dir(temp_name), scep::KeyRole::ca, ca.key);
   if (r) r = write_file_atomic(m_layout.ca_cert(temp_name), ca.cert.pem(), 0640);
   if (r && !ca.chain.empty()) r = write_file_atomic(m_layout.chain(temp_name), pem_bundle(ca.chain), 0640);
-  if (r && ca.ra) r = write_key(m_layout, temp_name, scep::KeyRole::ra, ca.ra->key);
+  if (r && ca.ra) r = write_key_in(m_layout.ca_dir(temp_name), scep::KeyRole::ra, ca.ra->key);
   if (r && ca.ra) r = write_file_atomic(m_layout.ra_cert(temp_name), ca.ra->cert.pem(), 0640);
   // Made here so the service, whichever user it runs as, finds it with the CA's group and mode.
   if (r) r = write_file_atomic(m_layout.tx_lock(temp_name), "", 0640);
@@ -159,8 +148,22 @@ core::Result<std::vector<std::string>> Store::ca_names() const {
   return names;
 }
 
+namespace {
+
+core::Result<void> not_activating(const Store& st, std::string_view name) {
+  if (st.activation_pending(name))
+    return core::fail(Errc::store_busy,
+                      fmt::format("CA \"{}\" is being activated (`scepctl ca activate {}` completes it)", name, name));
+  return {};
+}
+
+}  // namespace
+
 core::Result<scep::CaBundle> Store::load_ca(std::string_view name, const config::Config& cfg) const {
   SCEP_TRY(check_ca_name(name));
+  // Between its commit point and its end an activation moves files: the
+  // certificate and the key may be of different generations.
+  SCEP_TRY(not_activating(*this, name));
   auto certs = read_certs(m_layout.ca_cert(name));
   if (!certs) {
     if (certs.error().code == Errc::not_found)
@@ -188,8 +191,14 @@ core::Result<crypto::Pkcs11Uri> parse_stored_key_uri(std::string_view text) {
 
 core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::KeyRole role) const {
   SCEP_TRY(check_ca_name(name));
-  fs::path p = role == scep::KeyRole::ca ? m_layout.ca_key(name) : m_layout.ra_key(name);
-  fs::path uri_file = role == scep::KeyRole::ca ? m_layout.ca_key_uri(name) : m_layout.ra_key_uri(name);
+  SCEP_TRY(not_activating(*this, name));
+  return load_key_in(m_layout.ca_dir(name), role);
+}
+
+core::Result<crypto::PrivateKey> Store::load_key_in(const fs::path& dir, scep::KeyRole role) const {
+  bool ca = role == scep::KeyRole::ca;
+  fs::path p = dir / (ca ? on_disk::ca_key : on_disk::ra_key);
+  fs::path uri_file = dir / (ca ? on_disk::ca_key_uri : on_disk::ra_key_uri);
   auto uri_text = read_file(uri_file, 4096);
   if (uri_text) {
     if (::access(p.c_str(), F_OK) == 0)
@@ -209,6 +218,13 @@ core::Result<crypto::PrivateKey> Store::load_key(std::string_view name, scep::Ke
   return key;
 }
 
+core::Result<void> Store::write_key_in(const fs::path& dir, scep::KeyRole role, const crypto::PrivateKey& key) {
+  bool ca = role == scep::KeyRole::ca;
+  if (key.on_token())
+    return write_file_atomic(dir / (ca ? on_disk::ca_key_uri : on_disk::ra_key_uri), key.location() + "\n", 0640);
+  return write_file_atomic(dir / (ca ? on_disk::ca_key : on_disk::ra_key), key.to_pem(), 0600);
+}
+
 core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificate& cert, const crypto::PrivateKey& key,
                                  Replace replace) {
   SCEP_TRY(check_ca_name(name));
@@ -216,7 +232,7 @@ core::Result<void> Store::set_ra(std::string_view name, const crypto::Certificat
     return core::fail(Errc::already_exists,
                       fmt::format("CA \"{}\" already has an RA certificate (use --replace)", name));
   // The key goes first: ra.pem is what switches RA mode on.
-  auto r = write_key(m_layout, name, scep::KeyRole::ra, key);
+  auto r = write_key_in(m_layout.ca_dir(name), scep::KeyRole::ra, key);
   // The key it replaces, if of the other kind, goes before ra.pem changes:
   // exactly one of ra-key.pem and ra-key.uri stays (a crash between leaves
   // the new key beside the old certificate, as replacing a key file does).
@@ -295,6 +311,23 @@ bool Session::strict_ca_names() {
 
 core::Result<crypto::PrivateKey> Session::load_key(std::string_view ca, scep::KeyRole role) {
   return m_cache ? m_cache->load_key(ca, role, m_generation) : m_store.load_key(ca, role);
+}
+
+core::Result<std::optional<scep::CaBundle>> Session::next_ca(std::string_view name) {
+  SCEP_TRY_ASSIGN(auto cfg, config());
+  return m_store.load_next_ca(name, *cfg);
+}
+
+bool Session::has_next_ca(std::string_view name) { return m_store.has_next_ca(name); }
+
+core::Result<std::vector<scep::EarlierCa>> Session::earlier_cas(std::string_view name) {
+  return m_store.retired_cas(name);
+}
+
+core::Result<crypto::PrivateKey> Session::load_next_key(std::string_view name) { return m_store.load_next_key(name); }
+
+core::Result<crypto::PrivateKey> Session::load_earlier_key(std::string_view name, std::string_view id) {
+  return m_store.load_retired_key(name, id);
 }
 
 core::Result<policy::Policy> Session::load_policy(std::string_view name) {

@@ -87,6 +87,36 @@ class Store final : public scep::Ledger,
   enum class Replace { yes, no };
   core::Result<void> set_ra(std::string_view name, const crypto::Certificate& cert, const crypto::PrivateKey& key,
                             Replace replace);
+  // Generations (rollover.cpp): ca/NAME/next, activating, retired/ID.
+  /// Stores the next generation of a CA (cert, key, chain; of `ca.ra` only
+  /// the certificate: the RA key stays the one in ra-key.pem) as ca/NAME/next,
+  /// in one rename. already_exists while a next one exists, unless `replace`.
+  core::Result<void> add_next_ca(std::string_view name, const NewCa& next, Replace replace);
+  /// The next generation's certificates, as load_ca gives the current ones.
+  core::Result<std::optional<scep::CaBundle>> load_next_ca(std::string_view name, const config::Config& cfg) const;
+  /// Whether ca/NAME/next/ holds a certificate (one access(2), no parsing).
+  bool has_next_ca(std::string_view name) const;
+  /// The next generation's CA key (next/key.pem).
+  // PKCS#11: a next/key.uri is read here, as Store::load_key reads ca/NAME/key.uri.
+  core::Result<crypto::PrivateKey> load_next_key(std::string_view name) const;
+  using RetiredCa = scep::EarlierCa;
+  /// The CA's earlier generations, oldest first (by notBefore). A retired/ID
+  /// holding the current certificate (an activation that stopped before its
+  /// commit point) is not one.
+  core::Result<std::vector<RetiredCa>> retired_cas(std::string_view name) const;
+  /// retired/ID/key.pem.
+  core::Result<crypto::PrivateKey> load_retired_key(std::string_view name, std::string_view id) const;
+  /// Makes the next generation current: the current one is kept as
+  /// retired/ID (hard links, then one rename), next/ becomes activating/ (the
+  /// commit point), and finish_activation moves its files into place.
+  /// Returns ID. Run again after a crash, it completes what was begun.
+  core::Result<std::string> activate_next(std::string_view name);
+  /// Completes an activation whose commit point passed (activating/ exists);
+  /// false when there was none. Idempotent: each step may be run again.
+  core::Result<bool> finish_activation(std::string_view name);
+  /// Whether an activation passed its commit point and is not complete.
+  bool activation_pending(std::string_view name) const;
+
   /// Name of the default CA: server.default_ca, else the only CA.
   core::Result<std::string> default_ca(const config::Config& cfg) const;
 
@@ -145,6 +175,9 @@ class Store final : public scep::Ledger,
   core::Result<core::Bytes> update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
   /// The same, or nullopt at once while another holds crl.lock.
   core::Result<std::optional<core::Bytes>> try_update_crl(std::string_view ca, const scep::CrlUpdate& update) override;
+  /// The CRL of retired/ID: retired/ID/crl.lock held, retired/ID/crl.der replaced.
+  core::Result<core::Bytes> update_earlier_crl(std::string_view ca, std::string_view id,
+                                               const scep::CrlUpdate& update) override;
   core::Result<scep::LockGuard> lock_transaction(std::string_view ca, std::string_view tid) const override;
   /// The same lock, by the transaction's key (check --repair knows only that).
   core::Result<scep::LockGuard> lock_transaction_key(std::string_view ca, std::string_view key) const;
@@ -191,6 +224,13 @@ class Store final : public scep::Ledger,
  private:
   explicit Store(std::filesystem::path root) : m_layout(std::move(root)) {}
   core::Result<void> check_ca_name(std::string_view name) const;
+  /// The key of `role` in `dir` (ca/NAME/ or a generation's directory):
+  /// key.uri (a token key) or key.pem, never both.
+  core::Result<crypto::PrivateKey> load_key_in(const std::filesystem::path& dir, scep::KeyRole role) const;
+  /// Writes `key` into `dir` as load_key_in reads it: its PEM (0600), or for
+  /// a key on a token its URI (0640; no PIN).
+  static core::Result<void> write_key_in(const std::filesystem::path& dir, scep::KeyRole role,
+                                         const crypto::PrivateKey& key);
   /// secrets/H.json
   std::filesystem::path secret_path(core::ByteView hash) const;
   /// secrets/H.use-K: the token for use `k` of the secret with hash H.
@@ -230,6 +270,13 @@ class Session final : public scep::Catalog {
   core::Result<std::vector<std::string>> ca_names() override { return m_store.ca_names(); }
   core::Result<crypto::PrivateKey> load_key(std::string_view ca, scep::KeyRole role) override;
   core::Result<policy::Policy> load_policy(std::string_view name) override;
+  /// From the store each time (GetNextCACert and renewals by an earlier
+  /// generation's certificates are rare; GetCACaps asks only has_next_ca).
+  core::Result<std::optional<scep::CaBundle>> next_ca(std::string_view name) override;
+  bool has_next_ca(std::string_view name) override;
+  core::Result<std::vector<scep::EarlierCa>> earlier_cas(std::string_view name) override;
+  core::Result<crypto::PrivateKey> load_earlier_key(std::string_view name, std::string_view id) override;
+  core::Result<crypto::PrivateKey> load_next_key(std::string_view name) override;
   /// Over a StoreCache that watches the store (a long-lived server): the
   /// cache's memo (StoreCache::recall_crl).
   std::shared_ptr<const scep::CrlMemo> recall_crl(std::string_view ca) override;

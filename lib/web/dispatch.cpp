@@ -154,18 +154,42 @@ Response get_ca_chain(scep::Service& svc, const std::string& ca) {
   return binary("application/x-x509-ca-ra-cert-chain", std::move(*chain));
 }
 
+Response get_next_ca_cert(scep::Service& svc, const std::string& ca) {
+  auto reply = svc.get_next_ca_cert(ca);
+  if (!reply) return error_response(reply.error());
+  // No rollover in progress: GetCACaps did not offer the operation.
+  if (!*reply) return Response::text(403, "no rollover certificate: the CA has no next certificate");
+  return binary("application/x-x509-next-ca-cert", std::move(**reply));
+}
+
 Response get_crl(scep::Service& svc, const std::string& ca) {
   auto crl = svc.get_crl(ca);
   if (!crl) return error_response(crl.error());
   return binary("application/pkix-crl", std::move(*crl));
 }
 
-/// "/NAME/crl": the CRL of CA NAME, for use as a CRL distribution point.
-bool is_crl_path(std::string_view path) {
+/// "/NAME/crl": the CRL of CA NAME, for use as a CRL distribution point;
+/// "/NAME/crl/ID": the CRL of its earlier generation ID (after a rollover).
+/// The ID, when there is one, goes to `generation` (percent-decoded; the
+/// service compares it with the generations it has, it never becomes a path).
+bool is_crl_path(std::string_view path, std::string* generation = nullptr) {
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   auto slash = path.find('/');
-  return slash != std::string_view::npos && slash > 0 && path.substr(slash + 1) == "crl";
+  if (slash == std::string_view::npos || slash == 0) return false;
+  std::string_view rest = path.substr(slash + 1);
+  if (rest == "crl") return true;
+  if (!rest.starts_with("crl/")) return false;
+  std::string_view id = rest.substr(4);
+  if (id.empty() || id.find('/') != std::string_view::npos) return false;
+  if (generation) *generation = percent_decode(id, false);
+  return true;
+}
+
+Response get_earlier_crl(scep::Service& svc, const std::string& ca, const std::string& id) {
+  auto crl = svc.get_earlier_crl(ca, id);
+  if (!crl) return error_response(crl.error());
+  return binary("application/pkix-crl", std::move(*crl));
 }
 
 }  // namespace
@@ -184,7 +208,9 @@ bool is_quick(Method method, std::string_view path, std::string_view query) {
   if (method == Method::other) return true;
   Query q = parse_query(query);
   if (q.operation.empty()) return !is_crl_path(path);
-  return !core::iequals_ascii(q.operation, "PKIOperation") && !core::iequals_ascii(q.operation, "GetCRL");
+  // GetNextCACert reads files and signs: not for the event-loop thread.
+  return !core::iequals_ascii(q.operation, "PKIOperation") && !core::iequals_ascii(q.operation, "GetCRL") &&
+         !core::iequals_ascii(q.operation, "GetNextCACert");
 }
 
 }  // namespace
@@ -222,17 +248,20 @@ Response route(const Request& req, scep::Service& svc, const Query& q, const std
     return pki_operation(svc, req, req.body);
   }
   const std::string& op = q.operation;
-  if (op.empty() && is_crl_path(req.path)) return get_crl(svc, ca);
+  if (std::string generation; op.empty() && is_crl_path(req.path, &generation))
+    return generation.empty() ? get_crl(svc, ca) : get_earlier_crl(svc, ca, generation);
   if (op.empty() && is_health_path(req.path)) return health(svc);
   if (op.empty()) return Response::text(400, "missing operation parameter");
   bool caps = core::iequals_ascii(op, "GetCACaps"), cert = core::iequals_ascii(op, "GetCACert"),
-       chain = core::iequals_ascii(op, "GetCACertChain") || core::iequals_ascii(op, "GetCAChain");
-  if (caps || cert || chain) {
+       chain = core::iequals_ascii(op, "GetCACertChain") || core::iequals_ascii(op, "GetCAChain"),
+       next = core::iequals_ascii(op, "GetNextCACert");
+  if (caps || cert || chain || next) {
     std::string note;
     auto named = ca_for_certificates(svc, req, q, note);
     Response r = !named ? error_response(named.error())
                  : caps ? get_ca_caps(svc, *named)
                  : cert ? get_ca_cert(svc, *named)
+                 : next ? get_next_ca_cert(svc, *named)
                         : get_ca_chain(svc, *named);
     r.debug = std::move(note);
     // The CA that answered, not a message= identifier that fell back ("" = the default).
@@ -240,7 +269,6 @@ Response route(const Request& req, scep::Service& svc, const Query& q, const std
     return r;
   }
   if (core::iequals_ascii(op, "GetCRL")) return get_crl(svc, ca);
-  if (core::iequals_ascii(op, "GetNextCACert")) return Response::text(403, "no rollover certificate");
   if (core::iequals_ascii(op, "PKIOperation")) {
     if (!q.message || q.message->empty()) return Response::text(400, "PKIOperation needs a message");
     auto der = decode_message(*q.message);
@@ -269,7 +297,7 @@ Response dispatch(const Request& req, scep::Service& svc) {
   // GetCACaps, GetCACert and the chain set the CA that answered themselves;
   // health is about every CA.
   bool certificates = f.operation.starts_with("GetCACaps") || f.operation.starts_with("GetCACert") ||
-                      f.operation == "GetCAChain";
+                      f.operation == "GetCAChain" || f.operation == "GetNextCACert";
   if (f.ca.empty() && !certificates && f.operation != "health") f.ca = std::move(ca);
   return r;
 }

@@ -601,9 +601,13 @@ def _enroll(argv):
     p.add_argument("--transaction-id")
     p.add_argument("--csr")
     p.add_argument("--pss", action="store_true")
+    p.add_argument("--recipient", help="encrypt to this certificate (PEM) instead of GetCACert's")
     a = p.parse_args(argv)
     ep = Endpoint(a.url, a.ca)
     ep.get_ca_cert()
+    if a.recipient:
+        with open(a.recipient, "rb") as f:
+            ep.recipient = Cert(x509.load_pem_x509_certificate(f.read()).public_bytes(serialization.Encoding.DER))
     ident = Identity(load_key(a.key), a.cn)
     tid = a.transaction_id or new_transaction_id()
     kw = {"cipher": a.cipher, "use_get": a.get, "pss": a.pss}

@@ -1,11 +1,15 @@
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "ca/authority.hpp"
 #include "config/config.hpp"
+#include "crypto/cms.hpp"
 #include "crypto/crl.hpp"
+#include "crypto/key_type.hpp"
 #include "crypto/pkcs7.hpp"
 #include "scep/service.hpp"
 #include "store/atomic_file.hpp"
@@ -327,9 +331,73 @@ BOOST_AUTO_TEST_CASE(a_body_longer_than_the_limit_is_413) {
   BOOST_TEST(r.status == 413);
 }
 
-BOOST_AUTO_TEST_CASE(get_next_ca_cert_is_403) {
+BOOST_AUTO_TEST_CASE(get_next_ca_cert_is_403_without_a_rollover) {
   DispatchSite site;
-  BOOST_TEST(site.get("", "operation=GetNextCACert&message=main").status == 403);
+  auto r = site.get("", "operation=GetNextCACert&message=main");
+  BOOST_TEST(r.status == 403);
+  BOOST_TEST(core::to_string(site.get("", "operation=GetCACaps&message=main").body).find("GetNextCACert") ==
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(get_next_ca_cert_carries_next_ca_and_ra_signed_by_the_current_ca) {
+  DispatchSite site;
+  const auto& pki = testing::test_pki();
+  static const ca::KeyPairCert next = [] {
+    core::FixedClock clock(testing::fixed_time());
+    testing::CountingRng rng(9);
+    auto made = ca::create_next_root(testing::test_pki().root.cert, crypto::KeyType::rsa_2048, 365, clock, rng);
+    BOOST_REQUIRE(made);
+    return std::move(*made);
+  }();
+  auto next_ra = ca::recertify_ra(pki.ra.cert, pki.ra.key.public_key(), next.cert, next.key, site.clock, site.rng);
+  BOOST_REQUIRE(next_ra);
+  BOOST_REQUIRE(
+      site.st.add_next_ca("rama",
+                          store::NewCa{next.cert, copy_key(next.key), {}, store::NewRa{*next_ra, copy_key(pki.ra.key)}},
+                          store::Store::Replace::no));
+  // Offered only by the CA that has a next certificate.
+  auto caps = core::to_string(site.get("/rama/pkiclient.exe", "operation=GetCACaps").body);
+  BOOST_TEST(caps.find("\nGetNextCACert\n") != std::string::npos, caps);
+  BOOST_TEST(core::to_string(site.get("/main/pkiclient.exe", "operation=GetCACaps").body).find("GetNextCACert") ==
+             std::string::npos);
+  BOOST_TEST(site.get("/main/pkiclient.exe", "operation=GetNextCACert").status == 403);
+
+  auto r = site.get("/rama/pkiclient.exe", "operation=GetNextCACert");
+  BOOST_TEST_REQUIRE(r.status == 200);
+  BOOST_TEST(r.content_type == "application/x-x509-next-ca-cert");
+  auto sd = crypto::parse_signed_data(r.body);
+  BOOST_REQUIRE_MESSAGE(sd, (sd ? "" : sd.error().detail));
+  BOOST_REQUIRE(sd->signer);
+  BOOST_TEST((*sd->signer == pki.root.cert));  // the current CA signs, not the RA
+  BOOST_TEST(sd->signature_valid, sd->signature_error);
+  auto inner = crypto::certificates_of_pkcs7(sd->content);
+  BOOST_REQUIRE(inner);
+  BOOST_REQUIRE(inner->size() == 2u);
+  bool has_ca = false, has_ra = false;
+  for (const auto& c : *inner) {
+    has_ca = has_ca || c == next.cert;
+    has_ra = has_ra || c == *next_ra;
+  }
+  BOOST_TEST(has_ca);
+  BOOST_TEST(has_ra);
+  auto outer = crypto::certificates_of_pkcs7(r.body);
+  BOOST_REQUIRE(outer);
+  BOOST_TEST(std::any_of(outer->begin(), outer->end(), [&](const auto& c) { return c == next.cert; }));
+  // The current CA's certificates are unchanged until the activation.
+  auto cacert = site.get("/rama/pkiclient.exe", "operation=GetCACert");
+  auto bundle = crypto::certificates_of_pkcs7(cacert.body);
+  BOOST_REQUIRE(bundle);
+  BOOST_TEST(std::none_of(bundle->begin(), bundle->end(), [&](const auto& c) { return c == next.cert; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_crl_of_a_generation_that_does_not_exist_is_404) {
+  DispatchSite site;
+  for (std::string path : {"/main/crl/0A1B2C", "/main/crl/..%2Fkey.pem", "/main/crl/%2E%2E", "/main/crl/.."}) {
+    auto r = site.get(path, "");
+    BOOST_TEST(r.status == 404, path);
+    BOOST_TEST(r.content_type == "text/plain", path);
+  }
+  BOOST_TEST(site.get("/main/crl", "").status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(get_ca_chain_is_a_cert_chain_bundle) {
@@ -484,14 +552,15 @@ BOOST_AUTO_TEST_CASE(only_requests_that_neither_sign_nor_write_are_quick) {
   for (const auto& r :
        {req(Method::get, "", "operation=GetCACaps"), req(Method::get, "", "operation=getcacert&message=a"),
         req(Method::head, "/a/pkiclient.exe", "operation=GetCACert"), req(Method::get, "", "operation=GetCACertChain"),
-        req(Method::get, "", "operation=GetNextCACert"), req(Method::get, "", ""),
-        req(Method::get, "", "operation=Nonsense"), req(Method::other, "", "operation=PKIOperation")})
+        req(Method::get, "", ""), req(Method::get, "", "operation=Nonsense"),
+        req(Method::other, "", "operation=PKIOperation")})
     BOOST_TEST(web::is_quick(r), r.query);
   for (const auto& r :
        {req(Method::post, "", "operation=PKIOperation"), req(Method::post, "", "operation=GetCACaps"),
         req(Method::get, "", "operation=PKIOperation&message=MIIB"),
         req(Method::get, "", "Operation=pkioperation&message=MIIB"), req(Method::get, "", "operation=GetCRL&message=a"),
-        req(Method::get, "/a/crl", ""), req(Method::head, "/a/crl/", "")})
+        req(Method::get, "/a/crl", ""), req(Method::head, "/a/crl/", ""), req(Method::get, "/a/crl/0A1B", ""),
+        req(Method::get, "", "operation=GetNextCACert")})
     BOOST_TEST(!web::is_quick(r), r.path << "?" << r.query);
 }
 
