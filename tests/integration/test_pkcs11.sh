@@ -11,9 +11,11 @@
 #    CAs) and scep.cgi under lighttpd (a login per request), renewal, and
 #    certmonger through serve: every certificate verifies against its CA;
 #  - revoke + CRL signed on the token (`openssl crl -CAfile`);
-#  - a wrong PIN: scep.cgi answers 503, `scepctl check` exits 6, while the
-#    running server keeps its login and still enrolls; a token gone (its
-#    directory moved away): 503 from scep.cgi;
+#  - FastCGI (spawn-fcgi, lighttpd's scep-fastcgi.conf) enrolls too;
+#  - a wrong PIN: scep.cgi answers 503, so does a server started then (the
+#    reason in its log), `scepctl check` exits 6, while the running server
+#    and the FastCGI process keep their login and still enroll; a token gone
+#    (its directory moved away): 503 from scep.cgi;
 #  - `ra create --key-uri`: the RA key on the token too;
 #  - no key.pem of a token CA ever appears.
 # Re-login after a token reset is tested in process (tests/crypto/test_pkcs11.cpp).
@@ -22,7 +24,7 @@ set -euo pipefail
 . "$(dirname "$0")/enroll_lib.sh"
 CERTMONGER=/usr/lib/certmonger/certmonger-session
 MODULE=/usr/lib/softhsm/libsofthsm2.so
-require_cmd softhsm2-util scepclient lighttpd curl openssl "$CERTMONGER" getcert dbus-daemon "$PYTHON"
+require_cmd softhsm2-util scepclient lighttpd spawn-fcgi curl openssl "$CERTMONGER" getcert dbus-daemon "$PYTHON"
 [[ -f $MODULE ]] || fail "no SoftHSM2 module at $MODULE (package softhsm2)"
 
 # ---- the token
@@ -124,8 +126,26 @@ var.scep_store = \"$STORE\"" "$WORK/scep-snippet.conf"
   LIGHTTPD_URL="http://127.0.0.1:$LIGHTTPD_PORT/scep"
 }
 
+# FastCGI: scep.cgi under spawn-fcgi on a socket (as scep-fastcgi.socket
+# runs it), lighttpd's shipped scep-fastcgi.conf in front.
+start_fastcgi_token() {
+  local snippet sock="$WORK/scep.sock"
+  start_bg "$WORK/spawn-fcgi.log" env SCEP_STORE="$STORE" SCEP_FASTCGI_THREADS=2 spawn-fcgi -n -s "$sock" -M 0600 \
+    -- "$SCEP_CGI_BIN"
+  wait_for_socket "$sock" "$BG_PID" "$WORK/spawn-fcgi.log"
+  snippet=$(shipped lighttpd/scep-fastcgi.conf)
+  sed '/^var\.scep_socket[[:space:]]*=/d' "$snippet" >"$WORK/lighttpd-fcgi-snippet.conf"
+  FCGI_PORT=$(free_port)
+  lighttpd_conf lighttpd-fcgi "$FCGI_PORT" '"mod_access", "mod_accesslog"' "var.scep_socket = \"$sock\"" \
+    "$WORK/lighttpd-fcgi-snippet.conf"
+  start_bg "$WORK/lighttpd-fcgi.log" lighttpd -D -f "$WORK/lighttpd-fcgi.conf"
+  wait_for_port "$FCGI_PORT" "$BG_PID"
+  FCGI_URL="http://127.0.0.1:$FCGI_PORT/scep"
+}
+
 start_serve
 start_lighttpd_token
+start_fastcgi_token
 TOK_FP=$(openssl x509 -in "$WORK/tok.pem" -outform DER | sha256sum | cut -d' ' -f1)
 
 # ---- 3. scepclient through serve (RSA token CA), renewal, through scep.cgi.
@@ -146,6 +166,11 @@ S=$(new_secret tok device)
 scepclient_run "$C/cgi" "$LIGHTTPD_URL/tok" "$S" dev-cgi -ca-fingerprint "$TOK_FP"
 expect_scepclient_ok "$C/cgi"
 SERIAL2=$(check_issued "$C/cgi/cert.pem" tok dev-cgi 30 "$KU" "$EKU")
+
+S=$(new_secret tok device)
+scepclient_run "$C/fcgi" "$FCGI_URL/tok" "$S" dev-fcgi -ca-fingerprint "$TOK_FP"
+expect_scepclient_ok "$C/fcgi"
+check_issued "$C/fcgi/cert.pem" tok dev-fcgi 30 "$KU" "$EKU" >/dev/null
 
 # ---- 4. the EC token CA through serve (scepclient pinned to its RSA RA).
 scepctl export ectok --ra >"$WORK/ectok-ra.pem" || fail "scepctl export ectok --ra"
@@ -218,6 +243,11 @@ scepctl check >"$WORK/check-badpin.out" 2>&1 || rc=$?
 grep -q 'wrong PIN' "$WORK/check-badpin.out" || fail "check does not say the PIN is wrong: $(cat "$WORK/check-badpin.out")"
 scepclient_run "$C/serve-badpin" "$SERVE_URL/tok" "$S" dev-serve-badpin -ca-fingerprint "$TOKRA_FP"
 expect_scepclient_ok "$C/serve-badpin"
+# FastCGI keeps its login too: it logged in for its enrollment in 3., and
+# loads the RA key (new since 7.) under that login, without the PIN.
+S=$(new_secret tok device)
+scepclient_run "$C/fcgi-badpin" "$FCGI_URL/tok" "$S" dev-fcgi-badpin -ca-fingerprint "$TOKRA_FP"
+expect_scepclient_ok "$C/fcgi-badpin"
 echo 123456 >"$PIN"
 
 # ---- 9. the token gone: 503 from scep.cgi, and it comes back.
