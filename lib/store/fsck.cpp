@@ -111,6 +111,18 @@ class Checker {
         add(p, fmt::format("is owned by uid {}, not by the store's owner (uid {}): the service may not read it",
                            sb.st_uid, m_owner));
       if (S_ISDIR(sb.st_mode)) {
+        // ca/NAME/.next.new-*, .next-replaced.new-*, retired/.ID.new-*: a
+        // rollover or an activation that stopped before its rename (the
+        // state it would have changed is untouched); a younger one may be
+        // one in progress.
+        if (is_generation_temp(dir, name) && std::time(nullptr) - sb.st_mtime >= 60) {
+          add(p, "is the temp directory of an interrupted rollover or activation", Fix::remove, [p] {
+            std::error_code ec;
+            fs::remove_all(p, ec);
+            return !ec;
+          });
+          continue;
+        }
         if (::access(p.c_str(), R_OK | X_OK) != 0) add(p, fmt::format("cannot be read: {}", std::strerror(errno)));
         else scan_dir(p);
         continue;
@@ -122,6 +134,13 @@ class Checker {
       if (is_temp(name) && !under_ca_locks(dir) && std::time(nullptr) - sb.st_mtime >= 60)
         add_remove(p, "is the temp file of an interrupted write");
     }
+  }
+
+  bool is_generation_temp(const fs::path& dir, std::string_view name) const {
+    if (name.size() < 6 || name.front() != '.' || name.find(".new-") == std::string_view::npos) return false;
+    bool in_ca = dir.parent_path() == layout().cas_dir();
+    bool in_retired = dir.filename() == on_disk::retired && dir.parent_path().parent_path() == layout().cas_dir();
+    return in_ca || in_retired;
   }
 
   static bool is_temp(std::string_view name) {

@@ -3,6 +3,8 @@
 // every file operation of it, and the CRL of a retired generation.
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+
 #include <sys/stat.h>
 
 #include "ca/authority.hpp"
@@ -11,6 +13,7 @@
 #include "crypto/key_type.hpp"
 #include "scep/crl.hpp"
 #include "store/file_ops.hpp"
+#include "store/fsck.hpp"
 
 namespace store_rollover_test {
 
@@ -222,6 +225,30 @@ BOOST_AUTO_TEST_CASE(a_retired_generation_has_its_own_crl) {
   auto current = scep::ca_crl(session.backend(), *bundle, clock);
   BOOST_REQUIRE(current);
   BOOST_TEST(crypto::Crl::parse(*current)->verify(next_root().cert));
+}
+
+BOOST_AUTO_TEST_CASE(check_repair_removes_stale_temp_directories_of_generations) {
+  CertStore s;
+  fs::path stale = s.ca_dir() / ".next.new-AbC123";
+  fs::path young = s.ca_dir() / ".next.new-XyZ789";
+  fs::path retired_stale = s.ca_dir() / "retired" / ".0A1B.new-QwE456";
+  for (const auto& d : {stale, young, retired_stale}) {
+    fs::create_directories(d);
+    std::ofstream(d / "key.pem") << "x";
+  }
+  auto old = fs::file_time_type::clock::now() - std::chrono::minutes(5);
+  fs::last_write_time(stale, old);
+  fs::last_write_time(retired_stale, old);
+  auto found = store::check_records(s.st, false);
+  BOOST_REQUIRE(found);
+  std::size_t temp_dirs = 0;
+  for (const auto& f : *found)
+    if (f.problem.find("interrupted rollover") != std::string::npos) ++temp_dirs;
+  BOOST_TEST(temp_dirs == 2u);  // the young one may be a rollover in progress
+  BOOST_REQUIRE(store::check_records(s.st, true));
+  BOOST_TEST(!fs::exists(stale));
+  BOOST_TEST(!fs::exists(retired_stale));
+  BOOST_TEST(fs::exists(young));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

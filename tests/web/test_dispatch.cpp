@@ -339,9 +339,8 @@ BOOST_AUTO_TEST_CASE(get_next_ca_cert_is_403_without_a_rollover) {
              std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(get_next_ca_cert_carries_next_ca_and_ra_signed_by_the_current_ca) {
-  DispatchSite site;
-  const auto& pki = testing::test_pki();
+/// The next generation of the test root, made once (RSA key generation is slow).
+const ca::KeyPairCert& next_root() {
   static const ca::KeyPairCert next = [] {
     core::FixedClock clock(testing::fixed_time());
     testing::CountingRng rng(9);
@@ -349,6 +348,34 @@ BOOST_AUTO_TEST_CASE(get_next_ca_cert_carries_next_ca_and_ra_signed_by_the_curre
     BOOST_REQUIRE(made);
     return std::move(*made);
   }();
+  return next;
+}
+
+BOOST_AUTO_TEST_CASE(sscep_getnextca_request_is_answered_for_the_default_ca) {
+  // sscep's getnextca (src/sscep.c, from its source: no capture, sscep is not
+  // in Debian 12) sends GET ...?operation=GetNextCACert&message=CAIdentifier
+  // unless -i names the CA, matches the reply by its Content-Type and verifies
+  // it with PKCS7_verify against the CA chain file (-C) before unwrapping.
+  DispatchSite site("main", false);
+  BOOST_REQUIRE(site.st.add_next_ca("main", store::NewCa{next_root().cert, copy_key(next_root().key), {}},
+                                    store::Store::Replace::no));
+  auto r = site.get("/pkiclient.exe", "operation=GetNextCACert&message=CAIdentifier");
+  BOOST_TEST_REQUIRE(r.status == 200);
+  BOOST_TEST(r.content_type == "application/x-x509-next-ca-cert");
+  BOOST_TEST(r.facts.ca == "main");
+  auto sd = crypto::parse_signed_data(r.body);
+  BOOST_REQUIRE(sd);
+  BOOST_TEST(sd->signature_valid);
+  auto inner = crypto::certificates_of_pkcs7(sd->content);
+  BOOST_REQUIRE(inner);
+  BOOST_REQUIRE(inner->size() == 1u);
+  BOOST_TEST(((*inner)[0] == next_root().cert));
+}
+
+BOOST_AUTO_TEST_CASE(get_next_ca_cert_carries_next_ca_and_ra_signed_by_the_current_ca) {
+  DispatchSite site;
+  const auto& pki = testing::test_pki();
+  const auto& next = next_root();
   auto next_ra = ca::recertify_ra(pki.ra.cert, pki.ra.key.public_key(), next.cert, next.key, site.clock, site.rng);
   BOOST_REQUIRE(next_ra);
   BOOST_REQUIRE(
