@@ -17,7 +17,13 @@
 #    and the FastCGI process keep their login and still enroll; a token gone
 #    (its directory moved away): 503 from scep.cgi;
 #  - `ra create --key-uri`: the RA key on the token too;
-#  - no key.pem of a token CA ever appears.
+#  - no key.pem of a token CA ever appears;
+#  - rollover with --key-uri: the current key is refused; a next key made on
+#    the token (next/key.uri) is offered by GetNextCACert (verified against
+#    the current CA) and, once activated, issues through serve and scep.cgi
+#    (its RA on the token, certified again); the retired generation keeps
+#    its key.uri; a file CA rolls over to a token key and back, exactly one
+#    of key.pem and key.uri each time, and `check` passes.
 # Re-login after a token reset is tested in process (tests/crypto/test_pkcs11.cpp).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -273,4 +279,55 @@ found=$(find "$STORE/ca/tok" "$STORE/ca/ectok" "$STORE/ca/tokimp" -name key.pem)
 [[ -z $found ]] || fail "a token CA has a key.pem: $found"
 [[ $(grep -rl 'PRIVATE KEY' "$STORE" | grep -v '/ca/ectok/ra-key.pem$' || true) == "" ]] ||
   fail "a private key in the store: $(grep -rl 'PRIVATE KEY' "$STORE")"
+
+# ---- 11. rollover with the next key on the token.
+rc=0
+out=$(scepctl ca rollover tok --key-uri "$(uri tok-ca)" 2>&1) || rc=$?
+[[ $rc == 2 && $out == *"current CA key"* ]] || fail "a rollover to the current token key: exit $rc: $out"
+[[ ! -e $STORE/ca/tok/next ]] || fail "a refused rollover left ca/tok/next"
+scepctl ca rollover tok --key-uri "$(uri tok-ca-2)" >"$WORK/rollover.out" 2>&1 ||
+  fail "ca rollover --key-uri: $(cat "$WORK/rollover.out")"
+[[ $(cat "$STORE/ca/tok/next/key.uri") == "$(uri tok-ca-2)" && ! -e $STORE/ca/tok/next/key.pem ]] ||
+  fail "ca/tok/next: $(ls "$STORE/ca/tok/next")"
+http GET "$SERVE_URL/tok?operation=GetNextCACert"
+expect_response 200 application/x-x509-next-ca-cert
+openssl cms -verify -inform DER -in "$WORK/resp.body" -CAfile "$WORK/tok.pem" -out "$WORK/next.p7" \
+  >/dev/null 2>"$WORK/next.verify" || fail "GetNextCACert does not verify: $(cat "$WORK/next.verify")"
+openssl pkcs7 -inform DER -in "$WORK/next.p7" -print_certs -out "$WORK/next-certs.pem" ||
+  fail "GetNextCACert's content is no PKCS#7"
+[[ $(grep -c 'BEGIN CERTIFICATE' "$WORK/next-certs.pem") == 2 ]] || fail "GetNextCACert: not the next CA and RA"
+scepctl ca activate tok >"$WORK/activate.out" 2>&1 || fail "ca activate tok: $(cat "$WORK/activate.out")"
+[[ $(cat "$STORE/ca/tok/key.uri") == "$(uri tok-ca-2)" && ! -e $STORE/ca/tok/key.pem ]] ||
+  fail "ca/tok after activation: $(ls "$STORE/ca/tok")"
+retired=$(ls "$STORE/ca/tok/retired")
+[[ $(cat "$STORE/ca/tok/retired/$retired/key.uri") == "$(uri tok-ca)" ]] ||
+  fail "retired/$retired does not keep the old key.uri: $(ls "$STORE/ca/tok/retired/$retired")"
+scepctl export tok >"$WORK/tok2.pem" || fail "scepctl export tok"
+scepctl export tok --ra >"$WORK/tok2-ra.pem" || fail "scepctl export tok --ra"
+TOKRA2_FP=$(openssl x509 -in "$WORK/tok2-ra.pem" -outform DER | sha256sum | cut -d' ' -f1)
+for via in serve cgi; do
+  url=$SERVE_URL
+  [[ $via == cgi ]] && url=$LIGHTTPD_URL
+  S=$(new_secret tok device)
+  scepclient_run "$C/next-$via" "$url/tok" "$S" "dev-next-$via" -ca-fingerprint "$TOKRA2_FP"
+  expect_scepclient_ok "$C/next-$via"
+  openssl verify -CAfile "$WORK/tok2.pem" "$C/next-$via/cert.pem" >/dev/null ||
+    fail "a certificate issued after the activation ($via) does not verify under the next CA"
+done
+scepctl check >"$WORK/check2.out" 2>&1 || fail "check after a token rollover: $(cat "$WORK/check2.out")"
+
+# A CA with a key file rolls over to a token key, and back to a file.
+scepctl ca create filek --subject "CN=File Key CA,O=scep tests" >/dev/null || fail "ca create filek"
+scepctl ca rollover filek --key-uri "$(uri filek-2)" >/dev/null 2>"$WORK/rollover2.err" ||
+  fail "ca rollover filek --key-uri: $(cat "$WORK/rollover2.err")"
+scepctl ca activate filek >/dev/null 2>"$WORK/activate2.err" || fail "ca activate filek: $(cat "$WORK/activate2.err")"
+[[ -f $STORE/ca/filek/key.uri && ! -e $STORE/ca/filek/key.pem ]] || fail "ca/filek: $(ls "$STORE/ca/filek")"
+[[ -n $(find "$STORE/ca/filek/retired" -name key.pem) ]] || fail "the retired file generation lost its key.pem"
+scepctl ca show filek | grep -qF "private key: $(uri filek-2) (RSA 2048, matches certificate)" ||
+  fail "ca show filek after a rollover to the token: $(scepctl ca show filek 2>&1 | grep -i private)"
+scepctl ca rollover filek >/dev/null 2>"$WORK/rollover3.err" || fail "ca rollover filek: $(cat "$WORK/rollover3.err")"
+scepctl ca activate filek >/dev/null 2>"$WORK/activate3.err" || fail "ca activate filek: $(cat "$WORK/activate3.err")"
+[[ -f $STORE/ca/filek/key.pem && ! -e $STORE/ca/filek/key.uri ]] || fail "ca/filek: $(ls "$STORE/ca/filek")"
+[[ $(stat -c %a "$STORE/ca/filek/key.pem") == 600 ]] || fail "key.pem has mode $(stat -c %a "$STORE/ca/filek/key.pem")"
+scepctl check >"$WORK/check3.out" 2>&1 || fail "check after rollovers to and from a token: $(cat "$WORK/check3.out")"
 log "ok"
