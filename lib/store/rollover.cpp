@@ -50,9 +50,9 @@ core::Result<fs::path> make_temp_dir(const fs::path& dir, std::string_view stem)
 constexpr std::array<std::string_view, 5> generation_order{on_disk::ca_key, on_disk::ca_key_uri, on_disk::chain,
                                                            on_disk::ra_cert, on_disk::ca_cert};
 /// What a retired generation keeps (hard links of the current files).
-constexpr std::array<std::string_view, 8> retired_files{
-    on_disk::ca_cert, on_disk::ca_key,     on_disk::ca_key_uri, on_disk::chain,
-    on_disk::ra_cert, on_disk::ra_key, on_disk::ra_key_uri, on_disk::crl};
+constexpr std::array<std::string_view, 8> retired_files{on_disk::ca_cert,    on_disk::ca_key,  on_disk::ca_key_uri,
+                                                        on_disk::chain,      on_disk::ra_cert, on_disk::ra_key,
+                                                        on_disk::ra_key_uri, on_disk::crl};
 
 core::Result<void> rename_step(const fs::path& from, const fs::path& to) {
   if (sys::rename(from.c_str(), to.c_str()) != 0) return sys::io_error("cannot rename to", to, errno);
