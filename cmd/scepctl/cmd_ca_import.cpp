@@ -4,7 +4,6 @@
 #include "ca/authority.hpp"
 #include "env.hpp"
 #include "key_uri.hpp"
-#include "store/atomic_file.hpp"
 
 namespace scepctl {
 
@@ -16,18 +15,10 @@ struct CaImportOptions {
   bool make_default = false;
 };
 
-static core::Result<std::vector<crypto::Certificate>> read_cert_file(const std::string& path) {
-  auto bytes = store::read_file(path, 4u << 20);
-  if (!bytes) return core::fail(core::Errc::invalid_argument, bytes.error().detail);
-  auto certs = crypto::Certificate::load_all(*bytes);
-  if (!certs) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", path, certs.error().detail));
-  return certs;
-}
-
 core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   if (opt.key_file.empty() == opt.key_uri.empty())
     return core::fail(core::Errc::invalid_argument, "give the CA's key: --key FILE or --key-uri URI");
-  SCEP_TRY_ASSIGN(auto certs, read_cert_file(opt.cert_file));
+  SCEP_TRY_ASSIGN(auto certs, read_cert_option(opt.cert_file));
   std::optional<crypto::PrivateKey> key;
   if (!opt.key_uri.empty()) {
     // The key is on the token already (the certificate certifies it): never made here.
@@ -36,17 +27,13 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
     SCEP_TRY_ASSIGN(auto token, token_key(st, uri, MakeKey::never, std::nullopt, crypto::KeyType::rsa_2048));
     key = std::move(token.key);
   } else {
-    auto key_bytes = store::read_file(opt.key_file, 1u << 20);
-    if (!key_bytes) return core::fail(core::Errc::invalid_argument, key_bytes.error().detail);
-    auto loaded = crypto::PrivateKey::load(*key_bytes);
-    if (!loaded)
-      return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", opt.key_file, loaded.error().detail));
-    key = std::move(*loaded);
+    SCEP_TRY_ASSIGN(auto loaded, read_key_option(opt.key_file));
+    key = std::move(loaded);
   }
   // Extra certificates after the first in --cert count as chain.
   std::vector<crypto::Certificate> chain(certs.begin() + 1, certs.end());
   if (!opt.chain_file.empty()) {
-    SCEP_TRY_ASSIGN(auto more, read_cert_file(opt.chain_file));
+    SCEP_TRY_ASSIGN(auto more, read_cert_option(opt.chain_file));
     chain.insert(chain.end(), more.begin(), more.end());
   }
   SCEP_TRY_ASSIGN(auto warnings, ca::check_import(certs.front(), *key, chain));

@@ -9,7 +9,6 @@
 #include "env.hpp"
 #include "key_uri.hpp"
 #include "show.hpp"
-#include "store/atomic_file.hpp"
 
 namespace scepctl {
 
@@ -23,14 +22,6 @@ struct RolloverOptions {
   std::string key_uri;  ///< --key-uri: the next key on a PKCS#11 token
   bool replace = false;
 };
-
-core::Result<std::vector<crypto::Certificate>> read_rollover_certs(const std::string& path) {
-  auto bytes = store::read_file(path, 4u << 20);
-  if (!bytes) return core::fail(core::Errc::invalid_argument, bytes.error().detail);
-  auto certs = crypto::Certificate::load_all(*bytes);
-  if (!certs) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", path, certs.error().detail));
-  return certs;
-}
 
 /// The type of the current CA key, for a rollover that does not name one.
 std::optional<crypto::KeyType> same_key_type(const crypto::PublicKey& key) {
@@ -68,19 +59,15 @@ core::Result<store::NewCa> next_generation(const RolloverOptions& opt, Env& env,
   }
   if (!opt.key_type.empty() || opt.days != 0)
     return core::fail(core::Errc::invalid_argument, "--key-type and --days make a new certificate: not with --cert");
-  SCEP_TRY_ASSIGN(auto certs, read_rollover_certs(opt.cert_file));
+  SCEP_TRY_ASSIGN(auto certs, read_cert_option(opt.cert_file));
   std::optional<crypto::PrivateKey> key = std::move(token);
   if (!key) {
-    auto key_bytes = store::read_file(opt.key_file, 1u << 20);
-    if (!key_bytes) return core::fail(core::Errc::invalid_argument, key_bytes.error().detail);
-    auto loaded = crypto::PrivateKey::load(*key_bytes);
-    if (!loaded)
-      return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", opt.key_file, loaded.error().detail));
-    key = std::move(*loaded);
+    SCEP_TRY_ASSIGN(auto loaded, read_key_option(opt.key_file));
+    key = std::move(loaded);
   }
   std::vector<crypto::Certificate> chain(certs.begin() + 1, certs.end());
   if (!opt.chain_file.empty()) {
-    SCEP_TRY_ASSIGN(auto more, read_rollover_certs(opt.chain_file));
+    SCEP_TRY_ASSIGN(auto more, read_cert_option(opt.chain_file));
     chain.insert(chain.end(), more.begin(), more.end());
   } else if (chain.empty() && !certs.front().is_self_issued()) {
     // The same issuer signs the next intermediate, as a rule: its chain stays.

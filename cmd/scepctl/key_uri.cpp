@@ -12,6 +12,22 @@ core::Result<crypto::Pkcs11Uri> parse_key_uri_option(std::string_view text) {
   return uri;
 }
 
+core::Result<std::vector<crypto::Certificate>> read_cert_option(const std::string& path) {
+  auto bytes = store::read_file(path, 4u << 20);
+  if (!bytes) return core::fail(core::Errc::invalid_argument, bytes.error().detail);
+  auto certs = crypto::Certificate::load_all(*bytes);
+  if (!certs) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", path, certs.error().detail));
+  return certs;
+}
+
+core::Result<crypto::PrivateKey> read_key_option(const std::string& path) {
+  auto bytes = store::read_file(path, 1u << 20);
+  if (!bytes) return core::fail(core::Errc::invalid_argument, bytes.error().detail);
+  auto key = crypto::PrivateKey::load(*bytes);
+  if (!key) return core::fail(core::Errc::invalid_argument, fmt::format("{}: {}", path, key.error().detail));
+  return key;
+}
+
 core::Result<TokenKey> token_key(const store::Store& st, const crypto::Pkcs11Uri& uri, MakeKey make,
                                  std::optional<crypto::KeyType> wanted, crypto::KeyType fallback) {
   SCEP_TRY_ASSIGN(auto cfg, st.load_config());

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "crypto/key_type.hpp"
@@ -41,6 +42,12 @@ struct KeyReport {
 };
 KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRole role,
                        const crypto::Certificate& cert);
+
+/// --cert / --chain FILE: every certificate in a PEM (or DER) file; a file
+/// that cannot be read or parsed is the operator's mistake (invalid_argument).
+core::Result<std::vector<crypto::Certificate>> read_cert_option(const std::string& path);
+/// --key FILE: an unencrypted private key (PEM or DER), as read_cert_option.
+core::Result<crypto::PrivateKey> read_key_option(const std::string& path);
 
 /// `error` with a note that the key made on the token stays there.
 core::Error note_generated(core::Error error, const crypto::Pkcs11Uri& uri);

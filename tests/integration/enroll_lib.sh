@@ -133,10 +133,16 @@ start_serve() {
 # start_lighttpd — lighttpd running scep.cgi on $STORE with the shipped
 # lighttpd/scep.conf (its two default var.scep_* lines replaced, as its
 # header explains); sets LIGHTTPD_PORT, LIGHTTPD_URL, LIGHTTPD_PID.
+# start_lighttpd [ENV]: ENV, e.g. '"SOFTHSM2_CONF" => "/path"', is added to
+# the environment the snippet gives scep.cgi.
 start_lighttpd() {
-  local snippet
+  local snippet extra_env=${1:-}
   snippet=$(shipped lighttpd/scep.conf)
-  sed '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' "$snippet" >"$WORK/scep-snippet.conf"
+  sed -e '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' \
+    -e "s|\"SCEP_STORE\" => var.scep_store|\"SCEP_STORE\" => var.scep_store${extra_env:+, $extra_env}|" \
+    "$snippet" >"$WORK/scep-snippet.conf"
+  [[ -z $extra_env ]] || grep -qF "$extra_env" "$WORK/scep-snippet.conf" ||
+    fail "the lighttpd snippet has no SCEP_STORE line to extend"
   LIGHTTPD_PORT=$(free_port)
   lighttpd_conf lighttpd "$LIGHTTPD_PORT" '"mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog"' \
     "var.scep_cgi = \"$SCEP_CGI_BIN\"

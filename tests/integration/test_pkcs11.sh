@@ -114,24 +114,6 @@ KU="Digital Signature, Key Encipherment"
 EKU="TLS Web Client Authentication"
 C="$WORK/clients"
 
-# lighttpd with the shipped snippet; scep.cgi also needs SOFTHSM2_CONF.
-start_lighttpd_token() {
-  local snippet
-  snippet=$(shipped lighttpd/scep.conf)
-  sed -e '/^var\.scep_\(cgi\|store\)[[:space:]]*=/d' \
-    -e "s|\"SCEP_STORE\" => var.scep_store|\"SCEP_STORE\" => var.scep_store, \"SOFTHSM2_CONF\" => \"$SOFTHSM2_CONF\"|" \
-    "$snippet" >"$WORK/scep-snippet.conf"
-  grep -q SOFTHSM2_CONF "$WORK/scep-snippet.conf" || fail "the lighttpd snippet has no SCEP_STORE line to extend"
-  LIGHTTPD_PORT=$(free_port)
-  lighttpd_conf lighttpd "$LIGHTTPD_PORT" '"mod_access", "mod_alias", "mod_cgi", "mod_setenv", "mod_accesslog"' \
-    "var.scep_cgi = \"$SCEP_CGI_BIN\"
-var.scep_store = \"$STORE\"" "$WORK/scep-snippet.conf"
-  start_bg "$WORK/lighttpd.log" lighttpd -D -f "$WORK/lighttpd.conf"
-  LIGHTTPD_PID=$BG_PID
-  wait_for_port "$LIGHTTPD_PORT" "$LIGHTTPD_PID"
-  LIGHTTPD_URL="http://127.0.0.1:$LIGHTTPD_PORT/scep"
-}
-
 # FastCGI: scep.cgi under spawn-fcgi on a socket (as scep-fastcgi.socket
 # runs it), lighttpd's shipped scep-fastcgi.conf in front.
 start_fastcgi_token() {
@@ -150,7 +132,8 @@ start_fastcgi_token() {
 }
 
 start_serve
-start_lighttpd_token
+# scep.cgi also needs SOFTHSM2_CONF.
+start_lighttpd "\"SOFTHSM2_CONF\" => \"$SOFTHSM2_CONF\""
 start_fastcgi_token
 TOK_FP=$(openssl x509 -in "$WORK/tok.pem" -outform DER | sha256sum | cut -d' ' -f1)
 
