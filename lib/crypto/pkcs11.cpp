@@ -25,6 +25,7 @@ typedef struct ec_key_method_st EC_KEY_METHOD;
 
 #include <fmt/format.h>
 
+#include "crypto/digest.hpp"
 #include "crypto/ossl_error.hpp"
 
 namespace crypto {
@@ -242,6 +243,12 @@ struct Module {
 struct Token {
   PKCS11_SLOT* slot = nullptr;
   std::string module;
+  /// SHA-256 of a PIN the token refused (wrong or locked) and why: the
+  /// same PIN is not tried again, so that a server asked once a second (a
+  /// health probe, a fleet retrying) does not lock the token's PIN. A
+  /// changed PIN file or SCEP_PKCS11_PIN is tried.
+  core::Bytes refused_pin;
+  std::string refused_why;
 };
 
 class Registry {
@@ -330,6 +337,10 @@ core::Result<Token*> token_locked(Registry& reg, const std::string& module_path,
   ERR_clear_error();
   if (in == 1) return token;
   SCEP_TRY_ASSIGN(auto pin, pin_of(uri));
+  core::Bytes pin_hash = digest(DigestAlg::sha256, core::to_bytes(pin));
+  if (!token->refused_pin.empty() && core::equal_constant_time(token->refused_pin, pin_hash))
+    return core::fail(Errc::unavailable, fmt::format("PKCS#11 token {}: {} (not tried again until the PIN changes)",
+                                                     token_name(uri), token->refused_why));
   // A login libp11 remembers from before a reset would make login a no-op.
   PKCS11_logout(slot);
   ERR_clear_error();
@@ -341,8 +352,13 @@ core::Result<Token*> token_locked(Registry& reg, const std::string& module_path,
                       : ckr == CKR_TOKEN_NOT_PRESENT || ckr == CKR_DEVICE_REMOVED
                           ? "the token is gone"
                           : fmt::format("login failed ({})", ckr ? p11_kit_strerror(ckr) : "no reason given");
+    if (ckr == CKR_PIN_INCORRECT || ckr == CKR_PIN_LOCKED || ckr == CKR_PIN_EXPIRED) {
+      token->refused_pin = std::move(pin_hash);
+      token->refused_why = why;
+    }
     return core::fail(Errc::unavailable, fmt::format("PKCS#11 token {}: {}", token_name(uri), why));
   }
+  token->refused_pin.clear();
   return token;
 }
 

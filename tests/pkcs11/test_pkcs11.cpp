@@ -265,6 +265,24 @@ BOOST_AUTO_TEST_CASE(missing_token_module_and_pin_are_unavailable_with_a_reason)
   BOOST_TEST(crypto::load_pkcs11_key(with_module, "/nonexistent/module.so").has_value());
 }
 
+// A wrong PIN is tried once: a server asked again and again (health
+// probes, clients retrying) must not count the token's PIN down to locked.
+BOOST_AUTO_TEST_CASE(a_refused_pin_is_not_tried_again_until_it_changes) {
+  crypto::pkcs11_logout_all();
+  for (int i = 0; i < 2; ++i) {
+    auto key = crypto::load_pkcs11_key(token().uri("other", "nothing", false), softhsm);
+    BOOST_REQUIRE(!key);
+    BOOST_TEST((key.error().code == Errc::unavailable));
+    BOOST_TEST(key.error().detail.find("wrong PIN") != std::string::npos, key.error().detail);
+    bool remembered = key.error().detail.find("not tried again") != std::string::npos;
+    BOOST_TEST(remembered == (i == 1), key.error().detail);
+  }
+  // Another PIN is tried, and logs in.
+  auto key = crypto::load_pkcs11_key(token().uri("other", "nothing"), softhsm);
+  BOOST_REQUIRE(!key);
+  BOOST_TEST(key.error().detail.find("no private key \"nothing\"") != std::string::npos, key.error().detail);
+}
+
 BOOST_AUTO_TEST_CASE(the_environment_pin_is_used_when_the_uri_names_none) {
   auto u = crypto::Pkcs11Uri::parse("pkcs11:token=other;object=k");
   BOOST_REQUIRE(u);
