@@ -61,6 +61,13 @@ core::Result<void> run_ra_create(const RaCreateOptions& given, Env& env) {
   if (!made && generated) return std::unexpected(note_generated(made.error(), *uri));
   if (!made) return std::unexpected(made.error());
   auto& ra = *made;
+  // next/ra.pem certifies the RA key it replaced: `ca activate` refuses
+  // until a rollover certifies this one.
+  if (st.has_next_ca(opt.ca))
+    env.err << fmt::format(
+        "scepctl: warning: CA \"{}\" has a next generation whose RA certificate names the old RA "
+        "key: run `scepctl ca rollover {} --replace` before `scepctl ca activate {}`\n",
+        opt.ca, opt.ca, opt.ca);
   if (env.json) {
     auto j = cert_json(ra.cert);
     j["ca"] = opt.ca;

@@ -3,6 +3,8 @@
 
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "crypto/cert_builder.hpp"
 #include "scep/roles.hpp"
 
@@ -20,6 +22,14 @@ class CaContext {
     auto& slot = role == KeyRole::ca ? m_ca_key : m_ra_key;
     if (!slot) {
       SCEP_TRY_ASSIGN(auto k, m_backend.catalog.load_key(m_bundle.name, role));
+      // The certificates were read when the request began; a `ca activate`
+      // since then switched the key. A certificate naming one generation
+      // signed by the other's key would verify nowhere: the client retries.
+      const crypto::Certificate* cert = role == KeyRole::ca ? &m_bundle.cert : m_bundle.ra ? &*m_bundle.ra : nullptr;
+      if (cert && !cert->matches(k))
+        return core::fail(core::Errc::unavailable,
+                          fmt::format("the key of CA \"{}\" changed during the request (ca activate): retry",
+                                      m_bundle.name));
       slot.emplace(std::move(k));
     }
     return &*slot;

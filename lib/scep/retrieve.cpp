@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/names.hpp"
 #include "crypto/pkcs7.hpp"
 #include "scep/ca_context.hpp"
 #include "scep/crl.hpp"
@@ -64,6 +65,10 @@ core::Result<core::Bytes> Service::get_crl(std::string_view ca) {
 
 core::Result<core::Bytes> Service::get_earlier_crl(std::string_view ca, std::string_view id) {
   SCEP_TRY_ASSIGN(auto bundle, m_backend.catalog.find_ca(ca));
+  // The current generation answers to its ID too (its certificate's
+  // serial): relying parties can be given the URL that stays valid after
+  // the next activation before it happens.
+  if (core::iequals_ascii(id, bundle.cert.serial_hex())) return ca_crl(m_backend, bundle, m_clock);
   SCEP_TRY_ASSIGN(auto earlier, m_backend.catalog.earlier_cas(bundle.name));
   for (const auto& gen : earlier)
     if (gen.id == id) return earlier_crl(m_backend, bundle, gen, m_clock);

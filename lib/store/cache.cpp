@@ -253,6 +253,9 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
                                                  std::uint64_t generation) {
   // A name that is not a store name never becomes a path: the store refuses it.
   if (!core::is_valid_name(name)) return m_store.load_ca(name, cfg);
+  // While an activation is incomplete the CA is not served (Store::load_ca
+  // says why); a cached generation is no exception.
+  if (m_store.activation_pending(name)) return m_store.load_ca(name, cfg);
   // chain.pem and ra.pem may be absent; their appearance changes the stamps too.
   auto files = [&] {
     std::vector<fs::path> out;
@@ -268,7 +271,7 @@ core::Result<scep::CaBundle> StoreCache::load_ca(std::string_view name, const co
 
 core::Result<crypto::PrivateKey> StoreCache::load_key(std::string_view name, scep::KeyRole role,
                                                       std::uint64_t generation) {
-  if (!core::is_valid_name(name)) return m_store.load_key(name, role);
+  if (!core::is_valid_name(name) || m_store.activation_pending(name)) return m_store.load_key(name, role);
   const Layout& at = m_store.layout();
   bool ca = role == scep::KeyRole::ca;
   // key.pem or key.uri, and for a token key scep.toml (its [pkcs11] module).

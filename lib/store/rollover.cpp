@@ -50,9 +50,11 @@ core::Result<fs::path> make_temp_dir(const fs::path& dir, std::string_view stem)
 constexpr std::array<std::string_view, 5> generation_order{on_disk::ca_key, on_disk::ca_key_uri, on_disk::chain,
                                                            on_disk::ra_cert, on_disk::ca_cert};
 /// What a retired generation keeps (hard links of the current files).
-constexpr std::array<std::string_view, 8> retired_files{on_disk::ca_cert,    on_disk::ca_key,  on_disk::ca_key_uri,
-                                                        on_disk::chain,      on_disk::ra_cert, on_disk::ra_key,
-                                                        on_disk::ra_key_uri, on_disk::crl};
+/// Not the RA key: every generation's RA certificate certifies the one
+/// current RA key (ca/NAME/ra-key.*), and a retired generation archived
+/// offline must not carry it away.
+constexpr std::array<std::string_view, 6> retired_files{on_disk::ca_cert, on_disk::ca_key,  on_disk::ca_key_uri,
+                                                        on_disk::chain,   on_disk::ra_cert, on_disk::crl};
 
 core::Result<void> rename_step(const fs::path& from, const fs::path& to) {
   if (sys::rename(from.c_str(), to.c_str()) != 0) return sys::io_error("cannot rename to", to, errno);
@@ -147,12 +149,16 @@ core::Result<std::vector<Store::RetiredCa>> Store::retired_cas(std::string_view 
   std::vector<RetiredCa> out;
   for (auto& id : ids) {
     if (!core::is_valid_name(id)) continue;  // .ID.new-XXXXXX: an activation that stopped early
-    SCEP_TRY_ASSIGN(auto certs, read_certs_at(m_layout.retired(name, id) / on_disk::ca_cert));
-    if (current && certs.front() == current->front()) continue;
+    auto certs = read_certs_at(m_layout.retired(name, id) / on_disk::ca_cert);
+    // An emptied directory (the generation archived) is no generation; the
+    // requests of other CAs and generations do not fail for it.
+    if (!certs && certs.error().code == Errc::not_found) continue;
+    if (!certs) return std::unexpected(certs.error());
+    if (current && certs->front() == current->front()) continue;
     std::optional<crypto::Certificate> ra;
     if (auto ra_certs = read_certs_at(m_layout.retired(name, id) / on_disk::ra_cert)) ra = ra_certs->front();
     else if (ra_certs.error().code != Errc::not_found) return std::unexpected(ra_certs.error());
-    out.push_back(RetiredCa{std::move(id), certs.front(), std::move(ra)});
+    out.push_back(RetiredCa{std::move(id), certs->front(), std::move(ra)});
   }
   std::sort(out.begin(), out.end(),
             [](const RetiredCa& a, const RetiredCa& b) { return a.cert.not_before() < b.cert.not_before(); });
@@ -168,6 +174,29 @@ core::Result<crypto::PrivateKey> Store::load_retired_key(std::string_view name, 
 
 bool Store::activation_pending(std::string_view name) const {
   return core::is_valid_name(name) && present(m_layout.activating_dir(name));
+}
+
+core::Result<void> Store::check_next_generation(std::string_view name) const {
+  fs::path next = m_layout.next_dir(name);
+  SCEP_TRY_ASSIGN(auto certs, read_certs_at(next / on_disk::ca_cert));
+  SCEP_TRY_ASSIGN(auto key, load_key_in(next, scep::KeyRole::ca));
+  if (!certs.front().matches(key))
+    return core::fail(Errc::invalid_argument, fmt::format("next/{} does not match its key: run `scepctl ca rollover "
+                                                          "{} --replace`",
+                                                          on_disk::ca_cert, name));
+  auto next_ra = read_certs_at(next / on_disk::ra_cert);
+  if (!next_ra && next_ra.error().code == Errc::not_found) return {};
+  if (!next_ra) return std::unexpected(next_ra.error());
+  // The RA key stays where it is: the next RA certificate must certify it,
+  // or after the switch clients would encrypt to a key nobody holds (an RA
+  // replaced after the rollover).
+  SCEP_TRY_ASSIGN(auto ra_key, load_key_in(m_layout.ca_dir(name), scep::KeyRole::ra));
+  if (!next_ra->front().matches(ra_key))
+    return core::fail(Errc::invalid_argument,
+                      fmt::format("the next RA certificate certifies another key than the RA's (was the RA replaced "
+                                  "after the rollover?): run `scepctl ca rollover {} --replace` first",
+                                  name));
+  return {};
 }
 
 core::Result<std::string> Store::activate_next(std::string_view name) {
@@ -188,6 +217,7 @@ core::Result<std::string> Store::activate_next(std::string_view name) {
                       fmt::format("CA \"{}\" has an RA its next certificate does not certify: run `scepctl ca rollover "
                                   "{} --replace` first",
                                   name, name));
+  SCEP_TRY(check_next_generation(name));
   SCEP_TRY_ASSIGN(auto current, read_certs_at(m_layout.ca_cert(name)));
   std::string id = current.front().serial_hex();
   if (!core::is_valid_name(id)) return core::fail(Errc::internal, "the CA certificate's serial is not a name");

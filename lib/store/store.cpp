@@ -200,10 +200,8 @@ core::Result<crypto::PrivateKey> Store::load_key_in(const fs::path& dir, scep::K
   fs::path p = dir / (ca ? on_disk::ca_key : on_disk::ra_key);
   fs::path uri_file = dir / (ca ? on_disk::ca_key_uri : on_disk::ra_key_uri);
   auto uri_text = read_file(uri_file, 4096);
+  if (uri_text && ::access(p.c_str(), F_OK) == 0) return load_key_of_two(dir, role);
   if (uri_text) {
-    if (::access(p.c_str(), F_OK) == 0)
-      return core::fail(Errc::store_io, fmt::format("both {} and {} exist: remove the one that is not the key",
-                                                    p.string(), uri_file.filename().string()));
     auto uri = parse_stored_key_uri(core::to_string(*uri_text));
     if (!uri) return core::fail(Errc::store_io, fmt::format("{}: {}", uri_file.string(), uri.error().detail));
     SCEP_TRY_ASSIGN(auto cfg, load_config());
@@ -215,6 +213,27 @@ core::Result<crypto::PrivateKey> Store::load_key_in(const fs::path& dir, scep::K
   SCEP_TRY_ASSIGN(auto bytes, read_file(p, 1u << 20));
   auto key = crypto::PrivateKey::load(bytes);
   if (!key) return core::fail(Errc::store_io, fmt::format("{}: {}", p.string(), key.error().detail));
+  return key;
+}
+
+core::Result<crypto::PrivateKey> Store::load_key_of_two(const fs::path& dir, scep::KeyRole role) const {
+  // Both kinds: a key replaced by one of the other kind (ra create
+  // --key-uri --replace) stopped between its steps. The key its certificate
+  // certifies is the key; `scepctl check --repair` removes the other.
+  bool ca = role == scep::KeyRole::ca;
+  fs::path p = dir / (ca ? on_disk::ca_key : on_disk::ra_key);
+  fs::path uri_file = dir / (ca ? on_disk::ca_key_uri : on_disk::ra_key_uri);
+  SCEP_TRY_ASSIGN(auto certs, read_certs(dir / (ca ? on_disk::ca_cert : on_disk::ra_cert)));
+  auto both = core::fail(Errc::store_io,
+                         fmt::format("both {} and {} exist and neither matches {}", p.string(),
+                                     uri_file.filename().string(), ca ? on_disk::ca_cert : on_disk::ra_cert));
+  if (auto bytes = read_file(p, 1u << 20))
+    if (auto key = crypto::PrivateKey::load(*bytes); key && certs.front().matches(*key)) return key;
+  SCEP_TRY_ASSIGN(auto text, read_file(uri_file, 4096));
+  SCEP_TRY_ASSIGN(auto uri, parse_stored_key_uri(core::to_string(text)));
+  SCEP_TRY_ASSIGN(auto cfg, load_config());
+  SCEP_TRY_ASSIGN(auto key, crypto::load_pkcs11_key(uri, cfg.pkcs11.module));
+  if (!certs.front().matches(key)) return std::unexpected(both.error());
   return key;
 }
 

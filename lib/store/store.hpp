@@ -227,6 +227,12 @@ class Store final : public scep::Ledger,
   /// The key of `role` in `dir` (ca/NAME/ or a generation's directory):
   /// key.uri (a token key) or key.pem, never both.
   core::Result<crypto::PrivateKey> load_key_in(const std::filesystem::path& dir, scep::KeyRole role) const;
+  /// load_key_in when both key.pem and key.uri exist: the one that matches
+  /// the certificate beside them.
+  core::Result<crypto::PrivateKey> load_key_of_two(const std::filesystem::path& dir, scep::KeyRole role) const;
+  /// next/ can become current: its key matches its certificate, and its RA
+  /// certificate (if any) the RA key that stays.
+  core::Result<void> check_next_generation(std::string_view name) const;
   /// Writes `key` into `dir` as load_key_in reads it: its PEM (0600), or for
   /// a key on a token its URI (0640; no PIN).
   static core::Result<void> write_key_in(const std::filesystem::path& dir, scep::KeyRole role,

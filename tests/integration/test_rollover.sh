@@ -116,6 +116,27 @@ openssl verify -CAfile "$STORE/ca/ec/next/cert.pem" "$STORE/ca/ec/next/ra.pem" >
 [[ $(openssl x509 -in "$STORE/ca/ec/next/ra.pem" -noout -pubkey) == "$(openssl x509 -in "$STORE/ca/ec/ra.pem" -noout -pubkey)" ]] ||
   fail "the next RA certificate has another key"
 
+# The RA replaced after the rollover: next/ra.pem names the old RA key, so
+# the activation is refused (clients would encrypt to a key nobody holds)
+# until a rollover --replace certifies the new one.
+scepctl ra create ec --replace >/dev/null 2>"$WORK/ra-replace.err" || fail "ra create ec --replace"
+grep -q "rollover ec --replace" "$WORK/ra-replace.err" || fail "ra create --replace does not warn: $(cat "$WORK/ra-replace.err")"
+rc=0
+out=$(scepctl ca activate ec 2>&1) || rc=$?
+[[ $rc == 2 && $out == *"rollover ec --replace"* ]] || fail "activation with a stale next RA: exit $rc: $out"
+[[ -d $STORE/ca/ec/next && ! -e $STORE/ca/ec/retired ]] || fail "a refused activation changed ca/ec: $(ls "$STORE/ca/ec")"
+scepctl ca rollover ec --replace >/dev/null || fail "ca rollover ec --replace"
+[[ $(openssl x509 -in "$STORE/ca/ec/next/ra.pem" -noout -pubkey) == "$(openssl x509 -in "$STORE/ca/ec/ra.pem" -noout -pubkey)" ]] ||
+  fail "rollover --replace did not certify the new RA key"
+
+# The current generation's CRL answers to its ID before the activation too,
+# so relying parties can be given the URL that stays after it.
+OLD_ID=$(openssl x509 -in "$WORK/old.pem" -noout -serial | sed 's/^serial=//')
+http GET "$SERVE_URL/main/crl/$OLD_ID"
+expect_response 200 application/pkix-crl
+openssl crl -inform DER -in "$WORK/resp.body" -CAfile "$WORK/old.pem" -noout 2>&1 | grep -qx 'verify OK' ||
+  fail "/main/crl/$OLD_ID before the activation does not verify under the current CA"
+
 # ---- activation.
 scepctl ca activate main >"$WORK/activate.out" || fail "ca activate main: $(cat "$WORK/activate.out")"
 ID=$(openssl x509 -in "$WORK/old.pem" -noout -serial | sed 's/^serial=//')

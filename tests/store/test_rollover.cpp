@@ -117,6 +117,43 @@ BOOST_AUTO_TEST_CASE(activation_retires_the_current_generation) {
   expect_activated(s.st);
 }
 
+// next/ whose key does not match its certificate, or whose RA certificate
+// names a key the RA no longer has (the RA replaced after the rollover),
+// is refused before the commit point: nothing changes.
+BOOST_AUTO_TEST_CASE(activation_refuses_a_next_generation_that_does_not_fit) {
+  CertStore s;
+  BOOST_REQUIRE(s.st.add_next_ca("main", next_ca(), store::Store::Replace::no));
+  auto other = crypto::PrivateKey::generate_rsa(2048);
+  BOOST_REQUIRE(other);
+  std::ofstream(s.st.layout().next_dir("main") / "key.pem", std::ios::trunc) << other->to_pem();
+  auto refused = s.st.activate_next("main");
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().code == core::Errc::invalid_argument);
+  BOOST_TEST(refused.error().detail.find("--replace") != std::string::npos, refused.error().detail);
+  BOOST_TEST(s.st.has_next_ca("main"));
+  BOOST_TEST(!fs::exists(s.st.layout().retired_dir("main") / testing::test_pki().root.cert.serial_hex()));
+  BOOST_TEST((current_cert(s.st) == testing::test_pki().root.cert));
+}
+
+// key.pem beside a key.uri (a replacement by the other kind of key cut
+// between its steps): the key its certificate certifies is the key, and the
+// other one is not even tried (this key.uri names no reachable module).
+BOOST_AUTO_TEST_CASE(of_key_pem_and_key_uri_the_one_matching_the_certificate_loads) {
+  CertStore s;
+  std::ofstream(s.ca_dir() / "key.uri") << "pkcs11:token=gone;object=k?module-path=/nonexistent/module.so\n";
+  auto key = s.st.load_key("main", scep::KeyRole::ca);
+  BOOST_REQUIRE_MESSAGE(key, (key ? "" : key.error().detail));
+  BOOST_TEST(testing::test_pki().root.cert.matches(*key));
+  // When the file's key is not the certificate's, the token is asked and
+  // its failure is the answer.
+  auto other = crypto::PrivateKey::generate_rsa(2048);
+  BOOST_REQUIRE(other);
+  std::ofstream(s.ca_dir() / "key.pem", std::ios::trunc) << other->to_pem();
+  auto none = s.st.load_key("main", scep::KeyRole::ca);
+  BOOST_REQUIRE(!none);
+  BOOST_TEST(none.error().code == core::Errc::unavailable, none.error().detail);
+}
+
 BOOST_AUTO_TEST_CASE(an_activation_cut_at_any_file_operation_is_old_or_completes) {
   // Count the file operations of one activation, then fail each in turn:
   // afterwards the CA is either the old one (with its next still waiting)
