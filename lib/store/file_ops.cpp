@@ -159,6 +159,11 @@ int rename_noreplace(const char* from, const char* to) {
   return ::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
 }
 
+int rename_exchange(const char* from, const char* to) {
+  if (faulted()) return -1;
+  return ::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
+}
+
 int link(const char* from, const char* to) {
   if (faulted()) return -1;
   return ::link(from, to);

@@ -41,6 +41,8 @@ int ftruncate(int fd, off_t size);
 int rename(const char* from, const char* to);
 /// rename(2) that fails with EEXIST instead of replacing `to`.
 int rename_noreplace(const char* from, const char* to);
+/// renameat2(RENAME_EXCHANGE): `from` and `to` swap names in one step.
+int rename_exchange(const char* from, const char* to);
 int link(const char* from, const char* to);
 int unlink(const char* path);
 int mkdir(const char* path, mode_t mode);

@@ -92,27 +92,23 @@ core::Result<void> Store::add_next_ca(std::string_view name, const NewCa& next, 
   if (r) r = write_file_atomic(dir / on_disk::generation_files, files, 0640);
   // cert.pem last: has_next_ca() tests it.
   if (r) r = write_file_atomic(dir / on_disk::ca_cert, next.cert.pem(), 0640);
-  fs::path replaced;
+  // A next generation replaced (--replace) swaps places with the new one
+  // in one step, so a crash leaves one or the other, never neither; the old
+  // one, now in the temporary directory, goes after.
+  bool swapped = false;
   if (r && replace == Replace::yes && present(target)) {
-    // The old next moves aside (onto an empty directory: rename(2) allows it)
-    // so that the new one goes in with one rename too.
-    auto aside = make_temp_dir(m_layout.ca_dir(name), "next-replaced");
-    if (!aside) r = std::unexpected(aside.error());
-    else if (auto moved = rename_step(target, *aside); !moved) r = moved;
-    else replaced = *aside;
-  }
-  if (r && sys::rename_noreplace(dir.c_str(), target.c_str()) != 0) {
+    if (sys::rename_exchange(dir.c_str(), target.c_str()) != 0) r = sys::io_error("cannot replace", target, errno);
+    else swapped = true;
+  } else if (r && sys::rename_noreplace(dir.c_str(), target.c_str()) != 0) {
     int err = errno;
     r = (err == EEXIST || err == ENOTEMPTY)
             ? core::fail(Errc::already_exists, fmt::format("CA \"{}\" has a next certificate already", name))
             : sys::io_error("cannot create", target, err);
   }
+  if (swapped) SCEP_TRY(sync_directory(m_layout.ca_dir(name)));
   std::error_code ec;
-  if (!r) {
-    fs::remove_all(dir, ec);
-    return r;
-  }
-  if (!replaced.empty()) fs::remove_all(replaced, ec);
+  fs::remove_all(dir, ec);  // the new generation's leftovers on failure, the replaced one after a swap
+  if (!r) return r;
   return sync_directory(m_layout.ca_dir(name));
 }
 
