@@ -154,6 +154,45 @@ BOOST_AUTO_TEST_CASE(of_key_pem_and_key_uri_the_one_matching_the_certificate_loa
   BOOST_TEST(none.error().code == core::Errc::unavailable, none.error().detail);
 }
 
+// rollover --replace cut at any file operation: next/ holds the old next
+// generation or the new one, never neither.
+BOOST_AUTO_TEST_CASE(a_replacement_of_next_cut_anywhere_keeps_one_next_generation) {
+  core::FixedClock clock(testing::fixed_time());
+  testing::CountingRng rng(11);
+  auto second = ca::create_next_root(testing::test_pki().root.cert, crypto::KeyType::ec_p256, 365, clock, rng);
+  BOOST_REQUIRE(second);
+  auto replacement = [&] {
+    auto key = crypto::PrivateKey::load(core::to_bytes(second->key.to_pem()));
+    BOOST_REQUIRE(key);
+    return store::NewCa{second->cert, std::move(*key), {}};
+  };
+  std::uint64_t total = 0;
+  {
+    CertStore s;
+    BOOST_REQUIRE(s.st.add_next_ca("main", next_ca(), store::Store::Replace::no));
+    Armed counting(0, 0);
+    BOOST_REQUIRE(s.st.add_next_ca("main", replacement(), store::Store::Replace::yes));
+    total = store::sys::operations();
+  }
+  BOOST_TEST(total > 3u);
+  for (std::uint64_t nth = 1; nth <= total; ++nth) {
+    CertStore s;
+    BOOST_REQUIRE(s.st.add_next_ca("main", next_ca(), store::Store::Replace::no));
+    {
+      Armed fault(nth, EIO);
+      (void)s.st.add_next_ca("main", replacement(), store::Store::Replace::yes);
+    }
+    auto next = s.st.load_next_ca("main", no_config());
+    BOOST_REQUIRE_MESSAGE(next, "operation " << nth << ": " << next.error().detail);
+    BOOST_REQUIRE_MESSAGE(next->has_value(), "operation " << nth << " failed and left no next generation");
+    const auto& cert = (*next)->cert;
+    BOOST_TEST((cert == next_root().cert || cert == second->cert), "operation " << nth);
+    auto key = s.st.load_next_key("main");
+    BOOST_REQUIRE_MESSAGE(key, "operation " << nth << ": " << key.error().detail);
+    BOOST_TEST(cert.matches(*key), "operation " << nth << ": next/ pairs a certificate with another key");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_activation_cut_at_any_file_operation_is_old_or_completes) {
   // Count the file operations of one activation, then fail each in turn:
   // afterwards the CA is either the old one (with its next still waiting)
