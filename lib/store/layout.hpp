@@ -33,8 +33,9 @@
 //                          While it exists the CA does not load (503); the activation, run
 //                          again or by `scepctl check --repair`, moves its files into ca/NAME/
 //   ca/NAME/retired/ID/    an earlier generation, ID = its CA certificate's serial (hex):
-//                          hard links of its cert.pem, key.pem, chain.pem?, ra.pem?,
-//                          ra-key.pem?, and its own crl.der (+ crl.lock) kept published
+//                          hard links of its cert.pem, key.pem (or key.uri), chain.pem?,
+//                          ra.pem? (not the RA key: it stays in ca/NAME/), and its own
+//                          crl.der (+ crl.lock) kept published
 //                          until the last certificate it issued expires. Issued certificates
 //                          and revocations of every generation stay in certs/ and revoked/.
 //   policies/NAME.toml     issuance policies
