@@ -2,7 +2,7 @@
 # An ECDSA CA with an RSA RA (issue 19), through `scepctl serve`:
 #  - `scepctl ca create --key-type ec-p256` makes the EC CA and its RSA RA
 #    in one step; GetCACert sends RA + CA;
-#  - micromdm scepclient (pinned to the RA: see 3.), certmonger (getcert,
+#  - micromdm scepclient (pinned to the RA: see 3.; and its renewal), certmonger (getcert,
 #    its scep-submit helper) and the tests' own client (scep_client.py:
 #    every CMS structure built by hand in DER, not by our library; it stands
 #    in for sscep, which is not installed here, and like sscep encrypts to
@@ -84,6 +84,19 @@ scepclient_run "$C/scepclient" "$SERVE_URL/ec" "$S" ec-scepclient -ca-fingerprin
 expect_scepclient_ok "$C/scepclient"
 same_key "$C/scepclient/cert.pem" "$C/scepclient/key.pem"
 check_ec "$C/scepclient/cert.pem" ec-scepclient
+# Its renewal (no challenge: the request is signed by the EC CA's
+# certificate, verified under the EC key), issued by the EC CA again.
+FIRST=$(cert_serial "$C/scepclient/cert.pem")
+scepclient_run "$C/scepclient" "$SERVE_URL/ec" "" ec-scepclient -ca-fingerprint "$RA_FP"
+expect_scepclient_ok "$C/scepclient"
+RENEWED=$(cert_serial "$C/scepclient/cert.pem")
+[[ $RENEWED != "$FIRST" ]] || fail "the renewal at the EC CA gave back $FIRST"
+openssl verify -CAfile "$WORK/ec-ca.pem" "$C/scepclient/cert.pem" >/dev/null ||
+  fail "the renewed certificate does not verify under the EC CA"
+openssl x509 -in "$C/scepclient/cert.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA256' ||
+  fail "the renewed certificate is not signed ecdsa-with-SHA256"
+[[ $(jget "$(audit_one outcome=renewed serial="$RENEWED")" detail) == "renewal of $FIRST" ]] ||
+  fail "the EC CA's renewal is not recorded as a renewal of $FIRST"
 
 # ---- 4. the independent client (scep_client.py), POST and GET.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$C/py.key" 2>/dev/null || fail "openssl genpkey"
@@ -108,7 +121,8 @@ certmonger_request cm scep-ec ec-certmonger "$S"
 check_ec "$CM/out/cm.cert.pem" ec-certmonger
 same_key "$CM/out/cm.cert.pem" "$CM/out/cm.key.pem"
 
-[[ $(cert_count ec) == 4 ]] || fail "want 4 certificates of the EC CA, have $(cert_count ec)"
+# scepclient (and its renewal), scep_client.py twice, certmonger.
+[[ $(cert_count ec) == 5 ]] || fail "want 5 certificates of the EC CA, have $(cert_count ec)"
 
 # ---- 6. GetCRL over HTTP, after a revocation: signed by the EC CA.
 SERIAL=$(cert_serial "$C/scepclient/cert.pem")
