@@ -18,7 +18,8 @@ struct CaImportOptions {
 core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
   if (opt.key_file.empty() == opt.key_uri.empty())
     return core::fail(core::Errc::invalid_argument, "give the CA's key: --key FILE or --key-uri URI");
-  SCEP_TRY_ASSIGN(auto certs, read_cert_option(opt.cert_file));
+  // Extra certificates after the first in --cert count as chain.
+  SCEP_TRY_ASSIGN(auto read, read_cert_and_chain_options(opt.cert_file, opt.chain_file));
   std::optional<crypto::PrivateKey> key;
   if (!opt.key_uri.empty()) {
     // The key is on the token already (the certificate certifies it): never made here.
@@ -30,18 +31,12 @@ core::Result<void> run_ca_import(const CaImportOptions& opt, Env& env) {
     SCEP_TRY_ASSIGN(auto loaded, read_key_option(opt.key_file));
     key = std::move(loaded);
   }
-  // Extra certificates after the first in --cert count as chain.
-  std::vector<crypto::Certificate> chain(certs.begin() + 1, certs.end());
-  if (!opt.chain_file.empty()) {
-    SCEP_TRY_ASSIGN(auto more, read_cert_option(opt.chain_file));
-    chain.insert(chain.end(), more.begin(), more.end());
-  }
-  SCEP_TRY_ASSIGN(auto warnings, ca::check_import(certs.front(), *key, chain));
+  SCEP_TRY_ASSIGN(auto warnings, ca::check_import(read.cert, *key, read.chain));
   for (const auto& w : warnings) env.err << "scepctl: warning: " << w << "\n";
   SCEP_TRY_ASSIGN(auto st, env.open_store(store::OpenMode::create));
   // install_ca gives an EC CA its RSA RA, as for `ca create`.
-  return install_ca(env, st, opt.name, store::NewCa{certs.front(), std::move(*key), std::move(chain)}, opt.make_default,
-                    "ca-import");
+  return install_ca(env, st, opt.name, store::NewCa{read.cert, std::move(*key), std::move(read.chain)},
+                    opt.make_default, "ca-import");
 }
 
 void add_ca_import_command(CLI::App& parent, Env& env) {

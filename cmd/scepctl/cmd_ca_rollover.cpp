@@ -59,25 +59,19 @@ core::Result<store::NewCa> next_generation(const RolloverOptions& opt, Env& env,
   }
   if (!opt.key_type.empty() || opt.days != 0)
     return core::fail(core::Errc::invalid_argument, "--key-type and --days make a new certificate: not with --cert");
-  SCEP_TRY_ASSIGN(auto certs, read_cert_option(opt.cert_file));
+  SCEP_TRY_ASSIGN(auto read, read_cert_and_chain_options(opt.cert_file, opt.chain_file));
   std::optional<crypto::PrivateKey> key = std::move(token);
   if (!key) {
     SCEP_TRY_ASSIGN(auto loaded, read_key_option(opt.key_file));
     key = std::move(loaded);
   }
-  std::vector<crypto::Certificate> chain(certs.begin() + 1, certs.end());
-  if (!opt.chain_file.empty()) {
-    SCEP_TRY_ASSIGN(auto more, read_cert_option(opt.chain_file));
-    chain.insert(chain.end(), more.begin(), more.end());
-  } else if (chain.empty() && !certs.front().is_self_issued()) {
-    // The same issuer signs the next intermediate, as a rule: its chain stays.
-    chain = current.chain;
-  }
+  // The same issuer signs the next intermediate, as a rule: its chain stays.
+  if (read.chain.empty() && opt.chain_file.empty() && !read.cert.is_self_issued()) read.chain = current.chain;
   // As `ca import` checks a CA: the key matches, a CA certificate, the chain links.
-  SCEP_TRY_ASSIGN(auto warnings, ca::check_import(certs.front(), *key, chain));
+  SCEP_TRY_ASSIGN(auto warnings, ca::check_import(read.cert, *key, read.chain));
   for (const auto& w : warnings) env.err << "scepctl: warning: " << w << "\n";
-  if (auto why = ca::next_mismatch(current.cert, certs.front())) return core::fail(core::Errc::invalid_argument, *why);
-  return store::NewCa{certs.front(), std::move(*key), std::move(chain)};
+  if (auto why = ca::next_mismatch(current.cert, read.cert)) return core::fail(core::Errc::invalid_argument, *why);
+  return store::NewCa{read.cert, std::move(*key), std::move(read.chain)};
 }
 
 /// Certifies the RA again under `next` and stores the generation as next/.

@@ -20,6 +20,16 @@ core::Result<std::vector<crypto::Certificate>> read_cert_option(const std::strin
   return certs;
 }
 
+core::Result<CertAndChain> read_cert_and_chain_options(const std::string& cert_file, const std::string& chain_file) {
+  SCEP_TRY_ASSIGN(auto certs, read_cert_option(cert_file));
+  CertAndChain out{certs.front(), std::vector<crypto::Certificate>(certs.begin() + 1, certs.end())};
+  if (!chain_file.empty()) {
+    SCEP_TRY_ASSIGN(auto more, read_cert_option(chain_file));
+    out.chain.insert(out.chain.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
 core::Result<crypto::PrivateKey> read_key_option(const std::string& path) {
   auto bytes = store::read_file(path, 1u << 20);
   if (!bytes) return core::fail(core::Errc::invalid_argument, bytes.error().detail);

@@ -46,6 +46,13 @@ KeyReport describe_key(const store::Store& st, std::string_view ca, scep::KeyRol
 /// --cert / --chain FILE: every certificate in a PEM (or DER) file; a file
 /// that cannot be read or parsed is the operator's mistake (invalid_argument).
 core::Result<std::vector<crypto::Certificate>> read_cert_option(const std::string& path);
+/// --cert FILE [--chain FILE]: the CA certificate (the first in --cert) and
+/// its chain (the certificates after it in --cert, then those of --chain).
+struct CertAndChain {
+  crypto::Certificate cert;
+  std::vector<crypto::Certificate> chain;
+};
+core::Result<CertAndChain> read_cert_and_chain_options(const std::string& cert_file, const std::string& chain_file);
 /// --key FILE: an unencrypted private key (PEM or DER), as read_cert_option.
 core::Result<crypto::PrivateKey> read_key_option(const std::string& path);
 
