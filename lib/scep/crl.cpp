@@ -78,16 +78,33 @@ core::Result<Judgement> judge_stored(Backend backend, const std::optional<core::
 }
 
 /// The number of the CRL that follows `current`.
-std::uint64_t next_number(const std::optional<core::Bytes>& current, const CaBundle& ca, core::TimePoint now) {
+std::uint64_t next_number(const std::optional<core::Bytes>& current, const crypto::Certificate& issuer,
+                          core::TimePoint now) {
   if (!current) return 1;
   auto crl = crypto::Crl::parse(*current);
-  if (crl && crl->verify(ca.cert)) return crl->number() + 1;
+  if (crl && crl->verify(issuer)) return crl->number() + 1;
   // A damaged CRL (or another issuer's) hides the number this CA reached,
   // and CRL numbers must only grow (RFC 5280 §5.2.3): the Unix time in
   // milliseconds is beyond any count kept so far, also the count since a
   // damaged CRL was replaced a second ago.
   auto ms = static_cast<std::uint64_t>(std::chrono::floor<std::chrono::milliseconds>(now).time_since_epoch().count());
   return crl ? std::max(ms, crl->number() + 1) : ms;
+}
+
+/// The CRL that follows `current`, signed by `issuer` (the CA or one of
+/// its retired generations) and listing `revoked`.
+core::Result<std::optional<core::Bytes>> sign_crl(const crypto::Certificate& issuer, const crypto::PrivateKey& key,
+                                                  std::vector<crypto::RevokedEntry> revoked,
+                                                  const std::optional<core::Bytes>& current, core::TimePoint now,
+                                                  int days) {
+  crypto::CrlSpec spec;
+  spec.number = next_number(current, issuer, now);
+  spec.this_update = std::chrono::floor<std::chrono::seconds>(now);
+  spec.next_update = spec.this_update + std::chrono::days(days);
+  spec.revoked = std::move(revoked);
+  spec.digest = crypto::signing_digest(key);  // ecdsa-with-SHA384 for a P-384 CA
+  SCEP_TRY_ASSIGN(auto der, crypto::build_crl(spec, issuer, key));
+  return std::optional<core::Bytes>(std::move(der));
 }
 
 /// The update that signs the CA's next CRL, with the CRL lock held. With
@@ -103,14 +120,7 @@ CrlUpdate sign_next(Backend backend, const CaBundle& ca, const core::Clock& cloc
     }
     SCEP_TRY_ASSIGN(auto revoked, backend.certs.revoked_certificates(ca.name));
     SCEP_TRY_ASSIGN(auto key, backend.catalog.load_key(ca.name, KeyRole::ca));
-    crypto::CrlSpec spec;
-    spec.number = next_number(current, ca, clock.now());
-    spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
-    spec.next_update = spec.this_update + std::chrono::days(days);
-    spec.revoked = std::move(revoked);
-    spec.digest = crypto::signing_digest(key);  // ecdsa-with-SHA384 for a P-384 CA
-    SCEP_TRY_ASSIGN(auto der, crypto::build_crl(spec, ca.cert, key));
-    return std::optional<core::Bytes>(std::move(der));
+    return sign_crl(ca.cert, key, std::move(revoked), current, clock.now(), days);
   };
 }
 
@@ -146,16 +156,7 @@ core::Result<core::Bytes> earlier_crl(Backend backend, const CaBundle& ca, const
         return std::nullopt;
     }
     SCEP_TRY_ASSIGN(auto key, backend.catalog.load_earlier_key(ca.name, gen.id));
-    crypto::CrlSpec spec;
-    auto ms = static_cast<std::uint64_t>(
-        std::chrono::floor<std::chrono::milliseconds>(clock.now()).time_since_epoch().count());
-    spec.number = crl ? crl->number() + 1 : current ? ms : 1;
-    spec.this_update = std::chrono::floor<std::chrono::seconds>(clock.now());
-    spec.next_update = spec.this_update + std::chrono::days(days);
-    spec.revoked = std::move(revoked);
-    spec.digest = crypto::signing_digest(key);
-    SCEP_TRY_ASSIGN(auto der, crypto::build_crl(spec, gen.cert, key));
-    return std::optional<core::Bytes>(std::move(der));
+    return sign_crl(gen.cert, key, std::move(revoked), current, clock.now(), days);
   };
   return backend.crls.update_earlier_crl(ca.name, gen.id, update);
 }
